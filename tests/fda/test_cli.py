@@ -1,0 +1,50 @@
+"""The CLI end to end on the tiny fixture corpus: exit codes and messages a user sees."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fda.cli import app
+from tests.index.conftest import write_dump
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("FDA_CHUNKING__TOKENIZER", "whitespace")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_dump(corpus / "fastapi-0.2.0.jsonl")
+    monkeypatch.setenv("FDA_CORPUS__SOURCES", f'["{corpus}"]')
+    return tmp_path
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for cmd in ("ingest", "corpus", "gold", "bench"):
+        assert cmd in result.output
+
+
+def test_ingest_then_stats(env: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"status": "ingested"' in result.output and '"include_problems": 1' in result.output
+    again = runner.invoke(app, ["ingest", "--json"])
+    assert '"status": "unchanged"' in again.output
+    stats = runner.invoke(app, ["corpus", "stats"])
+    assert stats.exit_code == 0 and "0.2.0" in stats.output and "release" in stats.output
+
+
+def test_missing_source_exits_2_with_hint(env: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--source", str(env / "nowhere")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "--source" in result.output
+
+
+def test_stats_before_ingest_says_what_to_run(env: Path) -> None:
+    result = runner.invoke(app, ["corpus", "stats"])
+    assert result.exit_code == 2 and "fda ingest" in result.output
