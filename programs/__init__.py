@@ -1,0 +1,1 @@
+"""Answer programs (one ``dspy.Module`` per file): dependencies injected, prompts only in signatures/."""

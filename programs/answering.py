@@ -1,0 +1,106 @@
+"""Shared answer steps: retrieve for several queries, answer over numbered sources, validate
+citations, and the three non-answers (refusal, cannot-answer, retrieval-only fallback)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import dspy
+
+from fda.types import Passage
+from index.retriever import Retriever
+from programs.citations import snippet, validate_citations
+from programs.context import format_sources
+from programs.fusion import rrf
+
+log = logging.getLogger(__name__)
+
+CANNOT_ANSWER = "I can't answer that from the docs."
+REFUSAL = "I can only help with questions about FastAPI, answered from its documentation."
+FALLBACK_INTRO = "The language model is unavailable, so here are the most relevant sections of the docs:"
+
+
+def retrieve_all(retriever: Retriever, queries: Sequence[str], k: int, version: str | None) -> list[Passage]:
+    lists = [retriever.search(q, k=k, version=version) for q in queries]
+    return rrf(lists, limit=k) if len(lists) > 1 else list(lists[0][:k]) if lists else []
+
+
+def result(
+    *,
+    answer: str,
+    passages: Sequence[Passage] = (),
+    citations: Sequence[object] = (),
+    cannot_answer: bool = False,
+    refused: bool = False,
+    fallback: bool = False,
+    invalid_citations: int = 0,
+    queries: Sequence[str] = (),
+    reason: str = "",
+) -> dspy.Prediction:
+    return dspy.Prediction(
+        answer=answer,
+        citations=list(citations),
+        passages=list(passages),
+        cannot_answer=cannot_answer,
+        refused=refused,
+        fallback=fallback,
+        invalid_citations=invalid_citations,
+        queries=list(queries),
+        reason=reason,
+    )
+
+
+def refusal(reason: str, queries: Sequence[str] = ()) -> dspy.Prediction:
+    return result(answer=REFUSAL, refused=True, reason=reason, queries=queries)
+
+
+def cannot_answer(passages: Sequence[Passage], queries: Sequence[str], reason: str) -> dspy.Prediction:
+    return result(answer=CANNOT_ANSWER, passages=passages, cannot_answer=True, queries=queries, reason=reason)
+
+
+def fallback(passages: Sequence[Passage], queries: Sequence[str], reason: str) -> dspy.Prediction:
+    """Retrieval-only answer: the top sources, no synthesized text, flagged."""
+    lines = [FALLBACK_INTRO] + [f"[{i}] {p.title} — {snippet(p.text, 160)}" for i, p in enumerate(passages, 1)]
+    checked = validate_citations(" ".join(f"[{i}]" for i in range(1, len(passages) + 1)), passages)
+    return result(
+        answer="\n".join(lines),
+        passages=passages,
+        citations=checked.citations,
+        fallback=True,
+        queries=queries,
+        reason=reason,
+    )
+
+
+def answer_over(
+    answerer: dspy.Module, question: str, passages: Sequence[Passage], queries: Sequence[str], max_chars: int
+) -> dspy.Prediction:
+    """One answer call with a retry on unparseable output; LM failure -> fallback."""
+    if not passages:
+        return cannot_answer(passages, queries, "nothing retrieved")
+    sources = format_sources(passages, max_chars=max_chars)
+    out = None
+    for attempt in (1, 2):
+        try:
+            out = answerer(question=question, sources=sources)
+            break
+        except dspy.AdapterParseError as err:
+            log.warning("unparseable answer (attempt %d): %s", attempt, str(err)[:200])
+        except Exception as err:  # the LM is down or timed out: any transport error lands here
+            log.warning("LM call failed, answering retrieval-only: %s: %s", type(err).__name__, str(err)[:200])
+            return fallback(passages, queries, f"lm_error: {type(err).__name__}")
+    if out is None:
+        return cannot_answer(passages, queries, "malformed LM output")
+    checked = validate_citations(str(out.answer or ""), passages, list(out.cited or []))
+    if bool(out.cannot_answer) or not checked.citations or not checked.text:
+        res = cannot_answer(passages, queries, "model found no support in the sources")
+        res.invalid_citations = checked.invalid
+        return res
+    return result(
+        answer=checked.text,
+        passages=passages,
+        citations=checked.citations,
+        invalid_citations=checked.invalid,
+        queries=queries,
+    )

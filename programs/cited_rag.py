@@ -1,0 +1,73 @@
+"""CitedRAG: screen -> rewrite -> retrieve and fuse -> cited answer -> citation validation.
+
+rag = CitedRAG(retriever=open_retriever("hybrid", ...), k=4)
+with dspy.context(lm=lm):
+    pred = rag(question="How do I enable CORS?")
+pred.answer, pred.citations, pred.cannot_answer, pred.refused, pred.fallback
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+
+import dspy
+
+from index.retriever import Retriever
+from programs.answering import answer_over, cannot_answer, refusal, retrieve_all
+from programs.guard import check_question, screen_question
+from programs.rewriter import QueryRewriter
+from signatures.answer import CitedAnswer
+
+log = logging.getLogger(__name__)
+
+
+class CitedRAG(dspy.Module):
+    def __init__(
+        self,
+        retriever: Retriever,
+        k: int = 4,
+        rewrite: bool = True,
+        passage_chars: int = 900,
+        max_question_chars: int = 2000,
+        rewrite_lm: dspy.LM | None = None,
+        answer_lm: dspy.LM | None = None,
+    ) -> None:
+        super().__init__()
+        self.retriever = retriever
+        self.k = k
+        self.use_rewrite = rewrite
+        self.passage_chars = passage_chars
+        self.max_question_chars = max_question_chars
+        self.rewrite_lm = rewrite_lm
+        self.answer_lm = answer_lm
+        self.rewriter = QueryRewriter()
+        self.answerer = dspy.Predict(CitedAnswer)
+
+    def route(self, question: str) -> tuple[str, list[str]]:
+        """(intent, queries). An LM failure here is not fatal: the question itself is searched."""
+        if not self.use_rewrite:
+            return "fastapi", [question]
+        try:
+            with dspy.context(lm=self.rewrite_lm) if self.rewrite_lm else nullcontext():
+                out = self.rewriter(question=question)
+            return str(out.intent), list(out.queries)
+        except Exception as err:  # LM down, timeout, unparseable: keep going without rewriting
+            log.warning("query rewriting skipped: %s: %s", type(err).__name__, str(err)[:200])
+            return "fastapi", [question]
+
+    def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
+        q = check_question(question, self.max_question_chars)
+        screened = screen_question(q)
+        if screened.refuse:
+            return refusal(screened.reason)
+        intent, queries = self.route(screened.question)
+        if intent in ("unsafe", "prompt_extraction"):
+            return refusal(intent, queries)
+        if intent == "out_of_scope":
+            return cannot_answer([], queries, "out_of_scope")
+        passages = retrieve_all(self.retriever, queries, self.k, version)
+        with dspy.context(lm=self.answer_lm) if self.answer_lm else nullcontext():
+            pred = answer_over(self.answerer, screened.question, passages, queries, self.passage_chars)
+        pred.injection_detected = screened.injection
+        return pred

@@ -1,0 +1,65 @@
+"""Deterministic screening before any LM call: length limits, prompt-extraction requests, and
+instruction-like sentences injected into a question (removed, flagged). The LM's intent routing
+(signatures/rewrite.py) is the second layer; the answer signature's rules are the third."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fda.errors import InvalidQuestionError
+
+DEFAULT_MAX_CHARS = 2000
+
+_EXTRACTION = re.compile(
+    r"\b(system|hidden|initial|developer)\s+(prompt|instructions?|message)\b"
+    r"|\b(repeat|print|reveal|show|output|dump)\b[^.?!]{0,40}\b(your|the)\s+(instructions|prompt|rules)\b",
+    re.IGNORECASE,
+)
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.?!\n]{0,40}\b(instructions?|rules|docs|documentation|above|previous|prior)\b"
+    r"|\byou are (now|no longer)\b|\bact as\b|\bpretend (to be|you)\b|\bdeveloper mode\b|\bjailbreak\b|\bDAN\b"
+    r"|\b(print|say|output|respond with|reply with|write)\s+(only\s+)?[\"'“]?[A-Z][A-Z0-9_]{3,}[\"'”]?"
+    r"|</?(system|context|instructions?)>|\bSYSTEM\s*:",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.?!\n]+[.?!]?\n?|\n")
+
+
+@dataclass(frozen=True)
+class Screened:
+    question: str  # what the rest of the pipeline sees
+    refuse: bool = False
+    reason: str = ""
+    injection: bool = False
+
+
+def check_question(question: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise InvalidQuestionError(
+            "the question is empty", hint="Ask something about FastAPI, e.g. 'How do I enable CORS?'."
+        )
+    if len(q) > max_chars:
+        raise InvalidQuestionError(
+            f"the question is {len(q)} characters long; the limit is {max_chars}",
+            hint="Shorten it to the part you want answered.",
+        )
+    return q
+
+
+def screen_question(question: str) -> Screened:
+    """Refuse prompt extraction; drop instruction-like sentences, keep the rest of the question."""
+    if _EXTRACTION.search(question):
+        return Screened(question=question, refuse=True, reason="prompt_extraction")
+    kept: list[str] = []
+    injected = False
+    for part in _SENTENCE.findall(question):
+        if _INJECTION.search(part):
+            injected = True
+            continue
+        kept.append(part)
+    clean = re.sub(r"\s+", " ", "".join(kept)).strip()
+    if injected and not clean:
+        return Screened(question=question, refuse=True, reason="injection_only", injection=True)
+    return Screened(question=clean or question, injection=injected)

@@ -1,0 +1,111 @@
+"""MultiHopRAG: retrieve, ask what is still missing, retrieve again (bounded hops), across the
+FastAPI versions the question names; passages are labelled with their version for the answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+import dspy
+
+from fda.types import Passage
+from index.retriever import Retriever
+from programs.answering import answer_over, cannot_answer, refusal
+from programs.fusion import rrf
+from programs.guard import check_question, screen_question
+from programs.rewriter import QueryRewriter
+from programs.versions import versions_in_question
+from signatures.answer import CitedAnswer
+from signatures.multihop import FollowUpQuery
+
+log = logging.getLogger(__name__)
+
+
+class MultiHopRAG(dspy.Module):
+    def __init__(
+        self,
+        retriever: Retriever,
+        k: int = 6,
+        per_query_k: int = 3,
+        max_hops: int = 2,
+        versions: Sequence[str] = (),
+        latest: str | None = None,
+        rewrite: bool = True,
+        passage_chars: int = 700,
+        max_question_chars: int = 2000,
+        lm: dspy.LM | None = None,
+    ) -> None:
+        super().__init__()
+        self.retriever = retriever
+        self.k, self.per_query_k, self.max_hops = k, per_query_k, max_hops
+        self.versions, self.latest = list(versions), latest
+        self.use_rewrite = rewrite
+        self.passage_chars, self.max_question_chars = passage_chars, max_question_chars
+        self.lm = lm
+        self.rewriter = QueryRewriter()
+        self.follow_up = dspy.Predict(FollowUpQuery)
+        self.answerer = dspy.Predict(CitedAnswer)
+
+    def _search(self, query: str, versions: Sequence[str | None]) -> list[list[Passage]]:
+        return [self.retriever.search(query, k=self.per_query_k, version=v) for v in versions]
+
+    def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
+        q = check_question(question, self.max_question_chars)
+        screened = screen_question(q)
+        if screened.refuse:
+            return refusal(screened.reason)
+        with dspy.context(lm=self.lm) if self.lm else nullcontext():
+            return self._run(screened.question, version, screened.injection)
+
+    def _run(self, question: str, version: str | None, injection: bool) -> dspy.Prediction:
+        intent, queries = "fastapi", [question]
+        if self.use_rewrite:
+            try:
+                routed = self.rewriter(question=question)
+                intent, queries = str(routed.intent), list(routed.queries)
+            except Exception as err:  # LM trouble: search the question as asked
+                log.warning("query rewriting skipped: %s", type(err).__name__)
+        if intent in ("unsafe", "prompt_extraction"):
+            return refusal(intent, queries)
+        if intent == "out_of_scope":
+            return cannot_answer([], queries, "out_of_scope")
+        named = versions_in_question(question, self.versions, self.latest)
+        versions: list[str | None] = list(named) if named else [version]
+        lists: list[list[Passage]] = []
+        for query in queries:
+            lists.extend(self._search(query, versions))
+        for hop in range(self.max_hops):
+            found = "\n".join(f"- {p.title} (FastAPI {p.version})" for p in rrf(lists, limit=self.k))
+            try:
+                nxt = self.follow_up(question=question, found=found)
+            except Exception as err:  # no follow-up is not fatal: answer from what we have
+                log.warning("follow-up query skipped at hop %d: %s", hop + 1, type(err).__name__)
+                break
+            query = str(nxt.query or "").strip()
+            if bool(nxt.done) or not query or query in queries:
+                break
+            queries.append(query)
+            lists.extend(self._search(query, versions))
+        passages = self._balanced(lists, versions)
+        pred = answer_over(self.answerer, question, passages, queries, self.passage_chars)
+        pred.injection_detected = injection
+        pred.versions = [v for v in versions if v]
+        return pred
+
+    def _balanced(self, lists: list[list[Passage]], versions: Sequence[str | None]) -> list[Passage]:
+        """Fused passages, with each named version guaranteed its best passage."""
+        fused = rrf(lists, limit=None)
+        if len(versions) < 2:
+            return fused[: self.k]
+        picked: list[Passage] = []
+        for v in versions:
+            best = next((p for p in fused if p.version == v), None)
+            if best is not None and best not in picked:
+                picked.append(best)
+        for p in fused:
+            if len(picked) >= self.k:
+                break
+            if p not in picked:
+                picked.append(p)
+        return picked
