@@ -62,6 +62,21 @@ class LoggingSettings(_Section):
     json_logs: bool = Field(default=False, description="One JSON object per log line (for services).")
 
 
+class ApiSettings(_Section):
+    host: str = Field(default="127.0.0.1", description="Bind address (loopback by default).")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_question_chars: int = Field(default=2000, ge=16, description="Longer questions get a clear 422.")
+    default_program: Literal["rag", "multihop"] = "rag"
+    lm_concurrency: int = Field(default=1, ge=1, description="LM-bound requests run at once (a local model serves one).")
+    queue_size: int = Field(default=8, ge=0, description="LM-bound requests waiting; beyond it: 503 + Retry-After.")
+    request_timeout_s: float = Field(default=60.0, gt=0, description="Whole-answer budget; past it: retrieval-only.")
+    retry_after_s: int = Field(default=5, ge=1)
+    cache_ttl_s: float = Field(default=3600.0, ge=0, description="Answer/search cache lifetime; 0 disables.")
+    cache_size: int = Field(default=1024, ge=0)
+    search_max_k: int = Field(default=50, ge=1)
+    log_flush_s: float = Field(default=2.0, gt=0, description="How often spooled query logs move into DuckDB.")
+
+
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # Smaller chunks and quieter logs: quick local iteration and tests.
@@ -83,6 +98,7 @@ class Settings(BaseSettings):
     corpus: CorpusSettings = Field(default_factory=CorpusSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,128 @@
+"""Answer a question inside the service: cache, bounded LM concurrency, time budget, fallback, log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+import anyio
+
+from api.cache import normalize_question
+from api.schemas import AskRequest, AskResponse
+from api.services import Services
+from programs.answering import fallback
+from programs.guard import check_question
+
+log = logging.getLogger(__name__)
+
+
+def usage_of(pred: Any) -> dict[str, int]:
+    usage = getattr(pred, "usage", None) or {}
+    return {k: int(v) for k, v in usage.items() if isinstance(v, int | float)}
+
+
+def to_response(
+    pred: Any, *, version: str, program: str, services: Services, cached: bool, timings: dict[str, float], trace_id: str
+) -> AskResponse:
+    return AskResponse(
+        answer=pred.answer,
+        citations=list(pred.citations),
+        cannot_answer=bool(pred.cannot_answer),
+        refused=bool(pred.refused),
+        fallback=bool(pred.fallback),
+        invalid_citations=int(pred.invalid_citations),
+        version=version,
+        program=program,
+        program_version=services.program_version,
+        cached=cached,
+        timings_ms=timings,
+        usage=usage_of(pred),
+        trace_id=trace_id,
+    )
+
+
+async def _retrieval_only(services: Services, question: str, version: str, reason: str) -> Any:
+    retriever = services.retrievers[services.default_backend]
+    passages = await anyio.to_thread.run_sync(lambda: retriever.search(question, k=4, version=version))
+    services.telemetry.fallbacks.labels(reason=reason).inc()
+    return fallback(passages, [question], reason)
+
+
+async def ask(services: Services, req: AskRequest) -> AskResponse:
+    t0 = time.perf_counter()
+    trace_id = uuid.uuid4().hex
+    question = check_question(req.question, services.settings.api.max_question_chars)
+    version = services.resolve_version(req.version)
+    name = req.program or services.settings.api.default_program
+    program = services.programs[name]
+    key = (normalize_question(question), version, name, services.program_version)
+    cached = services.answer_cache.get(key)
+    services.telemetry.cache.labels(cache="answer", result="hit" if cached is not None else "miss").inc()
+    if cached is not None:
+        pred = cached
+    else:
+        services.telemetry.in_flight.inc()
+        try:
+            async with services.gate.slot():
+
+                def call() -> Any:
+                    with services.lm_context():
+                        return program(question=question, version=version)
+
+                try:
+                    pred = await asyncio.wait_for(
+                        anyio.to_thread.run_sync(call), services.settings.api.request_timeout_s
+                    )
+                except TimeoutError:
+                    log.warning(
+                        "answer over its %.0f s budget: retrieval-only", services.settings.api.request_timeout_s
+                    )
+                    pred = await _retrieval_only(services, question, version, "timeout")
+        finally:
+            services.telemetry.in_flight.dec()
+        if pred.fallback:
+            services.telemetry.fallbacks.labels(reason="lm_error").inc()
+        else:
+            services.answer_cache.put(key, pred)
+    timings = {"total": round((time.perf_counter() - t0) * 1000, 1)}
+    resp = to_response(
+        pred,
+        version=version,
+        program=name,
+        services=services,
+        cached=cached is not None,
+        timings=timings,
+        trace_id=trace_id,
+    )
+    for kind, n in resp.usage.items():
+        if kind.endswith("tokens"):
+            services.telemetry.lm_tokens.labels(kind=kind).inc(n)
+    log_answer(services, question, resp)
+    return resp
+
+
+def log_answer(services: Services, question: str, resp: AskResponse, error: str | None = None) -> None:
+    services.spool.append(
+        "query",
+        {
+            "trace_id": resp.trace_id,
+            "question": question,
+            "version": resp.version,
+            "program": resp.program,
+            "program_version": resp.program_version,
+            "answer": resp.answer,
+            "citations": [c.url for c in resp.citations],
+            "cannot_answer": resp.cannot_answer,
+            "refused": resp.refused,
+            "fallback": resp.fallback,
+            "invalid_citations": resp.invalid_citations,
+            "cached": resp.cached,
+            "latency_ms": resp.timings_ms.get("total"),
+            "timings": resp.timings_ms,
+            "usage": resp.usage,
+            "error": error,
+        },
+    )

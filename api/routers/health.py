@@ -1,0 +1,34 @@
+"""GET /healthz (alive), /readyz (index and LM loaded), /metrics (Prometheus text)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import ServicesDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz")
+async def readyz(services: ServicesDep) -> JSONResponse:
+    body = {
+        "ready": services.ready,
+        "components": services.readiness,
+        "versions": services.versions,
+        "latest": services.latest,
+        "program_version": services.program_version,
+    }
+    return JSONResponse(body, status_code=200 if services.ready else 503)
+
+
+@router.get("/metrics")
+async def metrics(services: ServicesDep) -> Response:
+    for name, cache in (("answer", services.answer_cache), ("search", services.search_cache)):
+        services.telemetry.cache_entries.labels(cache=name).set(cache.stats()["size"])
+    return Response(services.telemetry.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,86 @@
+"""Request and public response models (separate from internal types)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fda.types import Citation
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, description="The question about FastAPI.")
+    version: str | None = Field(default=None, description="Docs version (tag); default: latest.")
+    program: Literal["rag", "multihop"] | None = Field(default=None, description="Default: settings.")
+
+
+class AskResponse(BaseModel):
+    answer: str
+    citations: list[Citation]
+    cannot_answer: bool
+    refused: bool
+    fallback: bool = Field(description="True when the LM failed or timed out and sources are returned instead.")
+    invalid_citations: int
+    version: str
+    program: str
+    program_version: str
+    cached: bool
+    timings_ms: dict[str, float]
+    usage: dict[str, int]
+    trace_id: str
+
+
+class SearchHit(BaseModel):
+    rank: int
+    chunk_id: str
+    url: str
+    title: str
+    snippet: str
+    version: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    backend: str
+    version: str
+    results: list[SearchHit]
+    took_ms: float
+    cached: bool
+    truncated: bool = Field(default=False, description="The query was cut to the maximum length.")
+
+
+class SourceResponse(BaseModel):
+    chunk_id: str
+    url: str
+    title: str
+    heading_path: list[str]
+    version: str
+    text: str
+    section_text: str
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trace_id: str = Field(min_length=1, max_length=100)
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=4000)
+
+
+class FeedbackResponse(BaseModel):
+    id: str
+    stored: bool
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    hint: str = ""
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

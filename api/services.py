@@ -1,0 +1,90 @@
+"""What the app holds for its lifetime: programs, retrievers, LM, caches, query log, metrics.
+
+``build_services`` makes the real ones from settings (called in ``lifespan``); tests hand the app
+their own ``Services`` with fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import dspy
+
+from api.cache import TTLCache
+from api.gate import LMGate
+from api.querylog import Spool
+from api.telemetry import Telemetry
+from fda.errors import UnknownVersionError
+from fda.settings import Settings
+from index.retriever import Retriever
+
+log = logging.getLogger(__name__)
+
+StreamFn = Callable[[Any, str, str | None], AsyncIterator[tuple[str, Any]]]
+
+
+class SourceLookup(Protocol):
+    def get(self, chunk_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    programs: dict[str, Any]
+    retrievers: dict[str, Retriever]
+    default_backend: str
+    versions: list[str]
+    latest: str
+    sources: SourceLookup
+    spool_dir: Path
+    logs_db: Path
+    lm: Any | None = None
+    program_version: str = "uncompiled"
+    stream: StreamFn | None = None
+    readiness: dict[str, str] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    answer_cache: TTLCache = field(init=False)
+    search_cache: TTLCache = field(init=False)
+    gate: LMGate = field(init=False)
+    spool: Spool = field(init=False)
+
+    def __post_init__(self) -> None:
+        api = self.settings.api
+        self.answer_cache = TTLCache(api.cache_size, api.cache_ttl_s)
+        self.search_cache = TTLCache(api.cache_size, api.cache_ttl_s)
+        self.gate = LMGate(api.lm_concurrency, api.queue_size)
+        self.spool = Spool(self.spool_dir)
+
+    def resolve_version(self, version: str | None) -> str:
+        if version is None:
+            return self.latest
+        if version not in self.versions:
+            raise UnknownVersionError(f"docs version {version!r} is not ingested (have: {', '.join(self.versions)})")
+        return version
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.readiness) and all(v == "ok" for v in self.readiness.values())
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:  # shutting down: log and keep closing the rest
+                log.exception("error while closing a service")
+        self.spool.close()
+
+    def lm_context(self) -> Any:
+        return dspy.context(lm=self.lm) if self.lm is not None else dspy.context()
+
+
+def build_services(settings: Settings) -> Services:  # pragma: no cover - exercised by the slow tier
+    """The real services: store, retrievers, LM and programs from settings."""
+    from api.wiring import wire
+
+    return wire(settings)

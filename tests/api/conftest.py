@@ -1,0 +1,105 @@
+"""App fixtures: real routers and services plumbing, fake programs/retrievers (no LM, no index)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import dspy
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.services import Services
+from fda.errors import IndexMissingError
+from fda.settings import Settings
+from programs.answering import result
+from programs.citations import validate_citations
+from tests.programs.conftest import PASSAGES, FakeRetriever
+
+
+class FakeProgram:
+    """Answers from the fake retriever's top passage; can block, sleep or raise on demand."""
+
+    def __init__(self, retriever: FakeRetriever) -> None:
+        self.retriever = retriever
+        self.answerer = object()
+        self.calls = 0
+        self.block: threading.Event | None = None
+        self.raise_error: Exception | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, question: str, version: str | None = None) -> dspy.Prediction:
+        with self.lock:
+            self.calls += 1
+        if self.block is not None:
+            self.block.wait(timeout=10)
+        if self.raise_error is not None:
+            raise self.raise_error
+        passages = self.retriever.search(question, k=2, version=version)
+        checked = validate_citations(f"Answer to: {question} [1]", passages)
+        return result(answer=checked.text, passages=passages, citations=checked.citations, queries=[question])
+
+
+async def fake_stream(program: Any, question: str, version: str | None) -> AsyncIterator[tuple[str, Any]]:
+    """Streams the words of this request's own answer, yielding control between tokens."""
+    pred = program(question, version)
+    for word in pred.answer.split(" "):
+        await asyncio.sleep(0.001)
+        yield "token", word + " "
+    yield "final", pred
+
+
+class FakeSources:
+    def get(self, chunk_id: str) -> dict[str, Any] | None:
+        for p in PASSAGES:
+            if p.chunk_id == chunk_id:
+                return {
+                    "chunk_id": p.chunk_id,
+                    "url": p.url,
+                    "heading_path": p.heading_path,
+                    "version": p.version,
+                    "text": p.text,
+                    "section_text": p.text + " (whole section)",
+                }
+        return None
+
+
+def make_services(settings: Settings, tmp: Path) -> Services:
+    retriever = FakeRetriever()
+    program = FakeProgram(retriever)
+    return Services(
+        settings=settings,
+        programs={"rag": program, "multihop": program},
+        retrievers={"fake": retriever},
+        default_backend="fake",
+        versions=["0.68.0", "0.141.1"],
+        latest="0.141.1",
+        sources=FakeSources(),
+        spool_dir=tmp / "spool",
+        logs_db=tmp / "logs.duckdb",
+        stream=fake_stream,
+        readiness={"index": "ok", "lm": "ok"},
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(state_dir=tmp_path, api={"request_timeout_s": 5, "log_flush_s": 0.05})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        yield c
+
+
+def services_of(client: TestClient) -> Services:
+    return client.app.state.services  # type: ignore[attr-defined,no-any-return]
+
+
+__all__ = ["FakeProgram", "IndexMissingError", "make_services", "services_of"]

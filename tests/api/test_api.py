@@ -1,0 +1,220 @@
+"""Every endpoint and error path through TestClient with fake services."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.querylog import flush_spool
+from fda.errors import IndexMissingError
+from fda.settings import Settings
+from tests.api.conftest import make_services, services_of
+
+
+def test_ask_returns_cited_answer_then_caches(client: TestClient) -> None:
+    r = client.post("/v1/ask", json={"question": "How do I enable CORS?"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["citations"][0]["url"] == "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"
+    assert body["version"] == "0.141.1" and body["cached"] is False and len(body["trace_id"]) == 32
+    again = client.post("/v1/ask", json={"question": "  how do I enable cors  "})
+    assert again.json()["cached"] is True and again.json()["answer"] == body["answer"]
+    assert services_of(client).programs["rag"].calls == 1
+
+
+def test_ask_older_version(client: TestClient) -> None:
+    r = client.post("/v1/ask", json={"question": "startup event", "version": "0.68.0"})
+    assert r.status_code == 200 and r.json()["citations"][0]["version"] == "0.68.0"
+
+
+def test_bad_inputs_get_clear_4xx(client: TestClient) -> None:
+    cases = [
+        ({"question": ""}, 422, "invalid_request"),
+        ({"question": "   "}, 422, "invalid_question"),
+        ({"question": "x" * 5000}, 422, "invalid_question"),
+        ({"question": "CORS?", "version": "9.9.9"}, 400, "unknown_version"),
+        ({"question": "CORS?", "program": "agent"}, 422, "invalid_request"),
+        ({"question": "CORS?", "surprise": 1}, 422, "invalid_request"),
+        ({}, 422, "invalid_request"),
+    ]
+    for payload, status, code in cases:
+        r = client.post("/v1/ask", json=payload)
+        assert r.status_code == status, (payload, r.text)
+        assert r.json()["error"]["code"] == code
+        assert r.json()["error"]["message"]
+    r = client.post("/v1/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    long = client.post("/v1/ask", json={"question": "x" * 5000}).json()["error"]
+    assert "5000 characters" in long["message"] and long["hint"]
+
+
+def test_missing_index_is_503_with_retry_after(client: TestClient) -> None:
+    services_of(client).programs["rag"].raise_error = IndexMissingError("no bm25 index for 0.141.1")
+    r = client.post("/v1/ask", json={"question": "Anything?"})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "index_missing"
+    assert "fda index" in r.json()["error"]["hint"] and r.headers["retry-after"]
+
+
+def test_unexpected_error_is_a_logged_500_with_body(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        services_of(c).programs["rag"].raise_error = RuntimeError("boom")
+        r = c.post("/v1/ask", json={"question": "Anything?"})
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+
+
+def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> None:
+    settings.api.request_timeout_s = 0.2
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        program = services_of(c).programs["rag"]
+        program.block = threading.Event()
+        r = c.post("/v1/ask", json={"question": "How do I enable CORS?"})
+        program.block.set()
+        assert r.status_code == 200
+        body = r.json()
+        assert body["fallback"] is True and body["citations"] and not body["cached"]
+        metrics = c.get("/metrics").text
+        assert 'fda_fallbacks_total{reason="timeout"} 1.0' in metrics
+
+
+def test_full_queue_gets_503_retry_after(settings: Settings, tmp_path: Path) -> None:
+    settings.api.lm_concurrency, settings.api.queue_size = 1, 0
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        program = services_of(c).programs["rag"]
+        program.block = threading.Event()
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(c.post, "/v1/ask", json={"question": "first question"})
+            deadline = time.time() + 5
+            while program.calls == 0 and time.time() < deadline:
+                time.sleep(0.01)
+            second = c.post("/v1/ask", json={"question": "second question"})
+            program.block.set()
+            assert first.result().status_code == 200
+        assert second.status_code == 503 and second.headers["retry-after"] == "5"
+        assert second.json()["error"]["code"] == "busy"
+
+
+def test_search(client: TestClient) -> None:
+    r = client.get("/v1/search", params={"q": "CORSMiddleware allow_origins", "k": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert [h["rank"] for h in body["results"]] == [1, 2] and body["results"][0]["chunk_id"] == "c-cors"
+    assert body["cached"] is False
+    assert client.get("/v1/search", params={"q": "corsmiddleware  allow_origins", "k": 2}).json()["cached"] is True
+    assert (
+        client.get("/v1/search", params={"q": "startup", "version": "0.68.0"}).json()["results"][0]["version"]
+        == "0.68.0"
+    )
+    for params, status in [
+        ({"q": ""}, 422),
+        ({"q": "x", "k": 0}, 422),
+        ({"q": "x", "k": 999}, 422),
+        ({"q": "x", "backend": "nope"}, 422),
+        ({"q": "x", "version": "1.0"}, 400),
+        ({}, 422),
+    ]:
+        resp = client.get("/v1/search", params=params)
+        assert resp.status_code == status, (params, resp.text)
+        assert "error" in resp.json()
+    truncated = client.get("/v1/search", params={"q": "cors " * 1000}).json()
+    assert truncated["truncated"] is True
+
+
+def test_sources(client: TestClient) -> None:
+    r = client.get("/v1/sources/c-cors")
+    assert r.status_code == 200 and r.json()["title"] == "CORS > Use CORSMiddleware"
+    assert r.json()["section_text"].endswith("(whole section)")
+    missing = client.get("/v1/sources/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "no chunk with id 'nope'"
+
+
+def test_feedback_is_stored(client: TestClient, tmp_path: Path) -> None:
+    trace = client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()["trace_id"]
+    r = client.post("/v1/feedback", json={"trace_id": trace, "rating": "down", "comment": "wrong page"})
+    assert r.status_code == 201 and r.json()["stored"] is True
+    assert client.post("/v1/feedback", json={"trace_id": trace, "rating": "meh"}).status_code == 422
+    flush_spool(tmp_path / "spool", tmp_path / "logs.duckdb")
+    con = duckdb.connect(str(tmp_path / "logs.duckdb"))  # same process as the app's flusher: same config
+    assert con.execute("SELECT trace_id, rating, comment FROM feedback").fetchall() == [(trace, "down", "wrong page")]
+    assert con.execute("SELECT count(*) FROM query_log WHERE trace_id = ?", [trace]).fetchone()[0] == 1
+    con.close()
+
+
+def test_health_ready_metrics(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "alive"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    services_of(client).readiness["lm"] = "not loaded: connection refused"
+    assert client.get("/readyz").status_code == 503
+    client.post("/v1/ask", json={"question": "How do I enable CORS?"})
+    text = client.get("/metrics").text
+    assert 'fda_requests_total{route="/v1/ask",status="200"}' in text
+    assert "fda_request_seconds_bucket" in text and 'fda_cache_total{cache="answer",result="miss"}' in text
+    assert client.get("/openapi.json").json()["paths"]["/v1/ask"]
+
+
+def test_request_id_echoed(client: TestClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc123"}).headers["x-request-id"] == "abc123"
+
+
+def test_concurrent_asks_all_logged_exactly_once(settings: Settings, tmp_path: Path) -> None:
+    settings.api.lm_concurrency, settings.api.queue_size = 4, 100
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c, ThreadPoolExecutor(8) as pool:
+        codes = list(
+            pool.map(lambda i: c.post("/v1/ask", json={"question": f"question {i} cors"}).status_code, range(40))
+        )
+    assert codes == [200] * 40
+    con = duckdb.connect(str(tmp_path / "logs.duckdb"), read_only=True)  # the shutdown flush ran
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT trace_id) FROM query_log").fetchone()
+    con.close()
+    assert n == distinct == 40
+
+
+def _sse(text: str) -> list[tuple[str, dict | list]]:
+    events = []
+    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_stream_events_in_order(client: TestClient) -> None:
+    r = client.post("/v1/ask/stream", json={"question": "How do I enable CORS?"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = _sse(r.text)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "meta" and kinds[-2:] == ["citations", "final"] and "token" in kinds
+    tokens = "".join(d["text"] for k, d in events if k == "token").strip()
+    final = events[-1][1]
+    assert tokens == final["answer"] and final["citations"][0]["url"].endswith("#use-corsmiddleware")
+
+
+def test_concurrent_streams_do_not_mix(client: TestClient) -> None:
+    questions = [f"How do I enable CORS number {i}?" for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(lambda q: client.post("/v1/ask/stream", json={"question": q}).text, questions))
+    for q, text in zip(questions, texts, strict=True):
+        events = _sse(text)
+        tokens = "".join(d["text"] for k, d in events if k == "token").strip()
+        assert q in tokens and tokens == events[-1][1]["answer"]
+
+
+def test_stream_bad_input_is_plain_4xx(client: TestClient) -> None:
+    assert client.post("/v1/ask/stream", json={"question": " "}).status_code == 422
+    assert client.post("/v1/ask/stream", json={"question": "x", "version": "2.0"}).status_code == 400
+
+
+def test_stream_error_reported_in_band(client: TestClient) -> None:
+    services_of(client).programs["rag"].raise_error = RuntimeError("model crashed")
+    events = _sse(client.post("/v1/ask/stream", json={"question": "How do I enable CORS?"}).text)
+    assert events[-1][0] == "error" and "model crashed" in events[-1][1]["message"]
