@@ -17,6 +17,7 @@ from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, retrieve_all
 from programs.guard import check_question, screen_question
 from programs.rewriter import QueryRewriter
+from programs.usage import tracked
 from signatures.answer import CitedAnswer
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ class CitedRAG(dspy.Module):
             return "fastapi", [question]
 
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
+        with tracked() as usage:
+            pred = self._answer(question, version)
+        pred.usage = usage()
+        return pred
+
+    def _answer(self, question: str, version: str | None) -> dspy.Prediction:
         q = check_question(question, self.max_question_chars)
         screened = screen_question(q)
         if screened.refuse:

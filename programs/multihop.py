@@ -15,6 +15,7 @@ from programs.answering import answer_over, cannot_answer, refusal
 from programs.fusion import rrf
 from programs.guard import check_question, screen_question
 from programs.rewriter import QueryRewriter
+from programs.usage import tracked
 from programs.versions import versions_in_question
 from signatures.answer import CitedAnswer
 from signatures.multihop import FollowUpQuery
@@ -55,8 +56,10 @@ class MultiHopRAG(dspy.Module):
         screened = screen_question(q)
         if screened.refuse:
             return refusal(screened.reason)
-        with dspy.context(lm=self.lm) if self.lm else nullcontext():
-            return self._run(screened.question, version, screened.injection)
+        with dspy.context(lm=self.lm) if self.lm else nullcontext(), tracked() as usage:
+            pred = self._run(screened.question, version, screened.injection)
+        pred.usage = usage()
+        return pred
 
     def _run(self, question: str, version: str | None, injection: bool) -> dspy.Prediction:
         intent, queries = "fastapi", [question]

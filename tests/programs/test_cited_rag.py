@@ -43,6 +43,7 @@ def test_cited_answer_maps_markers_to_urls(retriever: FakeRetriever) -> None:
     assert [c.url for c in pred.citations] == ["https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"]
     assert pred.queries == ["How do I enable CORS?", "CORSMiddleware allow_origins"]
     assert len(retriever.calls) == 2 and pred.passages[0].chunk_id == "c-cors"
+    assert pred.usage == {"prompt_tokens": 0, "completion_tokens": 0, "lm_calls": 2}
 
 
 def test_made_up_citations_are_stripped_and_counted(retriever: FakeRetriever) -> None:
