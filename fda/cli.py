@@ -16,10 +16,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli import ask_cmd, serve_cmd
+from eval.cli import eval_app
 from fda.env import apply_offline_defaults
 from fda.errors import FDAError
+from fda.lm.cli import models_app
 from fda.log import setup_logging
 from fda.settings import get_settings
+from index.cli import bench_retrieval, bench_retrieval_quality, index_cmd, search_cmd, train_retriever_cmd
+from optimizers.cli import compile_cmd, programs_app
 
 app = typer.Typer(
     help="FastAPI Docs Assistant: cited answers from the FastAPI docs.",
@@ -32,6 +37,17 @@ bench_app = typer.Typer(help="Benchmarks: print a table, record it in docs/bench
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(gold_app, name="gold")
 app.add_typer(bench_app, name="bench")
+app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
+app.command("serve")(serve_cmd)
+app.command("ask")(ask_cmd)
+app.add_typer(programs_app, name="programs")
+app.command("compile")(compile_cmd)
+app.command("index")(index_cmd)
+app.command("search")(search_cmd)
+app.command("train-retriever")(train_retriever_cmd)
+bench_app.command("retrieval")(bench_retrieval)
+bench_app.command("retrieval-quality")(bench_retrieval_quality)
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -181,6 +197,58 @@ def bench_ingest(
         fail(err)
         return
     print_df(df, "fda bench ingest")
+
+
+@bench_app.command("lm")
+def bench_lm(
+    models: Annotated[
+        str, typer.Option(help="Comma-separated local model names.")
+    ] = "qwen2.5-coder-0.5b,qwen2.5-coder-1.5b",
+    threads: Annotated[str, typer.Option(help="Comma-separated llama.cpp thread counts.")] = "1,2",
+    repeat: Annotated[int, typer.Option(min=1, help="Requests per measurement (median reported).")] = 3,
+    prompt_words: Annotated[int, typer.Option(min=10, help="Prompt size in words (~1.3 tokens each).")] = 500,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens generated per request.")] = 128,
+) -> None:
+    """Local LMs: load time, prompt tok/s, time to first token, decode tok/s (plain and JSON-schema)."""
+    from ops.bench_lm import run_bench as run_lm_bench
+
+    s = get_settings()
+    try:
+        df = run_lm_bench(
+            s.state_dir / "models",
+            [m.strip() for m in models.split(",") if m.strip()],
+            [int(t) for t in threads.split(",") if t.strip()],
+            repeat=repeat,
+            prompt_words=prompt_words,
+            max_tokens=max_tokens,
+            context_size=s.lm.context_size,
+        )
+    except FDAError as err:
+        fail(err)
+        return
+    print_df(df, "fda bench lm")
+
+
+@app.command("ui")
+def ui_cmd(
+    port: Annotated[int | None, typer.Option(help="Port; default: settings (FDA_UI__PORT, 8501).")] = None,
+    api_url: Annotated[str | None, typer.Option(help="API base URL; default: settings (FDA_UI__API_URL).")] = None,
+) -> None:
+    """Start the Streamlit explorer on loopback: runs, drill-down, labelling, playground, coverage."""
+    import os
+    import subprocess
+
+    from ui.launch import streamlit_command
+
+    s = get_settings()
+    env = dict(os.environ) | ({"FDA_UI__API_URL": api_url} if api_url else {})
+    cmd = streamlit_command(s.ui.host, port or s.ui.port)
+    console.print(f"UI on http://{s.ui.host}:{port or s.ui.port} (API: {api_url or s.ui.api_url}); Ctrl-C stops it")
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code=code)
 
 
 def main() -> None:  # pragma: no cover

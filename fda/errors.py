@@ -52,3 +52,45 @@ class UnknownVersionError(FDAError):
 
 class InvalidQuestionError(FDAError):
     """An empty, too long, or otherwise unusable question."""
+
+
+class EvalError(FDAError):
+    """An evaluation run cannot start or continue (unknown program, broken contract, bad resume, labels)."""
+
+    hint = "See docs/evaluation.md for how runs, baselines and labels work."
+
+
+class ApiError(FDAError):
+    """The API cannot be reached, timed out, or answered with an error (seen from a client such as ui/)."""
+
+    hint = "Start it with `fda serve` (or `make run`) and check FDA_UI__API_URL."
+
+
+class LMError(FDAError):
+    """The language model could not be set up or gave no usable answer (bad model file, broken server)."""
+
+    hint = "See `fda models list`, then docs/lm.md; FDA_LM__MODEL picks the model."
+
+
+class LMTimeoutError(LMError):
+    """The language model did not answer within the timeout."""
+
+    hint = "Raise FDA_LM__TIMEOUT_S, lower FDA_LM__MAX_TOKENS, or pick a smaller model (local:qwen2.5-coder-0.5b)."
+
+
+class LMUnavailableError(LMError):
+    """The language model cannot be reached: model files missing, local server down, provider unreachable."""
+
+    hint = "Run `make models` (local models), or check FDA_LM__MODEL / FDA_LM__API_BASE and the provider's key."
+
+
+class CompileError(FDAError):
+    """A compile run cannot start or finish (empty or invalid split, optimizer crash, registry trouble)."""
+
+    hint = "See docs/compile.md for how compile runs, the registry and promotion work."
+
+
+class ManifestMismatchError(CompileError):
+    """A compiled program was built for another corpus, index or program than the one being served."""
+
+    hint = "Recompile against the current index (`fda compile ...`), or promote a matching version."

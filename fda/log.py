@@ -33,5 +33,5 @@ def setup_logging(level: str = "INFO", json_logs: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "urllib3", "filelock"):
+    for noisy in ("httpx", "urllib3", "filelock", "bm25s", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

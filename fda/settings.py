@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -62,12 +62,98 @@ class LoggingSettings(_Section):
     json_logs: bool = Field(default=False, description="One JSON object per log line (for services).")
 
 
+Backend = Literal["bm25", "dense", "colbert", "hybrid", "rerank"]
+Indexed = Literal["bm25", "dense", "colbert"]
+
+
+def _all_indexed() -> list[Indexed]:
+    return ["bm25", "dense", "colbert"]
+
+
+def _bm25_only() -> list[Literal["bm25", "dense"]]:
+    return ["bm25"]
+
+
+class RetrievalSettings(_Section):
+    """Retrieval backends and their indexes (index/; docs/retrieval.md)."""
+
+    backend: Backend = Field(
+        default="hybrid",
+        description="Backend `fda search` and the programs use: hybrid = rank fusion of bm25, dense and colbert; "
+        "rerank = bm25's candidates re-scored by ColBERT MaxSim.",
+    )
+    k: int = Field(default=10, ge=1, le=100, description="Passages returned per search.")
+    index_dir: Path | None = Field(default=None, description="Where indexes are built; default: <state_dir>/indexes.")
+    build: list[Indexed] = Field(default_factory=_all_indexed, description="Indexes `fda index` builds.")
+    checkpoint: str = Field(
+        default="fda",
+        description="ColBERT checkpoint: 'fda' (the packaged MiniLM + the trained projection in data/retriever/), "
+        "a local colbert checkpoint folder, or a hub name (colbert-ir/colbertv2.0, "
+        "answerdotai/answerai-colbert-small-v1; needs internet and HF_HUB_OFFLINE=0).",
+    )
+    artifact: str = Field(
+        default="colbert-minilm-fda-v1", description="Folder under data/retriever/ holding the trained weights."
+    )
+    doc_maxlen: int = Field(default=300, ge=32, le=510, description="ColBERT document length in tokens.")
+    fusion_backends: list[Indexed] = Field(
+        default_factory=_all_indexed, description="hybrid: the ranked lists it fuses."
+    )
+    fusion_weights: list[float] | None = Field(
+        default=None, description="hybrid: one weight per fused list (default equal)."
+    )
+    rrf_k: float = Field(default=60.0, ge=0, description="hybrid: reciprocal rank fusion constant.")
+    depth: int = Field(default=50, ge=1, le=500, description="hybrid/rerank: results taken from each inner backend.")
+    rerank_candidates: list[Literal["bm25", "dense"]] = Field(
+        default_factory=_bm25_only, description="rerank: where the candidates ColBERT re-scores come from."
+    )
+    release_notes_last: bool = Field(
+        default=True, description="Release-note chunks after docs chunks unless the question is about versions/changes."
+    )
+    fold_sections: bool = Field(
+        default=True, description="Keep the best chunk per section, so k results cover k sections."
+    )
+    bm25_k1: float = Field(default=1.2, gt=0)
+    bm25_b: float = Field(default=0.75, ge=0, le=1)
+
+
+class EvalSettings(_Section):
+    """Evaluation runs (eval/): tracking, parallelism, statistics, regression gate, judge LM."""
+
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; default: the embedded store sqlite:///<state_dir>/mlflow.db. "
+        "An http(s):// URI logs to a tracking server.",
+    )
+    artifact_location: str | None = Field(
+        default=None, description="Where new experiments keep artifacts; default: <state_dir>/mlartifacts."
+    )
+    experiment: str = Field(default="fda-eval", description="MLflow experiment name.")
+    track: bool = Field(default=True, description="Log eval runs to MLflow (reports and DuckDB are always written).")
+    workers: int = Field(default=4, ge=1, le=32, description="Questions evaluated in parallel (threads).")
+    bootstrap_samples: int = Field(default=1000, ge=0, description="Bootstrap resamples for confidence intervals.")
+    bootstrap_seed: int = Field(default=0, description="Fixed seed: the same results give the same intervals.")
+    gate_tolerance: float = Field(
+        default=0.02, ge=0.0, le=1.0, description="Largest drop of a gated metric the regression gate ignores."
+    )
+    gate_paired_ci: bool = Field(
+        default=True,
+        description="Also require the paired bootstrap interval of the drop to exclude zero before failing.",
+    )
+    judge: bool = Field(
+        default=False,
+        description="Grade answers with the LLM judge (the LM is lm.judge_model, else lm.model); one extra LM "
+        "call per answered question.",
+    )
+
+
 class ApiSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Bind address (loopback by default).")
     port: int = Field(default=8000, ge=1, le=65535)
     max_question_chars: int = Field(default=2000, ge=16, description="Longer questions get a clear 422.")
     default_program: Literal["rag", "multihop"] = "rag"
-    lm_concurrency: int = Field(default=1, ge=1, description="LM-bound requests run at once (a local model serves one).")
+    lm_concurrency: int = Field(
+        default=1, ge=1, description="LM-bound requests run at once (a local model serves one)."
+    )
     queue_size: int = Field(default=8, ge=0, description="LM-bound requests waiting; beyond it: 503 + Retry-After.")
     request_timeout_s: float = Field(default=60.0, gt=0, description="Whole-answer budget; past it: retrieval-only.")
     retry_after_s: int = Field(default=5, ge=1)
@@ -77,12 +163,120 @@ class ApiSettings(_Section):
     log_flush_s: float = Field(default=2.0, gt=0, description="How often spooled query logs move into DuckDB.")
 
 
+class UiSettings(_Section):
+    """The Streamlit explorer (ui/; docs/ui.md): where it listens, which API it calls, what it reads."""
+
+    api_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the running API (`fda serve`).")
+    host: str = Field(default="127.0.0.1", description="Bind address of `fda ui` (loopback by default).")
+    port: int = Field(default=8501, ge=1, le=65535)
+    request_timeout_s: float = Field(default=120.0, gt=0, description="Budget of one API call from the UI.")
+    eval_db: Path | None = Field(default=None, description="Eval results store; default: <state_dir>/eval.duckdb.")
+    logs_db: Path | None = Field(default=None, description="Query log and feedback; default: <state_dir>/logs.duckdb.")
+
+
+class LMSettings(_Section):
+    """Language models (fda/lm/; docs/lm.md): the embedded llama.cpp models or any LiteLLM model string."""
+
+    model: str = Field(
+        default="local:qwen2.5-coder-1.5b",
+        description="'local:<name>' (embedded; `fda models list`) or a LiteLLM model string: openai/..., "
+        "azure/..., anthropic/..., ollama_chat/... Provider keys come from their usual environment variables.",
+    )
+    teacher_model: str | None = Field(default=None, description="Optimizers' teacher LM; unset: the main model.")
+    judge_model: str | None = Field(default=None, description="LLM-judge LM; unset: the main model.")
+    api_base: str | None = Field(
+        default=None, description="Base URL for a non-local model (an OpenAI-compatible or Ollama server)."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Key for api_base, from FDA_LM__API_KEY only; never logged or saved. Provider keys "
+        "(OPENAI_API_KEY, ...) are read by LiteLLM from the environment instead.",
+    )
+    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Budget of one LM call.")
+    max_tokens: int = Field(default=512, ge=1, le=32768, description="Most tokens one answer may generate.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    num_retries: int = Field(default=1, ge=0, le=10, description="Retries of transient failures (with backoff).")
+    cache: bool = Field(default=True, description="DSPy's response cache (DSPY_CACHEDIR).")
+    context_size: int = Field(
+        default=4096, ge=512, le=32768, description="Local models: KV-cache tokens, shared by the parallel slots."
+    )
+    threads: int = Field(default=2, ge=1, le=256, description="Local models: CPU threads for llama.cpp.")
+    parallel: int = Field(default=1, ge=1, le=16, description="Local models: requests served concurrently.")
+    startup_timeout_s: float = Field(default=120.0, gt=0, description="Local models: load + health-check budget.")
+
+    @field_validator("model", "teacher_model", "judge_model")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        from fda.lm.registry import LOCAL_PREFIX, MODELS
+
+        if value is None:
+            return value
+        if value.startswith(LOCAL_PREFIX):
+            if value.removeprefix(LOCAL_PREFIX) not in MODELS:
+                raise ValueError(f"unknown local model {value!r}; known: {', '.join(LOCAL_PREFIX + m for m in MODELS)}")
+        elif "/" not in value.strip("/"):
+            raise ValueError(f"{value!r} is neither local:<name> nor a LiteLLM 'provider/model' string")
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        from fda.lm.secrets import is_placeholder_secret
+
+        if value is not None and is_placeholder_secret(value.get_secret_value()):
+            raise ValueError(
+                "FDA_LM__API_KEY holds a placeholder (e.g. 'changeme', 'sk-xxx'): set a real key or unset it"
+            )
+        return value
+
+
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # Smaller chunks and quieter logs: quick local iteration and tests.
-    "fast": {"chunking": {"max_tokens": 160}, "logging": {"level": "WARNING"}},
+    "fast": {
+        "chunking": {"max_tokens": 160},
+        "logging": {"level": "WARNING"},
+        "lm": {"model": "local:qwen2.5-coder-0.5b"},  # about 2x faster than the 1.5B
+    },
     "debug": {"logging": {"level": "DEBUG"}},
 }
+
+
+class CompileSettings(_Section):
+    """Compiling answer programs with DSPy optimizers, the MLflow registry, promotion (optimizers/; docs/compile.md).
+    Tracking reuses eval.tracking_uri and eval.artifact_location."""
+
+    experiment: str = Field(default="fda-compile", description="MLflow experiment of compile runs.")
+    registry_prefix: str = Field(default="fda-", description="Registered model name = prefix + program (fda-rag).")
+    seed: int = Field(default=0, description="Seed of every optimizer (same data and seed: same candidates).")
+    workers: int = Field(
+        default=1, ge=1, le=32, description="Dev questions evaluated in parallel (a local LM serves one)."
+    )
+    threshold: float = Field(
+        default=0.7, ge=0.0, le=1.0, description="Combined score a bootstrapped trace needs to become a demo."
+    )
+    max_demos: int = Field(default=3, ge=0, le=16, description="Bootstrapped demos per predictor (at most).")
+    demo_caps: dict[str, int] = Field(
+        default_factory=lambda: {"answerer": 1},
+        description="Per-predictor demo caps: an answerer demo carries its whole sources (~1k tokens), and the "
+        "local models have a 4k context.",
+    )
+    candidates: int = Field(default=4, ge=1, le=64, description="bootstrap: random-search candidates tried on dev.")
+    mipro_auto: Literal["light", "medium", "heavy"] = Field(default="light", description="MIPROv2 budget preset.")
+    mipro_minibatch_size: int = Field(default=10, ge=1, description="MIPROv2 minibatch of dev questions per trial.")
+    gepa_max_metric_calls: int = Field(default=60, ge=1, description="GEPA budget: metric calls (program runs).")
+    limit_dev: int | None = Field(default=None, ge=1, description="Only the first N dev questions (cheaper selection).")
+    promote_tolerance: float = Field(
+        default=0.01, ge=0.0, le=1.0, description="A challenger must beat the champion's dev score by more than this."
+    )
+    promote_paired_ci: bool = Field(
+        default=True, description="Also require the paired bootstrap interval of the gain to exclude zero."
+    )
+    promote_min_pairs: int = Field(default=10, ge=1, description="Fewer paired dev questions: never auto-promote.")
+    autolog: bool = Field(default=True, description="mlflow.dspy.autolog(): optimizer params, datasets, evals.")
+    log_traces: bool = Field(
+        default=False, description="Also log an MLflow trace of every program call while compiling."
+    )
 
 
 class Settings(BaseSettings):
@@ -99,6 +293,11 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+    lm: LMSettings = Field(default_factory=LMSettings)
+    compile: CompileSettings = Field(default_factory=CompileSettings)
 
     @model_validator(mode="before")
     @classmethod

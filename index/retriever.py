@@ -8,10 +8,14 @@ retriever.search("How do I enable CORS?", k=5, version=None)   # None = latest i
 from __future__ import annotations
 
 import logging
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from fda.errors import InvalidQuestionError
 from fda.types import Passage
+
+if TYPE_CHECKING:
+    from fda.settings import Settings
+    from index.build import Paths
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +40,10 @@ def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
         log.warning("query of %d characters cut to the first %d", len(q), max_chars)
         q = q[:max_chars]
     return q
+
+
+def open_retriever(backend: str | None, settings: Settings, paths: Paths | None = None) -> Retriever:
+    """A ready backend (``None``: ``settings.retrieval.backend``): bm25, dense, colbert, hybrid or rrf."""
+    from index.factory import open_backend
+
+    return open_backend(backend, settings, paths)

@@ -1,0 +1,65 @@
+"""Real services from settings: corpus store, retrievers, the LM (started once), programs.
+
+A missing store or index stops start-up with the command that fixes it; an LM that cannot start
+leaves the service up, answering retrieval-only (flagged) and reporting not-ready on /readyz.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from api.services import Services
+from api.streaming import stream_program
+from fda.env import apply_offline_defaults
+from fda.settings import Settings
+from index.lookup import ChunkLookup
+from index.retriever import Retriever, open_retriever
+from programs.factory import ANSWER_PROGRAMS, build_answer_program
+
+log = logging.getLogger(__name__)
+
+
+def _retrievers(settings: Settings) -> dict[str, Retriever]:
+    """The configured backend (required) and BM25 for /v1/search (cheap, always built)."""
+    main = settings.retrieval.backend
+    out: dict[str, Retriever] = {main: open_retriever(main, settings)}
+    for extra in ("bm25",):
+        if extra not in out:
+            try:
+                out[extra] = open_retriever(extra, settings)
+            except Exception as err:  # optional backend: searchable only when built
+                log.warning("backend %s not available for /v1/search: %s", extra, err)
+    return out
+
+
+def wire(settings: Settings) -> Services:
+    apply_offline_defaults(settings.state_dir)
+    lookup = ChunkLookup(settings.db_path)
+    versions = lookup.versions()
+    latest = next((v for v, is_latest in versions if is_latest), versions[-1][0] if versions else "")
+    retrievers = _retrievers(settings)
+    main = retrievers[settings.retrieval.backend]
+    readiness = {"store": "ok", "index": "ok"}
+    closers = [lookup.close]
+
+    lm = None
+    try:
+        from fda.lm.factory import make_lm, runtime_from_settings
+
+        runtime = runtime_from_settings(settings)
+        closers.append(runtime.close)
+        lm = make_lm(settings.lm, runtime=runtime)
+        readiness["lm"] = "ok"
+    except Exception as err:  # the service still answers retrieval-only, flagged
+        log.error("LM %s did not start: %s", settings.lm.model, err)
+        readiness["lm"] = f"not available: {err}"
+
+    names = [v for v, _ in versions]
+    programs = {name: build_answer_program(name, main, lm=lm, versions=names, latest=latest)
+                for name in ANSWER_PROGRAMS}
+    return Services(
+        settings=settings, programs=programs, retrievers=retrievers, default_backend=settings.retrieval.backend,
+        versions=names, latest=latest, sources=lookup, spool_dir=settings.state_dir / "logs" / "spool",
+        logs_db=settings.state_dir / "logs.duckdb", lm=lm, stream=stream_program, readiness=readiness,
+        closers=closers,
+    )

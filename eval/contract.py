@@ -1,0 +1,86 @@
+"""The program contract every evaluated program satisfies, and its typed reading.
+
+    pred = program(question, version)          # -> dspy.Prediction
+    out = read_prediction(pred)                  # -> ProgramOutput, or EvalError naming the bad field
+
+Fields: ``answer`` (str), ``citations`` (list[Citation]), ``passages`` (list[Passage]: ranked retrieval
+results, the ones the answer step was shown), ``cannot_answer``, ``refused``, ``fallback`` (bool),
+``invalid_citations`` (int: markers stripped because they named nothing shown), and optionally
+``usage`` (``prompt_tokens``, ``completion_tokens``, ``lm_calls``). A program whose
+``produces_answers`` attribute is False (retrieval only) gets answer metrics reported as n/a.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fda.errors import EvalError
+from fda.types import Citation, Passage
+
+REQUIRED_FIELDS = ("answer", "citations", "passages", "cannot_answer", "refused", "invalid_citations", "fallback")
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "lm_calls")
+
+
+class Program(Protocol):
+    def __call__(self, question: str, version: str | None = None) -> Any:
+        """Answer (or only retrieve for) one question; returns a ``dspy.Prediction``."""
+        ...
+
+
+class ProgramOutput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    answer: str = ""
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    cannot_answer: bool = False
+    refused: bool = False
+    invalid_citations: int = 0
+    fallback: bool = False
+    usage: dict[str, int] | None = None
+
+    @property
+    def declined(self) -> bool:
+        """Refused or said it cannot answer: both count as declining for refusal accuracy."""
+        return self.refused or self.cannot_answer
+
+
+def produces_answers(program: object) -> bool:
+    return bool(getattr(program, "produces_answers", True))
+
+
+def read_prediction(pred: Any) -> ProgramOutput:
+    """Check a program's prediction against the contract and return it typed."""
+    keys = set(pred.keys()) if hasattr(pred, "keys") else set()
+    missing = [f for f in REQUIRED_FIELDS if f not in keys]
+    if missing:
+        raise EvalError(
+            f"the program's prediction lacks {', '.join(missing)} (it has: {', '.join(sorted(keys)) or 'nothing'})",
+            hint="Return dspy.Prediction(answer=..., citations=..., passages=..., cannot_answer=..., refused=..., "
+            "invalid_citations=..., fallback=...): see eval/contract.py.",
+        )
+    data = {f: pred.get(f) for f in (*REQUIRED_FIELDS, "usage") if f in keys}
+    data["usage"] = usage_of(pred)
+    try:
+        return ProgramOutput.model_validate(data)
+    except ValidationError as err:
+        raise EvalError(f"the program's prediction breaks the contract: {err}") from err
+
+
+def usage_of(pred: Any) -> dict[str, int] | None:
+    """Tokens and LM calls: the prediction's ``usage`` field, else DSPy's usage tracker, else ``None``."""
+    usage = pred.get("usage") if hasattr(pred, "get") else None
+    if isinstance(usage, dict) and usage:
+        return {k: int(usage.get(k) or 0) for k in USAGE_KEYS}
+    tracked = pred.get_lm_usage() if hasattr(pred, "get_lm_usage") else None
+    if isinstance(tracked, dict) and tracked:
+        totals = dict.fromkeys(USAGE_KEYS, 0)
+        for per_model in tracked.values():
+            if isinstance(per_model, dict):
+                totals["prompt_tokens"] += int(per_model.get("prompt_tokens") or 0)
+                totals["completion_tokens"] += int(per_model.get("completion_tokens") or 0)
+                totals["lm_calls"] += int(per_model.get("lm_calls") or 0)
+        return totals
+    return None

@@ -1,0 +1,67 @@
+"""Program names the eval runner knows -> built programs (answer programs imported lazily).
+
+build_program("retrieval", retriever)                    # eval/retrieval_program.py
+build_program("rag", retriever, lm=lm)                   # programs/cited_rag.py  CitedRAG
+build_program("multihop", retriever, lm=lm, versions=..., latest=...)   # programs/multihop.py
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eval.contract import Program
+from fda.errors import EvalError
+from index.retriever import Retriever
+
+PROGRAMS: dict[str, str] = {
+    "retrieval": "eval.retrieval_program:RetrievalProgram",
+    "rag": "programs.cited_rag:CitedRAG",
+    "multihop": "programs.multihop:MultiHopRAG",
+}
+NEEDS_LM = frozenset({"rag", "multihop"})
+
+
+def check_program(name: str) -> None:
+    """Fail early, with a clear message, on an unknown program or one whose module is not there yet."""
+    _load(name)
+
+
+def _load(name: str) -> Any:
+    if name not in PROGRAMS:
+        raise EvalError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(PROGRAMS)}.")
+    module_name, attr = PROGRAMS[name].split(":")
+    try:
+        module = __import__(module_name, fromlist=[attr])
+        return getattr(module, attr)
+    except (ImportError, AttributeError) as err:
+        raise EvalError(
+            f"program {name!r} is not available yet: {PROGRAMS[name]} cannot be imported ({err})",
+            hint="It arrives with the answer programs (programs/); `--program retrieval` works now.",
+        ) from err
+
+
+def build_program(
+    name: str,
+    retriever: Retriever,
+    *,
+    lm: Any | None = None,
+    k: int = 10,
+    versions: Sequence[str] = (),
+    latest: str | None = None,
+) -> Program:
+    """A ready program for the runner. Answer programs need an LM (injected, never read from settings)."""
+    cls = _load(name)
+    if name == "retrieval":
+        program: Program = cls(retriever, k=k)
+        return program
+    if lm is None:
+        raise EvalError(
+            f"program {name!r} needs a language model",
+            hint="Configure the LM (see docs/evaluation.md) or run `--program retrieval`.",
+        )
+    if name == "rag":
+        program = cls(retriever=retriever, rewrite_lm=lm, answer_lm=lm)
+    else:
+        program = cls(retriever=retriever, versions=list(versions), latest=latest, lm=lm)
+    return program

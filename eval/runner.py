@@ -1,0 +1,115 @@
+"""Run a program over gold questions in parallel (bounded threads), scoring and streaming each result.
+
+    results = run_questions(program, rows, ResultWriter(run_dir / "results.jsonl"), workers=4)
+
+Every finished question is appended to ``results.jsonl`` by its worker before the next one starts, so
+an interrupted run (Ctrl-C, crash) keeps what it finished. A question whose program raises is recorded
+with its error and scored as a failure; a prediction that breaks the program contract stops the run
+(it is a bug in the program, and every question would hit it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+
+from eval.contract import Program, ProgramOutput, produces_answers, read_prediction
+from eval.gold import GoldQuestion
+from eval.judge import AnswerJudge, JudgeResult, judge_question
+from eval.results import QuestionResult, ResultWriter, slim
+from eval.scoring import score_question
+from fda.errors import EvalError
+
+log = logging.getLogger(__name__)
+
+VersionOf = Callable[[GoldQuestion], str | None]
+
+
+def _no_version(_: GoldQuestion) -> str | None:
+    return None
+
+
+def evaluate_one(
+    program: Program,
+    gold: GoldQuestion,
+    *,
+    answers: bool,
+    judge: AnswerJudge | None = None,
+    version: str | None = None,
+) -> QuestionResult:
+    """Call the program once, time it, check the contract, judge and score the answer."""
+    error: str | None = None
+    start = time.perf_counter()
+    try:
+        pred = program(gold.question, version)
+        latency = time.perf_counter() - start
+        out = read_prediction(pred)
+    except EvalError:
+        raise
+    except Exception as err:  # the program failed on this question: record it and go on
+        latency = time.perf_counter() - start
+        error = f"{type(err).__name__}: {str(err)[:500]}"
+        log.warning("%s failed: %s", gold.id, error)
+        out = ProgramOutput()
+    verdict: JudgeResult | None = None
+    judge_error: str | None = None
+    if judge is not None and answers and error is None:
+        try:
+            verdict = judge_question(judge, gold, out)
+        except Exception as err:  # judge LM down or unparseable: the question keeps its other metrics
+            judge_error = f"{type(err).__name__}: {str(err)[:300]}"
+            log.warning("judge failed on %s: %s", gold.id, judge_error)
+    return QuestionResult(
+        question_id=gold.id,
+        type=gold.type.value,
+        category=gold.category.value,
+        split=gold.split,
+        version=version,
+        latency_s=round(latency, 4),
+        error=error,
+        output=slim(out),
+        judge=verdict,
+        judge_error=judge_error,
+        metrics=score_question(gold, out, answers=answers, latency_s=latency, judge=verdict, failed=error is not None),
+    )
+
+
+def run_questions(
+    program: Program,
+    rows: Sequence[GoldQuestion],
+    writer: ResultWriter,
+    *,
+    workers: int = 4,
+    judge: AnswerJudge | None = None,
+    version_of: VersionOf = _no_version,
+    progress: bool = False,
+    label: str = "eval",
+) -> list[QuestionResult]:
+    """Evaluate ``rows`` with at most ``workers`` threads; results come back in ``rows`` order."""
+    from tqdm import tqdm
+
+    answers = produces_answers(program)
+
+    def work(gold: GoldQuestion) -> QuestionResult:
+        result = evaluate_one(program, gold, answers=answers, judge=judge, version=version_of(gold))
+        writer.add(result)
+        return result
+
+    done: dict[str, QuestionResult] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="eval")
+    bar = tqdm(total=len(rows), desc=label, unit="q", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        futures: dict[Future[QuestionResult], str] = {pool.submit(work, row): row.id for row in rows}
+        for fut in as_completed(futures):
+            result = fut.result()
+            done[result.question_id] = result
+            bar.update(1)
+            if result.error:
+                bar.set_postfix_str(f"errors: {sum(1 for r in done.values() if r.error)}")
+    finally:  # Ctrl-C or a contract breach: drop what has not started; finished rows are on disk
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    return [done[row.id] for row in rows]

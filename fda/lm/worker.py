@@ -1,0 +1,105 @@
+"""The local LM server process: llama.cpp (through ``xllamacpp``) serving one GGUF on 127.0.0.1.
+
+    python -m fda.lm.worker --model state/models/qwen2.5-coder-0.5b.gguf --alias qwen2.5-coder-0.5b
+
+Protocol with ``server.LocalServer``: once the model is loaded and the port bound, one JSON line
+``{"address": "http://127.0.0.1:PORT", "pid": N}`` on stdout; then it serves until its stdin closes
+(the parent stopped or died) or it gets SIGTERM/SIGINT. llama.cpp logs to stderr.
+``fda models serve`` runs the same server in the foreground (``serve_foreground``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fda.lm.server import ServerConfig
+
+
+def start_llama_server(config: ServerConfig) -> tuple[Any, str]:
+    """An ``xllamacpp.Server`` for ``config`` (model loaded, HTTP bound) and its base URL."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(config.model_path)
+    params.model_alias = {config.alias}
+    params.n_ctx = config.context_size
+    params.n_parallel = config.parallel
+    params.cpuparams.n_threads = config.threads
+    params.cpuparams_batch.n_threads = config.threads
+    params.hostnames = [config.host]
+    params.port = config.port
+    server = xllamacpp.Server(params)
+    return server, str(server.listening_address).rstrip("/")
+
+
+def serve_until(config: ServerConfig, stop: threading.Event, on_ready: Callable[[str], None]) -> None:
+    """Serve ``config`` until ``stop`` is set; ``on_ready(address)`` once it answers."""
+    server, address = start_llama_server(config)
+    try:
+        on_ready(address)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        del server  # the destructor stops llama.cpp's HTTP loop and frees the model
+
+
+def serve_foreground(config: ServerConfig, on_ready: Callable[[str], None]) -> None:
+    """For ``fda models serve``: serve until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    serve_until(config, stop, on_ready)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    def run() -> None:
+        sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
+        stop.set()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def _announce(address: str) -> None:
+    sys.stdout.write(json.dumps({"address": address, "pid": os.getpid()}) + "\n")
+    sys.stdout.flush()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> ServerConfig:
+    p = argparse.ArgumentParser(prog="python -m fda.lm.worker", description=__doc__)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--alias", required=True)
+    p.add_argument("--ctx", type=int, default=4096)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--parallel", type=int, default=1)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    a = p.parse_args(argv)
+    return ServerConfig(a.model, a.alias, a.ctx, a.threads, a.parallel, a.host, a.port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    if not config.model_path.is_file():
+        sys.stderr.write(f"model file not found: {config.model_path}\n")
+        return 2
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    _watch_stdin(stop)
+    serve_until(config, stop, _announce)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""``fda bench retrieval-quality``: every backend side by side on the gold dev and test splits.
+
+    fda bench retrieval-quality                       # bm25, dense, colbert, hybrid, rrf; dev + test
+    fda bench retrieval-quality -b bm25 -b hybrid --split test --json
+
+Rows without gold sections or expecting a refusal are skipped. A row is searched in the docs version its
+gold sections live in: the version of its GitHub permalinks (``.../blob/<tag>/...``) or its
+``fastapi_version`` when that was ingested, else the latest; gold sections of other versions are then
+left out of that row's gold list (a search runs in one version). Metrics are eval/metrics.py at page and
+section level over the top 50 chunks (chunks of one section or page collapse to their best rank):
+``R@k`` is the share of a row's gold items in the top k, ``Hit@k`` is 1 when any is.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from eval.gold import GoldQuestion
+from eval.metrics import hit_at_k, mrr_at_k, ndcg_at_k, recall_at_k
+from index.retriever import Retriever
+
+_TAG = re.compile(r"github\.com/[^/]+/[^/]+/blob/([^/]+)/")
+DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Target:
+    question: GoldQuestion
+    version: str
+    gold: tuple[str, ...]
+
+
+def version_of(url: str, latest: str) -> str:
+    m = _TAG.search(url)
+    return m.group(1) if m else latest
+
+
+def targets(rows: Sequence[GoldQuestion], known: Sequence[str], latest: str) -> list[Target]:
+    out: list[Target] = []
+    for row in rows:
+        if not row.gold_sections or row.expect_refusal:
+            continue
+        tags = [version_of(u, latest) for u in row.gold_sections]
+        older = [t for t in tags if t != latest and t in known]
+        if row.fastapi_version in known and row.fastapi_version in tags:
+            version = row.fastapi_version
+        elif older:
+            version = older[0]
+        else:
+            version = latest
+        gold = tuple(u for u, t in zip(row.gold_sections, tags, strict=True) if t == version)
+        out.append(Target(row, version, gold or tuple(row.gold_sections)))
+    return out
+
+
+def score_row(gold: Sequence[str], ranked: Sequence[str]) -> dict[str, float]:
+    m: dict[str, float] = {}
+    for level in ("page", "section"):
+        for k in (1, 5, 10):
+            m[f"{level} R@{k}"] = recall_at_k(gold, ranked, k, level)
+            m[f"{level} Hit@{k}"] = hit_at_k(gold, ranked, k, level)
+        m[f"{level} MRR@10"] = mrr_at_k(gold, ranked, 10, level)
+        m[f"{level} nDCG@10"] = ndcg_at_k(gold, ranked, 10, level)
+    return m
+
+
+def evaluate(retrievers: Mapping[str, Retriever], split_targets: Mapping[str, Sequence[Target]]) -> pd.DataFrame:
+    """One row per (backend, split): mean of each metric, the row count and mean search time."""
+    records: list[dict[str, object]] = []
+    for name, retriever in retrievers.items():
+        for split, items in split_targets.items():
+            per_row: list[dict[str, float]] = []
+            seconds = 0.0
+            for t in items:
+                start = time.perf_counter()
+                passages = retriever.search(t.question.question, k=DEPTH, version=t.version)
+                seconds += time.perf_counter() - start
+                per_row.append(score_row(t.gold, [p.url for p in passages]))
+            means = pd.DataFrame(per_row).mean().round(3).to_dict() if per_row else {}
+            records.append(
+                {
+                    "backend": name,
+                    "split": split,
+                    "n": len(items),
+                    **means,
+                    "ms/query": 1000 * seconds / max(1, len(items)),
+                }
+            )
+    return pd.DataFrame(records)
+
+
+HEADLINE = [
+    "page R@1",
+    "page R@5",
+    "page R@10",
+    "page MRR@10",
+    "page nDCG@10",
+    "section R@1",
+    "section R@5",
+    "section R@10",
+    "section MRR@10",
+    "section nDCG@10",
+    "page Hit@1",
+    "page Hit@5",
+    "section Hit@5",
+]

@@ -1,0 +1,297 @@
+"""``fda compile`` and ``fda programs``: compile with a DSPy optimizer, then list, promote, roll back and
+evaluate the registered versions.
+
+    fda compile --program rag --optimizer bootstrap --lm local:qwen2.5-coder-0.5b --backend bm25
+    fda compile -p rag -o mipro --teacher-lm local:qwen2.5-coder-1.5b --limit-train 30 --limit-dev 20
+    fda programs list                    # versions, aliases, scores, whether each fits the current index
+    fda programs promote 3               # champion -> version 3 (the service loads it on start)
+    fda programs rollback                # champion -> the version before
+    fda programs eval champion --split test     # an eval report (eval/reports/) of a version, or `uncompiled`
+
+Registered on the main app by fda/cli.py; heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fda.errors import CompileError, FDAError
+from fda.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from optimizers.compile import CompileOutcome
+    from optimizers.evaluate import Evaluation
+
+programs_app = typer.Typer(
+    help="Compiled program versions in the MLflow registry: list, promote, rollback, eval.", no_args_is_help=True
+)
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+ProgramOpt = Annotated[str, typer.Option("--program", "-p", help="rag | multihop.")]
+BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="Retrieval backend (default: settings).")]
+GoldOpt = Annotated[str, typer.Option("--gold", help="Gold-set version under data/gold/.")]
+
+
+def _fail(err: FDAError) -> None:
+    err_console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def open_lms(s: Settings, lm: str | None, teacher: str | None) -> Iterator[tuple[Any, Any | None, str, str | None]]:
+    """(student LM, teacher LM or None, their model strings) from the LM runtime (fda/lm/); local model
+    servers stop on exit. The teacher is dropped when it is the student's model."""
+    from fda.lm.factory import make_lm, runtime_from_settings
+
+    student_model = lm or s.lm.model
+    teacher_model = teacher or s.lm.teacher_model
+    if teacher_model == student_model:
+        teacher_model = None
+    with runtime_from_settings(s, progress=sys.stderr.isatty()) as runtime:
+        student = make_lm(s.lm, runtime=runtime, model=student_model)
+        mentor = make_lm(s.lm, runtime=runtime, model=teacher_model, role="teacher") if teacher_model else None
+        yield student, mentor, student_model, teacher_model
+
+
+def tracking_of(s: Settings) -> Any:
+    from eval.run import Tracking
+    from eval.tracking import default_artifact_location
+    from optimizers.serving import tracking_uri_of
+
+    return Tracking(
+        tracking_uri=tracking_uri_of(s),
+        experiment=s.compile.experiment,
+        artifact_location=s.eval.artifact_location or default_artifact_location(s.state_dir),
+    )
+
+
+def registry_of(s: Settings) -> Any:
+    from optimizers.registry import ProgramRegistry
+    from optimizers.serving import tracking_uri_of
+
+    return ProgramRegistry(tracking_uri_of(s), prefix=s.compile.registry_prefix)
+
+
+def compile_cmd(
+    program: ProgramOpt = "rag",
+    optimizer: Annotated[str, typer.Option("--optimizer", "-o", help="bootstrap | mipro | gepa.")] = "bootstrap",
+    lm: Annotated[str | None, typer.Option("--lm", help="Student LM (default: settings lm.model).")] = None,
+    teacher_lm: Annotated[
+        str | None, typer.Option("--teacher-lm", help="Teacher / prompt / reflection LM (default: lm.teacher_model).")
+    ] = None,
+    backend: BackendOpt = None,
+    gold: GoldOpt = "v1",
+    limit_train: Annotated[int | None, typer.Option("--limit-train", min=1, help="First N train questions.")] = None,
+    limit_dev: Annotated[int | None, typer.Option("--limit-dev", min=1, help="First N dev questions.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Optimizer seed (default: settings compile.seed).")] = None,
+    build_index: Annotated[bool, typer.Option("--build-index", help="Build a missing index first.")] = False,
+) -> None:
+    """Compile an answer program on the gold train split, select on dev, register it in MLflow (never touches test)."""
+    from eval.cli import open_or_build
+    from eval.gold import gold_hash
+    from eval.run import ensure_gold_in_corpus
+    from index.ingest import corpus_hash
+    from optimizers.compile import CompileSpec, compile_program, new_run_name
+    from optimizers.examples import load_splits
+    from optimizers.serving import program_versions
+    from optimizers.shared import shared
+    from optimizers.strategies import OPTIMIZERS
+    from programs.factory import ANSWER_PROGRAMS, build_answer_program
+
+    s = get_settings()
+    try:
+        if program not in ANSWER_PROGRAMS or optimizer not in OPTIMIZERS:
+            raise CompileError(f"unknown program {program!r} or optimizer {optimizer!r}",
+                               hint=f"--program {'|'.join(ANSWER_PROGRAMS)}, --optimizer {'|'.join(OPTIMIZERS)}.")  # fmt: skip
+        cfg = s.compile.model_copy(update={"seed": s.compile.seed if seed is None else seed})
+        train, dev = load_splits(gold, limit_train=limit_train, limit_dev=limit_dev or cfg.limit_dev)
+        ensure_gold_in_corpus([*train, *dev], s.db_path)
+        retriever = shared(open_or_build(backend or s.retrieval.backend, s, build_index))
+        versions, latest = program_versions(s)
+        work_dir = s.state_dir / "compile" / new_run_name(program, optimizer)
+        with open_lms(s, lm, teacher_lm) as (student, teacher, student_model, teacher_model):
+            spec = CompileSpec(
+                program=program, optimizer=optimizer, gold_version=gold, gold_hash=gold_hash(gold),
+                corpus_hash=corpus_hash(s.db_path), retriever=retriever.name, lm=student_model,
+                teacher_lm=teacher_model, config=cfg,
+            )  # fmt: skip
+            console.print(f"compiling {program} with {optimizer}: {len(train)} train, {len(dev)} dev questions, "
+                          f"LM {student_model}{f', teacher {teacher_model}' if teacher_model else ''}, "
+                          f"retriever {retriever.name}; MLflow {tracking_of(s).tracking_uri}")  # fmt: skip
+            outcome = compile_program(
+                spec, train=train, dev=dev,
+                build=lambda model: build_answer_program(program, retriever, lm=model, versions=versions, latest=latest),
+                student_lm=student, teacher_lm=teacher, tracking=tracking_of(s), work_dir=work_dir,
+                progress=sys.stderr.isatty(),
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted:[/] the MLflow run is marked FAILED; nothing was registered or promoted")
+        raise typer.Exit(code=130) from None
+    except FDAError as err:
+        _fail(err)
+        return
+    print_outcome(outcome, registry_of(s).model_name(program))
+
+
+def _row(table: Table, name: str, ev: Evaluation) -> None:
+    m = ev.means
+    cells = [m.get(k) for k in ("score", "citations", "must_mention", "refusal", "fallback")]
+    table.add_row(name, *("n/a" if v is None else f"{v:.3f}" for v in cells),
+                  str(ev.usage["lm_calls"]), str(ev.usage["prompt_tokens"] + ev.usage["completion_tokens"]),
+                  f"{ev.seconds:.0f}")  # fmt: skip
+
+
+def print_outcome(outcome: CompileOutcome, model_name: str) -> None:
+    table = Table(title=f"{model_name} version {outcome.version} (MLflow run {outcome.run_id})")
+    for col in ("on dev", "combined", "citations", "must-mention", "refusal", "fallback", "LM calls", "tokens", "s"):
+        table.add_column(col, justify="left" if col == "on dev" else "right")
+    _row(table, "uncompiled", outcome.baseline)
+    if outcome.incumbent_name != "uncompiled program":
+        _row(table, outcome.incumbent_name, outcome.incumbent)
+    _row(table, "compiled", outcome.compiled)
+    console.print(table)
+    cost = outcome.cost
+    console.print(f"compile cost: {cost['compile.lm_calls']:.0f} LM calls ({cost['compile.cache_hits']:.0f} cached), "
+                  f"{cost['compile.prompt_tokens'] + cost['compile.completion_tokens']:.0f} tokens, "
+                  f"{cost['compile.seconds']:.0f} s")  # fmt: skip
+    verdict = "[green]promoted to champion[/]" if outcome.promoted else "[yellow]registered as challenger[/]"
+    console.print(f"{verdict}: {outcome.decision.reason}")
+
+
+@programs_app.command("list")
+def list_cmd(program: ProgramOpt = "rag", backend: BackendOpt = None) -> None:
+    """Registered versions: aliases, optimizer, dev score, LM, and whether each fits the current index."""
+    import tempfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from optimizers.manifest import mismatches, read_manifest
+
+    s = get_settings()
+    try:
+        registry = registry_of(s)
+        current = _current_corpus(s)
+        retriever = backend or s.retrieval.backend
+        table = Table(title=f"{registry.model_name(program)} ({registry.tracking_uri})")
+        for col in ("version", "aliases", "created", "optimizer", "dev score", "uncompiled", "LM", "serves here"):
+            table.add_column(col, justify="right" if col in ("version", "dev score", "uncompiled") else "left")
+        with tempfile.TemporaryDirectory() as tmp:
+            for v in registry.versions(program):
+                manifest = read_manifest(registry.download(program, v.version, Path(tmp) / v.version))
+                scores = manifest.get("scores") or {}
+                problems = mismatches(manifest, program=program, corpus_hash=current, retriever=retriever)
+                table.add_row(
+                    v.version, ", ".join(v.aliases), datetime.fromtimestamp(v.created_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M"),
+                    manifest.get("optimizer", ""), _fmt((scores.get("dev") or {}).get("score")),
+                    _fmt((scores.get("baseline_dev") or {}).get("score")), (manifest.get("lm") or {}).get("model", ""),
+                    "yes" if not problems else "no: " + "; ".join(problems),
+                )  # fmt: skip
+    except FDAError as err:
+        _fail(err)
+        return
+    console.print(table)
+
+
+def _current_corpus(s: Settings) -> str:
+    from index.ingest import corpus_hash
+
+    try:
+        return corpus_hash(s.db_path)
+    except FDAError:  # no store yet: nothing fits, and the table says why
+        return ""
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
+@programs_app.command("promote")
+def promote_cmd(
+    version: Annotated[str, typer.Argument(help="Version number to make the champion.")], program: ProgramOpt = "rag"
+) -> None:
+    """Make VERSION the champion (a manual override of the automatic promotion)."""
+    s = get_settings()
+    try:
+        registry = registry_of(s)
+        registry.promote(program, version, reason="manual: fda programs promote")
+    except FDAError as err:
+        _fail(err)
+        return
+    console.print(f"{registry.model_name(program)}: version {version} is the champion; restart the service to serve it")
+
+
+@programs_app.command("rollback")
+def rollback_cmd(program: ProgramOpt = "rag") -> None:
+    """Make the previous champion the champion again."""
+    s = get_settings()
+    try:
+        registry = registry_of(s)
+        version = registry.rollback(program)
+    except FDAError as err:
+        _fail(err)
+        return
+    console.print(f"{registry.model_name(program)}: rolled back, version {version} is the champion")
+
+
+@programs_app.command("eval")
+def eval_cmd(
+    version: Annotated[str, typer.Argument(help="A version number, 'champion', or 'uncompiled'.")] = "champion",
+    program: ProgramOpt = "rag",
+    split: Annotated[str, typer.Option("--split", help="dev | test (test is for reports only).")] = "test",
+    backend: BackendOpt = None,
+    gold: GoldOpt = "v1",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N questions of the split.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=32)] = None,
+    lm: Annotated[str | None, typer.Option("--lm", help="LM (default: settings lm.model).")] = None,
+) -> None:
+    """Evaluate a registered version (or the uncompiled program) with the eval runner: a full report in
+    eval/reports/, the eval DuckDB and MLflow, like `fda eval`."""
+    import tempfile
+    from pathlib import Path
+
+    from eval.cli import REPORTS_DIR, eval_db, open_or_build, tracking_for
+    from eval.cli import _select as select_rows
+    from eval.gold import gold_hash
+    from eval.run import RunSpec, ensure_gold_in_corpus, execute, new_run_id
+    from index.ingest import corpus_hash
+    from optimizers.serving import load_version, program_versions
+    from programs.factory import build_answer_program
+
+    s = get_settings()
+    try:
+        rows, _ = select_rows(gold, split, limit)
+        ensure_gold_in_corpus(rows, s.db_path)
+        retriever = open_or_build(backend or s.retrieval.backend, s, False)
+        versions, latest = program_versions(s)
+        registry = registry_of(s)
+        number = registry.champion(program) if version == "champion" else None if version == "uncompiled" else version
+        if version == "champion" and number is None:
+            raise CompileError(f"{registry.model_name(program)} has no champion", hint="`fda programs list`.")
+        tag = f"v{number}" if number else "uncompiled"
+        spec = RunSpec(
+            program=f"{program}@{tag}", backend=retriever.name, split=split, gold_version=gold,
+            gold_hash=gold_hash(gold), corpus_hash=corpus_hash(s.db_path), limit=limit,
+            workers=workers or s.compile.workers, extra={"program_version": f"{registry.model_name(program)}/{number}" if number else tag},
+        )  # fmt: skip
+        with open_lms(s, lm, None) as (student, _, _, _):
+            built = build_answer_program(program, retriever, lm=student, versions=versions, latest=latest)
+            if number:
+                with tempfile.TemporaryDirectory() as tmp:
+                    built = load_version(registry, program, number, built, corpus_hash=spec.corpus_hash,
+                                         retriever=retriever.name, work_dir=Path(tmp))  # fmt: skip
+            outcome = execute(spec, built, rows, run_dir=REPORTS_DIR / new_run_id(spec, REPORTS_DIR),
+                              eval_db=eval_db(s), tracking=tracking_for(s, None), progress=sys.stderr.isatty())  # fmt: skip
+    except FDAError as err:
+        _fail(err)
+        return
+    from eval.cli import print_summary
+
+    print_summary(outcome)

@@ -1,0 +1,107 @@
+"""Slow tier: the real server on 127.0.0.1 with the real corpus, BM25 and a real local LM.
+
+Starts `fda serve` as a subprocess, waits for /readyz, asks a real question (JSON), then runs two
+streams at once and checks each stream's tokens belong to its own final answer (DSPy streaming
+listeners are per request; api/streaming.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    corpus = ROOT.parent / "shared" / "corpus"
+    if not corpus.is_dir():
+        pytest.skip("real corpus not found")
+    state = tmp_path_factory.mktemp("state")
+    env = {**os.environ, "FDA_STATE_DIR": str(state), "FDA_RETRIEVAL__BACKEND": "bm25",
+           "FDA_RETRIEVAL__BUILD": '["bm25"]', "FDA_LM__MODEL": "local:qwen2.5-coder-0.5b",
+           "FDA_LM__PARALLEL": "2", "FDA_API__LM_CONCURRENCY": "2", "FDA_API__REQUEST_TIMEOUT_S": "240",
+           "FDA_LM__MAX_TOKENS": "160"}
+    fda = [sys.executable, "-m", "fda.cli"]
+    for cmd in (["ingest"], ["index", "--backend", "bm25"]):
+        subprocess.run([*fda, *cmd], env=env, check=True, cwd=ROOT, timeout=600)
+    models = ROOT / "state" / "models"
+    if models.is_dir():  # reuse the assembled model files instead of assembling 0.5 GB again
+        (state / "models").symlink_to(models, target_is_directory=True)
+    port = _free_port()
+    proc = subprocess.Popen([*fda, "serve", "--port", str(port)], env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "server exited during start-up"
+            time.sleep(2)
+        else:
+            pytest.fail("server not ready within 300 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def test_real_question_gets_a_cited_answer(server: str) -> None:
+    r = httpx.post(f"{server}/v1/ask", json={"question": "How do I enable CORS in FastAPI?"}, timeout=300)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["citations"], body
+    assert any("cors" in c["url"] for c in body["citations"]), body["citations"]
+    assert body["usage"].get("lm_calls", 0) >= 1 or body["fallback"]
+
+
+def _stream(server: str, question: str) -> list[tuple[str, object]]:
+    events: list[tuple[str, object]] = []
+    with httpx.stream("POST", f"{server}/v1/ask/stream", json={"question": question}, timeout=300) as r:
+        assert r.status_code == 200
+        event = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ").strip()
+            elif line.startswith("data: ") and event:
+                events.append((event, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def test_concurrent_real_streams_stay_separate(server: str) -> None:
+    questions = ["How do I run background tasks?", "How do I declare a path parameter?"]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda q: _stream(server, q), questions))
+    for events in results:
+        kinds = [k for k, _ in events]
+        assert kinds[0] == "meta" and kinds[-1] in ("final", "error"), kinds
+        if kinds[-1] == "error":
+            pytest.fail(f"stream failed: {events[-1]}")
+        final = events[-1][1]
+        assert isinstance(final, dict)
+        tokens = "".join(str(d["text"]) for k, d in events if k == "token" and isinstance(d, dict))
+        if tokens and not final["cannot_answer"] and not final["fallback"]:
+            # the streamed text is this answer's raw text: the validated final answer is drawn from it
+            words = [w for w in final["answer"].replace("[", " ").replace("]", " ").split() if len(w) > 3][:5]
+            assert all(w in tokens for w in words), (tokens[:200], final["answer"][:200])

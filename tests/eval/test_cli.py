@@ -1,0 +1,132 @@
+"""``fda eval`` end to end with an oracle retriever in place of a real backend (no index, no corpus)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import eval.cli as eval_cli
+from eval.gold import load_gold
+from fda.cli import app
+from tests.eval.conftest import ScriptedRetriever
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def oracle() -> ScriptedRetriever:
+    """Ranks each dev question's first gold section first."""
+    return ScriptedRetriever({g.question: g.gold_sections[:1] for g in load_gold("v1", "dev")})
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, oracle: ScriptedRetriever) -> Path:
+    import eval.run
+    import index.ingest
+    import index.store
+
+    monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("FDA_EVAL__TRACK", "false")
+    monkeypatch.setenv("FDA_EVAL__BOOTSTRAP_SAMPLES", "100")
+    monkeypatch.setattr(eval_cli, "REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setattr(eval_cli, "BASELINES_DIR", tmp_path / "baselines")
+    monkeypatch.setattr(eval_cli, "open_retriever", lambda backend, s: oracle)
+    monkeypatch.setattr(eval.run, "ensure_gold_in_corpus", lambda rows, db: None)
+    monkeypatch.setattr(index.ingest, "corpus_hash", lambda db: "c0ffee")
+    monkeypatch.setattr(index.store, "ingested_versions", lambda db: ["0.141.1"])
+    return tmp_path
+
+
+def _runs(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "reports").iterdir() if p.is_dir())
+
+
+def test_eval_retrieval_writes_a_report(cli_env: Path) -> None:
+    result = runner.invoke(
+        app, ["eval", "--program", "retrieval", "--backend", "fake", "--split", "dev", "--limit", "6"]
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = _runs(cli_env)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["n_questions"] == 6
+    assert summary["meta"]["corpus_hash"] == "c0ffee"
+    assert "Recall@5 (section)" in result.output
+    assert (cli_env / "state" / "eval.duckdb").is_file()
+
+
+def test_unknown_program_fails_clearly(cli_env: Path) -> None:
+    result = runner.invoke(app, ["eval", "--program", "agent", "--backend", "fake", "--limit", "2"])
+    assert result.exit_code == 2
+    assert "unknown program 'agent'" in result.output
+    assert "retrieval, rag, multihop" in result.output
+
+
+def test_answer_program_without_an_lm_runtime_fails_clearly(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eval_cli, "LM_FACTORY_MODULES", ("tests.eval.no_such_module",))
+    result = runner.invoke(app, ["eval", "--program", "rag", "--backend", "fake", "--limit", "2"])
+    assert result.exit_code == 2
+    assert "no make_lm factory" in result.output
+    assert not (cli_env / "reports").exists()  # nothing started
+
+
+def test_answer_program_with_a_fake_lm(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LM comes from the runtime's factory; here a stand-in, with DummyLM answering both LM steps."""
+    from contextlib import contextmanager
+
+    from dspy.utils import DummyLM
+
+    @contextmanager
+    def session(s: object, *, answers: bool, judge: bool):  # type: ignore[no-untyped-def]
+        yield DummyLM([{"intent": "out_of_scope", "queries": ["x"]}] * 2), None
+
+    monkeypatch.setattr(eval_cli, "lm_session", session)
+    result = runner.invoke(app, ["eval", "--program", "rag", "--backend", "fake", "--limit", "2", "--no-baseline"])
+    assert result.exit_code == 0, result.output
+    assert "refusal accuracy" in result.output
+
+
+def test_resume_unknown_run(cli_env: Path) -> None:
+    result = runner.invoke(app, ["eval", "--resume", "nope"])
+    assert result.exit_code == 2 and "no run at" in result.output
+
+
+def test_baseline_and_gate(cli_env: Path, oracle: ScriptedRetriever) -> None:
+    missing = runner.invoke(app, ["eval", "gate", "--backend", "fake"])
+    assert missing.exit_code == 2 and "no baseline" in missing.output
+
+    update = runner.invoke(app, ["eval", "baseline", "--update", "--backend", "fake"])
+    assert update.exit_code == 0, update.output
+    path = cli_env / "baselines" / "retrieval-fake-dev.json"
+    assert json.loads(path.read_text())["metrics"]["mrr_at_10_page"] == 1.0
+
+    same = runner.invoke(app, ["eval", "gate", "--backend", "fake"])
+    assert same.exit_code == 0, same.output
+    assert "PASS" in same.output
+
+    oracle.script = {q: [] for q in oracle.script}  # retrieval broke: nothing found
+    broken = runner.invoke(app, ["eval", "gate", "--backend", "fake"])
+    assert broken.exit_code == 1
+    assert "FAIL" in broken.output
+
+
+def test_label_import_and_report_rebuild(cli_env: Path) -> None:
+    assert runner.invoke(app, ["eval", "--backend", "fake", "--limit", "2"]).exit_code == 0
+    (run_dir,) = _runs(cli_env)
+    qid = json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])["question_id"]
+    labels = cli_env / "labels.csv"
+    labels.write_text(
+        f"run_id,question_id,answer_label,citations_ok,note,labeller\n{run_dir.name},{qid},correct,yes,,ann\n"
+    )
+    result = runner.invoke(app, ["eval", "label", str(labels)])
+    assert result.exit_code == 0, result.output
+    assert "imported 1 labels" in result.output
+    bad = cli_env / "bad.csv"
+    bad.write_text(
+        f"run_id,question_id,answer_label,citations_ok,note,labeller\n{run_dir.name},nope,correct,yes,,ann\n"
+    )
+    result = runner.invoke(app, ["eval", "label", str(bad)])
+    assert result.exit_code == 2 and "has no answer for nope" in result.output
+    assert runner.invoke(app, ["eval", "report", run_dir.name]).exit_code == 0

@@ -1,0 +1,87 @@
+import json
+from pathlib import Path
+
+import dspy
+import pytest
+
+from eval.gold import GoldQuestion
+from eval.results import ResultWriter, load_results
+from eval.runner import run_questions
+from fda.errors import EvalError
+from tests.eval.conftest import ScriptedProgram
+
+
+def test_runs_in_parallel_and_streams_every_result(
+    tmp_path: Path, gold_rows: list[GoldQuestion], good_program: ScriptedProgram
+) -> None:
+    path = tmp_path / "results.jsonl"
+    results = run_questions(good_program, gold_rows, ResultWriter(path), workers=3)
+    assert [r.question_id for r in results] == [g.id for g in gold_rows]  # input order kept
+    assert len(path.read_text().splitlines()) == len(gold_rows)
+    assert set(load_results(path)) == {g.id for g in gold_rows}
+    by_id = {r.question_id: r for r in results}
+    assert by_id["q-cors"].metrics["must_mention_recall"] == 1.0
+    assert by_id["q-oos"].metrics["refusal_correct"] == 1.0
+    assert by_id["q-cors"].metrics["completion_tokens"] == 20.0
+    assert all(r.latency_s >= 0 for r in results)
+
+
+def test_a_failing_question_is_recorded_and_the_run_goes_on(tmp_path: Path, gold_rows: list[GoldQuestion]) -> None:
+    def boom() -> None:
+        raise RuntimeError("LM exploded")
+
+    program = ScriptedProgram({"question q-bg?": boom})
+    results = run_questions(program, gold_rows, ResultWriter(tmp_path / "r.jsonl"), workers=2)
+    failed = {r.question_id: r for r in results if r.error}
+    assert list(failed) == ["q-bg"]
+    assert "RuntimeError: LM exploded" in (failed["q-bg"].error or "")
+    assert failed["q-bg"].metrics["recall_at_5_section"] == 0.0
+
+
+def test_a_broken_contract_stops_the_run(tmp_path: Path, gold_rows: list[GoldQuestion]) -> None:
+    def program(question: str, version: str | None = None) -> dspy.Prediction:
+        return dspy.Prediction(answer="only an answer")
+
+    with pytest.raises(EvalError, match="lacks"):
+        run_questions(program, gold_rows, ResultWriter(tmp_path / "r.jsonl"), workers=2)
+
+
+def test_an_interrupted_run_keeps_what_it_finished(tmp_path: Path, gold_rows: list[GoldQuestion]) -> None:
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    program = ScriptedProgram({"question q-inject?": interrupt})
+    path = tmp_path / "r.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run_questions(program, gold_rows[:3], ResultWriter(path), workers=1)  # one worker: q-cors, q-bg first
+    assert set(load_results(path)) == {"q-cors", "q-bg"}
+
+
+def test_version_of_is_passed_to_the_program(tmp_path: Path, gold_rows: list[GoldQuestion]) -> None:
+    seen: list[str | None] = []
+
+    def program(question: str, version: str | None = None) -> dspy.Prediction:
+        seen.append(version)
+        return dspy.Prediction(
+            answer="",
+            citations=[],
+            passages=[],
+            cannot_answer=False,
+            refused=False,
+            invalid_citations=0,
+            fallback=False,
+        )
+
+    results = run_questions(program, gold_rows[:2], ResultWriter(tmp_path / "r.jsonl"), version_of=lambda g: "0.68.0")
+    assert seen == ["0.68.0", "0.68.0"]
+    assert results[0].version == "0.68.0"
+
+
+def test_a_torn_last_line_is_skipped(
+    tmp_path: Path, gold_rows: list[GoldQuestion], good_program: ScriptedProgram
+) -> None:
+    path = tmp_path / "r.jsonl"
+    run_questions(good_program, gold_rows[:2], ResultWriter(path))
+    with path.open("a") as fh:
+        fh.write(json.dumps({"question_id": "q-x"})[:10])  # a crash mid-write
+    assert set(load_results(path)) == {"q-cors", "q-bg"}

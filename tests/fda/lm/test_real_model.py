@@ -1,0 +1,130 @@
+"""Slow tier: the real llama.cpp runtime with real small models (``make test-slow`` installs them first).
+
+A missing model fails with the fix in its message (``make models``) rather than skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+
+import dspy
+import pytest
+
+from fda.lm.factory import make_lm
+from fda.lm.jsonparse import loads_lenient
+from fda.lm.registry import get_spec
+from fda.lm.runtime import LocalRuntime
+from fda.settings import LMSettings, project_root
+
+pytestmark = pytest.mark.slow
+
+MODELS_DIR = project_root() / "state" / "models"
+SMALL = "local:qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    logs = tmp_path_factory.mktemp("lm-logs")
+    with LocalRuntime(MODELS_DIR, context_size=2048, threads=2, log_dir=logs) as rt:
+        yield rt
+
+
+@pytest.fixture(scope="module")
+def lm(runtime: LocalRuntime) -> dspy.LM:
+    return make_lm(LMSettings(model=SMALL, max_tokens=96, temperature=0.0, cache=False, timeout_s=300), runtime=runtime)
+
+
+class Capital(dspy.Signature):
+    """Answer with the name of the city only."""
+
+    question: str = dspy.InputField(desc="a geography question")
+    answer: str = dspy.OutputField(desc="a city name")
+
+
+class CitedAnswer(dspy.Signature):
+    """Answer from the numbered passages; cite the passages you used by number."""
+
+    passages: str = dspy.InputField(desc="numbered passages")
+    question: str = dspy.InputField()
+    citations: list[int] = dspy.OutputField(desc="numbers of the passages used")
+    answer: str = dspy.OutputField(desc="one sentence")
+
+
+PASSAGES = (
+    "[1] FastAPI declares query parameters as function parameters that are not part of the path.\n"
+    "[2] Use CORSMiddleware to allow cross-origin requests: app.add_middleware(CORSMiddleware, allow_origins=[...])."
+)
+
+
+def test_chat_adapter_answers_through_dspy(lm: dspy.LM) -> None:
+    with dspy.context(lm=lm, adapter=dspy.ChatAdapter()):
+        pred = dspy.Predict(Capital)(question="What is the capital of France?")
+    assert "paris" in pred.answer.lower()
+
+
+def test_json_mode_output_parses_into_typed_fields(lm: dspy.LM) -> None:
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        pred = dspy.Predict(CitedAnswer)(passages=PASSAGES, question="How do I allow cross-origin requests?")
+    assert isinstance(pred.citations, list) and all(isinstance(c, int) for c in pred.citations)
+    assert isinstance(pred.answer, str) and pred.answer.strip()
+
+
+def test_json_schema_response_format_is_honoured(runtime: LocalRuntime) -> None:
+    """xllamacpp accepts OpenAI's json_schema response_format (llama_cpp.server answered 500 to it)."""
+    server = runtime.server_for(get_spec(SMALL))
+    schema = {
+        "type": "object",
+        "properties": {"citations": {"type": "array", "items": {"type": "integer"}}, "answer": {"type": "string"}},
+        "required": ["citations", "answer"],
+    }
+    body = {
+        "messages": [{"role": "user", "content": f"{PASSAGES}\nIn two lines: how do I allow CORS? Cite passages."}],
+        "max_tokens": 96,
+        "temperature": 0,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "cited", "schema": schema}},
+    }
+    req = urllib.request.Request(
+        server.api_base + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=300) as resp:
+        content = json.loads(resp.read())["choices"][0]["message"]["content"]
+    parsed = loads_lenient(content)
+    assert set(parsed) >= {"citations", "answer"} and all(isinstance(c, int) for c in parsed["citations"])
+
+
+def test_models_serve_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
+    env = {**os.environ, "FDA_STATE_DIR": str(project_root() / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fda.cli", "models", "serve", "smollm2-135m", "--threads", "1", "--ctx", "512"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=project_root(),
+    )
+    try:
+        assert proc.stdout is not None
+        address = None
+        for line in proc.stdout:  # "serving smollm2-135m at http://127.0.0.1:PORT/v1"
+            found = re.search(r"(http://127\.0\.0\.1:\d+)/v1", line)
+            if found:
+                address = found.group(1)
+                break
+        assert address, "fda models serve never reported its address"
+        with urllib.request.urlopen(address + "/health", timeout=30) as resp:
+            assert resp.status == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

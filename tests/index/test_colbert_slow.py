@@ -1,0 +1,47 @@
+"""ColBERT end to end on the tiny corpus: assemble the checkpoint from the packaged MiniLM and the
+committed weights, build PLAID indexes, search, re-score, fuse. Needs colbert-ai's C++ extensions
+(`make warm`) and a minute or two: slow tier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fda.settings import RetrievalSettings, Settings
+from index.build import ARTIFACTS_DIR, Paths, build_indexes, folder_for
+from index.dense import default_model_path
+from index.ingest import corpus_hash
+from index.retriever import open_retriever
+from tests.index.test_retrievers import CORS, tiny_store  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  # noqa: F811
+    from index.colbert import ColBERTRetriever
+
+    root = tiny_store.parent
+    rs = RetrievalSettings()
+    paths = Paths(
+        tiny_store,
+        root / "indexes",
+        root / "models",
+        default_model_path(),
+        ARTIFACTS_DIR / rs.artifact,
+        corpus_hash(tiny_store),
+    )
+    reports = build_indexes(rs, paths, ["bm25", "colbert"], progress=False)
+    assert [r.status for r in reports] == ["built", "built"]
+    assert list((root / "models").glob("colbert-*/artifact.metadata"))  # assembled once, into state/models
+
+    colbert = ColBERTRetriever(folder_for("colbert", rs, paths))
+    hits = colbert.search("How do I add CORSMiddleware to my app?", k=3)
+    assert hits[0].url == CORS and hits[0].score >= hits[-1].score
+    assert {p.version for p in colbert.search("CORS", k=3, version="0.1.0")} == {"0.1.0"}
+    scores = colbert.rescore("CORSMiddleware", [hits[0].chunk_id, "not-a-chunk"])
+    assert set(scores) == {hits[0].chunk_id}
+
+    settings = Settings(state_dir=root, retrieval=RetrievalSettings(fusion_backends=["bm25", "colbert"]))
+    for backend in ("hybrid", "rerank"):
+        assert open_retriever(backend, settings, paths).search("CORSMiddleware", k=2)[0].url == CORS

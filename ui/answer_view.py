@@ -1,0 +1,35 @@
+"""Formatting an API answer for display (pure): citation markers become links to the cited section."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def link_markers(text: str, citations: Sequence[dict[str, Any]]) -> str:
+    """``[2]`` -> a markdown link ``[[2]](url)`` when citation 2 exists; unknown markers stay as they are."""
+    urls = {int(c["number"]): str(c["url"]) for c in citations if c.get("url")}
+
+    def repl(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f"[\\[{n}\\]]({urls[n]})" if n in urls else m.group(0)
+
+    return MARKER.sub(repl, text)
+
+
+def status_line(resp: dict[str, Any]) -> str:
+    """Version, program, cache, timings, tokens and trace id in one caption."""
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in (resp.get("timings_ms") or {}).items())
+    usage = ", ".join(f"{k} {v}" for k, v in (resp.get("usage") or {}).items())
+    parts = [
+        f"docs {resp.get('version')}",
+        f"program {resp.get('program')} ({resp.get('program_version')})",
+        "cached" if resp.get("cached") else "",
+        timings,
+        usage,
+        f"trace `{resp.get('trace_id')}`",
+    ]
+    return " · ".join(p for p in parts if p)

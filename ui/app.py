@@ -1,0 +1,49 @@
+"""The Streamlit app: navigation over the pages, and the API's status in the sidebar.
+
+fda ui                      # streamlit run ui/app.py on 127.0.0.1:8501 (FDA_UI__PORT), headless
+FDA_UI__API_URL=http://127.0.0.1:8000 streamlit run ui/app.py
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fda.errors import ApiError
+from ui.config import UiConfig, load_config
+
+PAGES = [
+    st.Page("views/runs.py", title="Runs", icon=":material/monitoring:", default=True),
+    st.Page("views/question.py", title="Question drill-down", icon=":material/manage_search:"),
+    st.Page("views/labelling.py", title="Labelling", icon=":material/rule:"),
+    st.Page("views/playground.py", title="Playground", icon=":material/chat:"),
+    st.Page("views/coverage.py", title="Coverage", icon=":material/library_books:"),
+]
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def api_status(api_url: str, timeout_s: float) -> tuple[bool, str]:
+    from ui.api_client import ApiClient
+
+    try:
+        ready = ApiClient(api_url, timeout_s).ready()
+    except ApiError as err:
+        return False, str(err.args[0])
+    parts = ", ".join(f"{k}: {v}" for k, v in (ready.get("components") or {}).items())
+    return bool(ready.get("ready")), parts or "no components reported"
+
+
+def sidebar(cfg: UiConfig) -> None:
+    with st.sidebar:
+        up, detail = api_status(cfg.api_url, min(cfg.timeout_s, 3.0))
+        if up:
+            st.success(f"API ready at {cfg.api_url}", icon=":material/check_circle:")
+        else:
+            st.warning(f"API not ready at {cfg.api_url}: {detail}", icon=":material/warning:")
+        st.caption(f"eval store `{cfg.eval_db}`  \nquery log `{cfg.logs_db}`  \ncorpus `{cfg.corpus_db}`")
+
+
+st.set_page_config(page_title="FastAPI Docs Assistant", page_icon=":material/menu_book:", layout="wide")
+nav = st.navigation(PAGES)
+config = load_config()
+sidebar(config)
+nav.run()

@@ -1,0 +1,40 @@
+"""What the pages need from settings, resolved once: the API's URL and the stores' paths.
+
+Pages call :func:`load_config` (the app's entry point, like the CLI); data modules take paths as arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fda.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    api_url: str
+    timeout_s: float
+    eval_db: Path
+    logs_db: Path
+    corpus_db: Path
+    tracking_uri: str
+    experiment: str
+
+
+def from_settings(s: Settings) -> UiConfig:
+    from eval.tracking import default_tracking_uri
+
+    return UiConfig(
+        api_url=s.ui.api_url.rstrip("/"),
+        timeout_s=s.ui.request_timeout_s,
+        eval_db=s.ui.eval_db or s.state_dir / "eval.duckdb",
+        logs_db=s.ui.logs_db or s.state_dir / "logs.duckdb",
+        corpus_db=s.db_path,
+        tracking_uri=s.eval.tracking_uri or default_tracking_uri(s.state_dir),
+        experiment=s.eval.experiment,
+    )
+
+
+def load_config() -> UiConfig:
+    return from_settings(get_settings())
