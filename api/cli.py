@@ -1,7 +1,7 @@
 """``fda serve`` (the HTTP service) and ``fda ask`` (one question from the terminal).
 
-    fda serve                      # http://127.0.0.1:8000 (docs at /docs)
-    fda ask "How do I enable CORS?" --show-context
+fda serve                      # http://127.0.0.1:8000 (docs at /docs)
+fda ask "How do I enable CORS?" --show-context
 """
 
 from __future__ import annotations
@@ -38,8 +38,15 @@ def serve_cmd(
     s = get_settings()
     host, port = host or s.api.host, port or s.api.port
     err_console.print(f"Serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs) — Ctrl+C stops.")
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=s.logging.level.lower(), access_log=False)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=s.logging.level.lower(),
+        access_log=False,
+    )
 
 
 def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool) -> None:
@@ -54,9 +61,11 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
         for i, p in enumerate(passages, start=1):
             console.print(f"  [{i}] {escape(p.title)} ({p.version}, score {p.score:.3f})\n      {p.url}")
     usage = resp.get("usage") or {}
-    console.print(f"\n[dim]{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
-                  f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens"
-                  f"{' · ' + ', '.join(flags) if flags else ''}[/]")
+    console.print(
+        f"\n[dim]{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
+        f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens"
+        f"{' · ' + ', '.join(flags) if flags else ''}[/]"
+    )
 
 
 def ask_cmd(
@@ -92,10 +101,16 @@ def ask_cmd(
     finally:
         services.close()
     resp = {
-        "answer": pred.answer, "citations": [c.model_dump() for c in pred.citations],
-        "cannot_answer": bool(pred.cannot_answer), "refused": bool(pred.refused), "fallback": bool(pred.fallback),
-        "invalid_citations": int(pred.invalid_citations), "version": v, "program": name,
-        "timings_ms": {"total": round(elapsed, 1)}, "usage": dict(getattr(pred, "usage", {}) or {}),
+        "answer": pred.answer,
+        "citations": [c.model_dump() for c in pred.citations],
+        "cannot_answer": bool(pred.cannot_answer),
+        "refused": bool(pred.refused),
+        "fallback": bool(pred.fallback),
+        "invalid_citations": int(pred.invalid_citations),
+        "version": v,
+        "program": name,
+        "timings_ms": {"total": round(elapsed, 1)},
+        "usage": dict(getattr(pred, "usage", {}) or {}),
     }
     if as_json:
         if show_context:

@@ -55,11 +55,21 @@ def wire(settings: Settings) -> Services:
         readiness["lm"] = f"not available: {err}"
 
     names = [v for v, _ in versions]
-    programs = {name: build_answer_program(name, main, lm=lm, versions=names, latest=latest)
-                for name in ANSWER_PROGRAMS}
+    programs = {
+        name: build_answer_program(name, main, lm=lm, versions=names, latest=latest) for name in ANSWER_PROGRAMS
+    }
     return Services(
-        settings=settings, programs=programs, retrievers=retrievers, default_backend=settings.retrieval.backend,
-        versions=names, latest=latest, sources=lookup, spool_dir=settings.state_dir / "logs" / "spool",
-        logs_db=settings.state_dir / "logs.duckdb", lm=lm, stream=stream_program, readiness=readiness,
+        settings=settings,
+        programs=programs,
+        retrievers=retrievers,
+        default_backend=settings.retrieval.backend,
+        versions=names,
+        latest=latest,
+        sources=lookup,
+        spool_dir=settings.state_dir / "logs" / "spool",
+        logs_db=settings.state_dir / "logs.duckdb",
+        lm=lm,
+        stream=stream_program,
+        readiness=readiness,
         closers=closers,
     )

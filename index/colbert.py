@@ -48,7 +48,12 @@ def build_version(folder: Path, version: str, chunks: list[Chunk], checkpoint: s
     sub.mkdir(parents=True, exist_ok=True)
     with quiet():
         from ragatouille import RAGPretrainedModel  # its import warns about a future backend: silenced
+        from ragatouille.models.index import PLAIDModelIndex
 
+        from index.kmeans import train_kmeans
+
+        # RAGatouille's CPU k-means needs >17 GB for one version; use the chunked one (index/kmeans.py).
+        PLAIDModelIndex.pytorch_kmeans = staticmethod(train_kmeans)
         model = RAGPretrainedModel.from_pretrained(checkpoint, index_root=str(sub / PLAID_DIR), verbose=0)
         model.index(
             collection=[index_text(c) for c in chunks],

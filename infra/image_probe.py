@@ -40,9 +40,9 @@ def check_answer(body: Any) -> str:
             raise ProbeError(f"citation without a section URL (URL#anchor): {c!r}")
     if not body["fallback"] and not body["answer"].strip():
         raise ProbeError("empty answer without the fallback flag")
-    kind = "fallback (retrieval only, flagged)" if body["fallback"] else "answer"
+    label = "fallback (retrieval only, flagged)" if body["fallback"] else "answer"
     first = citations[0]["url"]
-    return f"{kind}: {len(body['answer'])} chars, {len(citations)} citations, first {first}"
+    return f"{label}: {len(body['answer'])} chars, {len(citations)} citations, first {first}"
 
 
 def _request(url: str, payload: dict[str, Any] | None, timeout: float) -> tuple[int, Any]:

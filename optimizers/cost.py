@@ -3,7 +3,9 @@
     meter = CostMeter()
     meter.attach(lm, teacher_lm)       # an instance callback: copies of these LMs (optimizers copy) report too
     ... compile ...
-    meter.totals()                     # {"lm_calls": ..., "cache_hits": ..., "prompt_tokens": ..., "completion_tokens": ...}
+    meter.totals()   # {"lm_calls": ..., "cache_hits": ..., "prompt_tokens": ..., "completion_tokens": ...}
+
+``lm_calls`` counts every call, ``cache_hits`` those DSPy's cache answered (no tokens, no server time).
 
 An instance callback rather than ``dspy.track_usage``: the programs open their own usage tracker per
 answer (which hides their calls from an outer one), and worker threads do not inherit ``dspy.context``.
@@ -66,10 +68,11 @@ class CostMeter(BaseCallback):
 
     def _count(self, entry: dict[str, Any]) -> None:
         self._totals["lm_calls"] += 1
-        if getattr(entry.get("response"), "cache_hit", False):
+        usage = entry.get("usage")
+        # DSPy records an answer replayed from its cache with empty usage (a served call always reports some)
+        if getattr(entry.get("response"), "cache_hit", False) or not usage:
             self._totals["cache_hits"] += 1
             return
-        usage = entry.get("usage") or {}
         self._totals["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
         self._totals["completion_tokens"] += int(usage.get("completion_tokens") or 0)
 

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import SHARED_CORPUS
 from tests.infra.conftest import INFRA
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.image]
 
 
 def podman_problem() -> str | None:

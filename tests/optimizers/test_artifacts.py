@@ -81,3 +81,20 @@ def test_cost_meter_counts_calls_of_copies_too() -> None:
     meter.detach(lm)
     program(question="How do I enable CORS?")
     assert meter.totals()["lm_calls"] == 4
+
+
+def test_cost_meter_counts_cache_replays_apart() -> None:
+    class Recorded:
+        """An LM seen through the callback: its history entries are what DSPy records."""
+
+        def __init__(self) -> None:
+            self.history: list[dict[str, object]] = []
+            self.callbacks: list[object] = []
+
+    lm, meter = Recorded(), CostMeter()
+    meter.attach(lm)
+    for i, usage in enumerate([{"prompt_tokens": 100, "completion_tokens": 7}, {}]):  # served, then cached
+        meter.on_lm_start(f"call-{i}", lm, {})
+        lm.history.append({"uuid": f"u{i}", "usage": usage, "response": None})
+        meter.on_lm_end(f"call-{i}", outputs=None)
+    assert meter.totals() == {"lm_calls": 2, "cache_hits": 1, "prompt_tokens": 100, "completion_tokens": 7}

@@ -101,7 +101,9 @@ def test_custom_weights_change_the_score() -> None:
         (prediction(FULL, [CORS_OTHER]), 0.9, False),
         (prediction(FULL, [CORS], invalid=1), 0.7, False),  # a demo must not teach made-up citations
         (prediction(FULL, [CORS], fallback=True), 0.0, False),  # nor a retrieval-only fallback
-        (prediction("I can't answer that.", declined=True), 0.0, True),  # 0.0 >= 0.0
+        (prediction("Use CORSMiddleware [1].", [CORS]), 0.7, True),  # 0.85 with one of two facts
+        (prediction("I can't answer that.", declined=True), 0.0, False),  # 0.0 >= 0.0, but says nothing
+        (prediction("{file_path} [1]", [CORS]), 0.7, False),  # right citation, no fact: 0.7, still no demo
     ],
 )
 def test_bootstrapping_returns_a_bool(pred: dspy.Prediction, threshold: float, accepted: bool) -> None:
