@@ -18,7 +18,7 @@ BACKENDS = ("bm25", "dense", "colbert", "hybrid", "rerank")
 
 
 class _Opener:
-    """Opens each index once, so hybrid and rrf share the same loaded backends."""
+    """Opens each index once, so hybrid and rerank share the loaded backends they combine."""
 
     def __init__(self, rs: RetrievalSettings, paths: Paths) -> None:
         self.rs = rs
