@@ -89,7 +89,7 @@ eval-gate: ingest  ## Retrieval eval on dev vs eval/baselines/ (exit 1 on a drop
 	$(FDA) eval gate --build-index
 
 mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///state/mlflow.db --host 127.0.0.1
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///state/mlflow.db --host 127.0.0.1 --workers 1
 
 ui: setup  ## The Streamlit explorer on http://127.0.0.1:8501 (needs `fda serve` for the playground)
 	$(FDA) ui

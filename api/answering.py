@@ -36,7 +36,7 @@ def to_response(
         invalid_citations=int(pred.invalid_citations),
         version=version,
         program=program,
-        program_version=services.program_version,
+        program_version=services.program_version(program),
         cached=cached,
         timings_ms=timings,
         usage=usage_of(pred),
@@ -58,7 +58,7 @@ async def ask(services: Services, req: AskRequest) -> AskResponse:
     version = services.resolve_version(req.version)
     name = req.program or services.settings.api.default_program
     program = services.programs[name]
-    key = (normalize_question(question), version, name, services.program_version)
+    key = (normalize_question(question), version, name, services.program_version(name))  # a new champion: new key
     cached = services.answer_cache.get(key)
     services.telemetry.cache.labels(cache="answer", result="hit" if cached is not None else "miss").inc()
     if cached is not None:

@@ -62,7 +62,8 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
             console.print(f"  [{i}] {escape(p.title)} ({p.version}, score {p.score:.3f})\n      {p.url}")
     usage = resp.get("usage") or {}
     console.print(
-        f"\n[dim]{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
+        f"\n[dim]{escape(resp['program'])} {escape(resp['program_version'])} · "
+        f"{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
         f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens"
         f"{' · ' + ', '.join(flags) if flags else ''}[/]"
     )
@@ -109,6 +110,7 @@ def ask_cmd(
         "invalid_citations": int(pred.invalid_citations),
         "version": v,
         "program": name,
+        "program_version": services.program_version(name),
         "timings_ms": {"total": round(elapsed, 1)},
         "usage": dict(getattr(pred, "usage", {}) or {}),
     }

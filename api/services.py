@@ -21,6 +21,7 @@ from api.telemetry import Telemetry
 from fda.errors import UnknownVersionError
 from fda.settings import Settings
 from index.retriever import Retriever
+from optimizers.serving import UNCOMPILED
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Services:
     spool_dir: Path
     logs_db: Path
     lm: Any | None = None
-    program_version: str = "uncompiled"
+    program_versions: dict[str, str] = field(default_factory=dict)  # name -> "fda-rag/3" or "uncompiled"
     stream: StreamFn | None = None
     readiness: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -66,6 +67,10 @@ class Services:
         if version not in self.versions:
             raise UnknownVersionError(f"docs version {version!r} is not ingested (have: {', '.join(self.versions)})")
         return version
+
+    def program_version(self, name: str) -> str:
+        """The version of program ``name`` being served: its registry tag, or "uncompiled"."""
+        return self.program_versions.get(name, UNCOMPILED)
 
     @property
     def ready(self) -> bool:

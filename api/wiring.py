@@ -2,11 +2,16 @@
 
 A missing store or index stops start-up with the command that fixes it; an LM that cannot start
 leaves the service up, answering retrieval-only (flagged) and reporting not-ready on /readyz.
+Each answer program is its registered champion (optimizers/serving.py: ``load_champion``), or the
+uncompiled program with a logged warning; the version served ("fda-rag/3" or "uncompiled") is in every
+answer, in /readyz and in the answer cache key.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from api.services import Services
 from api.streaming import stream_program
@@ -32,6 +37,27 @@ def _retrievers(settings: Settings) -> dict[str, Retriever]:
     return out
 
 
+def load_programs(
+    settings: Settings, retriever: Retriever, lm: Any | None, *, versions: Sequence[str], latest: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(programs, program versions) by name: each program's champion, or the uncompiled one (warned)."""
+    from optimizers.serving import UNCOMPILED, load_champion
+
+    programs: dict[str, Any] = {}
+    served: dict[str, str] = {}
+    for name in ANSWER_PROGRAMS:
+        if settings.compile.serve_champion:
+            programs[name], served[name] = load_champion(
+                name, settings, retriever, lm, versions=list(versions), latest=latest
+            )
+        else:
+            programs[name] = build_answer_program(name, retriever, lm=lm, versions=versions, latest=latest)
+            served[name] = UNCOMPILED
+    if not settings.compile.serve_champion:
+        log.info("compile.serve_champion is off: serving the uncompiled programs")
+    return programs, served
+
+
 def wire(settings: Settings) -> Services:
     apply_offline_defaults(settings.state_dir)
     lookup = ChunkLookup(settings.db_path)
@@ -55,12 +81,11 @@ def wire(settings: Settings) -> Services:
         readiness["lm"] = f"not available: {err}"
 
     names = [v for v, _ in versions]
-    programs = {
-        name: build_answer_program(name, main, lm=lm, versions=names, latest=latest) for name in ANSWER_PROGRAMS
-    }
+    programs, program_versions = load_programs(settings, main, lm, versions=names, latest=latest)
     return Services(
         settings=settings,
         programs=programs,
+        program_versions=program_versions,
         retrievers=retrievers,
         default_backend=settings.retrieval.backend,
         versions=names,

@@ -277,6 +277,11 @@ class CompileSettings(_Section):
     log_traces: bool = Field(
         default=False, description="Also log an MLflow trace of every program call while compiling."
     )
+    serve_champion: bool = Field(
+        default=True,
+        description="The API and `fda ask` serve each program's registered champion (falling back to the "
+        "uncompiled program with a warning); false serves the uncompiled programs without asking MLflow.",
+    )
 
 
 class Settings(BaseSettings):

@@ -198,6 +198,8 @@ def list_cmd(program: ProgramOpt = "rag", backend: BackendOpt = None) -> None:
         _fail(err)
         return
     console.print(table)
+    if not table.row_count:
+        console.print(f"no versions registered yet: `fda compile --program {program}` makes one")
 
 
 def _current_corpus(s: Settings) -> str:

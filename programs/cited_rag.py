@@ -9,10 +9,10 @@ pred.answer, pred.citations, pred.cannot_answer, pred.refused, pred.fallback
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 
 import dspy
 
+from fda.lm.adapter import lm_scope
 from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, retrieve_all
 from programs.guard import check_question, screen_question
@@ -50,7 +50,7 @@ class CitedRAG(dspy.Module):
         if not self.use_rewrite:
             return "fastapi", [question]
         try:
-            with dspy.context(lm=self.rewrite_lm) if self.rewrite_lm else nullcontext():
+            with lm_scope(self.rewrite_lm):
                 out = self.rewriter(question=question)
             return str(out.intent), list(out.queries)
         except Exception as err:  # LM down, timeout, unparseable: keep going without rewriting
@@ -74,7 +74,7 @@ class CitedRAG(dspy.Module):
         if intent == "out_of_scope":
             return cannot_answer([], queries, "out_of_scope")
         passages = retrieve_all(self.retriever, queries, self.k, version)
-        with dspy.context(lm=self.answer_lm) if self.answer_lm else nullcontext():
+        with lm_scope(self.answer_lm):
             pred = answer_over(self.answerer, screened.question, passages, queries, self.passage_chars)
         pred.injection_detected = screened.injection
         return pred

@@ -19,8 +19,21 @@ _EXTRACTION = re.compile(
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b[^.?!\n]{0,40}\b(instructions?|rules|docs|documentation|above|previous|prior)\b"
     r"|\byou are (now|no longer)\b|\bact as\b|\bpretend (to be|you)\b|\bdeveloper mode\b|\bjailbreak\b|\bDAN\b"
-    r"|\b(print|say|output|respond with|reply with|write)\s+(only\s+)?[\"'“]?[A-Z][A-Z0-9_]{3,}[\"'”]?"
+    r"|\b(print|say|output|respond with|reply with|write)\s+(only\s+)?[\"'“]?(?-i:[A-Z][A-Z0-9_]{3,})[\"'”]?"
     r"|</?(system|context|instructions?)>|\bSYSTEM\s*:",
+    re.IGNORECASE,
+)
+# Requests for harm: attacks on systems the asker does not own, stolen secrets, covert backdoors.
+# A first, deterministic layer; the rewriter's "refuse" decision is the second (signatures/rewrite.py).
+_HARMFUL = re.compile(
+    r"\bexfiltrat\w*|\bsteal(s|ing)?\b|\bsql[- ]injection\s+(payload|attack|string)s?"
+    r"|\bforge[sd]?\b[^.?!]{0,40}\b(jwt|token|session|cookie|signature)s?\b"
+    r"|\bphish\w*|\blooks?\s+(exactly\s+)?like\s+[^.?!]{0,30}\b(bank|paypal|login\s+(page|form))"
+    r"|\b(ddos|denial[- ]of[- ]service|keylogger|ransomware|malware|botnet|credential[- ]stuffing)\b"
+    r"|\b(silently|secretly|quietly|covertly)\s+(disabl|log|send|record|captur|forward|collect)\w*"
+    r"|\b\d{2,3}(,\d{3})+\s+[^.?!]{0,20}\bconnections\b[^.?!]{0,60}\b(competitor|someone else|their)"
+    r"|\b(competitor|someone else)'?s?\b[^.?!]{0,40}\b(down|crash|flood|overload)"
+    r"|\b(production|prod)\s+\.env\b|\bi\s+(have|got)\s+a\s+shell\s+on\b|\bdumps?\s+the\s+whole\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.?!\n]+[.?!]?\n?|\n")
@@ -52,6 +65,8 @@ def screen_question(question: str) -> Screened:
     """Refuse prompt extraction; drop instruction-like sentences, keep the rest of the question."""
     if _EXTRACTION.search(question):
         return Screened(question=question, refuse=True, reason="prompt_extraction")
+    if _HARMFUL.search(question):
+        return Screened(question=question, refuse=True, reason="unsafe")
     kept: list[str] = []
     injected = False
     for part in _SENTENCE.findall(question):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import nullcontext
 
 import dspy
 
+from fda.lm.adapter import lm_scope
 from fda.types import Passage
 from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal
@@ -56,7 +56,7 @@ class MultiHopRAG(dspy.Module):
         screened = screen_question(q)
         if screened.refuse:
             return refusal(screened.reason)
-        with dspy.context(lm=self.lm) if self.lm else nullcontext(), tracked() as usage:
+        with lm_scope(self.lm), tracked() as usage:
             pred = self._run(screened.question, version, screened.injection)
         pred.usage = usage()
         return pred

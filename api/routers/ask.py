@@ -42,7 +42,13 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
 
     async def events() -> AsyncIterator[dict[str, str]]:
         t0 = time.perf_counter()
-        yield {"event": "meta", "data": json.dumps({"trace_id": trace_id, "version": version, "program": name})}
+        meta = {
+            "trace_id": trace_id,
+            "version": version,
+            "program": name,
+            "program_version": services.program_version(name),
+        }
+        yield {"event": "meta", "data": json.dumps(meta)}
         pred = None
         try:
             async with services.gate.slot():

@@ -22,7 +22,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         "components": services.readiness,
         "versions": services.versions,
         "latest": services.latest,
-        "program_version": services.program_version,
+        "program_version": services.program_version(services.settings.api.default_program),
+        "program_versions": {name: services.program_version(name) for name in services.programs},
     }
     return JSONResponse(body, status_code=200 if services.ready else 503)
 

@@ -80,7 +80,7 @@ def test_answer_program_with_a_fake_lm(cli_env: Path, monkeypatch: pytest.Monkey
 
     @contextmanager
     def session(s: object, *, answers: bool, judge: bool):  # type: ignore[no-untyped-def]
-        yield DummyLM([{"intent": "out_of_scope", "queries": ["x"]}] * 2), None
+        yield DummyLM([{"search_queries": ["x"], "decision": "off_topic"}] * 2), None
 
     monkeypatch.setattr(eval_cli, "lm_session", session)
     result = runner.invoke(app, ["eval", "--program", "rag", "--backend", "fake", "--limit", "2", "--no-baseline"])

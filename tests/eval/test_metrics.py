@@ -190,9 +190,11 @@ def test_combined_weights_are_explicit() -> None:
     [
         (1.0, 1.0, 1.0, None, 1.0),
         (0.0, 0.0, 0.0, None, 0.0),
-        (1.0, 0.0, 0.0, None, 0.4),
+        (1.0, 0.5, 0.0, None, 0.4 + 0.15),
         (0.0, 1.0, 0.0, None, 0.3),
-        (0.0, 0.0, 1.0, None, 0.3),
+        (0.0, 0.0, 1.0, None, 0.0),  # answered but stated nothing it must: nothing
+        (1.0, 0.0, 1.0, None, 0.0),  # the right citation on an empty answer earns nothing either
+        (None, 0.0, 1.0, None, 0.5),  # no citations apply: must-mention and refusal weigh as usual
         (0.5, 0.5, 1.0, 0.0, 0.2 + 0.15 + 0.3),
         (None, None, 1.0, None, 1.0),  # expected refusal, refused: only refusal applies
         (None, 0.5, 1.0, None, (0.3 * 0.5 + 0.3) / 0.6),  # weights renormalise over what applies
@@ -212,4 +214,4 @@ def test_combined_score(
 
 
 def test_combined_score_custom_weights() -> None:
-    assert combined_score(1.0, 0.0, 0.0, weights={"citations": 1.0, "must_mention": 1.0, "refusal": 0.0}) == 0.5
+    assert combined_score(1.0, 0.5, 0.0, weights={"citations": 1.0, "must_mention": 1.0, "refusal": 0.0}) == 0.75

@@ -93,10 +93,10 @@ class ScriptedLM(DummyLM):
             return self._answer(question, final, has_demos=len(messages) > 2)
         if "[[ ## found ## ]]" in final:
             return {"done": True, "query": ""}
-        if "[[ ## intent ## ]]" not in final:  # an optimizer's own prompt (MIPROv2 proposer): plain text fields
+        if "[[ ## decision ## ]]" not in final:  # an optimizer's own prompt (MIPROv2 proposer): plain text fields
             return dict.fromkeys(REQUESTED.findall(final.rsplit("Respond with", 1)[-1]), "Cite the sources [n].")
         oos = any(w in question.lower() for w in OUT_OF_SCOPE_WORDS)
-        return {"intent": "out_of_scope" if oos else "fastapi", "search_queries": []}
+        return {"search_queries": [], "decision": "off_topic" if oos else "answer"}
 
     def _answer(self, question: str, prompt: str, has_demos: bool) -> dict[str, Any]:
         sources = {int(n): (title, text.strip()) for n, title, text in SOURCE.findall(prompt)}

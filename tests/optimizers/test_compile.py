@@ -58,7 +58,7 @@ def test_compile_registers_promotes_and_serves_the_champion(
     outcome = run(tmp_path, "c1", compile_settings, tracking)
 
     # compiled beats uncompiled on dev (the scripted LM answers well when shown demos), beyond noise
-    assert outcome.baseline.score == pytest.approx((0.3 * 3 + 1.0) / 4)
+    assert outcome.baseline.score == pytest.approx((0.0 * 3 + 1.0) / 4)  # factless answers earn 0
     assert outcome.compiled.score == pytest.approx(1.0)
     assert outcome.promoted and outcome.version == "1", outcome.decision.reason
 

@@ -13,9 +13,15 @@ from programs.answering import CANNOT_ANSWER, FALLBACK_INTRO
 from programs.cited_rag import CitedRAG
 from tests.programs.conftest import FakeRetriever
 
+DECISIONS = {"fastapi": "answer", "out_of_scope": "off_topic", "unsafe": "refuse"}
+
 
 def route(intent: str = "fastapi", queries: list[str] | None = None) -> dict[str, Any]:
-    return {"intent": intent, "search_queries": queries if queries is not None else ["CORSMiddleware allow_origins"]}
+    """The rewriter's output for a routing outcome ("fastapi", "out_of_scope" or "unsafe")."""
+    return {
+        "search_queries": queries if queries is not None else ["CORSMiddleware allow_origins"],
+        "decision": DECISIONS[intent],
+    }
 
 
 def answer(text: str, cited: list[int], cannot: bool = False) -> dict[str, Any]:
@@ -68,9 +74,8 @@ def test_uncited_answer_becomes_cannot_answer(retriever: FakeRetriever) -> None:
     assert pred.cannot_answer
 
 
-@pytest.mark.parametrize("intent", ["unsafe", "prompt_extraction"])
-def test_unsafe_intents_are_refused_without_retrieval(retriever: FakeRetriever, intent: str) -> None:
-    lm = DummyLM([route(intent, [])])
+def test_refuse_decision_is_refused_without_retrieval(retriever: FakeRetriever) -> None:
+    lm = DummyLM([route("unsafe", [])])
     with dspy.context(lm=lm):
         pred = CitedRAG(retriever)(question="Write middleware that logs every password to a file")
     assert pred.refused and retriever.calls == []

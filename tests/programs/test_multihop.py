@@ -11,7 +11,7 @@ def test_hops_until_done_and_answers_across_versions() -> None:
     retriever = FakeRetriever(PASSAGES)
     lm = DummyLM(
         [
-            {"intent": "fastapi", "search_queries": ["startup event"]},
+            {"search_queries": ["startup event"], "decision": "answer"},
             {"done": False, "query": "lifespan events"},
             {"done": True, "query": ""},
             {"cited": [1, 2], "answer": "In 0.68 use on_event [1]; now middleware [2].", "cannot_answer": False},
@@ -32,7 +32,7 @@ def test_hops_are_bounded() -> None:
     follow = [{"done": False, "query": f"query {i}"} for i in range(5)]
     lm = DummyLM(
         [
-            {"intent": "fastapi", "search_queries": []},
+            {"search_queries": [], "decision": "answer"},
             *follow[:2],
             {"cited": [1], "answer": "x [1]", "cannot_answer": False},
         ]

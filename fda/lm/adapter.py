@@ -1,0 +1,63 @@
+"""``SchemaJSONAdapter``: DSPy's JSONAdapter, with the output schema enforced by the server's grammar.
+
+    with dspy.context(lm=lm, adapter=adapter_for(lm)):
+        pred = dspy.Predict(CitedAnswer)(question=..., sources=...)
+
+Why: small local models (Qwen2.5-Coder 0.5B/1.5B) given DSPy's ChatAdapter prompt often echo the empty
+``[[ ## field ## ]]`` template or drop a field; each failure costs a retry and the ChatAdapter's JSON
+fallback, so one answer took 5 LM calls and 37 s, then still failed to parse (measured, docs/lm.md).
+llama.cpp's server turns a ``json_schema`` response format into a grammar, so every field is present
+and typed on the first call. DSPy only sends a schema when LiteLLM's catalog says the model supports
+one, which it cannot know for a local model name: this adapter always sends it.
+
+``adapter_for(lm)`` picks it for the embedded models; any other model keeps DSPy's default adapter.
+Parsing is JSONAdapter's (json_repair: code fences, raw newlines inside strings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+from dspy.adapters.json_adapter import JSONAdapter, _get_structured_outputs_response_format
+
+from fda.lm.registry import MODELS
+
+
+class SchemaJSONAdapter(JSONAdapter):
+    """JSON output constrained by the signature's JSON schema (``response_format=json_schema``)."""
+
+    def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any) -> None:
+        if "response_format" in lm_kwargs:
+            return
+        model = _get_structured_outputs_response_format(signature, self.use_native_function_calling)
+        lm_kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "outputs", "schema": model.model_json_schema(), "strict": True},
+        }
+
+
+def is_embedded(lm: Any) -> bool:
+    """True for an LM made by ``make_lm`` for a ``local:`` model (served by the embedded llama.cpp)."""
+    model = str(getattr(lm, "model", ""))
+    return model.startswith("openai/") and model.removeprefix("openai/") in MODELS
+
+
+def adapter_for(lm: Any) -> dspy.Adapter | None:
+    """The adapter an LM is best used with: schema-constrained JSON for embedded models, else DSPy's default."""
+    return SchemaJSONAdapter() if lm is not None and is_embedded(lm) else None
+
+
+def lm_scope(lm: Any | None) -> Any:
+    """``dspy.context`` for a program stage: ``lm`` (when given, else the active one) with its adapter.
+
+    An adapter the caller configured (``dspy.context(adapter=...)``) is kept.
+    """
+    effective = lm if lm is not None else dspy.settings.lm
+    overrides: dict[str, Any] = {}
+    if lm is not None:
+        overrides["lm"] = lm
+    adapter = adapter_for(effective)
+    if adapter is not None and dspy.settings.adapter is None:
+        overrides["adapter"] = adapter
+    return dspy.context(**overrides)
