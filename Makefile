@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/state/torch_extensions
 export DSPY_CACHEDIR ?= $(CURDIR)/state/dspy_cache
 
-.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate models ui chromium image image-test mlflow-ui
+.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate models ui chromium image image-test mlflow-ui load
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,10 +71,13 @@ format: setup  ## Apply ruff fixes and formatting
 bench: setup  ## Benchmarks (tables; results go in docs/benchmarks.md)
 	$(FDA) bench ingest --repeat 3
 
+load: index models  ## Load test + 5-min soak of the HTTP service on loopback (starts and stops `fda serve`)
+	$(FDA) bench load
+
 gold: setup  ## Validate the gold set against the ingested corpus
 	$(FDA) gold validate
 
-index: ingest  ## Build the retrieval indexes (bm25, dense, colbert) for every ingested version; reused when unchanged
+index: ingest  ## Build the retrieval indexes (bm25: every version; dense, colbert: latest, FDA_RETRIEVAL__NEURAL_VERSIONS=all for all); reused when unchanged
 	$(FDA) index
 
 warm: setup  ## Compile colbert-ai's C++ extensions into state/torch_extensions (~2 min once; CI runs it)

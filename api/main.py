@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import random
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.querylog import flush_spool
@@ -36,6 +39,56 @@ async def _flush_forever(services: Services) -> None:
             log.exception("query-log flush failed; will retry")
 
 
+class RequestContext:
+    """Request id (``X-Request-ID``, echoed or made up), Prometheus request count and latency (until the
+    response starts, as before), one log line per request. Plain ASGI rather than ``@app.middleware("http")``:
+    Starlette's BaseHTTPMiddleware runs every request in an extra task group and cost a third of the
+    throughput of GET /v1/search (docs/benchmarks.md, load test)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        rid = rid or f"{random.getrandbits(64):016x}"  # no uuid4: its urandom syscall gives up the GIL
+        t0 = time.perf_counter()
+        done = False
+
+        def record(status: int) -> None:
+            nonlocal done
+            done = True
+            elapsed = time.perf_counter() - t0
+            path = getattr(scope.get("route"), "path", "unmatched")
+            app = scope.get("app")
+            services: Services | None = getattr(getattr(app, "state", None), "services", None)
+            if services is not None:
+                services.telemetry.requests.labels(route=path, status=str(status)).inc()
+                services.telemetry.latency.labels(route=path).observe(elapsed)
+            log.info(
+                "%s %s -> %d in %.1f ms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={"request_id": rid},
+            )
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Request-ID", rid)
+                record(int(message["status"]))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if not done:  # an exception before any response: the error middleware answers 500
+                record(500)
+
+
 def create_app(settings: Settings | None = None, services_factory: ServicesFactory | None = None) -> FastAPI:
     settings = settings or get_settings()
     factory = services_factory or build_services
@@ -44,6 +97,10 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await anyio.to_thread.run_sync(factory, settings)
         app.state.services = services
+        # The loaded indexes and models are millions of long-lived objects: keep the collector from walking
+        # them on every full collection (each one stalled all requests for ~0.5 s under load).
+        gc.collect()
+        gc.freeze()
         flusher = asyncio.create_task(_flush_forever(services))
         log.info("ready: %s", services.readiness)
         try:
@@ -65,27 +122,6 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     for router in (ask.router, search.router, sources.router, feedback.router, health.router):
         app.include_router(router)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - t0
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        services: Services | None = getattr(request.app.state, "services", None)
-        if services is not None:
-            services.telemetry.requests.labels(route=path, status=str(response.status_code)).inc()
-            services.telemetry.latency.labels(route=path).observe(elapsed)
-        response.headers["X-Request-ID"] = rid
-        log.info(
-            "%s %s -> %d in %.1f ms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            elapsed * 1000,
-            extra={"request_id": rid},
-        )
-        return response
+    app.add_middleware(RequestContext)
 
     return app

@@ -23,7 +23,16 @@ from fda.errors import FDAError
 from fda.lm.cli import models_app
 from fda.log import setup_logging
 from fda.settings import get_settings
-from index.cli import bench_retrieval, bench_retrieval_quality, index_cmd, search_cmd, train_retriever_cmd
+from index.cli import (
+    bench_retrieval,
+    bench_retrieval_ablation,
+    bench_retrieval_quality,
+    index_cmd,
+    search_cmd,
+    train_retriever_cmd,
+)
+from ops.bench_answer_cli import bench_answer
+from ops.load_cli import bench_load
 from optimizers.cli import compile_cmd, programs_app
 
 app = typer.Typer(
@@ -48,6 +57,9 @@ app.command("search")(search_cmd)
 app.command("train-retriever")(train_retriever_cmd)
 bench_app.command("retrieval")(bench_retrieval)
 bench_app.command("retrieval-quality")(bench_retrieval_quality)
+bench_app.command("retrieval-ablation")(bench_retrieval_ablation)
+bench_app.command("load")(bench_load)
+bench_app.command("answer")(bench_answer)
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)

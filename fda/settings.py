@@ -62,7 +62,7 @@ class LoggingSettings(_Section):
     json_logs: bool = Field(default=False, description="One JSON object per log line (for services).")
 
 
-Backend = Literal["bm25", "dense", "colbert", "hybrid", "rerank"]
+Backend = Literal["bm25", "dense", "colbert", "hybrid", "rerank", "fused"]
 Indexed = Literal["bm25", "dense", "colbert"]
 
 
@@ -78,13 +78,21 @@ class RetrievalSettings(_Section):
     """Retrieval backends and their indexes (index/; docs/retrieval.md)."""
 
     backend: Backend = Field(
-        default="hybrid",
-        description="Backend `fda search` and the programs use: hybrid = rank fusion of bm25, dense and colbert; "
+        default="fused",
+        description="Backend `fda search` and the programs use: fused = bm25 + dense candidates scored by z-scored "
+        "bm25, dense, ColBERT MaxSim and heading similarity plus a page boost (best on the gold dev split, "
+        "docs/retrieval.md); hybrid = rank fusion of bm25, dense and colbert; "
         "rerank = bm25's candidates re-scored by ColBERT MaxSim.",
     )
     k: int = Field(default=10, ge=1, le=100, description="Passages returned per search.")
     index_dir: Path | None = Field(default=None, description="Where indexes are built; default: <state_dir>/indexes.")
     build: list[Indexed] = Field(default_factory=_all_indexed, description="Indexes `fda index` builds.")
+    neural_versions: Literal["latest", "all"] = Field(
+        default="latest",
+        description="Versions the dense and colbert indexes cover (bm25 always covers all): 'latest' keeps a "
+        "first `make run` to minutes on 2 cores, and searches of older versions fall back to bm25 (logged); "
+        "'all' builds them for every ingested version (`FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index` adds the rest).",
+    )
     checkpoint: str = Field(
         default="fda",
         description="ColBERT checkpoint: 'fda' (the packaged MiniLM + the trained projection in data/retriever/), "
@@ -105,6 +113,14 @@ class RetrievalSettings(_Section):
     depth: int = Field(default=50, ge=1, le=500, description="hybrid/rerank: results taken from each inner backend.")
     rerank_candidates: list[Literal["bm25", "dense"]] = Field(
         default_factory=_bm25_only, description="rerank: where the candidates ColBERT re-scores come from."
+    )
+    fused_weights: list[float] = Field(
+        default_factory=lambda: [1.0, 1.0, 1.0, 0.5],
+        description="fused: weights of the z-scored bm25, dense, ColBERT MaxSim and heading-path similarity "
+        "over bm25's + dense's top `depth` (0 drops a signal).",
+    )
+    page_weight: float = Field(
+        default=1.0, ge=0, description="fused: each chunk gains this times the best fused score of its page."
     )
     release_notes_last: bool = Field(
         default=True, description="Release-note chunks after docs chunks unless the question is about versions/changes."

@@ -158,7 +158,7 @@ def train_retriever_cmd(
 
 
 def bench_retrieval(
-    backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all five.")] = None,
+    backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all six.")] = None,
     queries: Annotated[int, typer.Option(min=1, help="How many gold questions to time (all splits; text only).")] = 172,
     build: Annotated[
         bool, typer.Option(help="Also time building every index for all versions (temporary folder).")
@@ -175,7 +175,7 @@ def bench_retrieval(
 
     _, fail, print_df = _helpers()
     s = get_settings()
-    names = backend or ["bm25", "dense", "colbert", "hybrid", "rerank"]
+    names = backend or ["bm25", "dense", "colbert", "hybrid", "rerank", "fused"]
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
         if build:
@@ -197,7 +197,7 @@ def bench_retrieval(
 
 
 def bench_retrieval_quality(
-    backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all five.")] = None,
+    backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all six.")] = None,
     split: Annotated[list[str] | None, typer.Option(help="Gold splits (repeatable). Default: dev and test.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
 ) -> None:
@@ -206,11 +206,11 @@ def bench_retrieval_quality(
     from index.build import paths_for
     from index.passages import versions
     from index.retriever import open_retriever
-    from ops.retrieval_quality import HEADLINE, Target, evaluate, targets
+    from ops.retrieval_quality import HEADLINE, Target, ceiling, evaluate, targets
 
     console, fail, print_df = _helpers()
     s = get_settings()
-    names = backend or ["bm25", "dense", "colbert", "hybrid", "rerank"]
+    names = backend or ["bm25", "dense", "colbert", "hybrid", "rerank", "fused"]
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
         known, latest = versions(s.db_path)
@@ -219,6 +219,7 @@ def bench_retrieval_quality(
             sp: targets(load_gold(split=sp), known, latest or known[-1]) for sp in splits
         }
         df = evaluate({n: open_retriever(n, s, paths) for n in names}, split_targets)
+        df = pd.concat([df, ceiling(split_targets)], ignore_index=True)
     except FDAError as err:
         fail(err)
         return
@@ -226,5 +227,46 @@ def bench_retrieval_quality(
         console.print_json(df.to_json(orient="records"))
         return
     for sp in split_targets:
-        part = df[df["split"] == sp][["backend", "n", *HEADLINE]]
+        part = df[df["split"] == sp][["backend", "n", *HEADLINE]].copy()
+        for col in HEADLINE:  # three decimals (print_df shows one)
+            part[col] = part[col].map(lambda v: f"{v:.3f}")
         print_df(part.rename(columns=lambda c: c.replace("section", "sec")), f"retrieval quality, gold {sp} split")
+
+
+def bench_retrieval_ablation(
+    split: Annotated[str, typer.Option(help="Gold split: dev (default) or train; never test.")] = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
+) -> None:
+    """Each retrieval lever's effect on the dev split (ops/retrieval_ablation.py), deltas against bm25."""
+    from eval.gold import Split, load_gold
+    from index.build import paths_for
+    from index.passages import versions
+    from ops.retrieval_ablation import levers, open_variants
+    from ops.retrieval_quality import evaluate, targets
+
+    console, fail, print_df = _helpers()
+    if split not in ("dev", "train"):
+        fail(
+            FDAError(
+                f"split {split!r} is not for tuning", hint="Use --split dev or --split train; test is for reports."
+            )
+        )
+        return
+    s = get_settings()
+    try:
+        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        known, latest = versions(s.db_path)
+        rows = targets(load_gold(split=cast("Split", split)), known, latest or known[-1])
+        df = evaluate(open_variants(s.retrieval, paths), {split: rows})
+    except FDAError as err:
+        fail(err)
+        return
+    df.insert(1, "lever", df["backend"].map(levers()))
+    if as_json:
+        console.print_json(df.to_json(orient="records"))
+        return
+    cols = ["page R@1", "page Hit@1", "page R@5", "section R@5", "section R@10", "section nDCG@10"]
+    part = df[["backend", "n", *cols, "ms/query"]].copy()
+    for col in cols:
+        part[col] = part[col].map(lambda v: f"{v:.3f}")
+    print_df(part, f"retrieval ablation, gold {split} split (fda bench retrieval-ablation)")

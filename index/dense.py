@@ -135,10 +135,16 @@ class DenseRetriever:
             self._loaded[version] = (vectors, chunks)
         return self._loaded[version]
 
-    def scores(self, query: str, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
+    def encode_query(self, query: str) -> np.ndarray:
+        return self.encoder.encode([query])[0]
+
+    def scores_for_vector(self, query_vector: np.ndarray, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
+        """Cosine of an already encoded query with every chunk of the version (row order of ``chunks.jsonl``)."""
         vectors, chunks = self._load(pick_version(self.manifest, version))
-        q = self.encoder.encode([query])[0]
-        return vectors @ q, chunks
+        return vectors @ query_vector, chunks
+
+    def scores(self, query: str, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
+        return self.scores_for_vector(self.encode_query(query), version)
 
     def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
         scores, chunks = self.scores(check_query(query), version)

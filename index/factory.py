@@ -13,8 +13,9 @@ from index.build import Paths, folder_for, paths_for
 from index.hybrid import ReleaseNotesLast, RerankRetriever, RRFRetriever, SectionFolding
 from index.layout import read_manifest
 from index.retriever import Retriever
+from index.version_fallback import VersionFallback
 
-BACKENDS = ("bm25", "dense", "colbert", "hybrid", "rerank")
+BACKENDS = ("bm25", "dense", "colbert", "hybrid", "rerank", "fused")
 
 
 class _Opener:
@@ -58,13 +59,36 @@ class _Opener:
             scorer = self.get("colbert")
             assert isinstance(scorer, ColBERTRetriever)
             return RerankRetriever([self.get(b) for b in rs.rerank_candidates], scorer, depth=rs.depth, name="rerank")
+        if backend == "fused":
+            return self._fused()
         raise ConfigError(f"unknown retrieval backend {backend!r}", hint=f"Use one of: {', '.join(BACKENDS)}.")
+
+    def _fused(self) -> Retriever:
+        from index.colbert import ColBERTRetriever
+        from index.dense import DenseRetriever
+        from index.fused import FusedRetriever, HeadingVectors
+
+        rs = self.rs
+        bm25, dense = self.get("bm25"), self.get("dense")
+        assert isinstance(bm25, BM25Retriever) and isinstance(dense, DenseRetriever)
+        # weights: bm25, dense, colbert, headings
+        needs_colbert = len(rs.fused_weights) > 2 and rs.fused_weights[2] != 0
+        colbert = self.get("colbert") if needs_colbert else None
+        assert colbert is None or isinstance(colbert, ColBERTRetriever)
+        headings = HeadingVectors(dense.encoder, self.paths.models_dir.parent / "cache" / "headings", dense.folder.name)
+        return FusedRetriever(
+            bm25, dense, colbert, headings, rs.fused_weights, page_weight=rs.page_weight, depth=rs.depth
+        )
 
 
 def open_backend(backend: str | None, settings: Settings, paths: Paths | None = None) -> Retriever:
     rs = settings.retrieval
     paths = paths or paths_for(rs, settings.state_dir, settings.db_path)
-    retriever = _Opener(rs, paths).get(backend or rs.backend)
+    opener = _Opener(rs, paths)
+    name = backend or rs.backend
+    retriever = opener.get(name)
+    if name != "bm25":  # dense/colbert may cover the latest version only (retrieval.neural_versions)
+        retriever = VersionFallback(retriever, lambda: opener.get("bm25"))
     if rs.release_notes_last:
         retriever = ReleaseNotesLast(retriever)
     return SectionFolding(retriever) if rs.fold_sections else retriever

@@ -1,7 +1,7 @@
 """Combinations of backends, all behind the same ``Retriever`` protocol.
 
-- :class:`RRFRetriever` (backend ``hybrid``): reciprocal rank fusion of BM25, dense and ColBERT lists;
-  measured best (docs/retrieval.md).
+- :class:`RRFRetriever` (backend ``hybrid``): reciprocal rank fusion of BM25, dense and ColBERT lists
+  (the first default; ``fused`` in index/fused.py now scores better, docs/retrieval.md).
 - :class:`RerankRetriever` (backend ``rerank``): candidates from cheap retrievers (BM25's top 50, and
   optionally dense's), re-scored by ColBERT MaxSim. Quality close to a full ColBERT search over the
   candidates at a fraction of the cost, and BM25 keeps exact identifiers (``allow_origins``) in play.

@@ -4,6 +4,7 @@ citations, and the three non-answers (refusal, cannot-answer, retrieval-only fal
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import dspy
@@ -73,6 +74,19 @@ def fallback(passages: Sequence[Passage], queries: Sequence[str], reason: str) -
     )
 
 
+_DECLINE = re.compile(
+    r"\b(can(no|')t|cannot|unable to)\s+(answer|find|help)|\b(do|does)\s*(not|n't)\s+(contain|mention|cover|say)"
+    r"|\bnot\s+(mentioned|covered|in the (sources|docs))|\bno information\b",
+    re.IGNORECASE,
+)
+
+
+def declines(answer: str) -> bool:
+    """Does the answer text say the sources do not answer? (Small models set ``cannot_answer`` true after
+    writing a cited answer: measured with Qwen2.5-Coder 0.5B; the text and its citations decide then.)"""
+    return bool(_DECLINE.search(answer))
+
+
 def answer_over(
     answerer: dspy.Module, question: str, passages: Sequence[Passage], queries: Sequence[str], max_chars: int
 ) -> dspy.Prediction:
@@ -93,7 +107,7 @@ def answer_over(
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
     checked = validate_citations(str(out.answer or ""), passages, list(out.cited or []))
-    if bool(out.cannot_answer) or not checked.citations or not checked.text:
+    if not checked.citations or not checked.text or (bool(out.cannot_answer) and declines(checked.text)):
         res = cannot_answer(passages, queries, "model found no support in the sources")
         res.invalid_citations = checked.invalid
         return res

@@ -26,11 +26,18 @@ def build_answer_program(
     latest: str | None = None,
     rewrite: bool = True,
     k: int | None = None,
+    passage_chars: int | None = None,
 ) -> dspy.Module:
+    """The answer program ``name``; ``k`` / ``passage_chars`` override its context size when given."""
+    sizes: dict[str, int] = {}
+    if k:
+        sizes["k"] = k
+    if passage_chars:
+        sizes["passage_chars"] = passage_chars
     if name == "rag":
         from programs.cited_rag import CitedRAG
 
-        return CitedRAG(retriever=retriever, rewrite=rewrite, rewrite_lm=lm, answer_lm=lm, **({"k": k} if k else {}))
+        return CitedRAG(retriever=retriever, rewrite=rewrite, rewrite_lm=lm, answer_lm=lm, **sizes)
     if name == "multihop":
         from programs.multihop import MultiHopRAG
 
@@ -40,6 +47,6 @@ def build_answer_program(
             latest=latest,
             rewrite=rewrite,
             lm=lm,
-            **({"k": k} if k else {}),
+            **sizes,
         )
     raise ConfigError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(ANSWER_PROGRAMS)}.")

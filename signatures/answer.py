@@ -21,6 +21,8 @@ class CitedAnswer(dspy.Signature):
     sources: str = dspy.InputField(
         desc="Numbered excerpts from the FastAPI docs, each starting with [n] and its title."
     )
-    cited: list[int] = dspy.OutputField(desc="Numbers of the sources the answer relies on, most important first.")
+    cited: list[int] = dspy.OutputField(
+        desc="Numbers of the sources the answer relies on, most important first (at most 4)."
+    )
     answer: str = dspy.OutputField(desc="The answer with [n] citation markers after each claim.")
     cannot_answer: bool = dspy.OutputField(desc="True when the sources do not answer the question.")

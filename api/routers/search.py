@@ -16,6 +16,10 @@ from index.retriever import MAX_QUERY_CHARS, check_query
 from programs.citations import snippet
 
 router = APIRouter(prefix="/v1", tags=["search"])
+# Searches that take well under a millisecond (BM25: ~0.3 ms) run on the event loop: a worker thread costs
+# more than the search, and 50 concurrent ones fighting the loop for the GIL multiplied the tail latency
+# (docs/benchmarks.md, load test). The neural backends (milliseconds to tens of them) use a thread.
+INLINE_BACKENDS = frozenset({"bm25"})
 
 
 @router.get(
@@ -43,7 +47,10 @@ async def search(
     services.telemetry.cache.labels(cache="search", result="hit" if was_cached else "miss").inc()
     if cached is None:
         retriever = services.retrievers[name]
-        passages = await anyio.to_thread.run_sync(lambda: retriever.search(query, k=k, version=v))
+        if name in INLINE_BACKENDS:
+            passages = retriever.search(query, k=k, version=v)
+        else:
+            passages = await anyio.to_thread.run_sync(lambda: retriever.search(query, k=k, version=v))
         services.search_cache.put(key, passages)
     else:
         passages = cached

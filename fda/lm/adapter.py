@@ -25,16 +25,41 @@ from fda.lm.registry import MODELS
 
 
 class SchemaJSONAdapter(JSONAdapter):
-    """JSON output constrained by the signature's JSON schema (``response_format=json_schema``)."""
+    """JSON output constrained by the signature's JSON schema (``response_format=json_schema``).
+
+    Every list gets ``maxItems`` (``max_items``, default 4): a small model otherwise loops "1, 2, 3, ... 32"
+    in a list of citations until ``max_tokens`` (measured with the 0.5B), and the cut output cannot parse.
+    """
+
+    def __init__(self, max_items: int = 4, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_items = max_items
 
     def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any) -> None:
         if "response_format" in lm_kwargs:
             return
-        model = _get_structured_outputs_response_format(signature, self.use_native_function_calling)
         lm_kwargs["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "outputs", "schema": model.model_json_schema(), "strict": True},
+            "json_schema": {"name": "outputs", "schema": self.schema(signature), "strict": True},
         }
+
+    def schema(self, signature: Any) -> dict[str, Any]:
+        """The signature's output fields as a JSON schema, lists capped at ``max_items``."""
+        model = _get_structured_outputs_response_format(signature, self.use_native_function_calling)
+        schema: dict[str, Any] = model.model_json_schema()
+        _cap_lists(schema, self.max_items)
+        return schema
+
+
+def _cap_lists(node: Any, max_items: int) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "array":
+            node.setdefault("maxItems", max_items)
+        for value in node.values():
+            _cap_lists(value, max_items)
+    elif isinstance(node, list):
+        for value in node:
+            _cap_lists(value, max_items)
 
 
 def is_embedded(lm: Any) -> bool:

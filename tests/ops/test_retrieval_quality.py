@@ -5,7 +5,7 @@ import pytest
 from eval.gold import Category, GoldQuestion, QType
 from fda.types import Passage
 from ops.bench_retrieval import percentile
-from ops.retrieval_quality import evaluate, score_row, targets, version_of
+from ops.retrieval_quality import CEILING, ceiling, evaluate, score_row, targets, version_of
 
 LATEST = "0.141.1"
 KNOWN = ["0.100.0", "0.141.1", "0.68.0"]
@@ -92,3 +92,13 @@ def test_evaluate_one_row_per_backend_and_split() -> None:
 )
 def test_percentile_nearest_rank(values: list[float], q: float, expected: float) -> None:
     assert percentile(values, q) == expected
+
+
+def test_ceiling_caps_recall_at_1_for_rows_with_several_gold_items() -> None:
+    two_pages = _row("aaa", [SITE, "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"])
+    one = _row("bbb", [SITE])
+    df = ceiling({"dev": targets([two_pages, one], KNOWN, LATEST)})
+    row = df.iloc[0]
+    assert row["backend"] == CEILING and row["n"] == 2
+    assert row["page R@1"] == 0.75  # (1/2 + 1) / 2: one slot cannot hold two gold pages
+    assert row["page Hit@1"] == 1.0 and row["page R@5"] == 1.0 and row["section R@5"] == 1.0

@@ -67,6 +67,22 @@ def test_model_says_cannot_answer(retriever: FakeRetriever) -> None:
     assert pred.cannot_answer and pred.answer == CANNOT_ANSWER and pred.citations == []
 
 
+@pytest.mark.parametrize(
+    ("text", "declined"),
+    [
+        ("Add CORSMiddleware to the app [1].", False),  # a cited answer flagged cannot_answer: the text decides
+        ("The sources do not mention CORS [1].", True),
+        ("I cannot answer this from the sources [1].", True),
+    ],
+)
+def test_cannot_answer_flag_with_a_cited_answer(retriever: FakeRetriever, text: str, declined: bool) -> None:
+    lm = DummyLM([route(), answer(text, [1], cannot=True)])
+    with dspy.context(lm=lm):
+        pred = CitedRAG(retriever)(question="How do I enable CORS?")
+    assert pred.cannot_answer is declined
+    assert (pred.answer == CANNOT_ANSWER) is declined
+
+
 def test_uncited_answer_becomes_cannot_answer(retriever: FakeRetriever) -> None:
     lm = DummyLM([route(), answer("Some unsupported claim.", [])])
     with dspy.context(lm=lm):

@@ -1,0 +1,180 @@
+"""Backend ``fused``: BM25 and dense candidates, re-scored by a weighted sum of z-scored signals, then a
+page boost. Measured best on the gold dev split (docs/retrieval.md, Quality), so it is the default.
+
+    fda search "How do I enable CORS?" --backend fused
+
+1. The query loses its URLs (:func:`index.score_fusion.strip_urls`).
+2. Candidates: the union of BM25's and dense's top ``depth`` chunks (full score vectors, no ANN).
+3. Four signals per candidate, each z-scored over the pool: BM25, dense cosine, ColBERT MaxSim
+   (``rescore``, as in ``rerank``) and the cosine of the query with the chunk's heading path alone
+   ("Page > Section", :class:`HeadingVectors`): a heading names what a section is *for*, which the body's
+   code and prose often do not say.
+4. Each chunk gets ``page_weight`` times the best score of its page added (:func:`page_boost`): once the
+   page is clear its sibling sections come up, where most section-level misses were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from fda.errors import ConfigError
+from fda.types import Passage
+from index.bm25 import top_k
+from index.dense import Encoder
+from index.passages import Chunk
+from index.retriever import check_query
+from index.score_fusion import page_boost, strip_urls, weighted_sum
+
+log = logging.getLogger(__name__)
+
+SIGNALS = ("bm25", "dense", "colbert", "headings")
+
+
+class FullScorer(Protocol):
+    """BM25 or dense: a score for every chunk of a version."""
+
+    def scores(self, query: str, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]: ...
+
+
+class VectorScorer(Protocol):
+    def encode_query(self, query: str) -> np.ndarray: ...
+
+    def scores_for_vector(
+        self, query_vector: np.ndarray, version: str | None = None
+    ) -> tuple[np.ndarray, list[Chunk]]: ...
+
+
+class Rescorer(Protocol):
+    def rescore(self, query: str, chunk_ids: Sequence[str], version: str | None = None) -> dict[str, float]: ...
+
+
+def heading_text(chunk: Chunk) -> str:
+    return " > ".join(chunk.heading_path)
+
+
+class HeadingVectors:
+    """Sentence vectors of each chunk's heading path, one per distinct heading, encoded on a version's first
+    use (about 1,800 headings for the latest docs, a few seconds) and cached as ``.npy`` under ``cache_dir``,
+    named by ``model_key`` and the headings, so a changed corpus or model encodes again."""
+
+    def __init__(self, encoder: Encoder, cache_dir: Path | None = None, model_key: str = "") -> None:
+        self.encoder = encoder
+        self.cache_dir = cache_dir
+        self.model_key = model_key
+        self._memo: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def matrix(self, chunks: Sequence[Chunk]) -> np.ndarray:
+        """One row per chunk of a version (its heading's vector); computed once per version."""
+        memo_key = f"{chunks[0].version}:{len(chunks)}" if chunks else ""
+        with self._lock:
+            if memo_key not in self._memo:
+                headings = [heading_text(c) for c in chunks]
+                distinct = sorted(set(headings))
+                key = hashlib.sha256("\n".join([self.model_key, *distinct]).encode()).hexdigest()[:16]
+                vectors = self._load_or_encode(key, distinct)
+                row = {h: i for i, h in enumerate(distinct)}
+                self._memo[memo_key] = vectors[[row[h] for h in headings]] if headings else vectors
+            return self._memo[memo_key]
+
+    def _load_or_encode(self, key: str, distinct: list[str]) -> np.ndarray:
+        path = self.cache_dir / f"headings-{key}.npy" if self.cache_dir else None
+        if path is not None and path.is_file():
+            try:
+                cached = np.load(path)
+                if cached.shape[0] == len(distinct):
+                    return cached
+            except (OSError, ValueError) as err:
+                log.warning("heading vectors %s unreadable (%s): encoding again", path, err)
+        vectors = self.encoder.encode(distinct) if distinct else np.zeros((0, 1), dtype=np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, vectors)
+            tmp.replace(path)
+        return vectors
+
+
+class FusedRetriever:
+    """Weighted z-score fusion of bm25, dense, ColBERT MaxSim and heading similarity over one candidate pool."""
+
+    def __init__(
+        self,
+        bm25: FullScorer,
+        dense: VectorScorer,
+        colbert: Rescorer | None = None,
+        headings: HeadingVectors | None = None,
+        weights: Sequence[float] = (1.0, 1.0, 1.0, 0.5),
+        page_weight: float = 1.0,
+        depth: int = 50,
+        clean_query: bool = True,
+        name: str = "fused",
+    ) -> None:
+        if len(weights) != len(SIGNALS) or not any(weights) or min(weights) < 0:
+            raise ConfigError(
+                f"fused needs {len(SIGNALS)} non-negative weights ({', '.join(SIGNALS)}), not all zero; got {list(weights)}",
+                hint="Set FDA_RETRIEVAL__FUSED_WEIGHTS='[1, 1, 1, 0.5]' (or leave it unset).",
+            )
+        if weights[2] and colbert is None:
+            raise ConfigError("fused has a colbert weight but no colbert scorer", hint="Set its weight to 0.")
+        if weights[3] and headings is None:
+            raise ConfigError("fused has a headings weight but no heading vectors", hint="Set its weight to 0.")
+        self.bm25 = bm25
+        self.dense = dense
+        self.colbert = colbert
+        self.headings = headings
+        self.weights = list(weights)
+        self.page_weight = page_weight
+        self.depth = depth
+        self.clean_query = clean_query
+        self.name = name
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
+        q = check_query(query)
+        if self.clean_query:
+            q = strip_urls(q)
+        query_vector = self.dense.encode_query(q)
+        dense_scores, chunks = self.dense.scores_for_vector(query_vector, version)
+        bm25_scores = _aligned(*self.bm25.scores(q, version), chunks)
+        bm25_top = [i for i in top_k(bm25_scores, self.depth) if bm25_scores[i] > 0]
+        pool = sorted(set(bm25_top) | set(top_k(dense_scores, self.depth)))
+        if not pool or k <= 0:
+            return []
+        picked = [chunks[i] for i in pool]
+        signals = [
+            bm25_scores[pool],
+            dense_scores[pool],
+            self._colbert(q, picked, version),
+            self._headings(query_vector, chunks, pool),
+        ]
+        pages = [c.url.split("#", 1)[0] for c in picked]
+        fused = page_boost(weighted_sum(signals, self.weights), pages, self.page_weight)
+        order = sorted(range(len(pool)), key=lambda j: (-fused[j], pool[j]))[:k]
+        return [picked[j].passage(float(fused[j])) for j in order]
+
+    def _colbert(self, query: str, picked: list[Chunk], version: str | None) -> np.ndarray:
+        if not self.weights[2] or self.colbert is None:
+            return np.zeros(len(picked))
+        got = self.colbert.rescore(query, [c.chunk_id for c in picked], version)
+        floor = min(got.values()) if got else 0.0  # a chunk the index lacks scores as the worst candidate
+        return np.array([got.get(c.chunk_id, floor) for c in picked], dtype=np.float64)
+
+    def _headings(self, query_vector: np.ndarray, chunks: list[Chunk], pool: list[int]) -> np.ndarray:
+        if not self.weights[3] or self.headings is None:
+            return np.zeros(len(pool))
+        return np.asarray(self.headings.matrix(chunks)[pool] @ query_vector, dtype=np.float64)
+
+
+def _aligned(scores: np.ndarray, own: list[Chunk], target: list[Chunk]) -> np.ndarray:
+    """``scores`` (rows of ``own``) re-ordered to the rows of ``target``; chunks ``own`` lacks score 0."""
+    if len(own) == len(target) and all(a.chunk_id == b.chunk_id for a, b in zip(own, target, strict=True)):
+        return scores
+    row = {c.chunk_id: i for i, c in enumerate(own)}
+    return np.array([scores[row[c.chunk_id]] if c.chunk_id in row else 0.0 for c in target], dtype=scores.dtype)

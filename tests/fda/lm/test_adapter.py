@@ -1,0 +1,47 @@
+"""fda/lm/adapter.py: the JSON schema sent to embedded models, and which LMs get the adapter."""
+
+from __future__ import annotations
+
+import dspy
+from dspy.utils import DummyLM
+
+from fda.lm.adapter import SchemaJSONAdapter, adapter_for, lm_scope
+from signatures.answer import CitedAnswer
+from signatures.rewrite import RewriteQuery
+
+
+def test_schema_requires_every_field_and_caps_lists() -> None:
+    schema = SchemaJSONAdapter(max_items=3).schema(CitedAnswer)
+    assert schema["required"] == ["cited", "answer", "cannot_answer"]
+    assert schema["properties"]["cited"]["maxItems"] == 3
+    assert SchemaJSONAdapter().schema(RewriteQuery)["properties"]["decision"]["enum"] == [
+        "answer",
+        "off_topic",
+        "refuse",
+    ]
+
+
+def test_the_schema_goes_to_the_lm_as_response_format() -> None:
+    adapter = SchemaJSONAdapter()
+    lm = DummyLM([{"cited": [1], "answer": "Use CORSMiddleware [1].", "cannot_answer": False}], adapter=adapter)
+    with dspy.context(lm=lm, adapter=adapter):
+        out = dspy.Predict(CitedAnswer)(question="How do I enable CORS?", sources="[1] CORS\nUse CORSMiddleware.")
+    assert out.cited == [1] and out.cannot_answer is False
+    sent = lm.history[-1]["kwargs"]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["schema"]["properties"]["cited"]["maxItems"] == 4
+
+
+def test_embedded_models_get_the_adapter_and_others_keep_dspys_default() -> None:
+    local = dspy.LM("openai/qwen2.5-coder-0.5b", api_base="http://127.0.0.1:9/v1", api_key="local")
+    assert isinstance(adapter_for(local), SchemaJSONAdapter)
+    assert adapter_for(dspy.LM("openai/gpt-4o-mini")) is None
+    assert adapter_for(None) is None
+
+
+def test_lm_scope_keeps_an_adapter_the_caller_chose() -> None:
+    local = dspy.LM("openai/qwen2.5-coder-0.5b", api_base="http://127.0.0.1:9/v1", api_key="local")
+    chosen = dspy.ChatAdapter()
+    with dspy.context(adapter=chosen), lm_scope(local):
+        assert dspy.settings.adapter is chosen and dspy.settings.lm is local
+    with lm_scope(local):
+        assert isinstance(dspy.settings.adapter, SchemaJSONAdapter)
