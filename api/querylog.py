@@ -136,6 +136,19 @@ def _rows(lines: list[bytes]) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+def _insert(con: duckdb.DuckDBPyConnection, table: str, values: list[tuple[Any, ...]]) -> None:
+    """One bulk ``INSERT OR IGNORE`` from a DataFrame: ``executemany`` took ~3 ms a row, slower than a loaded
+    server logs answers, so the spool (and the flusher's memory) grew without bound (docs/benchmarks.md)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(values, columns=COLUMNS[table], dtype=object)
+    con.register("spool_batch", frame)
+    try:
+        con.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM spool_batch")
+    finally:
+        con.unregister("spool_batch")
+
+
 def flush_spool(spool_dir: Path, db_path: Path) -> int:
     """Move complete spooled lines into DuckDB; returns how many records were written."""
     if not spool_dir.is_dir():
@@ -158,8 +171,7 @@ def flush_spool(spool_dir: Path, db_path: Path) -> int:
                     try:
                         for table, values in rows.items():
                             if values:
-                                marks = ", ".join("?" * len(COLUMNS[table]))
-                                con.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", values)
+                                _insert(con, table, values)
                                 written += len(values)
                         con.execute("INSERT OR REPLACE INTO spool_offsets VALUES (?, ?)", [path.name, start + end])
                         con.execute("COMMIT")

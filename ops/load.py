@@ -162,7 +162,7 @@ def _row(summary: Summary, endpoint: str, backend: str, note: str = "") -> dict[
         "requests": summary.requests,
         "errors": summary.errors,
         "error_pct": round(100 * summary.error_rate, 2),
-        "rps": round(summary.rps, 1),
+        "rps": round(summary.rps, 2),
         "p50_ms": round(summary.p50_ms, 1),
         "p95_ms": round(summary.p95_ms, 1),
         "p99_ms": round(summary.p99_ms, 1),
@@ -213,7 +213,9 @@ async def run_load(
         record("search-cached", samples, wall, cfg.users, "GET /v1/search", default_backend, "repeated: cache hits")
     if "ask-lm" in chosen:
         send = ask_send(client, questions, tally, cycle=False)
-        samples, wall = await run_closed_loop(send, cfg.lm_users, cfg.lm_s, max_requests=len(questions))
+        samples, wall = await run_closed_loop(
+            send, cfg.lm_users, cfg.lm_s, max_requests=len(questions), grace_s=max(30.0, cfg.lm_s)
+        )
         note = f"distinct questions; {len(tally.answered)} answered, {tally.fallbacks} fallbacks"
         record("ask-lm", samples, wall, cfg.lm_users, "POST /v1/ask", default_backend, note)
     needs_answers = "ask-cached" in chosen or "soak" in chosen

@@ -58,3 +58,24 @@ def test_partial_line_waits_and_live_file_is_kept(tmp_path: Path) -> None:
 def test_unknown_kind_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown record kind"):
         Spool(tmp_path).append("nonsense", {})
+
+
+def test_bulk_insert_keeps_types_nulls_and_ignores_repeats(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    base = {"question": "q", "version": "0.141.1", "cached": False, "citations": ["u#a"], "usage": {"lm_calls": 1}}
+    spool.append("query", {**base, "id": "a", "error": None, "latency_ms": 12, "invalid_citations": None})
+    spool.append("query", {**base, "id": "b", "error": "LMTimeoutError", "latency_ms": 3.5, "invalid_citations": 2})
+    spool.append("query", {**base, "id": "a", "error": None, "latency_ms": 99})  # a repeat of id a: ignored
+    spool.append("feedback", {"id": "f", "trace_id": "t", "rating": "up", "comment": None})
+    spool.close()
+    assert flush_spool(tmp_path / "spool", tmp_path / "logs.duckdb") == 4
+    con = duckdb.connect(str(tmp_path / "logs.duckdb"))
+    rows = con.execute(
+        "SELECT id, error, latency_ms, invalid_citations, citations->>0, usage->>'lm_calls', typeof(ts) "
+        "FROM query_log ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("a", None, 12.0, None, "u#a", "1", "TIMESTAMP"),
+        ("b", "LMTimeoutError", 3.5, 2, "u#a", "1", "TIMESTAMP"),
+    ]
+    assert con.execute("SELECT id, comment FROM feedback").fetchall() == [("f", None)]
