@@ -1,8 +1,8 @@
 """Program names the eval runner knows -> built programs (answer programs imported lazily).
 
 build_program("retrieval", retriever)                    # eval/retrieval_program.py
-build_program("rag", retriever, lm=lm)                   # programs/cited_rag.py  CitedRAG
-build_program("multihop", retriever, lm=lm, versions=..., latest=...)   # programs/multihop.py
+build_program("rag", retriever, lm=lm)                   # programs/factory.py: CitedRAG
+build_program("multihop", retriever, lm=lm, versions=..., latest=...)   # programs/factory.py: MultiHopRAG
 """
 
 from __future__ import annotations
@@ -60,8 +60,7 @@ def build_program(
             f"program {name!r} needs a language model",
             hint="Configure the LM (see docs/evaluation.md) or run `--program retrieval`.",
         )
-    if name == "rag":
-        program = cls(retriever=retriever, rewrite_lm=lm, answer_lm=lm)
-    else:
-        program = cls(retriever=retriever, versions=list(versions), latest=latest, lm=lm)
-    return program
+    from programs.factory import build_answer_program  # the one place that knows each answer program
+
+    answer: Program = build_answer_program(name, retriever, lm=lm, versions=versions, latest=latest)
+    return answer
