@@ -22,7 +22,7 @@ def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  
     from index.colbert import ColBERTRetriever
 
     root = tiny_store.parent
-    rs = RetrievalSettings()
+    rs = RetrievalSettings(neural_versions="all")  # every version, so an older one is searched by ColBERT itself
     paths = Paths(
         tiny_store,
         root / "indexes",
@@ -42,6 +42,8 @@ def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  
     scores = colbert.rescore("CORSMiddleware", [hits[0].chunk_id, "not-a-chunk"])
     assert set(scores) == {hits[0].chunk_id}
 
-    settings = Settings(state_dir=root, retrieval=RetrievalSettings(fusion_backends=["bm25", "colbert"]))
+    settings = Settings(
+        state_dir=root, retrieval=RetrievalSettings(fusion_backends=["bm25", "colbert"], neural_versions="all")
+    )
     for backend in ("hybrid", "rerank"):
         assert open_retriever(backend, settings, paths).search("CORSMiddleware", k=2)[0].url == CORS
