@@ -13,7 +13,7 @@ from typing import Any
 import dspy
 from dspy.streaming import StreamListener, StreamResponse
 
-from fda.lm.adapter import adapter_for
+from fda.lm.adapter import scoped_adapter
 
 
 async def stream_program(program: Any, question: str, version: str | None) -> AsyncIterator[tuple[str, Any]]:
@@ -24,8 +24,7 @@ async def stream_program(program: Any, question: str, version: str | None) -> As
     and DSPy's JSON markers are registered under its name.
     """
     listener = StreamListener(signature_field_name="answer", predict=program.answerer, predict_name="answerer")
-    lm = getattr(program, "answer_lm", None) or getattr(program, "lm", None) or dspy.settings.lm
-    adapter = adapter_for(lm) if dspy.settings.adapter is None else None
+    adapter = scoped_adapter(getattr(program, "answer_lm", None) or getattr(program, "lm", None))
     if adapter is not None:
         listener.adapter_identifiers[type(adapter).__name__] = listener.adapter_identifiers["JSONAdapter"]
     streaming = dspy.streamify(program, stream_listeners=[listener], include_final_prediction_in_output_stream=True)

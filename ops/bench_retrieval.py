@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from index.retriever import Retriever
+from ops.sampling import every
 
 
 @dataclass
@@ -36,21 +36,12 @@ def peak_rss(interval: float = 0.02) -> Iterator[Peak]:
 
     proc = psutil.Process()
     peak = Peak(proc.memory_info().rss / 2**20)
-    stop = threading.Event()
 
     def sample() -> None:
-        while not stop.is_set():
-            peak.rss_mb = max(peak.rss_mb, proc.memory_info().rss / 2**20)
-            stop.wait(interval)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield peak
-    finally:
-        stop.set()
-        thread.join()
         peak.rss_mb = max(peak.rss_mb, proc.memory_info().rss / 2**20)
+
+    with every(interval, sample):
+        yield peak
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from fda.errors import ApiError
+from ops.sampling import every
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,6 @@ def sample_rss(pid: int, interval_s: float = 5.0) -> Iterator[RssSeries]:
 
     series = RssSeries()
     proc = psutil.Process(pid)
-    stop_event = threading.Event()
     t0 = time.monotonic()
 
     def take() -> None:
@@ -141,16 +140,5 @@ def sample_rss(pid: int, interval_s: float = 5.0) -> Iterator[RssSeries]:
         series.server.append((now, own / 2**20))
         series.tree.append((now, (own + kids) / 2**20))
 
-    def loop() -> None:
-        take()
-        while not stop_event.wait(interval_s):
-            take()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
+    with every(interval_s, take):
         yield series
-    finally:
-        stop_event.set()
-        thread.join()
-        take()

@@ -73,16 +73,20 @@ def adapter_for(lm: Any) -> dspy.Adapter | None:
     return SchemaJSONAdapter() if lm is not None and is_embedded(lm) else None
 
 
-def lm_scope(lm: Any | None) -> Any:
-    """``dspy.context`` for a program stage: ``lm`` (when given, else the active one) with its adapter.
+def scoped_adapter(lm: Any | None) -> dspy.Adapter | None:
+    """The adapter to set for ``lm`` (else the active LM), or ``None`` to leave things as they are: when it
+    wants DSPy's default, or when the caller already configured one (``dspy.context(adapter=...)``)."""
+    if dspy.settings.adapter is not None:
+        return None
+    return adapter_for(lm if lm is not None else dspy.settings.lm)
 
-    An adapter the caller configured (``dspy.context(adapter=...)``) is kept.
-    """
-    effective = lm if lm is not None else dspy.settings.lm
+
+def lm_scope(lm: Any | None) -> Any:
+    """``dspy.context`` for a program stage: ``lm`` (when given, else the active one) with its adapter."""
     overrides: dict[str, Any] = {}
     if lm is not None:
         overrides["lm"] = lm
-    adapter = adapter_for(effective)
-    if adapter is not None and dspy.settings.adapter is None:
+    adapter = scoped_adapter(lm)
+    if adapter is not None:
         overrides["adapter"] = adapter
     return dspy.context(**overrides)
