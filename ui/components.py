@@ -98,3 +98,16 @@ def no_runs_message(cfg: UiConfig) -> None:
         f"Looked in `{cfg.eval_db}`.",
         icon=":material/info:",
     )
+
+
+def runs_or_stop(cfg: UiConfig) -> pd.DataFrame:
+    """The eval runs; a page that needs them stops here, saying why, when the store fails or has none."""
+    try:
+        found = load_runs(cfg)
+    except FDAError as err:
+        show_error(err, "Cannot read the eval store")
+        st.stop()
+    if found.empty:
+        no_runs_message(cfg)
+        st.stop()
+    return found

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from eval.labels import HumanLabel
 from fda.errors import FDAError
 from ui import charts
-from ui.components import load_full_results, load_gold, load_results, load_runs, no_runs_message, pick_run, show_error
+from ui.components import load_full_results, load_gold, load_results, pick_run, runs_or_stop, show_error
 from ui.config import load_config
 from ui.labelling import VERDICTS, agreement, confusion, kappa_curve, label_queue, load_labels, pairs, save_label
 from ui.question import clean_row
@@ -26,14 +26,7 @@ st.caption(
     "gives the same answer reuses them; reports pick them up with `fda eval report RUN_ID`."
 )
 
-try:
-    runs = load_runs(cfg)
-except FDAError as err:
-    show_error(err, "Cannot read the eval store")
-    st.stop()
-if runs.empty:
-    no_runs_message(cfg)
-    st.stop()
+runs = runs_or_stop(cfg)
 
 answering = runs[
     [

@@ -10,7 +10,7 @@ import streamlit as st
 
 from eval.scoring import ALL_METRICS
 from fda.errors import FDAError
-from ui.components import load_full_results, load_gold, load_results, load_runs, no_runs_message, pick_run, show_error
+from ui.components import load_full_results, load_gold, load_results, pick_run, runs_or_stop, show_error
 from ui.config import load_config
 from ui.labelling import load_labels, with_sha
 from ui.question import citations_table, clean_row, match_level, metrics_of, passages_table, question_view
@@ -19,14 +19,7 @@ from ui.runs import label
 cfg = load_config()
 st.title("Question drill-down")
 
-try:
-    runs = load_runs(cfg)
-except FDAError as err:
-    show_error(err, "Cannot read the eval store")
-    st.stop()
-if runs.empty:
-    no_runs_message(cfg)
-    st.stop()
+runs = runs_or_stop(cfg)
 
 run_id = pick_run(runs, "Run", key="q_run", param="run")
 run = runs[runs["run_id"] == run_id].iloc[0].to_dict()

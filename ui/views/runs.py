@@ -7,22 +7,14 @@ import streamlit as st
 
 from fda.errors import FDAError
 from ui import charts
-from ui.components import load_mlflow, load_results, load_runs, no_runs_message, pick_run, question_link, show_error
+from ui.components import load_mlflow, load_results, pick_run, question_link, runs_or_stop, show_error
 from ui.config import load_config
 from ui.runs import RUN_COLUMNS, compare_runs, group_table, headline_table, label, question_changes, runs_overview
 
 cfg = load_config()
 st.title("Evaluation runs")
 
-try:
-    runs = load_runs(cfg)
-except FDAError as err:
-    show_error(err, "Cannot read the eval store")
-    st.stop()
-
-if runs.empty:
-    no_runs_message(cfg)
-    st.stop()
+runs = runs_or_stop(cfg)
 
 overview = runs_overview(runs)
 metric_columns = [c for c in overview.columns if c not in RUN_COLUMNS]
