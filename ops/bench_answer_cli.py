@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from eval.gold import Split
 from fda.errors import FDAError
 from fda.settings import get_settings
 
@@ -23,7 +24,7 @@ def bench_answer(
     models: Annotated[
         str, typer.Option(help="Comma-separated LMs: local:<name> or LiteLLM model strings.")
     ] = DEFAULT_MODELS,
-    split: Annotated[str, typer.Option(help="Gold split: train, dev or test.")] = "dev",
+    split: Annotated[Split, typer.Option(help="Gold split: train, dev or test.")] = "dev",
     limit: Annotated[int | None, typer.Option(min=1, help="First N questions of the split.")] = None,
     program: Annotated[str, typer.Option(help="rag or multihop.")] = "rag",
     backend: Annotated[str | None, typer.Option(help="Retrieval backend. Default: settings.")] = None,
@@ -55,7 +56,7 @@ def bench_answer(
     summaries = []
     setup = f"k={k or 'default'}, passage_chars={passage_chars or 'default'}, rewrite={rewrite}"
     try:
-        questions = load_gold(split=split)  # type: ignore[arg-type]
+        questions = load_gold(split=split)
         questions = questions[:limit] if limit else questions
         retriever = open_retriever(backend or base.retrieval.backend, base)
         versions, latest = program_versions(base) if program == "multihop" else ([], None)

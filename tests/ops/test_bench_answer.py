@@ -62,3 +62,12 @@ def test_a_question_through_the_streaming_path_is_timed_and_scored(tmp_path: Pat
     assert only.error is None and only.lm_calls == 2 and not only.declined
     assert only.scores["combined_score"] == pytest.approx(1.0)
     assert (tmp_path / "dummy.jsonl").read_text().count("q-cors") == 1
+
+
+def test_an_unknown_split_is_refused_before_anything_starts() -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "answer", "--split", "nope", "--models", "local:smollm2-135m"])
+    assert result.exit_code == 2 and "nope" in result.output
