@@ -51,7 +51,9 @@ def load_programs(
                 name, settings, retriever, lm, versions=list(versions), latest=latest
             )
         else:
-            programs[name] = build_answer_program(name, retriever, lm=lm, versions=versions, latest=latest)
+            programs[name] = build_answer_program(
+                name, retriever, lm=lm, versions=versions, latest=latest, config=settings.answer
+            )
             served[name] = UNCOMPILED
     if not settings.compile.serve_champion:
         log.info("compile.serve_champion is off: serving the uncompiled programs")

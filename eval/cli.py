@@ -208,7 +208,7 @@ def run_eval(
         raise EvalError(f"no run {resume!r} in {reports_dir}", hint="List runs with `ls eval/reports/`.")
     run_dir = reports_dir / (resume or new_run_id(spec, reports_dir))
     with lm_session(s, answers=program in NEEDS_LM, judge=use_judge) as (lm, judge_lm):
-        built = build_program(program, retriever, lm=lm, versions=available, latest=latest)
+        built = build_program(program, retriever, lm=lm, versions=available, latest=latest, config=s.answer)
         return execute(
             spec,
             built,

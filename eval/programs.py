@@ -49,8 +49,10 @@ def build_program(
     k: int = 10,
     versions: Sequence[str] = (),
     latest: str | None = None,
+    config: Any | None = None,
 ) -> Program:
-    """A ready program for the runner. Answer programs need an LM (injected, never read from settings)."""
+    """A ready program for the runner. Answer programs need an LM (injected, never read from settings);
+    ``config`` is settings.answer (how they build their context)."""
     cls = _load(name)
     if name == "retrieval":
         program: Program = cls(retriever, k=k)
@@ -62,5 +64,5 @@ def build_program(
         )
     from programs.factory import build_answer_program  # the one place that knows each answer program
 
-    answer: Program = build_answer_program(name, retriever, lm=lm, versions=versions, latest=latest)
+    answer: Program = build_answer_program(name, retriever, lm=lm, versions=versions, latest=latest, config=config)
     return answer

@@ -27,6 +27,7 @@ from index.cli import (
     bench_retrieval,
     bench_retrieval_ablation,
     bench_retrieval_quality,
+    bench_retrieval_tune,
     index_cmd,
     search_cmd,
     train_retriever_cmd,
@@ -58,6 +59,7 @@ app.command("train-retriever")(train_retriever_cmd)
 bench_app.command("retrieval")(bench_retrieval)
 bench_app.command("retrieval-quality")(bench_retrieval_quality)
 bench_app.command("retrieval-ablation")(bench_retrieval_ablation)
+bench_app.command("retrieval-tune")(bench_retrieval_tune)
 bench_app.command("load")(bench_load)
 bench_app.command("answer")(bench_answer)
 

@@ -258,6 +258,25 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+class AnswerSettings(_Section):
+    """How the answer programs build their context (programs/; docs/lm.md, "Latency and answer quality").
+    Unset sizes keep each program's own default (rag: 3 passages of 450 characters; multihop: 6 of 700)."""
+
+    k: int | None = Field(default=None, ge=1, le=20, description="Passages shown to the answer step.")
+    passage_chars: int | None = Field(
+        default=None, ge=100, le=8000, description="Characters kept of each passage shown."
+    )
+    focus: bool = Field(
+        default=True,
+        description="Keep the lines of each passage that match the question best (else its first characters).",
+    )
+    rewrite: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="The routing + query-rewriting LM call before retrieval. auto: on for hosted models, off for "
+        "the embedded ones (their rewritten queries retrieved worse and the call costs ~2 s; docs/lm.md).",
+    )
+
+
 class CompileSettings(_Section):
     """Compiling answer programs with DSPy optimizers, the MLflow registry, promotion (optimizers/; docs/compile.md).
     Tracking reuses eval.tracking_uri and eval.artifact_location."""
@@ -319,6 +338,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     lm: LMSettings = Field(default_factory=LMSettings)
     compile: CompileSettings = Field(default_factory=CompileSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
 
     @model_validator(mode="before")
     @classmethod

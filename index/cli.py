@@ -270,3 +270,69 @@ def bench_retrieval_ablation(
     for col in cols:
         part[col] = part[col].map(lambda v: f"{v:.3f}")
     print_df(part, f"retrieval ablation, gold {split} split (fda bench retrieval-ablation)")
+
+
+def bench_retrieval_tune(
+    tune_split: Annotated[
+        str, typer.Option("--tune", help="Split the grid is searched on: train (default) or dev.")
+    ] = "train",
+    check: Annotated[str, typer.Option(help="Split the best settings are checked on: dev (default) or train.")] = "dev",
+    top: Annotated[int, typer.Option(min=1, help="Best settings shown and checked.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the shown rows as JSON.")] = False,
+) -> None:
+    """Grid-search the fused weights on one gold split and check the best on another (never test)."""
+    from eval.gold import Split, load_gold
+    from index.build import paths_for
+    from index.factory import _Opener
+    from index.fused import FusedRetriever
+    from index.passages import versions
+    from ops.retrieval_quality import targets
+    from ops.retrieval_tune import SHOWN, Setting, collect, grid, score, tune
+
+    console, fail, print_df = _helpers()
+    if {tune_split, check} - {"train", "dev"} or tune_split == check:
+        fail(FDAError("tune and check on two different splits of train and dev", hint="Test is for reports only."))
+        return
+    s = get_settings()
+    try:
+        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        known, latest = versions(s.db_path)
+        latest = latest or known[-1]
+        fused = _Opener(s.retrieval, paths).get("fused")  # bare: open_backend adds the service's wrappers
+        assert isinstance(fused, FusedRetriever)
+        rows = {
+            sp: collect(fused, targets(load_gold(split=cast("Split", sp)), known, latest), latest)
+            for sp in (tune_split, check)
+        }
+    except FDAError as err:
+        fail(err)
+        return
+    df = tune(rows[tune_split], grid())
+    current = Setting(tuple(s.retrieval.fused_weights), s.retrieval.page_weight)  # type: ignore[arg-type]
+    picked = [*df["_setting"].head(top), current]
+    out = pd.DataFrame(
+        [
+            {
+                "setting": st.label() + (" (current)" if st == current else ""),
+                **{f"{tune_split} {k}": score(rows[tune_split], st)[k] for k in ("objective", *SHOWN)},
+                **{f"{check} {k}": score(rows[check], st)[k] for k in ("objective", *SHOWN)},
+            }
+            for st in picked
+        ]
+    )
+    if as_json:
+        console.print_json(out.to_json(orient="records"))
+        return
+    cols = [
+        "setting",
+        *[f"{sp} {k}" for sp in (tune_split, check) for k in ("objective", "page R@1", "page R@5", "section R@5")],
+    ]
+    part = out[cols].copy()
+    for col in cols[1:]:
+        part[col] = part[col].map(lambda v: f"{v:.3f}")
+    n = {sp: len(r) for sp, r in rows.items()}
+    print_df(
+        part.rename(columns=lambda c: c.replace("section", "sec")),
+        f"fused weights [bm25, dense, colbert, headings] + page boost: best of {len(df)} on {tune_split} "
+        f"({n[tune_split]} rows), checked on {check} ({n[check]} rows)",
+    )

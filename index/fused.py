@@ -137,6 +137,13 @@ class FusedRetriever:
         self.name = name
 
     def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
+        pool = self.pool(query, version)
+        if k <= 0:
+            return []
+        return rank(pool, self.weights, self.page_weight)[:k]
+
+    def pool(self, query: str, version: str | None = None) -> Pool:
+        """The candidates of ``query`` and their raw signals (what :func:`rank` fuses)."""
         q = check_query(query)
         if self.clean_query:
             q = strip_urls(q)
@@ -144,20 +151,19 @@ class FusedRetriever:
         dense_scores, chunks = self.dense.scores_for_vector(query_vector, version)
         bm25_scores = _aligned(*self.bm25.scores(q, version), chunks)
         bm25_top = [i for i in top_k(bm25_scores, self.depth) if bm25_scores[i] > 0]
-        pool = sorted(set(bm25_top) | set(top_k(dense_scores, self.depth)))
-        if not pool or k <= 0:
-            return []
-        picked = [chunks[i] for i in pool]
-        signals = [
-            bm25_scores[pool],
-            dense_scores[pool],
-            self._colbert(q, picked, version),
-            self._headings(query_vector, chunks, pool),
-        ]
-        pages = [c.url.split("#", 1)[0] for c in picked]
-        fused = page_boost(weighted_sum(signals, self.weights), pages, self.page_weight)
-        order = sorted(range(len(pool)), key=lambda j: (-fused[j], pool[j]))[:k]
-        return [picked[j].passage(float(fused[j])) for j in order]
+        ids = sorted(set(bm25_top) | set(top_k(dense_scores, self.depth)))
+        picked = [chunks[i] for i in ids]
+        if not ids:
+            return Pool(picked, np.zeros((0, len(SIGNALS))))
+        signals = np.column_stack(
+            [
+                bm25_scores[ids],
+                dense_scores[ids],
+                self._colbert(q, picked, version),
+                self._headings(query_vector, chunks, ids),
+            ]
+        ).astype(np.float64)
+        return Pool(picked, signals)
 
     def _colbert(self, query: str, picked: list[Chunk], version: str | None) -> np.ndarray:
         if not self.weights[2] or self.colbert is None:
@@ -170,6 +176,27 @@ class FusedRetriever:
         if not self.weights[3] or self.headings is None:
             return np.zeros(len(pool))
         return np.asarray(self.headings.matrix(chunks)[pool] @ query_vector, dtype=np.float64)
+
+
+class Pool:
+    """One query's candidates (chunk order = their row order in the version's index) and a column per signal
+    (:data:`SIGNALS`), raw: :func:`rank` z-scores them."""
+
+    def __init__(self, chunks: list[Chunk], signals: np.ndarray) -> None:
+        self.chunks = chunks
+        self.signals = signals
+        self.pages = [c.url.split("#", 1)[0] for c in chunks]
+
+
+def rank(pool: Pool, weights: Sequence[float], page_weight: float) -> list[Passage]:
+    """Every candidate, best first: the weighted sum of z-scored signals plus ``page_weight`` x the best
+    score of its page (ties: index order)."""
+    if not pool.chunks:
+        return []
+    columns = [pool.signals[:, j] for j in range(pool.signals.shape[1])]
+    fused = page_boost(weighted_sum(columns, weights), pool.pages, page_weight)
+    order = sorted(range(len(pool.chunks)), key=lambda j: (-fused[j], j))
+    return [pool.chunks[j].passage(float(fused[j])) for j in order]
 
 
 def _aligned(scores: np.ndarray, own: list[Chunk], target: list[Chunk]) -> np.ndarray:

@@ -48,6 +48,8 @@ class AnswerTiming:
     fallback: bool
     error: str | None = None
     scores: dict[str, float | None] = field(default_factory=dict)
+    answer: str = ""  # kept in the saved rows, to read what a change did to the answers
+    cited: list[str] = field(default_factory=list)
 
 
 async def _stream_once(program: Any, question: str, version: str | None) -> tuple[float, float | None, Any]:
@@ -88,6 +90,8 @@ def time_question(program: Any, gold: GoldQuestion, version: str | None = None) 
         declined=out.declined,
         fallback=out.fallback,
         scores=score_question(gold, out, answers=True, latency_s=latency),
+        answer=out.answer,
+        cited=[c.url for c in out.citations],
     )
 
 

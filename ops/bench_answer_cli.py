@@ -34,7 +34,16 @@ def bench_answer(
     passage_chars: Annotated[
         int | None, typer.Option(min=100, help="Characters of each passage shown. Default: the program's.")
     ] = None,
-    rewrite: Annotated[bool, typer.Option(help="Query rewriting (one LM call) before retrieval.")] = True,
+    rewrite: Annotated[
+        bool | None,
+        typer.Option(
+            help="Routing + query rewriting (one LM call) before retrieval. Default: settings.answer.rewrite."
+        ),
+    ] = None,
+    focus: Annotated[
+        bool | None,
+        typer.Option(help="Keep each passage's best-matching lines (else its start). Default: settings.answer.focus."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """End-to-end answers per LM over gold questions: latency p50/p95, time to first token, tokens, quality."""
@@ -54,7 +63,10 @@ def bench_answer(
     names = [m.strip() for m in models.split(",") if m.strip()]
     out_dir = base.state_dir / "bench" / "answer" / time.strftime("%Y%m%d-%H%M%S")
     summaries = []
-    setup = f"k={k or 'default'}, passage_chars={passage_chars or 'default'}, rewrite={rewrite}"
+    setup = (
+        f"k={k or base.answer.k or 'default'}, passage_chars={passage_chars or base.answer.passage_chars or 'default'}, "
+        f"rewrite={base.answer.rewrite if rewrite is None else rewrite}, focus={base.answer.focus if focus is None else focus}"
+    )
     try:
         questions = load_gold(split=split)
         questions = questions[:limit] if limit else questions
@@ -70,9 +82,11 @@ def bench_answer(
                     lm=lm,
                     versions=versions,
                     latest=latest,
+                    config=base.answer,
                     rewrite=rewrite,
                     k=k,
                     passage_chars=passage_chars,
+                    focus=focus,
                 )
                 with Progress(console=err_console, transient=True) as bar:
                     task = bar.add_task(f"{name} on {split}", total=len(questions))

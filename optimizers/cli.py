@@ -128,7 +128,7 @@ def compile_cmd(
                           f"retriever {retriever.name}; MLflow {tracking_of(s).tracking_uri}")  # fmt: skip
             outcome = compile_program(
                 spec, train=train, dev=dev,
-                build=lambda model: build_answer_program(program, retriever, lm=model, versions=versions, latest=latest),
+                build=lambda model: build_answer_program(program, retriever, lm=model, versions=versions, latest=latest, config=s.answer),
                 student_lm=student, teacher_lm=teacher, tracking=tracking_of(s), work_dir=work_dir,
                 progress=sys.stderr.isatty(),
             )  # fmt: skip
@@ -284,7 +284,9 @@ def eval_cmd(
             workers=workers or s.compile.workers, extra={"program_version": f"{registry.model_name(program)}/{number}" if number else tag},
         )  # fmt: skip
         with open_lms(s, lm, None) as (student, _, _, _):
-            built = build_answer_program(program, retriever, lm=student, versions=versions, latest=latest)
+            built = build_answer_program(
+                program, retriever, lm=student, versions=versions, latest=latest, config=s.answer
+            )
             if number:
                 with tempfile.TemporaryDirectory() as tmp:
                     built = load_version(registry, program, number, built, corpus_hash=spec.corpus_hash,

@@ -86,7 +86,9 @@ def load_champion(
         versions, latest = program_versions(settings) if name == "multihop" else ([], latest)
 
     def fresh() -> dspy.Module:
-        return build_answer_program(name, retriever, lm=lm, versions=versions or (), latest=latest)
+        return build_answer_program(
+            name, retriever, lm=lm, versions=versions or (), latest=latest, config=settings.answer
+        )
 
     uri = tracking_uri_of(settings)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():

@@ -12,7 +12,7 @@ import dspy
 from fda.types import Passage
 from index.retriever import Retriever
 from programs.citations import snippet, validate_citations
-from programs.context import format_sources
+from programs.context import cut_chars, focused, format_sources
 from programs.fusion import rrf
 
 log = logging.getLogger(__name__)
@@ -88,12 +88,19 @@ def declines(answer: str) -> bool:
 
 
 def answer_over(
-    answerer: dspy.Module, question: str, passages: Sequence[Passage], queries: Sequence[str], max_chars: int
+    answerer: dspy.Module,
+    question: str,
+    passages: Sequence[Passage],
+    queries: Sequence[str],
+    max_chars: int,
+    focus: bool = True,
 ) -> dspy.Prediction:
-    """One answer call with a retry on unparseable output; LM failure -> fallback."""
+    """One answer call with a retry on unparseable output; LM failure -> fallback. Each passage is cut to
+    ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start."""
     if not passages:
         return cannot_answer(passages, queries, "nothing retrieved")
-    sources = format_sources(passages, max_chars=max_chars)
+    shorten = focused(" ".join([question, *queries])) if focus else cut_chars
+    sources = format_sources(passages, max_chars=max_chars, shorten=shorten)
     out = None
     reason = ""
     for attempt in (1, 2):

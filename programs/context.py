@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from fda.types import Passage
@@ -16,6 +17,116 @@ def cut_chars(text: str, limit: int) -> str:
     head = text[:limit]
     cut = max(head.rfind("\n"), head.rfind(" "))
     return (head[:cut] if cut > limit // 2 else head).rstrip() + " …"
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "then",
+        "this",
+        "to",
+        "use",
+        "used",
+        "using",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "fastapi",
+    ]
+)
+
+
+def terms(text: str) -> set[str]:
+    """Lower-cased words of ``text`` and the parts of its identifiers (``allow_origins`` -> allow, origins;
+    ``CORSMiddleware`` -> cors, middleware), stop words and one-letter words left out."""
+    out: set[str] = set()
+    for word in _WORD.findall(text):
+        parts = [word, *word.split("_"), *_CAMEL.findall(word)]
+        out.update(p.lower() for p in parts if len(p) > 1)
+    return out - _STOP
+
+
+def focused(query: str) -> Shortener:
+    """A shortener that keeps the run of whole lines, within the limit, that holds the most distinct words of
+    ``query``; among those, the one that starts at a matching line (what follows a mention, such as its code,
+    is kept over what precedes it), then the earliest, so a passage that matches nowhere keeps its start, as
+    ``cut_chars`` does. Long sections put the part that answers the question below the first few hundred
+    characters; this keeps a tight context from cutting it off."""
+    wanted = terms(query)
+
+    def shorten(text: str, limit: int) -> str:
+        if len(text) <= limit or not wanted:
+            return cut_chars(text, limit)
+        lines = text.split("\n")
+        found = [terms(line) & wanted for line in lines]
+        best, best_span = (-1, 0), (0, 0)
+        for start in range(len(lines)):
+            if len(lines[start]) > limit:  # one long paragraph: judged and cut on its own
+                span, seen = (start, start + 1), found[start]
+            else:
+                end, size, seen = start, 0, set()
+                while end < len(lines) and size + len(lines[end]) + 1 <= limit + 1:
+                    size += len(lines[end]) + 1
+                    seen = seen | found[end]
+                    end += 1
+                span = (start, end)
+            lead = next((i for i in range(span[0], span[1]) if found[i]), span[0]) - span[0]
+            key = (len(seen), -lead)
+            if key > best:
+                best, best_span = key, span
+        if best[0] == 0:  # nothing matches: the start, as cut_chars keeps it
+            return cut_chars(text, limit)
+        start, end = best_span
+        size = sum(len(line) + 1 for line in lines[start:end])
+        while start > 0 and size + len(lines[start - 1]) + 1 <= limit + 1:  # room left at the end: fill it
+            start -= 1
+            size += len(lines[start]) + 1
+        body = cut_chars("\n".join(lines[start:end]), limit)
+        head = "… " if start > 0 else ""
+        tail = " …" if end < len(lines) and not body.endswith("…") else ""
+        return head + body + tail
+
+    return shorten
 
 
 def format_sources(passages: Sequence[Passage], max_chars: int = 900, shorten: Shortener = cut_chars) -> str:

@@ -12,9 +12,19 @@ from typing import Any
 import dspy
 
 from fda.errors import ConfigError
+from fda.settings import AnswerSettings
 from index.retriever import Retriever
 
 ANSWER_PROGRAMS = ("rag", "multihop")
+
+
+def wants_rewrite(mode: str, lm: Any | None) -> bool:
+    """``answer.rewrite``: on, off, or auto (on unless ``lm`` is an embedded model: docs/lm.md)."""
+    if mode == "auto":
+        from fda.lm.adapter import is_embedded
+
+        return not (lm is not None and is_embedded(lm))
+    return mode == "on"
 
 
 def build_answer_program(
@@ -24,29 +34,29 @@ def build_answer_program(
     lm: Any | None = None,
     versions: Sequence[str] = (),
     latest: str | None = None,
-    rewrite: bool = True,
+    config: AnswerSettings | None = None,
+    rewrite: bool | None = None,
     k: int | None = None,
     passage_chars: int | None = None,
+    focus: bool | None = None,
 ) -> dspy.Module:
-    """The answer program ``name``; ``k`` / ``passage_chars`` override its context size when given."""
-    sizes: dict[str, int] = {}
-    if k:
-        sizes["k"] = k
-    if passage_chars:
-        sizes["passage_chars"] = passage_chars
+    """The answer program ``name``, configured by ``config`` (settings.answer); the keyword arguments override it
+    when given (a benchmark's flags). Sizes left unset keep the program's own defaults."""
+    config = config or AnswerSettings()
+    options: dict[str, Any] = {
+        "rewrite": wants_rewrite(config.rewrite, lm) if rewrite is None else rewrite,
+        "focus": config.focus if focus is None else focus,
+    }
+    if k or config.k:
+        options["k"] = k or config.k
+    if passage_chars or config.passage_chars:
+        options["passage_chars"] = passage_chars or config.passage_chars
     if name == "rag":
         from programs.cited_rag import CitedRAG
 
-        return CitedRAG(retriever=retriever, rewrite=rewrite, rewrite_lm=lm, answer_lm=lm, **sizes)
+        return CitedRAG(retriever=retriever, rewrite_lm=lm, answer_lm=lm, **options)
     if name == "multihop":
         from programs.multihop import MultiHopRAG
 
-        return MultiHopRAG(
-            retriever=retriever,
-            versions=list(versions),
-            latest=latest,
-            rewrite=rewrite,
-            lm=lm,
-            **sizes,
-        )
+        return MultiHopRAG(retriever=retriever, versions=list(versions), latest=latest, lm=lm, **options)
     raise ConfigError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(ANSWER_PROGRAMS)}.")

@@ -34,6 +34,7 @@ class MultiHopRAG(dspy.Module):
         latest: str | None = None,
         rewrite: bool = True,
         passage_chars: int = 700,
+        focus: bool = True,
         max_question_chars: int = 2000,
         lm: dspy.LM | None = None,
     ) -> None:
@@ -44,6 +45,7 @@ class MultiHopRAG(dspy.Module):
         self.use_rewrite = rewrite
         self.passage_chars, self.max_question_chars = passage_chars, max_question_chars
         self.lm = lm
+        self.focus = focus
         self.rewriter = QueryRewriter()
         self.follow_up = dspy.Predict(FollowUpQuery)
         self.answerer = dspy.Predict(CitedAnswer)
@@ -91,7 +93,7 @@ class MultiHopRAG(dspy.Module):
             queries.append(query)
             lists.extend(self._search(query, versions))
         passages = self._balanced(lists, versions)
-        pred = answer_over(self.answerer, question, passages, queries, self.passage_chars)
+        pred = answer_over(self.answerer, question, passages, queries, self.passage_chars, self.focus)
         pred.injection_detected = injection
         pred.versions = [v for v in versions if v]
         return pred

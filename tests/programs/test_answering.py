@@ -51,3 +51,25 @@ def test_nothing_to_salvage_is_retried_then_cannot_answer(parsed: Any) -> None:
 )
 def test_drop_repeats(text: str, expected: str) -> None:
     assert drop_repeats(text) == expected
+
+
+class Recorder:
+    """An answerer that records the sources it was shown and answers from source 1."""
+
+    def __init__(self) -> None:
+        self.sources = ""
+
+    def __call__(self, question: str, sources: str) -> dspy.Prediction:
+        self.sources = sources
+        return dspy.Prediction(cited=[1], answer="Set allow_origins [1].", cannot_answer=False)
+
+
+@pytest.mark.parametrize(("focus", "shown"), [(True, True), (False, False)])
+def test_focus_shows_the_lines_that_match_the_question(focus: bool, shown: bool) -> None:
+    long = PASSAGES[0].model_copy(
+        update={"text": "\n".join(["Some general words about browsers and origins."] * 12 + ["allow_credentials=True"])}
+    )
+    answerer = Recorder()
+    pred = answer_over(answerer, "Can I send cookies?", [long], ["allow_credentials"], 200, focus=focus)  # type: ignore[arg-type]
+    assert ("allow_credentials=True" in answerer.sources) is shown
+    assert not pred.cannot_answer

@@ -1,0 +1,75 @@
+"""Passages -> the numbered sources: cutting at a boundary, and keeping the lines that match the question."""
+
+from __future__ import annotations
+
+import pytest
+
+from fda.types import Passage
+from programs.context import cut_chars, focused, format_sources, terms
+
+INTRO = "You can configure it in several ways, described below in order."
+LINES = [INTRO] * 6 + ["Use CORSMiddleware and pass allow_origins=['*'].", "app.add_middleware(CORSMiddleware)"]
+TEXT = "\n".join(LINES)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("How do I set allow_origins?", {"set", "allow_origins", "allow", "origins"}),
+        ("CORSMiddleware", {"corsmiddleware", "cors", "middleware"}),
+        ("HTTPException in a dependency", {"httpexception", "http", "exception", "dependency"}),
+        ("What is the use of it?", set()),  # only stop words
+    ],
+)
+def test_terms_split_identifiers_and_drop_stop_words(text: str, expected: set[str]) -> None:
+    assert terms(text) == expected
+
+
+def test_cut_chars_keeps_short_text_and_cuts_long_text_at_a_boundary() -> None:
+    assert cut_chars("short", 100) == "short"
+    cut = cut_chars(TEXT, 100)
+    assert len(cut) <= 102 and cut.endswith(" …") and TEXT.startswith(cut[:-2].rstrip())
+
+
+def test_focused_keeps_the_matching_lines_that_cut_chars_loses() -> None:
+    limit = 150
+    assert "CORSMiddleware" not in cut_chars(TEXT, limit)
+    kept = focused("How do I enable CORS with allow_origins?")(TEXT, limit)
+    assert "allow_origins=['*']" in kept and "app.add_middleware(CORSMiddleware)" in kept
+    assert kept.startswith("… ")  # says that text before it was left out
+    assert len(kept) <= limit + 4
+
+
+def test_focused_fills_the_budget_backwards_when_the_match_is_at_the_end() -> None:
+    kept = focused("allow_origins")(TEXT, 200)
+    assert kept.count(INTRO) == 1  # 2 intro lines would not fit beside the match
+
+
+def test_focused_keeps_the_start_when_nothing_matches() -> None:
+    assert focused("websockets")(TEXT, 150) == cut_chars(TEXT, 150)
+    assert focused("")(TEXT, 150) == cut_chars(TEXT, 150)
+
+
+def test_focused_prefers_the_window_with_more_distinct_terms() -> None:
+    text = "\n".join(["alpha one", "filler " * 20, "alpha beta gamma", "filler " * 20])
+    assert "alpha beta gamma" in focused("alpha beta gamma")(text, 60)
+
+
+def test_focused_cuts_a_single_long_line() -> None:
+    text = "intro\n" + "word " * 100 + "CORSMiddleware " + "word " * 100
+    kept = focused("CORSMiddleware")(text, 120)
+    assert len(kept) <= 124
+
+
+def test_format_sources_numbers_titles_and_uses_the_shortener() -> None:
+    p = Passage(
+        chunk_id="c1",
+        url="https://x/tutorial/cors/#use",
+        heading_path=["CORS", "Use"],
+        text=TEXT,
+        version="0.141.1",
+        score=1.0,
+    )
+    out = format_sources([p, p], max_chars=150, shorten=focused("allow_origins"))
+    assert out.startswith("[1] CORS > Use (FastAPI 0.141.1)\n") and "\n\n[2] CORS > Use" in out
+    assert out.count("allow_origins=['*']") == 2

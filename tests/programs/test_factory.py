@@ -1,0 +1,64 @@
+"""build_answer_program: settings.answer, keyword overrides, and what `rewrite: auto` means per LM."""
+
+from __future__ import annotations
+
+import dspy
+import pytest
+
+from fda.errors import ConfigError
+from fda.settings import AnswerSettings, Settings
+from programs.cited_rag import CitedRAG
+from programs.factory import build_answer_program, wants_rewrite
+from programs.multihop import MultiHopRAG
+from tests.programs.conftest import FakeRetriever
+
+EMBEDDED = dspy.LM("openai/qwen2.5-coder-0.5b", api_base="http://127.0.0.1:1/v1", api_key="local")
+HOSTED = dspy.LM("openai/gpt-4o-mini")
+
+
+@pytest.mark.parametrize(
+    ("mode", "lm", "expected"),
+    [
+        ("auto", EMBEDDED, False),
+        ("auto", HOSTED, True),
+        ("auto", None, True),
+        ("on", EMBEDDED, True),
+        ("off", HOSTED, False),
+    ],
+)
+def test_wants_rewrite(mode: str, lm: dspy.LM | None, expected: bool) -> None:
+    assert wants_rewrite(mode, lm) is expected
+
+
+def test_defaults_keep_each_programs_own_sizes() -> None:
+    rag = build_answer_program("rag", FakeRetriever(), lm=HOSTED)
+    assert isinstance(rag, CitedRAG)
+    assert (rag.k, rag.passage_chars, rag.focus, rag.use_rewrite) == (3, 450, True, True)
+    hop = build_answer_program("multihop", FakeRetriever(), lm=EMBEDDED, versions=["0.68.0"], latest="0.141.1")
+    assert isinstance(hop, MultiHopRAG)
+    assert (hop.k, hop.passage_chars, hop.focus, hop.use_rewrite) == (6, 700, True, False)
+
+
+def test_config_sets_sizes_and_keywords_override_it() -> None:
+    config = AnswerSettings(k=2, passage_chars=400, focus=False, rewrite="on")
+    rag = build_answer_program("rag", FakeRetriever(), lm=EMBEDDED, config=config)
+    assert (rag.k, rag.passage_chars, rag.focus, rag.use_rewrite) == (2, 400, False, True)
+    rag = build_answer_program(
+        "rag", FakeRetriever(), lm=EMBEDDED, config=config, k=5, passage_chars=900, focus=True, rewrite=False
+    )
+    assert (rag.k, rag.passage_chars, rag.focus, rag.use_rewrite) == (5, 900, True, False)
+
+
+def test_settings_read_the_answer_section_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FDA_ANSWER__REWRITE", "off")
+    monkeypatch.setenv("FDA_ANSWER__PASSAGE_CHARS", "450")
+    s = Settings()
+    assert s.answer.rewrite == "off" and s.answer.passage_chars == 450 and s.answer.k is None
+    monkeypatch.setenv("FDA_ANSWER__REWRITE", "sometimes")
+    with pytest.raises(ValueError, match="rewrite"):
+        Settings()
+
+
+def test_unknown_program_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown program"):
+        build_answer_program("agent", FakeRetriever())
