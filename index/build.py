@@ -141,7 +141,8 @@ def _build(
             if (folder / version).exists():
                 shutil.rmtree(folder / version)
     per_version: dict[str, dict[str, Any]] = dict(previous["versions"]) if previous else {}
-    encoder = dense.MiniLMEncoder(paths.base_model) if backend == "dense" else None
+    onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
+    encoder = dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir) if backend == "dense" else None
     checkpoint = ""
     if backend == "colbert":
         checkpoint = resolve_checkpoint(

@@ -69,8 +69,9 @@ def build_version(folder: Path, version: str, chunks: list[Chunk], checkpoint: s
 class ColBERTRetriever:
     name = NAME
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, onnx_dir: Path | None = None) -> None:
         self.folder = folder
+        self.onnx_dir = onnx_dir  # run the query encoder's transformer on ONNX Runtime (index/onnx_encoder.py)
         self.manifest = read_manifest(folder, NAME)
         self._loaded: dict[str, tuple[Any, dict[str, Chunk]]] = {}
         # RAGatouille re-configures its searcher (ncells, ndocs, query length) on every call: one at a time.
@@ -100,6 +101,8 @@ class ColBERTRetriever:
                     f"the colbert index at {path} cannot be loaded: {err}",
                     hint=f"Delete {self.folder} and run `fda index --backend colbert`.",
                 ) from err
+            if self.onnx_dir is not None:
+                _use_onnx(model, self.onnx_dir)
             self._loaded[version] = (model, {c.chunk_id: c for c in chunks})
         return self._loaded[version]
 
@@ -123,3 +126,21 @@ class ColBERTRetriever:
         with self._lock:
             hits = model.search(q, k=len(ids), doc_ids=ids)
         return {h["document_id"]: float(h["score"]) for h in hits}
+
+
+def _use_onnx(model: Any, onnx_dir: Path) -> None:
+    """Swap the transformer inside colbert-ai's query encoder for its ONNX Runtime twin (same weights, same
+    hidden states; the 384->128 projection and the normalisation stay in PyTorch). Left as is on failure."""
+    from index.onnx_encoder import onnx_bert
+
+    try:
+        hf = model.model.model_index.searcher.checkpoint.model  # RAGatouille -> colbert-ai Searcher -> HF_ColBERT
+        bert = hf.LM
+    except AttributeError as err:
+        log.warning("ColBERT query encoder not found for ONNX Runtime (%s): keeping PyTorch", err)
+        return
+    twin = onnx_bert(bert, onnx_dir)
+    if twin is not None:
+        object.__setattr__(hf, "_fda_torch_bert", bert)  # kept for a caller that wants PyTorch back
+        hf._modules.pop(hf.base_model_prefix, None)
+        object.__setattr__(hf, hf.base_model_prefix, twin)

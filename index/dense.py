@@ -54,7 +54,9 @@ class Encoder(Protocol):
 class MiniLMEncoder:
     """Sentence vectors from a BERT-family folder: mean of the last hidden states, L2-normalised."""
 
-    def __init__(self, model_path: Path, max_length: int = 256, batch_size: int = 32) -> None:
+    def __init__(
+        self, model_path: Path, max_length: int = 256, batch_size: int = 32, onnx_dir: Path | None = None
+    ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_path))
@@ -62,6 +64,11 @@ class MiniLMEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self._lock = threading.Lock()  # a fast tokenizer is not safe to call from several threads at once
+        self.onnx = None
+        if onnx_dir is not None:  # ONNX Runtime when it works (index/onnx_encoder.py), else PyTorch
+            from index.onnx_encoder import onnx_bert
+
+            self.onnx = onnx_bert(self.model, onnx_dir)
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
         import torch
@@ -79,7 +86,10 @@ class MiniLMEncoder:
                     max_length=self.max_length,
                     return_tensors="pt",
                 )
-                hidden = self.model(**enc).last_hidden_state
+                if self.onnx is not None:
+                    hidden = self.onnx(enc["input_ids"], attention_mask=enc["attention_mask"])[0]
+                else:
+                    hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()

@@ -25,6 +25,7 @@ class _Opener:
         self.rs = rs
         self.paths = paths
         self.cache: dict[str, Retriever] = {}
+        self.onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
 
     def get(self, backend: str) -> Retriever:
         if backend not in self.cache:
@@ -40,11 +41,11 @@ class _Opener:
 
             folder = folder_for("dense", rs, self.paths)
             read_manifest(folder, "dense")  # a missing index fails before the model loads
-            return DenseRetriever(folder, MiniLMEncoder(self.paths.base_model))
+            return DenseRetriever(folder, MiniLMEncoder(self.paths.base_model, onnx_dir=self.onnx_dir))
         if backend == "colbert":
             from index.colbert import ColBERTRetriever
 
-            return ColBERTRetriever(folder_for("colbert", rs, self.paths))
+            return ColBERTRetriever(folder_for("colbert", rs, self.paths), onnx_dir=self.onnx_dir)
         if backend == "hybrid":
             return RRFRetriever(
                 [self.get(b) for b in rs.fusion_backends],

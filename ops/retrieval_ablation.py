@@ -53,8 +53,9 @@ def open_variants(rs: RetrievalSettings, paths: Paths) -> dict[str, Retriever]:
     from index.fused import FusedRetriever, HeadingVectors
 
     bm25 = BM25Retriever(folder_for("bm25", rs, paths))
-    dense = DenseRetriever(folder_for("dense", rs, paths), MiniLMEncoder(paths.base_model))
-    colbert = ColBERTRetriever(folder_for("colbert", rs, paths))
+    onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
+    dense = DenseRetriever(folder_for("dense", rs, paths), MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir))
+    colbert = ColBERTRetriever(folder_for("colbert", rs, paths), onnx_dir=onnx_dir)
     headings = HeadingVectors(dense.encoder, paths.models_dir.parent / "cache" / "headings", dense.folder.name)
 
     def wrap(inner: Retriever, fold: bool = True, release_last: bool = True) -> Retriever:

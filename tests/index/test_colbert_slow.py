@@ -42,6 +42,13 @@ def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  
     scores = colbert.rescore("CORSMiddleware", [hits[0].chunk_id, "not-a-chunk"])
     assert set(scores) == {hits[0].chunk_id}
 
+    # the query encoder's transformer on ONNX Runtime gives the same scores and ranking
+    fast = ColBERTRetriever(folder_for("colbert", rs, paths), onnx_dir=root / "models" / "onnx")
+    fast_hits = fast.search("How do I add CORSMiddleware to my app?", k=3)
+    assert list((root / "models" / "onnx").glob("minilm-*.onnx"))
+    assert [h.chunk_id for h in fast_hits] == [h.chunk_id for h in hits]
+    assert [h.score for h in fast_hits] == pytest.approx([h.score for h in hits], abs=1e-3)
+
     settings = Settings(
         state_dir=root, retrieval=RetrievalSettings(fusion_backends=["bm25", "colbert"], neural_versions="all")
     )
