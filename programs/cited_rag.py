@@ -16,6 +16,7 @@ from fda.lm.adapter import lm_scope
 from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, retrieve_all
 from programs.guard import check_question, screen_question
+from programs.language import looks_english
 from programs.rewriter import QueryRewriter
 from programs.usage import tracked
 from signatures.answer import CitedAnswer
@@ -29,6 +30,7 @@ class CitedRAG(dspy.Module):
         retriever: Retriever,
         k: int = 3,  # 3 passages of 450 characters, focused on the question: measured in docs/lm.md
         rewrite: bool = True,
+        translate: bool = False,
         passage_chars: int = 450,
         focus: bool = True,
         max_question_chars: int = 2000,
@@ -39,6 +41,7 @@ class CitedRAG(dspy.Module):
         self.retriever = retriever
         self.k = k
         self.use_rewrite = rewrite
+        self.translate = translate  # rewrite anyway when the question is not in English (programs/language.py)
         self.passage_chars = passage_chars
         self.focus = focus
         self.max_question_chars = max_question_chars
@@ -49,7 +52,7 @@ class CitedRAG(dspy.Module):
 
     def route(self, question: str) -> tuple[str, list[str]]:
         """(intent, queries). An LM failure here is not fatal: the question itself is searched."""
-        if not self.use_rewrite:
+        if not self.use_rewrite and not (self.translate and not looks_english(question)):
             return "fastapi", [question]
         try:
             with lm_scope(self.rewrite_lm):

@@ -43,8 +43,11 @@ def build_answer_program(
     """The answer program ``name``, configured by ``config`` (settings.answer); the keyword arguments override it
     when given (a benchmark's flags). Sizes left unset keep the program's own defaults."""
     config = config or AnswerSettings()
+    rewriting = wants_rewrite(config.rewrite, lm) if rewrite is None else rewrite
     options: dict[str, Any] = {
-        "rewrite": wants_rewrite(config.rewrite, lm) if rewrite is None else rewrite,
+        "rewrite": rewriting,
+        # auto without routing still rewrites questions that are not in English (the encoders are English-only)
+        "translate": not rewriting and rewrite is None and config.rewrite == "auto",
         "focus": config.focus if focus is None else focus,
     }
     if k or config.k:

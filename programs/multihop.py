@@ -14,6 +14,7 @@ from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal
 from programs.fusion import rrf
 from programs.guard import check_question, screen_question
+from programs.language import looks_english
 from programs.rewriter import QueryRewriter
 from programs.usage import tracked
 from programs.versions import versions_in_question
@@ -33,6 +34,7 @@ class MultiHopRAG(dspy.Module):
         versions: Sequence[str] = (),
         latest: str | None = None,
         rewrite: bool = True,
+        translate: bool = False,
         passage_chars: int = 700,
         focus: bool = True,
         max_question_chars: int = 2000,
@@ -43,6 +45,7 @@ class MultiHopRAG(dspy.Module):
         self.k, self.per_query_k, self.max_hops = k, per_query_k, max_hops
         self.versions, self.latest = list(versions), latest
         self.use_rewrite = rewrite
+        self.translate = translate  # rewrite anyway when the question is not in English (programs/language.py)
         self.passage_chars, self.max_question_chars = passage_chars, max_question_chars
         self.lm = lm
         self.focus = focus
@@ -65,7 +68,7 @@ class MultiHopRAG(dspy.Module):
 
     def _run(self, question: str, version: str | None, injection: bool) -> dspy.Prediction:
         intent, queries = "fastapi", [question]
-        if self.use_rewrite:
+        if self.use_rewrite or (self.translate and not looks_english(question)):
             try:
                 routed = self.rewriter(question=question)
                 intent, queries = str(routed.intent), list(routed.queries)

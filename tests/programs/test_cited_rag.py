@@ -158,3 +158,22 @@ def test_per_stage_lms_are_used(retriever: FakeRetriever) -> None:
     answer_lm = DummyLM([answer("Use CORSMiddleware [1].", [1])])
     pred = CitedRAG(retriever, rewrite_lm=rewrite_lm, answer_lm=answer_lm)(question="How do I enable CORS?")
     assert len(rewrite_lm.history) == 1 and len(answer_lm.history) == 1 and pred.citations
+
+
+@pytest.mark.parametrize(
+    ("question", "rewritten"),
+    [
+        ("How do I enable CORS?", False),  # English: searched as asked, one LM call
+        ("¿Cómo habilito CORS en mi aplicación?", True),  # not English: one rewrite call into English queries
+    ],
+)
+def test_translate_rewrites_only_questions_not_in_english(
+    retriever: FakeRetriever, question: str, rewritten: bool
+) -> None:
+    outputs = [route(queries=["CORSMiddleware allow_origins"])] if rewritten else []
+    lm = DummyLM([*outputs, answer("Add CORSMiddleware to the app [1].", [1])])
+    with dspy.context(lm=lm):
+        pred = CitedRAG(retriever, k=3, rewrite=False, translate=True)(question=question)
+    assert pred.usage["lm_calls"] == (2 if rewritten else 1)
+    assert ("CORSMiddleware allow_origins" in pred.queries) is rewritten
+    assert not pred.cannot_answer

@@ -62,3 +62,19 @@ def test_settings_read_the_answer_section_from_the_environment(monkeypatch: pyte
 def test_unknown_program_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown program"):
         build_answer_program("agent", FakeRetriever())
+
+
+@pytest.mark.parametrize(
+    ("config", "rewrite", "expected"),
+    [
+        (AnswerSettings(), None, (False, True)),  # auto, embedded: no routing, but questions not in English
+        (AnswerSettings(rewrite="off"), None, (False, False)),
+        (AnswerSettings(rewrite="on"), None, (True, False)),
+        (AnswerSettings(), False, (False, False)),  # an explicit --no-rewrite means none at all
+    ],
+)
+def test_auto_translates_questions_not_in_english_when_routing_is_off(
+    config: AnswerSettings, rewrite: bool | None, expected: tuple[bool, bool]
+) -> None:
+    rag = build_answer_program("rag", FakeRetriever(), lm=EMBEDDED, config=config, rewrite=rewrite)
+    assert (rag.use_rewrite, rag.translate) == expected
