@@ -13,6 +13,7 @@ from index.build import Paths, folder_for, paths_for
 from index.hybrid import ReleaseNotesLast, RerankRetriever, RRFRetriever, SectionFolding
 from index.layout import read_manifest
 from index.retriever import Retriever
+from index.section_context import SectionContext
 from index.version_fallback import VersionFallback
 
 BACKENDS = ("bm25", "dense", "colbert", "hybrid", "rerank", "fused")
@@ -92,4 +93,8 @@ def open_backend(backend: str | None, settings: Settings, paths: Paths | None = 
         retriever = VersionFallback(retriever, lambda: opener.get("bm25"))
     if rs.release_notes_last:
         retriever = ReleaseNotesLast(retriever)
-    return SectionFolding(retriever) if rs.fold_sections else retriever
+    if rs.fold_sections:
+        retriever = SectionFolding(retriever)
+    bm25 = opener.get("bm25")
+    assert isinstance(bm25, BM25Retriever)
+    return SectionContext(retriever, bm25)  # the answer step may show what follows a chunk in its section

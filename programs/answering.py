@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dspy
 
@@ -87,6 +87,16 @@ def declines(answer: str) -> bool:
     return bool(_DECLINE.search(answer))
 
 
+Widen = Callable[[Passage, int], str]
+WIDEN_FACTOR = 4  # a widened passage offers up to 4x the budget for the focused cut to choose from
+
+
+def widener(retriever: object) -> Widen | None:
+    """The retriever's ``widen`` (the service's retrievers have one: index/section_context.py), else None."""
+    widen = getattr(retriever, "widen", None)
+    return widen if callable(widen) else None
+
+
 def answer_over(
     answerer: dspy.Module,
     question: str,
@@ -94,13 +104,20 @@ def answer_over(
     queries: Sequence[str],
     max_chars: int,
     focus: bool = True,
+    widen: Widen | None = None,
 ) -> dspy.Prediction:
     """One answer call with a retry on unparseable output; LM failure -> fallback. Each passage is cut to
-    ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start."""
+    ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start.
+    ``widen(passage, limit)`` (index/section_context.py) first gives the focused cut the chunk's section
+    around it, so it can reach an argument list or code example the chunk itself stops short of."""
     if not passages:
         return cannot_answer(passages, queries, "nothing retrieved")
     shorten = focused(" ".join([question, *queries])) if focus else cut_chars
-    sources = format_sources(passages, max_chars=max_chars, shorten=shorten)
+    if widen is not None and focus:  # widening feeds the focused cut (unfocused, the cut keeps the chunk's start)
+        shown = [p.model_copy(update={"text": widen(p, WIDEN_FACTOR * max_chars)}) for p in passages]
+    else:
+        shown = list(passages)
+    sources = format_sources(shown, max_chars=max_chars, shorten=shorten)
     out = None
     reason = ""
     for attempt in (1, 2):

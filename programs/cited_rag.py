@@ -14,7 +14,7 @@ import dspy
 
 from fda.lm.adapter import lm_scope
 from index.retriever import Retriever
-from programs.answering import answer_over, cannot_answer, refusal, retrieve_all
+from programs.answering import answer_over, cannot_answer, refusal, retrieve_all, widener
 from programs.guard import check_question, screen_question
 from programs.language import looks_english
 from programs.rewriter import QueryRewriter
@@ -80,6 +80,14 @@ class CitedRAG(dspy.Module):
             return cannot_answer([], queries, "out_of_scope")
         passages = retrieve_all(self.retriever, queries, self.k, version)
         with lm_scope(self.answer_lm):
-            pred = answer_over(self.answerer, screened.question, passages, queries, self.passage_chars, self.focus)
+            pred = answer_over(
+                self.answerer,
+                screened.question,
+                passages,
+                queries,
+                self.passage_chars,
+                self.focus,
+                widener(self.retriever),
+            )
         pred.injection_detected = screened.injection
         return pred

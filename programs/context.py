@@ -121,7 +121,12 @@ def focused(query: str) -> Shortener:
         while start > 0 and size + len(lines[start - 1]) + 1 <= limit + 1:  # room left at the end: fill it
             start -= 1
             size += len(lines[start]) + 1
-        body = cut_chars("\n".join(lines[start:end]), limit)
+        body = "\n".join(lines[start:end])
+        room = limit - len(body) - 1
+        if end < len(lines) and room >= 60:  # the next line does not fit whole: show its start
+            body = body + "\n" + cut_chars(lines[end], room)
+            end += 1
+        body = cut_chars(body, limit)
         head = "… " if start > 0 else ""
         tail = " …" if end < len(lines) and not body.endswith("…") else ""
         return head + body + tail

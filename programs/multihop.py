@@ -11,7 +11,7 @@ import dspy
 from fda.lm.adapter import lm_scope
 from fda.types import Passage
 from index.retriever import Retriever
-from programs.answering import answer_over, cannot_answer, refusal
+from programs.answering import answer_over, cannot_answer, refusal, widener
 from programs.fusion import rrf
 from programs.guard import check_question, screen_question
 from programs.language import looks_english
@@ -96,7 +96,9 @@ class MultiHopRAG(dspy.Module):
             queries.append(query)
             lists.extend(self._search(query, versions))
         passages = self._balanced(lists, versions)
-        pred = answer_over(self.answerer, question, passages, queries, self.passage_chars, self.focus)
+        pred = answer_over(
+            self.answerer, question, passages, queries, self.passage_chars, self.focus, widener(self.retriever)
+        )
         pred.injection_detected = injection
         pred.versions = [v for v in versions if v]
         return pred

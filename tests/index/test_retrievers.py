@@ -196,7 +196,10 @@ def test_open_retriever_from_settings(tiny_store: Path) -> None:
         progress=False,
     )
     r = open_retriever(None, settings)
-    assert r.search("CORSMiddleware", k=1)[0].url == CORS
+    hit = r.search("CORSMiddleware", k=1)[0]
+    assert hit.url == CORS
+    widened = r.widen(hit, 5000)  # type: ignore[attr-defined]  # the answer step's section context
+    assert hit.text in widened and len(widened) >= len(hit.text)
 
 
 def test_resolve_version(tiny_store: Path) -> None:

@@ -73,3 +73,17 @@ def test_focus_shows_the_lines_that_match_the_question(focus: bool, shown: bool)
     pred = answer_over(answerer, "Can I send cookies?", [long], ["allow_credentials"], 200, focus=focus)  # type: ignore[arg-type]
     assert ("allow_credentials=True" in answerer.sources) is shown
     assert not pred.cannot_answer
+
+
+@pytest.mark.parametrize(("focus", "widened"), [(True, True), (False, False)])
+def test_widen_feeds_the_focused_cut_only(focus: bool, widened: bool) -> None:
+    answerer = Recorder()
+    calls: list[tuple[str, int]] = []
+
+    def widen(p: Any, limit: int) -> str:
+        calls.append((p.chunk_id, limit))
+        return p.text + "\napp.add_middleware(CORSMiddleware, allow_origins=['*'])"
+
+    answer_over(answerer, "How do I enable CORS?", PASSAGES[:1], [], 300, focus=focus, widen=widen)  # type: ignore[arg-type]
+    assert ("app.add_middleware" in answerer.sources) is widened
+    assert calls == ([("c-cors", 1200)] if widened else [])
