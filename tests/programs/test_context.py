@@ -73,3 +73,10 @@ def test_format_sources_numbers_titles_and_uses_the_shortener() -> None:
     out = format_sources([p, p], max_chars=150, shorten=focused("allow_origins"))
     assert out.startswith("[1] CORS > Use (FastAPI 0.141.1)\n") and "\n\n[2] CORS > Use" in out
     assert out.count("allow_origins=['*']") == 2
+
+
+def test_focused_fills_the_budget_with_the_start_of_the_next_line() -> None:
+    text = "\n".join(["Enable CORS with the middleware.", "The following arguments are supported:", "x " * 200])
+    kept = focused("enable CORS")(text, 150)
+    assert kept.startswith("Enable CORS") and "supported:\nx x" in kept and kept.endswith(" …")
+    assert len(kept) <= 152
