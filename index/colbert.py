@@ -141,6 +141,5 @@ def _use_onnx(model: Any, onnx_dir: Path) -> None:
         return
     twin = onnx_bert(bert, onnx_dir)
     if twin is not None:
-        object.__setattr__(hf, "_fda_torch_bert", bert)  # kept for a caller that wants PyTorch back
         hf._modules.pop(hf.base_model_prefix, None)
         object.__setattr__(hf, hf.base_model_prefix, twin)

@@ -108,6 +108,11 @@ def asks_about_versions(query: str) -> bool:
     return bool(VERSION_QUESTION.search(query))
 
 
+def release_notes_after(passages: list[Passage]) -> list[Passage]:
+    """Docs passages first, release-note passages after them, each group in its own order."""
+    return [p for p in passages if p.kind != "release"] + [p for p in passages if p.kind == "release"]
+
+
 class ReleaseNotesLast:
     """Release-note chunks after every docs chunk, unless the query asks about versions or changes."""
 
@@ -120,5 +125,4 @@ class ReleaseNotesLast:
         if asks_about_versions(query):
             return self.inner.search(query, k, version)
         passages = self.inner.search(query, max(2 * k, self.min_depth), version)
-        ordered = [p for p in passages if p.kind != "release"] + [p for p in passages if p.kind == "release"]
-        return ordered[:k]
+        return release_notes_after(passages)[:k]

@@ -20,25 +20,25 @@ from fda.types import Passage
 from index.bm25 import BM25Retriever
 from index.retriever import Retriever
 
+Section = tuple[list[str], int]  # the texts of a section's chunks, and where one chunk sits among them
+
 
 class SectionContext:
     def __init__(self, inner: Retriever, bm25: BM25Retriever) -> None:
         self.inner = inner
         self.bm25 = bm25
         self.name = inner.name
-        self._sections: dict[
-            str, dict[str, tuple[list[str], int]]
-        ] = {}  # version -> chunk -> (section texts, its place)
+        self._sections: dict[str, dict[str, Section]] = {}  # version -> chunk id -> its section
         self._lock = threading.Lock()
 
     def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
         return self.inner.search(query, k, version)
 
-    def _table(self, version: str) -> dict[str, tuple[list[str], int]]:
+    def _table(self, version: str) -> dict[str, Section]:
         with self._lock:
             if version not in self._sections:
                 _, chunks = self.bm25._load(version)
-                table: dict[str, tuple[list[str], int]] = {}
+                table: dict[str, Section] = {}
                 start = 0
                 for i in range(1, len(chunks) + 1):  # a section's chunks are consecutive in the index
                     if i == len(chunks) or chunks[i].section_id != chunks[start].section_id:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from fda.types import Passage
 from index.fused import FusedRetriever, Pool, rank
-from index.hybrid import asks_about_versions
+from index.hybrid import asks_about_versions, release_notes_after
 from ops.retrieval_quality import DEPTH, Target, score_row
 
 OBJECTIVE = ("page R@1", "page R@5", "section R@5")
@@ -59,9 +59,7 @@ def collect(fused: FusedRetriever, items: Iterable[Target], latest: str) -> list
 
 def ranked(row: Collected, setting: Setting) -> list[Passage]:
     passages = rank(row.pool, setting.weights, setting.page_weight)[:DEPTH]
-    if row.versions_asked:
-        return passages
-    return [p for p in passages if p.kind != "release"] + [p for p in passages if p.kind == "release"]
+    return passages if row.versions_asked else release_notes_after(passages)
 
 
 def score(rows: Sequence[Collected], setting: Setting) -> dict[str, float]:

@@ -16,7 +16,7 @@ from fda.lm.adapter import lm_scope
 from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, retrieve_all, widener
 from programs.guard import check_question, screen_question
-from programs.language import looks_english
+from programs.language import wants_rewrite_call
 from programs.rewriter import QueryRewriter
 from programs.usage import tracked
 from signatures.answer import CitedAnswer
@@ -52,7 +52,7 @@ class CitedRAG(dspy.Module):
 
     def route(self, question: str) -> tuple[str, list[str]]:
         """(intent, queries). An LM failure here is not fatal: the question itself is searched."""
-        if not self.use_rewrite and not (self.translate and not looks_english(question)):
+        if not wants_rewrite_call(question, self.use_rewrite, self.translate):
             return "fastapi", [question]
         try:
             with lm_scope(self.rewrite_lm):

@@ -209,6 +209,12 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
 }
 
 
+def wants_rewrite_call(question: str, rewrite: bool, translate: bool) -> bool:
+    """Does an answer program make its routing + rewriting LM call for ``question``? Always with ``rewrite``;
+    with ``translate`` only, when the question is not in English."""
+    return rewrite or (translate and not looks_english(question))
+
+
 def looks_english(text: str) -> bool:
     """True unless the text has more function words of another language than of English, or its letters
     are not at least 80 % Latin."""

@@ -14,7 +14,7 @@ from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, widener
 from programs.fusion import rrf
 from programs.guard import check_question, screen_question
-from programs.language import looks_english
+from programs.language import wants_rewrite_call
 from programs.rewriter import QueryRewriter
 from programs.usage import tracked
 from programs.versions import versions_in_question
@@ -68,7 +68,7 @@ class MultiHopRAG(dspy.Module):
 
     def _run(self, question: str, version: str | None, injection: bool) -> dspy.Prediction:
         intent, queries = "fastapi", [question]
-        if self.use_rewrite or (self.translate and not looks_english(question)):
+        if wants_rewrite_call(question, self.use_rewrite, self.translate):
             try:
                 routed = self.rewriter(question=question)
                 intent, queries = str(routed.intent), list(routed.queries)

@@ -31,7 +31,7 @@ def main(top: int, steps: int, batch: int = 32, doc_len: int = 128, seed: int = 
 
     from eval.gold import load_gold
     from fda.settings import get_settings
-    from index.dense import default_model_path
+    from index.dense import MiniLMEncoder, default_model_path
     from index.passages import index_text, load_chunks, resolve_version, versions
     from index.train_pairs import bm25_negative_miner, make_pairs
     from ops.retrieval_quality import score_row, targets
@@ -93,19 +93,9 @@ def main(top: int, steps: int, batch: int = 32, doc_len: int = 128, seed: int = 
             log.info("step %d loss %.3f %.0fs", step, np.mean(losses[-20:]), time.time() - t0)
     model.eval()
 
-    def encode(batch_texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(batch_texts), model.config.hidden_size), dtype=np.float32)
-        ranked = sorted(range(len(batch_texts)), key=lambda i: len(batch_texts[i]))
-        with torch.no_grad():
-            for st in range(0, len(ranked), 32):
-                rows = ranked[st : st + 32]
-                enc = tok(
-                    [batch_texts[i] for i in rows], padding=True, truncation=True, max_length=256, return_tensors="pt"
-                )
-                h = model(**enc).last_hidden_state
-                m = enc["attention_mask"].unsqueeze(-1).float()
-                out[rows] = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).numpy()
-        return out
+    encoder = MiniLMEncoder(default_model_path())  # the dense backend's own encoding (256 tokens, mean pooled)
+    encoder.model = model
+    encode = encoder.encode
 
     doc_vectors = encode(texts)
     known, latest = versions(s.db_path)

@@ -88,3 +88,13 @@ def test_collect_keeps_the_rows_searched_in_the_latest_docs() -> None:
     rows = [row(f"{BASE}/cors/#use").target, row(f"{BASE}/cors/#use", version="0.68.0").target]
     got = collect(fused, rows, LATEST)  # type: ignore[arg-type]
     assert len(got) == 1 and fused.asked == [("How do I enable CORS?", LATEST)]
+
+
+@pytest.mark.parametrize("args", [["--tune", "test"], ["--check", "test"], ["--tune", "dev", "--check", "dev"]])
+def test_the_cli_never_tunes_or_checks_on_test_nor_on_one_split_twice(args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "retrieval-tune", *args])
+    assert result.exit_code == 2 and "two different splits of train and dev" in result.output
