@@ -283,7 +283,7 @@ def bench_retrieval_tune(
     """Grid-search the fused weights on one gold split and check the best on another (never test)."""
     from eval.gold import Split, load_gold
     from index.build import paths_for
-    from index.factory import _Opener
+    from index.factory import Opener
     from index.fused import FusedRetriever
     from index.passages import versions
     from ops.retrieval_quality import targets
@@ -298,7 +298,7 @@ def bench_retrieval_tune(
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
         known, latest = versions(s.db_path)
         latest = latest or known[-1]
-        fused = _Opener(s.retrieval, paths).get("fused")  # bare: open_backend adds the service's wrappers
+        fused = Opener(s.retrieval, paths).get("fused")  # bare: open_backend adds the service's wrappers
         assert isinstance(fused, FusedRetriever)
         rows = {
             sp: collect(fused, targets(load_gold(split=cast("Split", sp)), known, latest), latest)

@@ -55,7 +55,12 @@ class MiniLMEncoder:
     """Sentence vectors from a BERT-family folder: mean of the last hidden states, L2-normalised."""
 
     def __init__(
-        self, model_path: Path, max_length: int = 256, batch_size: int = 32, onnx_dir: Path | None = None
+        self,
+        model_path: Path,
+        max_length: int = 256,
+        batch_size: int = 32,
+        onnx_dir: Path | None = None,
+        query_int8: bool = False,
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
@@ -64,13 +69,36 @@ class MiniLMEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self._lock = threading.Lock()  # a fast tokenizer is not safe to call from several threads at once
-        self.onnx = None
-        if onnx_dir is not None:  # ONNX Runtime when it works (index/onnx_encoder.py), else PyTorch
+        # ONNX Runtime when it works (index/onnx_encoder.py), else PyTorch. Each session is opened on first
+        # use, so a search process that only encodes queries never holds the fp32 one (~90 MB).
+        self.onnx_dir = onnx_dir
+        self.query_int8 = query_int8
+        self._sessions: dict[bool, Any] = {}
+
+    def _onnx(self, int8: bool) -> Any:
+        """The ONNX twin (int8 weights or fp32), None for PyTorch; an int8 failure falls back to fp32."""
+        if self.onnx_dir is None:
+            return None
+        if int8 not in self._sessions:
             from index.onnx_encoder import onnx_bert
 
-            self.onnx = onnx_bert(self.model, onnx_dir)
+            twin = onnx_bert(self.model, self.onnx_dir, int8=int8)
+            self._sessions[int8] = twin if twin is not None or not int8 else self._onnx(False)
+        return self._sessions[int8]
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
+        """Documents (index builds, heading paths): the fp32 transformer, batched by length."""
+        with self._lock:
+            onnx = self._onnx(False)
+        return self._encode(texts, onnx, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query: int8 weights when ``query_int8`` (and ONNX Runtime) is on, else as ``encode``."""
+        with self._lock:
+            onnx = self._onnx(self.query_int8)
+        return self._encode([text], onnx, None)[0]
+
+    def _encode(self, texts: Sequence[str], onnx: Any, progress: Callable[[int], Any] | None) -> np.ndarray:
         import torch
 
         dim = int(self.model.config.hidden_size)
@@ -86,8 +114,8 @@ class MiniLMEncoder:
                     max_length=self.max_length,
                     return_tensors="pt",
                 )
-                if self.onnx is not None:
-                    hidden = self.onnx(enc["input_ids"], attention_mask=enc["attention_mask"])[0]
+                if onnx is not None:
+                    hidden = onnx(enc["input_ids"], attention_mask=enc["attention_mask"])[0]
                 else:
                     hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -146,7 +174,8 @@ class DenseRetriever:
         return self._loaded[version]
 
     def encode_query(self, query: str) -> np.ndarray:
-        return self.encoder.encode([query])[0]
+        encode_query = getattr(self.encoder, "encode_query", None)  # MiniLMEncoder's int8 query path
+        return encode_query(query) if encode_query is not None else self.encoder.encode([query])[0]
 
     def scores_for_vector(self, query_vector: np.ndarray, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
         """Cosine of an already encoded query with every chunk of the version (row order of ``chunks.jsonl``)."""

@@ -19,8 +19,9 @@ from index.version_fallback import VersionFallback
 BACKENDS = ("bm25", "dense", "colbert", "hybrid", "rerank", "fused")
 
 
-class _Opener:
-    """Opens each index once, so hybrid and rerank share the loaded backends they combine."""
+class Opener:
+    """Opens each bare index once, with the settings' encoders and search options, so hybrid, rerank and fused
+    share the loaded backends they combine (the ablation and tuning benches open theirs here too)."""
 
     def __init__(self, rs: RetrievalSettings, paths: Paths) -> None:
         self.rs = rs
@@ -42,11 +43,17 @@ class _Opener:
 
             folder = folder_for("dense", rs, self.paths)
             read_manifest(folder, "dense")  # a missing index fails before the model loads
-            return DenseRetriever(folder, MiniLMEncoder(self.paths.base_model, onnx_dir=self.onnx_dir))
+            encoder = MiniLMEncoder(self.paths.base_model, onnx_dir=self.onnx_dir, query_int8=rs.query_int8)
+            return DenseRetriever(folder, encoder)
         if backend == "colbert":
-            from index.colbert import ColBERTRetriever
+            from index.colbert import ColBERTRetriever, PlaidSearch
 
-            return ColBERTRetriever(folder_for("colbert", rs, self.paths), onnx_dir=self.onnx_dir)
+            return ColBERTRetriever(
+                folder_for("colbert", rs, self.paths),
+                onnx_dir=self.onnx_dir,
+                query_int8=rs.query_int8,
+                plaid=PlaidSearch(rs.colbert_ncells, rs.colbert_centroid_threshold, rs.colbert_ndocs),
+            )
         if backend == "hybrid":
             return RRFRetriever(
                 [self.get(b) for b in rs.fusion_backends],
@@ -86,7 +93,7 @@ class _Opener:
 def open_backend(backend: str | None, settings: Settings, paths: Paths | None = None) -> Retriever:
     rs = settings.retrieval
     paths = paths or paths_for(rs, settings.state_dir, settings.db_path)
-    opener = _Opener(rs, paths)
+    opener = Opener(rs, paths)
     name = backend or rs.backend
     retriever = opener.get(name)
     if name != "bm25":  # dense/colbert may cover the latest version only (retrieval.neural_versions)

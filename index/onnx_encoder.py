@@ -10,6 +10,12 @@ weights (the ColBERT checkpoint trains only its projection), so one exported fil
 
 The file is exported on first use into ``cache_dir`` (``state/models/onnx/``), named by a hash of the
 weights, so a different model or checkpoint never reuses a stale export.
+
+``onnx_bert(..., int8=True)`` runs a copy with int8 weights instead (ONNX Runtime's dynamic quantisation,
+per output channel; quantised from the fp32 export once, ~2 s): queries encode ~2x faster again (one
+~30-token pass 9.5 -> 4.4 ms on one thread) and their vectors keep cosine >= 0.99 to the fp32 ones (mean
+0.994 over the gold questions; per-tensor quantisation kept only 0.96). The encoders use it for queries
+only; documents are encoded in fp32 at index time, so indexes do not change (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -104,9 +110,27 @@ class OnnxBert:
         return (torch.from_numpy(hidden),)
 
 
-def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None) -> OnnxBert | None:
-    """An ONNX Runtime twin of ``module`` (exported once into ``cache_dir``), or None, with a warning, when
-    ONNX Runtime is missing or the export or load fails (callers keep PyTorch then)."""
+def quantize(src: Path, dst: Path) -> None:
+    """``src`` (an fp32 export) -> ``dst`` with int8 weights, per output channel (dynamic quantisation:
+    activations are quantised at run time). Written to a temporary name, then renamed."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = dst.with_name(f"{dst.stem}.{os.getpid()}.tmp.onnx")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it advises "pre-processing" through the root logger on every call
+    try:
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True, reduce_range=False)
+        tmp.replace(dst)
+    finally:
+        root.setLevel(level)
+        tmp.unlink(missing_ok=True)
+
+
+def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None, int8: bool = False) -> OnnxBert | None:
+    """An ONNX Runtime twin of ``module`` (exported once into ``cache_dir``; with ``int8``, its int8-weight
+    copy), or None, with a warning, when ONNX Runtime is missing or the export or load fails (callers keep
+    PyTorch then)."""
     try:
         import onnxruntime as ort
         import torch
@@ -116,13 +140,17 @@ def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None) -> OnnxB
     threads = threads or torch.get_num_threads()
     try:
         key = weights_key(module)
-        path = cache_dir / f"minilm-{key}.onnx"
+        fp32 = cache_dir / f"minilm-{key}.onnx"
+        path = cache_dir / f"minilm-{key}-int8.onnx" if int8 else fp32
         with _lock:
             if (path, threads) in _sessions and path.is_file():
                 return OnnxBert(_sessions[(path, threads)], path)
-            if not path.is_file():
-                log.info("exporting the MiniLM encoder to ONNX: %s (once)", path)
-                export(module, path)
+            if not fp32.is_file():
+                log.info("exporting the MiniLM encoder to ONNX: %s (once)", fp32)
+                export(module, fp32)
+            if int8 and not path.is_file():
+                log.info("quantising the MiniLM query encoder to int8: %s (once)", path)
+                quantize(fp32, path)
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fda.settings import RetrievalSettings
 from index.bm25 import BM25Retriever
-from index.build import Paths, folder_for
+from index.build import Paths
 from index.hybrid import ReleaseNotesLast, RerankRetriever, RRFRetriever, SectionFolding
 from index.retriever import Retriever
 from index.version_fallback import VersionFallback
@@ -49,13 +49,14 @@ VARIANTS: tuple[Variant, ...] = (
 def open_variants(rs: RetrievalSettings, paths: Paths) -> dict[str, Retriever]:
     """Every ablation row as a ready retriever (the indexes open once and are shared)."""
     from index.colbert import ColBERTRetriever
-    from index.dense import DenseRetriever, MiniLMEncoder
+    from index.dense import DenseRetriever
+    from index.factory import Opener
     from index.fused import FusedRetriever, HeadingVectors
 
-    bm25 = BM25Retriever(folder_for("bm25", rs, paths))
-    onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
-    dense = DenseRetriever(folder_for("dense", rs, paths), MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir))
-    colbert = ColBERTRetriever(folder_for("colbert", rs, paths), onnx_dir=onnx_dir)
+    opener = Opener(rs, paths)  # the service's own settings (ONNX, int8 queries, PLAID search)
+    bm25, dense, colbert = opener.get("bm25"), opener.get("dense"), opener.get("colbert")
+    assert isinstance(bm25, BM25Retriever) and isinstance(dense, DenseRetriever)
+    assert isinstance(colbert, ColBERTRetriever)
     headings = HeadingVectors(dense.encoder, paths.models_dir.parent / "cache" / "headings", dense.folder.name)
 
     def wrap(inner: Retriever, fold: bool = True, release_last: bool = True) -> Retriever:

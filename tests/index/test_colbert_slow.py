@@ -11,6 +11,7 @@ import pytest
 from fda.settings import RetrievalSettings, Settings
 from index.build import ARTIFACTS_DIR, Paths, build_indexes, folder_for
 from index.dense import default_model_path
+from index.layout import pick_version
 from index.ingest import corpus_hash
 from index.retriever import open_retriever
 from tests.index.test_retrievers import CORS, tiny_store  # noqa: F401  (fixture)
@@ -48,6 +49,20 @@ def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  
     assert list((root / "models" / "onnx").glob("minilm-*.onnx"))
     assert [h.chunk_id for h in fast_hits] == [h.chunk_id for h in hits]
     assert [h.score for h in fast_hits] == pytest.approx([h.score for h in hits], abs=1e-3)
+
+    # int8 query weights and the lean PLAID search: close scores, the same best hit, the settings applied
+    from index.colbert import PlaidSearch
+
+    lean = PlaidSearch(ncells=1, centroid_threshold=0.5, ndocs=64)
+    q8 = ColBERTRetriever(
+        folder_for("colbert", rs, paths), onnx_dir=root / "models" / "onnx", query_int8=True, plaid=lean
+    )
+    q8_hits = q8.search("How do I add CORSMiddleware to my app?", k=3)
+    assert list((root / "models" / "onnx").glob("minilm-*-int8.onnx"))
+    assert q8_hits[0].chunk_id == hits[0].chunk_id
+    assert q8_hits[0].score == pytest.approx(hits[0].score, rel=0.05) and q8_hits[0].score != hits[0].score
+    config = q8._loaded[pick_version(q8.manifest, None)][0].model.model_index.searcher.config
+    assert (config.ncells, config.centroid_score_threshold, config.ndocs) == (1, 0.5, 64)
 
     settings = Settings(
         state_dir=root, retrieval=RetrievalSettings(fusion_backends=["bm25", "colbert"], neural_versions="all")

@@ -83,6 +83,52 @@ def test_dense_encoder_gives_the_same_vectors_on_onnx(tmp_path: Path) -> None:
     texts = ["How do I enable CORS?", "Declare a BackgroundTasks parameter in the path operation function."]
     plain = MiniLMEncoder(default_model_path())
     fast = MiniLMEncoder(default_model_path(), onnx_dir=tmp_path)
-    assert plain.onnx is None and fast.onnx is not None
     cosine = np.sum(plain.encode(texts) * fast.encode(texts), axis=1)
     assert cosine == pytest.approx([1.0, 1.0], abs=1e-5)
+    assert plain._onnx(False) is None and fast._onnx(False) is not None
+
+
+def test_int8_copy_is_made_once_from_the_export_and_stays_close(tmp_path: Path) -> None:
+    bert = tiny_bert(seed=4)
+    fp32 = onnx_bert(bert, tmp_path, threads=1)
+    q8 = onnx_bert(bert, tmp_path, threads=1, int8=True)
+    assert fp32 is not None and q8 is not None and q8.path.name == f"minilm-{weights_key(bert)}-int8.onnx"
+    assert q8.path.stat().st_size < fp32.path.stat().st_size
+    assert onnx_bert(bert, tmp_path, threads=1, int8=True).session is q8.session  # type: ignore[union-attr]
+    ids = torch.randint(1, 100, (2, 9))
+    mask = torch.ones_like(ids)
+    a, b = fp32(ids, attention_mask=mask)[0].numpy(), q8(ids, attention_mask=mask)[0].numpy()
+    assert not np.allclose(a, b, atol=1e-6)  # really another model ...
+    cos = np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    assert cos.min() > 0.95  # ... close to the fp32 one
+    assert not list(tmp_path.glob("*.tmp.onnx"))
+
+
+def test_a_failed_quantisation_keeps_fp32_queries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from index.dense import MiniLMEncoder, default_model_path
+
+    def broken(src: Path, dst: Path) -> None:
+        raise RuntimeError("quantiser exploded")
+
+    monkeypatch.setattr(onnx_encoder, "quantize", broken)
+    enc = MiniLMEncoder(default_model_path(), onnx_dir=tmp_path, query_int8=True)
+    with caplog.at_level(logging.WARNING):
+        query = enc.encode_query("How do I enable CORS?")
+    assert "quantiser exploded" in caplog.text
+    assert float(query @ enc.encode(["How do I enable CORS?"])[0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_int8_queries_documents_fp32(tmp_path: Path) -> None:
+    from index.dense import MiniLMEncoder, default_model_path
+
+    queries = ["How do I enable CORS?", "my fields are treated as query parameters and I get 422"]
+    plain = MiniLMEncoder(default_model_path())
+    fast = MiniLMEncoder(default_model_path(), onnx_dir=tmp_path, query_int8=True)
+    q8 = np.stack([fast.encode_query(q) for q in queries])
+    assert False not in fast._sessions and True in fast._sessions  # queries alone never open the fp32 model
+    ref = plain.encode(queries)
+    cosine = np.sum(ref * q8, axis=1)
+    assert np.all(cosine > 0.98) and np.all(cosine < 1 - 1e-5)
+    assert np.sum(plain.encode(queries) * fast.encode(queries), axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
