@@ -11,8 +11,8 @@ import pytest
 from fda.settings import RetrievalSettings, Settings
 from index.build import ARTIFACTS_DIR, Paths, build_indexes, folder_for
 from index.dense import default_model_path
-from index.layout import pick_version
 from index.ingest import corpus_hash
+from index.layout import pick_version
 from index.retriever import open_retriever
 from tests.index.test_retrievers import CORS, tiny_store  # noqa: F401  (fixture)
 
