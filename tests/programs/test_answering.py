@@ -87,3 +87,62 @@ def test_widen_feeds_the_focused_cut_only(focus: bool, widened: bool) -> None:
     answer_over(answerer, "How do I enable CORS?", PASSAGES[:1], [], 300, focus=focus, widen=widen)  # type: ignore[arg-type]
     assert ("app.add_middleware" in answerer.sources) is widened
     assert calls == ([("c-cors", 1200)] if widened else [])
+
+
+class ByQuery:
+    """Each query gets its own fixed ranked list (of passages named by chunk id); records what was searched."""
+
+    def __init__(self, lists: dict[str, list[str]]) -> None:
+        self.lists = lists
+        self.searched: list[str] = []
+        self.name = "by-query"
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Any]:
+        from fda.types import Passage
+
+        self.searched.append(query)
+        return [
+            Passage(chunk_id=c, url=f"https://fastapi.tiangolo.com/x/#{c}", heading_path=[c], text=c, version="1")
+            for c in self.lists.get(query, [])[:k]
+        ]
+
+
+def ids(passages: list[Any]) -> list[str]:
+    return [p.chunk_id for p in passages]
+
+
+def test_the_question_alone_is_searched_when_there_are_no_rewrites() -> None:
+    from programs.answering import retrieve_all
+
+    r = ByQuery({"How do I enable CORS?": ["a", "b", "c", "d"]})
+    assert ids(retrieve_all(r, ["How do I enable CORS?"], 3, None)) == ["a", "b", "c"]
+    assert retrieve_all(r, [], 3, None) == []
+
+
+def test_an_english_question_keeps_its_own_top_results_ahead_of_the_rewrites() -> None:
+    from programs.answering import retrieve_all
+
+    question = "How do I run a task after the response is sent?"
+    lists = {
+        question: ["q1", "q2", "q3", "q4", "q5", "q6", "q7"],
+        "Background tasks": ["intro", "r1", "q6"],  # short rewrites favour a page's intro section
+        "BackgroundTasks": ["intro", "r1", "q7"],
+    }
+    r = ByQuery(lists)
+    got = ids(retrieve_all(r, [question, "Background tasks", "BackgroundTasks"], 8, None))
+    assert got[:5] == ["q1", "q2", "q3", "q4", "q5"]  # the question's top 5 first, in its order
+    assert set(got[5:]) <= {"intro", "r1", "q6", "q7"} and got[5] in ("intro", "q6", "q7")  # fused tail
+    assert len(got) == len(set(got)) == 8
+    # at k = 3 the rewrites cannot displace the question's own results; with question_first=1 they can
+    assert ids(retrieve_all(r, [question, "Background tasks", "BackgroundTasks"], 3, None)) == ["q1", "q2", "q3"]
+    first1 = ids(retrieve_all(r, [question, "Background tasks", "BackgroundTasks"], 3, None, question_first=1))
+    assert first1[0] == "q1" and "intro" in first1
+
+
+def test_a_question_not_in_english_is_searched_through_its_rewrites_only() -> None:
+    from programs.answering import retrieve_all
+
+    question = "¿Cómo puedo recibir en un endpoint de FastAPI un archivo que sube el usuario?"
+    r = ByQuery({question: ["junk1", "junk2"], "UploadFile": ["files1", "files2"], "Request Files": ["files2"]})
+    got = ids(retrieve_all(r, [question, "UploadFile", "Request Files"], 3, None))
+    assert got == ["files2", "files1"] and question not in r.searched
