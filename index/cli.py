@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import pandas as pd
@@ -110,8 +111,6 @@ def train_retriever_cmd(
     ] = None,
 ) -> None:
     """Train the ColBERT projection on pairs made from the latest docs (no gold questions) and write it."""
-    from pathlib import Path
-
     from tqdm import tqdm
 
     from index.build import ARTIFACTS_DIR
@@ -163,10 +162,10 @@ def bench_retrieval(
     build: Annotated[
         bool, typer.Option(help="Also time building every index for all versions (temporary folder).")
     ] = False,
+    plot: Annotated[Path | None, typer.Option(help="Also draw p50/p95 against the targets into this PNG.")] = None,
 ) -> None:
     """Query latency p50/p95 per backend (one thread, latest docs), optional index build time, peak memory."""
     import tempfile
-    from pathlib import Path
 
     from eval.gold import load_gold
     from index.build import build_indexes, paths_for
@@ -194,12 +193,19 @@ def bench_retrieval(
         fail(err)
         return
     print_df(df, f"search latency, latest docs, k={s.retrieval.k}, 1 thread (fda bench retrieval)")
+    if plot is not None:
+        from ops.retrieval_plots import latency_figure, save
+
+        _helpers()[0].print(f"chart: {save(latency_figure(df), plot)}")
 
 
 def bench_retrieval_quality(
     backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all six.")] = None,
     split: Annotated[list[str] | None, typer.Option(help="Gold splits (repeatable). Default: dev and test.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw the target metrics against targets and ceiling into this PNG.")
+    ] = None,
 ) -> None:
     """Recall@1/5/10, MRR@10, nDCG@10 at page and section level for every backend on the gold splits."""
     from eval.gold import Split, load_gold
@@ -223,6 +229,11 @@ def bench_retrieval_quality(
     except FDAError as err:
         fail(err)
         return
+    if plot is not None:
+        from fda.cli import err_console
+        from ops.retrieval_plots import quality_figure, save
+
+        err_console.print(f"chart: {save(quality_figure(df), plot)}")
     if as_json:
         console.print_json(df.to_json(orient="records"))
         return
