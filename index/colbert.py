@@ -165,8 +165,7 @@ def _use_onnx(model: Any, onnx_dir: Path, int8: bool = False) -> None:
     except AttributeError as err:
         log.warning("ColBERT query encoder not found for ONNX Runtime (%s): keeping PyTorch", err)
         return
-    twin = onnx_bert(bert, onnx_dir, int8=int8) if int8 else None
-    twin = twin or onnx_bert(bert, onnx_dir)
+    twin = onnx_bert(bert, onnx_dir, int8=int8)
     if twin is not None:
         hf._modules.pop(hf.base_model_prefix, None)
         object.__setattr__(hf, hf.base_model_prefix, twin)

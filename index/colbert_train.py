@@ -128,6 +128,33 @@ def packed_maxsim(q: Any, d: Any, seg: Any, n_docs: int, hidden: Any | None = No
     return best.sum(1)
 
 
+def batch_docs(pairs: Sequence[Pair], batch: Sequence[int], n_negatives: int) -> tuple[list[int], dict[int, int]]:
+    """The documents a batch scores (each pair's positive and first ``n_negatives``, once each) and each
+    document's column among them."""
+    doc_rows: list[int] = []
+    where: dict[int, int] = {}
+    for i in batch:
+        for row in (pairs[i].positive, *pairs[i].negatives[:n_negatives]):
+            if row not in where:
+                where[row] = len(doc_rows)
+                doc_rows.append(row)
+    return doc_rows, where
+
+
+def same_section(pairs: Sequence[Pair], batch: Sequence[int], where: dict[int, int]) -> Any:
+    """[len(batch), len(where)] True where another query's positive is from the query's own section: no
+    negative, so it is masked out of the loss."""
+    import torch
+
+    same = torch.zeros(len(batch), len(where), dtype=torch.bool)
+    for b, i in enumerate(batch):
+        sec = pairs[i].extra.get("section")
+        for j in batch:
+            if pairs[j].positive != pairs[i].positive and sec is not None and pairs[j].extra.get("section") == sec:
+                same[b, where[pairs[j].positive]] = True
+    return same
+
+
 def train_projection(
     pairs: Sequence[Pair],
     queries: States,
@@ -156,13 +183,7 @@ def train_projection(
             rng.shuffle(more)
             order += more
         batch, order = order[: cfg.batch_size], order[cfg.batch_size :]
-        doc_rows: list[int] = []
-        where: dict[int, int] = {}
-        for i in batch:
-            for row in (pairs[i].positive, *pairs[i].negatives[: cfg.n_negatives]):
-                if row not in where:
-                    where[row] = len(doc_rows)
-                    doc_rows.append(row)
+        doc_rows, where = batch_docs(pairs, batch, cfg.n_negatives)
         d, seg = packed.gather(doc_rows)
         q = torch.stack([queries.hidden[i].float() for i in batch])
         hidden = torch.zeros(len(batch), d.shape[0], dtype=torch.bool)
@@ -179,13 +200,7 @@ def train_projection(
         scores = packed_maxsim(project(q, weight), project(d, weight), seg, len(doc_rows), hidden)
         target = torch.tensor([where[pairs[i].positive] for i in batch])
         # Another query's positive from the same section is no negative: mask it out.
-        same = torch.zeros_like(scores, dtype=torch.bool)
-        for b, i in enumerate(batch):
-            sec = pairs[i].extra.get("section")
-            for j in batch:
-                if pairs[j].positive != pairs[i].positive and sec is not None and pairs[j].extra.get("section") == sec:
-                    same[b, where[pairs[j].positive]] = True
-        loss = torch.nn.functional.cross_entropy(scores.masked_fill(same, -1e4), target)
+        loss = torch.nn.functional.cross_entropy(scores.masked_fill(same_section(pairs, batch, where), -1e4), target)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -51,6 +51,12 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray: ...
 
 
+class QueryEncoder(Encoder, Protocol):
+    """What the dense retriever needs: documents in batches, and one query (which may take a faster path)."""
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
 class MiniLMEncoder:
     """Sentence vectors from a BERT-family folder: mean of the last hidden states, L2-normalised."""
 
@@ -76,14 +82,13 @@ class MiniLMEncoder:
         self._sessions: dict[bool, Any] = {}
 
     def _onnx(self, int8: bool) -> Any:
-        """The ONNX twin (int8 weights or fp32), None for PyTorch; an int8 failure falls back to fp32."""
+        """The ONNX twin (int8 weights or fp32; onnx_bert falls back to fp32), None for PyTorch."""
         if self.onnx_dir is None:
             return None
         if int8 not in self._sessions:
             from index.onnx_encoder import onnx_bert
 
-            twin = onnx_bert(self.model, self.onnx_dir, int8=int8)
-            self._sessions[int8] = twin if twin is not None or not int8 else self._onnx(False)
+            self._sessions[int8] = onnx_bert(self.model, self.onnx_dir, int8=int8)
         return self._sessions[int8]
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
@@ -148,7 +153,7 @@ def build_version(
 class DenseRetriever:
     name = NAME
 
-    def __init__(self, folder: Path, encoder: Encoder) -> None:
+    def __init__(self, folder: Path, encoder: QueryEncoder) -> None:
         self.folder = folder
         self.manifest = read_manifest(folder, NAME)
         self.encoder = encoder
@@ -174,8 +179,7 @@ class DenseRetriever:
         return self._loaded[version]
 
     def encode_query(self, query: str) -> np.ndarray:
-        encode_query = getattr(self.encoder, "encode_query", None)  # MiniLMEncoder's int8 query path
-        return encode_query(query) if encode_query is not None else self.encoder.encode([query])[0]
+        return self.encoder.encode_query(query)
 
     def scores_for_vector(self, query_vector: np.ndarray, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
         """Cosine of an already encoded query with every chunk of the version (row order of ``chunks.jsonl``)."""

@@ -129,8 +129,8 @@ def quantize(src: Path, dst: Path) -> None:
 
 def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None, int8: bool = False) -> OnnxBert | None:
     """An ONNX Runtime twin of ``module`` (exported once into ``cache_dir``; with ``int8``, its int8-weight
-    copy), or None, with a warning, when ONNX Runtime is missing or the export or load fails (callers keep
-    PyTorch then)."""
+    copy, or the fp32 twin, with a warning, when that copy cannot be made or loaded), or None, with a
+    warning, when ONNX Runtime is missing or the export or load fails (callers keep PyTorch then)."""
     try:
         import onnxruntime as ort
         import torch
@@ -148,17 +148,28 @@ def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None, int8: bo
             if not fp32.is_file():
                 log.info("exporting the MiniLM encoder to ONNX: %s (once)", fp32)
                 export(module, fp32)
-            if int8 and not path.is_file():
-                log.info("quantising the MiniLM query encoder to int8: %s (once)", path)
-                quantize(fp32, path)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.log_severity_level = 3
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            _sessions[(path, threads)] = session
-        return OnnxBert(session, path)
+            if int8:
+                try:
+                    if not path.is_file():
+                        log.info("quantising the MiniLM query encoder to int8: %s (once)", path)
+                        quantize(fp32, path)
+                    return OnnxBert(_session(ort, path, threads), path)
+                except Exception as err:  # the fp32 twin is still ~2x faster than PyTorch
+                    log.warning("int8 MiniLM unavailable (%s: %s): using the fp32 ONNX model", type(err).__name__, err)
+                    path = fp32
+            return OnnxBert(_session(ort, path, threads), path)
     except Exception as err:  # a broken export or runtime must not take search down: PyTorch still works
         log.warning("ONNX Runtime unavailable for the MiniLM encoder (%s: %s): using PyTorch", type(err).__name__, err)
         return None
+
+
+def _session(ort: Any, path: Path, threads: int) -> Any:
+    """Open ``path`` once per thread count (the caller holds ``_lock``)."""
+    if (path, threads) not in _sessions:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        _sessions[(path, threads)] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return _sessions[(path, threads)]

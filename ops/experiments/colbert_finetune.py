@@ -50,6 +50,7 @@ def main(
     from fda.settings import get_settings
     from index.build import ARTIFACTS_DIR
     from index.colbert_checkpoint import WEIGHTS, apply_weights, load_base
+    from index.colbert_train import batch_docs, same_section
     from index.dense import default_model_path
     from index.passages import chunks_hash, index_text, load_chunks, resolve_version, versions
     from index.train_pairs import bm25_negative_miner, make_pairs, pairs_hash
@@ -181,13 +182,7 @@ def main(
     ck.model.train()
     for step in range(steps):
         chosen = [perm[(step * batch + j) % len(perm)] for j in range(batch)]
-        doc_rows: list[int] = []
-        where: dict[int, int] = {}
-        for i in chosen:
-            for r in (pairs[i].positive, *pairs[i].negatives[:n_neg]):
-                if r not in where:
-                    where[r] = len(doc_rows)
-                    doc_rows.append(r)
+        doc_rows, where = batch_docs(pairs, chosen, n_neg)
         h, m, k = pad_docs(doc_rows, doc_len)
         d = upper(h, m)  # [D, L, 128]
         q = upper(q_low[chosen].float(), q_mask[chosen])  # [B, 32, 128]
@@ -200,14 +195,8 @@ def main(
                 n_tok = min(hidden.shape[0], d.shape[1])
                 allowed[b, where[r], 0, :n_tok] &= ~hidden[:n_tok]
         scores = sim.masked_fill(~allowed, -1e4).max(-1).values.sum(-1)  # [B, D]
-        same = torch.zeros_like(scores, dtype=torch.bool)
-        for b, i in enumerate(chosen):
-            sec = pairs[i].extra.get("section")
-            for j in chosen:
-                if pairs[j].positive != pairs[i].positive and sec is not None and pairs[j].extra.get("section") == sec:
-                    same[b, where[pairs[j].positive]] = True
         target = torch.tensor([where[pairs[i].positive] for i in chosen])
-        loss = torch.nn.functional.cross_entropy(scores.masked_fill(same, -1e4), target)
+        loss = torch.nn.functional.cross_entropy(scores.masked_fill(same_section(pairs, chosen, where), -1e4), target)
         f = (step + 1) / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
         for g, base in zip(opt.param_groups, base_lrs, strict=True):
             g["lr"] = base * f

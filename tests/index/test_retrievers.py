@@ -40,6 +40,9 @@ class HashEncoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
 
 @pytest.fixture
 def tiny_store(tiny_dumps: Path, tmp_path: Path) -> Path:
