@@ -32,6 +32,7 @@ from index.cli import (
     search_cmd,
     train_retriever_cmd,
 )
+from index.questions_cli import gen_questions_cmd
 from ops.bench_answer_cli import bench_answer
 from ops.load_cli import bench_load
 from ops.retrieval_rewrite_cli import bench_retrieval_rewrite
@@ -57,6 +58,7 @@ app.command("compile")(compile_cmd)
 app.command("index")(index_cmd)
 app.command("search")(search_cmd)
 app.command("train-retriever")(train_retriever_cmd)
+app.command("gen-questions")(gen_questions_cmd)
 bench_app.command("retrieval")(bench_retrieval)
 bench_app.command("retrieval-quality")(bench_retrieval_quality)
 bench_app.command("retrieval-ablation")(bench_retrieval_ablation)

@@ -102,6 +102,10 @@ class RetrievalSettings(_Section):
     artifact: str = Field(
         default="colbert-minilm-fda-v1", description="Folder under data/retriever/ holding the trained weights."
     )
+    questions_artifact: str = Field(
+        default="section-questions-v1",
+        description="Folder under data/retriever/ holding the questions generated from sections (fda gen-questions).",
+    )
     doc_maxlen: int = Field(default=300, ge=32, le=510, description="ColBERT document length in tokens.")
     fusion_backends: list[Indexed] = Field(
         default_factory=_all_indexed, description="hybrid: the ranked lists it fuses."
@@ -115,9 +119,10 @@ class RetrievalSettings(_Section):
         default_factory=_bm25_only, description="rerank: where the candidates ColBERT re-scores come from."
     )
     fused_weights: list[float] = Field(
-        default_factory=lambda: [1.0, 1.0, 1.0, 0.5],
-        description="fused: weights of the z-scored bm25, dense, ColBERT MaxSim and heading-path similarity "
-        "over bm25's + dense's top `depth` (0 drops a signal).",
+        default_factory=lambda: [1.0, 1.0, 1.0, 0.5, 0.0],
+        description="fused: weights of the z-scored bm25, dense, ColBERT MaxSim, heading-path similarity and "
+        "generated-question similarity over bm25's + dense's top `depth` (0 drops a signal; 4 weights: no "
+        "questions signal).",
     )
     page_weight: float = Field(
         default=1.0, ge=0, description="fused: each chunk gains this times the best fused score of its page."

@@ -44,6 +44,7 @@ class Paths:
     base_model: Path
     artifact_dir: Path
     corpus_hash: str
+    questions_file: Path | None = None  # generated questions (fused's questions signal); None: that signal is off
 
 
 NEURAL = ("dense", "colbert")
@@ -69,6 +70,7 @@ def paths_for(rs: RetrievalSettings, state_dir: Path, db_path: Path) -> Paths:
         base_model=default_model_path(),
         artifact_dir=ARTIFACTS_DIR / rs.artifact,
         corpus_hash=corpus_hash(db_path),
+        questions_file=ARTIFACTS_DIR / rs.questions_artifact / "questions.jsonl",
     )
 
 

@@ -109,6 +109,13 @@ def train_retriever_cmd(
         str | None,
         typer.Option(help="Output folder. Default: data/retriever/<retrieval.artifact> (the committed one)."),
     ] = None,
+    generated: Annotated[
+        bool,
+        typer.Option(
+            help="Also train on the questions generated from sections "
+            "(data/retriever/<retrieval.questions_artifact>/, written by `fda gen-questions`)."
+        ),
+    ] = False,
 ) -> None:
     """Train the ColBERT projection on pairs made from the latest docs (no gold questions) and write it."""
     from tqdm import tqdm
@@ -145,6 +152,7 @@ def train_retriever_cmd(
             s.state_dir / "cache" / "colbert-train",
             TrainConfig(seed=seed, steps=steps, lr=lr),
             progress=_Progress(),
+            questions_file=ARTIFACTS_DIR / s.retrieval.questions_artifact / "questions.jsonl" if generated else None,
         )
     except FDAError as err:
         fail(err)
@@ -295,7 +303,7 @@ def bench_retrieval_tune(
     from eval.gold import Split, load_gold
     from index.build import paths_for
     from index.factory import Opener
-    from index.fused import FusedRetriever
+    from index.fused import SIGNALS, FusedRetriever
     from index.passages import versions
     from ops.retrieval_quality import targets
     from ops.retrieval_tune import SHOWN, Setting, collect, grid, score, tune
@@ -309,7 +317,10 @@ def bench_retrieval_tune(
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
         known, latest = versions(s.db_path)
         latest = latest or known[-1]
-        fused = Opener(s.retrieval, paths).get("fused")  # bare: open_backend adds the service's wrappers
+        # every signal computed (a weight of 0 would skip it), whatever the current weights; bare: open_backend
+        # adds the service's wrappers
+        every = s.retrieval.model_copy(update={"fused_weights": [1.0] * len(SIGNALS)})
+        fused = Opener(every, paths).get("fused")
         assert isinstance(fused, FusedRetriever)
         rows = {
             sp: collect(fused, targets(load_gold(split=cast("Split", sp)), known, latest), latest)
@@ -319,7 +330,8 @@ def bench_retrieval_tune(
         fail(err)
         return
     df = tune(rows[tune_split], grid())
-    current = Setting(tuple(s.retrieval.fused_weights), s.retrieval.page_weight)  # type: ignore[arg-type]
+    weights = list(s.retrieval.fused_weights)
+    current = Setting(tuple(weights + [0.0] * (len(SIGNALS) - len(weights))), s.retrieval.page_weight)
     picked = [*df["_setting"].head(top), current]
     out = pd.DataFrame(
         [

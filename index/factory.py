@@ -6,6 +6,10 @@ Each backend opens the index folder its current inputs name; a missing one raise
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Any
+
 from fda.errors import ConfigError
 from fda.settings import RetrievalSettings, Settings
 from index.bm25 import BM25Retriever
@@ -15,6 +19,8 @@ from index.layout import read_manifest
 from index.retriever import Retriever
 from index.section_context import SectionContext
 from index.version_fallback import VersionFallback
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("bm25", "dense", "colbert", "hybrid", "rerank", "fused")
 
@@ -80,14 +86,40 @@ class Opener:
         rs = self.rs
         bm25, dense = self.get("bm25"), self.get("dense")
         assert isinstance(bm25, BM25Retriever) and isinstance(dense, DenseRetriever)
-        # weights: bm25, dense, colbert, headings
+        # weights: bm25, dense, colbert, headings, questions
         needs_colbert = len(rs.fused_weights) > 2 and rs.fused_weights[2] != 0
         colbert = self.get("colbert") if needs_colbert else None
         assert colbert is None or isinstance(colbert, ColBERTRetriever)
-        headings = HeadingVectors(dense.encoder, self.paths.models_dir.parent / "cache" / "headings", dense.folder.name)
-        return FusedRetriever(
-            bm25, dense, colbert, headings, rs.fused_weights, page_weight=rs.page_weight, depth=rs.depth
+        cache = self.paths.models_dir.parent / "cache"
+        headings = HeadingVectors(dense.encoder, cache / "headings", dense.folder.name)
+        weights = list(rs.fused_weights)
+        questions = (
+            question_vectors(self.paths.questions_file, dense, cache / "questions")
+            if len(weights) > 4 and weights[4]
+            else None
         )
+        if questions is None and len(weights) > 4:
+            weights[4] = 0.0
+        return FusedRetriever(
+            bm25, dense, colbert, headings, weights, page_weight=rs.page_weight, depth=rs.depth, questions=questions
+        )
+
+
+def question_vectors(path: Path | None, dense: Any, cache_dir: Path) -> Any:
+    """The generated questions (data/retriever/<questions_artifact>/questions.jsonl) as a ``QuestionVectors``;
+    ``None``, with a warning, when the file is missing or empty: ``fused`` then runs without that signal."""
+    from index.question_vectors import QuestionVectors
+    from index.section_questions import load_questions
+
+    questions = load_questions(path) if path is not None else {}
+    if not questions:
+        log.warning(
+            "no generated questions at %s: fused runs without its questions signal "
+            "(restore the file from git, or run `fda gen-questions`)",
+            path,
+        )
+        return None
+    return QuestionVectors(dense.encoder, questions, cache_dir, dense.folder.name)
 
 
 def open_backend(backend: str | None, settings: Settings, paths: Paths | None = None) -> Retriever:

@@ -5,17 +5,17 @@ page boost. Measured best on the gold dev split (docs/retrieval.md, Quality), so
 
 1. The query loses its URLs (:func:`index.score_fusion.strip_urls`).
 2. Candidates: the union of BM25's and dense's top ``depth`` chunks (full score vectors, no ANN).
-3. Four signals per candidate, each z-scored over the pool: BM25, dense cosine, ColBERT MaxSim
-   (``rescore``, as in ``rerank``) and the cosine of the query with the chunk's heading path alone
+3. Five signals per candidate, each z-scored over the pool: BM25, dense cosine, ColBERT MaxSim
+   (``rescore``, as in ``rerank``), the cosine of the query with the chunk's heading path alone
    ("Page > Section", :class:`HeadingVectors`): a heading names what a section is *for*, which the body's
-   code and prose often do not say.
+   code and prose often do not say; and the best cosine of the query with the questions generated for
+   the chunk's section (index/question_vectors.py): users' words, which the docs' text often is not.
 4. Each chunk gets ``page_weight`` times the best score of its page added (:func:`page_boost`): once the
    page is clear its sibling sections come up, where most section-level misses were.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -29,12 +29,14 @@ from fda.types import Passage
 from index.bm25 import top_k
 from index.dense import Encoder
 from index.passages import Chunk
+from index.question_vectors import QuestionVectors, fill_missing
 from index.retriever import check_query
 from index.score_fusion import page_boost, strip_urls, weighted_sum
+from index.vector_cache import encode_cached
 
 log = logging.getLogger(__name__)
 
-SIGNALS = ("bm25", "dense", "colbert", "headings")
+SIGNALS = ("bm25", "dense", "colbert", "headings", "questions")
 
 
 class FullScorer(Protocol):
@@ -78,28 +80,10 @@ class HeadingVectors:
             if memo_key not in self._memo:
                 headings = [heading_text(c) for c in chunks]
                 distinct = sorted(set(headings))
-                key = hashlib.sha256("\n".join([self.model_key, *distinct]).encode()).hexdigest()[:16]
-                vectors = self._load_or_encode(key, distinct)
+                vectors = encode_cached(self.encoder, distinct, self.cache_dir, "headings", self.model_key)
                 row = {h: i for i, h in enumerate(distinct)}
                 self._memo[memo_key] = vectors[[row[h] for h in headings]] if headings else vectors
             return self._memo[memo_key]
-
-    def _load_or_encode(self, key: str, distinct: list[str]) -> np.ndarray:
-        path = self.cache_dir / f"headings-{key}.npy" if self.cache_dir else None
-        if path is not None and path.is_file():
-            try:
-                cached = np.load(path)
-                if cached.shape[0] == len(distinct):
-                    return cached
-            except (OSError, ValueError) as err:
-                log.warning("heading vectors %s unreadable (%s): encoding again", path, err)
-        vectors = self.encoder.encode(distinct) if distinct else np.zeros((0, 1), dtype=np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, vectors)
-            tmp.replace(path)
-        return vectors
 
 
 class FusedRetriever:
@@ -111,26 +95,33 @@ class FusedRetriever:
         dense: VectorScorer,
         colbert: Rescorer | None = None,
         headings: HeadingVectors | None = None,
-        weights: Sequence[float] = (1.0, 1.0, 1.0, 0.5),
+        weights: Sequence[float] = (1.0, 1.0, 1.0, 0.5, 0.0),
         page_weight: float = 1.0,
         depth: int = 50,
         clean_query: bool = True,
         name: str = "fused",
+        questions: QuestionVectors | None = None,
     ) -> None:
+        weights = list(weights)
+        if len(weights) == len(SIGNALS) - 1:  # settings written before the questions signal: it stays off
+            weights.append(0.0)
         if len(weights) != len(SIGNALS) or not any(weights) or min(weights) < 0:
             raise ConfigError(
                 f"fused needs {len(SIGNALS)} non-negative weights ({', '.join(SIGNALS)}), not all zero; got {list(weights)}",
-                hint="Set FDA_RETRIEVAL__FUSED_WEIGHTS='[1, 1, 1, 0.5]' (or leave it unset).",
+                hint="Set FDA_RETRIEVAL__FUSED_WEIGHTS='[1, 1, 1, 0.5, 0.5]' (or leave it unset).",
             )
         if weights[2] and colbert is None:
             raise ConfigError("fused has a colbert weight but no colbert scorer", hint="Set its weight to 0.")
         if weights[3] and headings is None:
             raise ConfigError("fused has a headings weight but no heading vectors", hint="Set its weight to 0.")
+        if weights[4] and questions is None:
+            raise ConfigError("fused has a questions weight but no generated questions", hint="Set its weight to 0.")
         self.bm25 = bm25
         self.dense = dense
         self.colbert = colbert
         self.headings = headings
-        self.weights = list(weights)
+        self.questions = questions
+        self.weights = weights
         self.page_weight = page_weight
         self.depth = depth
         self.clean_query = clean_query
@@ -161,6 +152,7 @@ class FusedRetriever:
                 dense_scores[ids],
                 self._colbert(q, picked, version),
                 self._headings(query_vector, chunks, ids),
+                self._questions(query_vector, chunks, ids),
             ]
         ).astype(np.float64)
         return Pool(picked, signals)
@@ -176,6 +168,11 @@ class FusedRetriever:
         if not self.weights[3] or self.headings is None:
             return np.zeros(len(pool))
         return np.asarray(self.headings.matrix(chunks)[pool] @ query_vector, dtype=np.float64)
+
+    def _questions(self, query_vector: np.ndarray, chunks: list[Chunk], pool: list[int]) -> np.ndarray:
+        if not self.weights[4] or self.questions is None:
+            return np.zeros(len(pool))
+        return fill_missing(self.questions.scores(query_vector, chunks, pool))
 
 
 class Pool:

@@ -9,7 +9,9 @@ Each section of the docs gives queries that should find it, and BM25 gives the h
   how users ask;
 - ``title``: page title + heading ("CORS: Use CORSMiddleware");
 - ``sentence``: a prose sentence of a chunk -> that chunk, with the sentence's tokens hidden from the
-  match at training time (an inverse cloze task), which teaches matching meaning rather than echoing words.
+  match at training time (an inverse cloze task), which teaches matching meaning rather than echoing words;
+- ``generated`` (optional): questions an LM wrote for the section (index/section_questions.py), in users'
+  words.
 
 Hard negatives are BM25's best chunks from *other* sections (mostly siblings on the same page: the
 right page, the wrong heading is where retrieval loses most).
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,8 +79,12 @@ def make_pairs(
     seed: int = 0,
     sentences_per_chunk: int = 1,
     n_negatives: int = 3,
+    generated: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Pair]:
-    """Queries for every doc section of ``chunks``; ``negatives_for(query, positive_row)`` mines negatives."""
+    """Queries for every doc section of ``chunks``; ``negatives_for(query, positive_row)`` mines negatives.
+
+    ``generated``: questions written for sections by an LM (``fda gen-questions``), keyed by section URL#anchor;
+    each becomes a ``generated`` pair with the section's first chunk as its positive."""
     rng = random.Random(seed)
     first_of_section: dict[str, int] = {}
     for i, c in enumerate(chunks):
@@ -92,6 +98,7 @@ def make_pairs(
         queries = [(heading, "heading"), (_heading_questions(heading, rng), "question")]
         if len(c.heading_path) > 1:
             queries.append((f"{c.heading_path[0]}: {heading}", "title"))
+        queries.extend((q, "generated") for q in (generated or {}).get(c.url, ()))
         for q, kind in queries:
             pairs.append(Pair(q, row, tuple(negatives_for(q, row)[:n_negatives]), kind, extra={"section": section_id}))
     for row, c in enumerate(chunks):

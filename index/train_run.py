@@ -9,6 +9,7 @@ settings, data hash, seed, steps, loss curve). Uses only the latest docs version
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -19,16 +20,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fda.errors import ConfigError
 from index.colbert_checkpoint import MANIFEST, WEIGHTS, load_base
 from index.colbert_states import States, cache_key, cached, encode_docs, encode_queries
 from index.colbert_train import TrainConfig, pca_init, train_projection
 from index.dense import model_id
 from index.passages import Chunk, chunks_hash, index_text, load_chunks, resolve_version
+from index.section_questions import load_questions
 from index.train_pairs import Pair, bm25_negative_miner, make_pairs, pairs_hash
 
 log = logging.getLogger(__name__)
 
 COLBERT = {"dim": 128, "doc_maxlen": 300, "query_maxlen": 32, "attend_to_mask_tokens": False}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def hide_masks(ck: Any, chunks: list[Chunk], pairs: list[Pair], docs: States) -> list[Any | None]:
@@ -63,6 +70,7 @@ def train_retriever(
     cfg: TrainConfig,
     version: str | None = None,
     progress: Any = None,
+    questions_file: Path | None = None,
 ) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
@@ -70,7 +78,20 @@ def train_retriever(
     started = time.perf_counter()
     version = resolve_version(db_path, version)
     chunks = load_chunks(db_path, version)
-    pairs = make_pairs(chunks, bm25_negative_miner(chunks, seed=cfg.seed), seed=cfg.seed, n_negatives=cfg.n_negatives)
+    generated = None
+    if questions_file is not None:
+        generated = load_questions(questions_file)
+        if not generated:
+            raise ConfigError(
+                f"no generated questions in {questions_file}", hint="Run `fda gen-questions`, or train without them."
+            )
+    pairs = make_pairs(
+        chunks,
+        bm25_negative_miner(chunks, seed=cfg.seed),
+        seed=cfg.seed,
+        n_negatives=cfg.n_negatives,
+        generated=generated,
+    )
     log.info(
         "%d training pairs from %d chunks of %s: %s", len(pairs), len(chunks), version, Counter(p.kind for p in pairs)
     )
@@ -110,6 +131,9 @@ def train_retriever(
             "chunks_hash": chunks_hash(chunks),
             "pairs_hash": data_hash,
             "pairs": dict(Counter(p.kind for p in pairs)),
+            "generated_questions": (
+                {"file": questions_file.parent.name, "sha256": _sha256(questions_file)} if questions_file else None
+            ),
             "gold_set_used": False,
         },
         "train": asdict(cfg),

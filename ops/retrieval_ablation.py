@@ -25,22 +25,31 @@ from index.version_fallback import VersionFallback
 class Variant:
     name: str
     lever: str  # what this row changes, for the table
-    weights: tuple[float, float, float, float] | None = None  # None: not a fused variant
+    weights: tuple[float, ...] | None = None  # index.fused.SIGNALS order; None: not a fused variant
     page_weight: float = 0.0
     clean_query: bool = False
     fold: bool = True
     release_last: bool = True
 
 
-FINAL = (1.0, 1.0, 1.0, 0.5)
+Q = 0.0  # the questions signal's weight in the default (off until measured)
+FINAL = (1.0, 1.0, 1.0, 0.5, Q)
 VARIANTS: tuple[Variant, ...] = (
-    Variant("fused: z-sum bm25+dense+colbert", "z-scored sum over bm25+dense top 50", (1, 1, 1, 0)),
-    Variant("  + page boost", "each chunk + best score of its page", (1, 1, 1, 0), 1.0),
-    Variant("  + heading similarity", "cosine of query and heading path, weight 0.5", FINAL, 1.0),
-    Variant("  + URLs stripped = fused", "query without URLs (final fused)", FINAL, 1.0, True),
-    Variant("fused - colbert", "drop ColBERT MaxSim", (1, 1, 0, 0.5), 1.0, True),
-    Variant("fused - dense", "drop dense cosine", (1, 0, 1, 0.5), 1.0, True),
-    Variant("fused - bm25", "drop BM25", (0, 1, 1, 0.5), 1.0, True),
+    Variant("fused: z-sum bm25+dense+colbert", "z-scored sum over bm25+dense top 50", (1, 1, 1, 0, 0)),
+    Variant("  + page boost", "each chunk + best score of its page", (1, 1, 1, 0, 0), 1.0),
+    Variant("  + heading similarity", "cosine of query and heading path, weight 0.5", (1, 1, 1, 0.5, 0), 1.0),
+    Variant("  + URLs stripped", "query without URLs (the fused of sessions 2-4)", (1, 1, 1, 0.5, 0), 1.0, True),
+    Variant(
+        "  + generated questions = fused",
+        f"best cosine of query and its section's generated questions, weight {Q:g} (final fused)",
+        FINAL,
+        1.0,
+        True,
+    ),
+    Variant("fused - colbert", "drop ColBERT MaxSim", (1, 1, 0, 0.5, Q), 1.0, True),
+    Variant("fused - dense", "drop dense cosine", (1, 0, 1, 0.5, Q), 1.0, True),
+    Variant("fused - bm25", "drop BM25", (0, 1, 1, 0.5, Q), 1.0, True),
+    Variant("fused - headings", "drop heading similarity", (1, 1, 1, 0, Q), 1.0, True),
     Variant("fused - section folding", "chunks, not sections, fill the top k", FINAL, 1.0, True, fold=False),
     Variant("fused - release notes last", "release notes ranked like docs", FINAL, 1.0, True, release_last=False),
 )
@@ -50,14 +59,16 @@ def open_variants(rs: RetrievalSettings, paths: Paths) -> dict[str, Retriever]:
     """Every ablation row as a ready retriever (the indexes open once and are shared)."""
     from index.colbert import ColBERTRetriever
     from index.dense import DenseRetriever
-    from index.factory import Opener
+    from index.factory import Opener, question_vectors
     from index.fused import FusedRetriever, HeadingVectors
 
     opener = Opener(rs, paths)  # the service's own settings (ONNX, int8 queries, PLAID search)
     bm25, dense, colbert = opener.get("bm25"), opener.get("dense"), opener.get("colbert")
     assert isinstance(bm25, BM25Retriever) and isinstance(dense, DenseRetriever)
     assert isinstance(colbert, ColBERTRetriever)
-    headings = HeadingVectors(dense.encoder, paths.models_dir.parent / "cache" / "headings", dense.folder.name)
+    cache = paths.models_dir.parent / "cache"
+    headings = HeadingVectors(dense.encoder, cache / "headings", dense.folder.name)
+    questions = question_vectors(paths.questions_file, dense, cache / "questions")
 
     def wrap(inner: Retriever, fold: bool = True, release_last: bool = True) -> Retriever:
         out: Retriever = VersionFallback(inner, lambda: bm25)
@@ -81,6 +92,7 @@ def open_variants(rs: RetrievalSettings, paths: Paths) -> dict[str, Retriever]:
             page_weight=v.page_weight,
             depth=rs.depth,
             clean_query=v.clean_query,
+            questions=questions,
         )
         out[v.name] = wrap(fused, v.fold, v.release_last)
     return out

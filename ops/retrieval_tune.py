@@ -33,7 +33,7 @@ SHOWN = ("page R@1", "page Hit@1", "page R@5", "section R@5", "section R@10", "s
 
 @dataclass(frozen=True)
 class Setting:
-    weights: tuple[float, float, float, float]  # bm25, dense, colbert, headings
+    weights: tuple[float, ...]  # bm25, dense, colbert, headings, questions (index.fused.SIGNALS)
     page_weight: float
 
     def label(self) -> str:
@@ -76,12 +76,13 @@ def grid(
     colbert: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0),
     headings: Sequence[float] = (0.0, 0.25, 0.5, 1.0),
     page: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0),
+    questions: Sequence[float] = (0.0, 0.5, 1.0, 1.5),
 ) -> list[Setting]:
-    """Every combination but all-zero weights (2,000 - 5 settings with the defaults)."""
+    """Every combination but all-zero weights (8,000 - 20 settings with the defaults)."""
     return [
-        Setting((b, d, c, h), p)
-        for b, d, c, h, p in itertools.product(bm25, dense, colbert, headings, page)
-        if b or d or c or h
+        Setting((b, d, c, h, q), p)
+        for b, d, c, h, q, p in itertools.product(bm25, dense, colbert, headings, questions, page)
+        if b or d or c or h or q
     ]
 
 

@@ -56,6 +56,13 @@ def test_make_pairs_uses_headings_and_sentences_never_release_notes() -> None:
     assert make_pairs(CHUNKS, lambda q, r: [], seed=1) == make_pairs(CHUNKS, lambda q, r: [], seed=1)
 
 
+def test_generated_questions_become_pairs_with_their_sections_first_chunk() -> None:
+    generated = {"https://x/s0": ["How do I allow my frontend's origin?"], "https://x/r1": ["Never used?"]}
+    pairs = make_pairs(CHUNKS, lambda q, r: [2], seed=1, generated=generated)
+    got = [p for p in pairs if p.kind == "generated"]
+    assert [(p.query, p.positive, p.negatives) for p in got] == [("How do I allow my frontend's origin?", 0, (2,))]
+
+
 def _states(seqs: list[torch.Tensor]) -> States:
     return States(
         [torch.zeros(len(s), dtype=torch.long) for s in seqs],

@@ -15,6 +15,7 @@ from index import dense
 from index.build import Paths, build_indexes
 from index.fused import FusedRetriever, HeadingVectors
 from index.passages import Chunk
+from index.question_vectors import QuestionVectors, fill_missing
 from index.retriever import open_retriever
 from ops.retrieval_ablation import FINAL, VARIANTS
 from tests.index.test_retrievers import CORS, HashEncoder, paths, tiny_store  # noqa: F401  (fixtures)
@@ -145,7 +146,8 @@ def test_heading_vectors_are_encoded_once_and_cached_on_disk(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("weights", "colbert", "headings", "message"),
     [
-        ((1, 1, 1), None, None, "4 non-negative weights"),
+        ((1, 1, 1), None, None, "5 non-negative weights"),
+        ((1, 1, 0, 0, 1), None, None, "no generated questions"),
         ((0, 0, 0, 0), None, None, "not all zero"),
         ((1, -1, 0, 0), None, None, "non-negative"),
         ((1, 1, 1, 0), None, None, "no colbert scorer"),
@@ -157,6 +159,55 @@ def test_bad_configuration_is_a_config_error(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         FusedRetriever(FakeBM25([0] * 4), FakeDense([0] * 4), colbert, headings, weights)
+
+
+class QuestionEncoder:
+    """Texts mentioning "upload" point one way, everything else the other (the query vector is [1, 0])."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
+        self.encoded.extend(texts)
+        return np.array([[1.0, 0.0] if "upload" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+
+def test_questions_signal_ranks_the_section_whose_questions_match(tmp_path: Path) -> None:
+    questions = {
+        CHUNKS[1].url: ["How do I upload a file?", "What is Two?"],  # a2's section: the match
+        CHUNKS[2].url: ["What is B?"],
+    }
+    qv = QuestionVectors(QuestionEncoder(), questions, tmp_path)
+    r = FusedRetriever(
+        FakeBM25([1, 1, 1, 0]),
+        FakeDense([0, 0, 0, 0]),
+        None,
+        None,
+        (0, 0, 0, 0, 1),
+        page_weight=0,
+        depth=3,
+        questions=qv,
+    )
+    hits = r.search("q", k=3)
+    assert hits[0].chunk_id == "a2"
+    # a1's section has no questions: it scores as the pool's lowest (b1's 0), not above it
+    assert hits[1].score == pytest.approx(hits[2].score)
+
+
+def test_question_scores_are_nan_without_questions_and_vectors_are_cached(tmp_path: Path) -> None:
+    enc = QuestionEncoder()
+    qv = QuestionVectors(enc, {CHUNKS[0].url: ["upload?", "other?"], CHUNKS[3].url: []}, tmp_path, "m1")
+    got = qv.scores(np.array([1.0, 0.0]), CHUNKS, [0, 1, 3])
+    assert got[0] == pytest.approx(1.0) and np.isnan(got[1]) and np.isnan(got[2])  # empty list = none
+    QuestionVectors(enc, {CHUNKS[0].url: ["upload?", "other?"]}, tmp_path, "m1").scores(np.ones(2), CHUNKS, [0])
+    assert enc.encoded == ["upload?", "other?"]  # the second instance read the cached vectors
+    assert fill_missing(np.array([np.nan, 0.5, 0.2])) == pytest.approx([0.2, 0.5, 0.2])
+    assert fill_missing(np.array([np.nan, np.nan])) == pytest.approx([0.0, 0.0])
+
+
+def test_four_weights_from_older_settings_leave_the_questions_signal_off() -> None:
+    r = FusedRetriever(FakeBM25([1, 0, 0, 0]), FakeDense([0, 0, 0, 0]), None, None, (1, 1, 0, 0))
+    assert r.weights == [1, 1, 0, 0, 0.0]
 
 
 def test_ablation_final_row_is_the_default_configuration() -> None:

@@ -23,13 +23,13 @@ def chunk(page: str, anchor: str, kind: str = "docs") -> Chunk:
 
 
 CHUNKS = [chunk("cors", "intro"), chunk("cors", "use"), chunk("middleware", "create"), chunk("release", "x", "release")]
-# columns bm25, dense, colbert, headings: bm25 likes middleware, dense and colbert like cors#use
+# columns bm25, dense, colbert, headings, questions: bm25 likes middleware, dense and colbert like cors#use
 SIGNALS = np.array(
     [
-        [1.0, 0.2, 0.1, 0.0],
-        [0.5, 0.9, 0.9, 0.1],
-        [3.0, 0.1, 0.0, 0.0],
-        [2.0, 0.5, 0.5, 0.9],
+        [1.0, 0.2, 0.1, 0.0, 0.3],
+        [0.5, 0.9, 0.9, 0.1, 0.8],
+        [3.0, 0.1, 0.0, 0.0, 0.1],
+        [2.0, 0.5, 0.5, 0.9, 0.0],
     ]
 )
 
@@ -41,37 +41,42 @@ def row(gold: str, question: str = "How do I enable CORS?", version: str = LATES
 
 def test_rank_follows_the_weights() -> None:
     pool = Pool(list(CHUNKS), SIGNALS.copy())
-    assert rank(pool, (1, 0, 0, 0), 0.0)[0].url.endswith("middleware/#create")
-    assert rank(pool, (0, 1, 1, 0), 0.0)[0].url.endswith("cors/#use")
-    assert rank(Pool([], np.zeros((0, 4))), (1, 1, 1, 1), 1.0) == []
+    assert rank(pool, (1, 0, 0, 0, 0), 0.0)[0].url.endswith("middleware/#create")
+    assert rank(pool, (0, 1, 1, 0, 0), 0.0)[0].url.endswith("cors/#use")
+    assert rank(Pool([], np.zeros((0, 5))), (1, 1, 1, 1, 1), 1.0) == []
 
 
 def test_page_boost_lifts_the_sibling_section() -> None:
     pool = Pool(list(CHUNKS), SIGNALS.copy())
-    without = [p.url for p in rank(pool, (0, 1, 1, 0), 0.0)]
-    boosted = [p.url for p in rank(pool, (0, 1, 1, 0), 2.0)]
+    without = [p.url for p in rank(pool, (0, 1, 1, 0, 0), 0.0)]
+    boosted = [p.url for p in rank(pool, (0, 1, 1, 0, 0), 2.0)]
     assert boosted.index(f"{BASE}/cors/#intro") < without.index(f"{BASE}/cors/#intro")
 
 
 def test_release_notes_go_last_unless_the_question_asks_about_versions() -> None:
-    heading_only = Setting((0, 0, 0, 1), 0.0)
+    heading_only = Setting((0, 0, 0, 1, 0), 0.0)
     assert ranked(row(f"{BASE}/cors/#use"), heading_only)[-1].kind == "release"
     asks = row(f"{BASE}/cors/#use", question="Which version added CORS?")
     assert ranked(asks, heading_only)[0].kind == "release"
 
 
+def test_the_questions_column_ranks_on_its_own() -> None:
+    pool = Pool(list(CHUNKS), SIGNALS.copy())
+    assert rank(pool, (0, 0, 0, 0, 1), 0.0)[0].url.endswith("cors/#use")
+
+
 def test_score_and_tune_prefer_the_setting_that_ranks_gold_first() -> None:
     rows = [row(f"{BASE}/cors/#use")]
-    good, bad = Setting((0, 1, 1, 0), 0.0), Setting((1, 0, 0, 0), 0.0)
+    good, bad = Setting((0, 1, 1, 0, 0), 0.0), Setting((1, 0, 0, 0, 0), 0.0)
     assert score(rows, good)["section R@1"] == 1.0 and score(rows, bad)["section R@1"] == 0.0
     df = tune(rows, [bad, good])
     assert df["_setting"][0] == good and df["objective"][0] == pytest.approx(1.0)
 
 
 def test_grid_skips_all_zero_weights() -> None:
-    settings = grid(bm25=(0, 1), dense=(0, 1), colbert=(0,), headings=(0,), page=(0, 1))
+    settings = grid(bm25=(0, 1), dense=(0, 1), colbert=(0,), headings=(0,), questions=(0,), page=(0, 1))
     assert len(settings) == 6 and all(any(s.weights) for s in settings)
-    assert len(grid()) == 4 * 5 * 5 * 4 * 5 - 5
+    assert len(grid()) == 4 * 5 * 5 * 4 * 4 * 5 - 5
 
 
 class FakeFused:

@@ -1,0 +1,103 @@
+"""``fda gen-questions`` (registered by fda/cli.py): index/section_questions.py over the latest docs."""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fda.errors import FDAError
+from fda.settings import get_settings
+
+
+def gen_questions_cmd(
+    model: Annotated[
+        str | None, typer.Option(help="The LM: local:<name> or a LiteLLM model string. Default: lm.model.")
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Output folder. Default: data/retriever/<retrieval.questions_artifact> (the committed one)."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="Requests in flight (a local model needs FDA_LM__PARALLEL as many).")
+    ] = 1,
+    limit: Annotated[int | None, typer.Option(min=1, help="Ask for at most this many sections (a trial).")] = None,
+) -> None:
+    """Write up to 3 questions per docs section of the latest version (resumes an interrupted run)."""
+    import dspy
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from fda.cli import console, err_console, fail
+    from fda.lm.adapter import adapter_for
+    from fda.lm.factory import make_lm, model_for, runtime_from_settings
+    from fda.lm.registry import get_spec, is_local
+    from index.build import ARTIFACTS_DIR
+    from index.ingest import corpus_hash
+    from index.passages import resolve_version
+    from index.section_questions import (
+        DocSection,
+        generate,
+        load_sections,
+        prompt_hash,
+        write_manifest,
+    )
+    from signatures.section_questions import SEED_EXAMPLES, SectionQuestions, seed_demos
+
+    s = get_settings()
+    name = model or model_for(s.lm)
+    out_dir = Path(out) if out else ARTIFACTS_DIR / s.retrieval.questions_artifact
+    banned = [q for _, qs in SEED_EXAMPLES for q in qs]
+    try:
+        version = resolve_version(s.db_path, None)
+        sections = load_sections(s.db_path, version)
+        predict = dspy.Predict(SectionQuestions)
+        predict.demos = seed_demos()
+        t0 = time.perf_counter()
+        with runtime_from_settings(s, progress=True) as runtime:
+            lm = make_lm(s.lm, runtime=runtime, model=name)
+            adapter = adapter_for(lm)
+
+            def ask(section: DocSection) -> list[str]:
+                with dspy.context(lm=lm, adapter=adapter):
+                    return list(predict(section=section.prompt()).questions or [])
+
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=err_console) as bar:
+                task = bar.add_task(f"questions ({name})", total=len(sections))
+                bar.advance(task, 0)
+                counts = generate(
+                    sections,
+                    ask,
+                    out_dir,
+                    workers=workers,
+                    banned=banned,
+                    on_done=lambda n: bar.advance(task, n),
+                    limit=limit,
+                )
+        seconds = time.perf_counter() - t0
+        info: dict[str, object] = {
+            "model": name,
+            "model_sha256": get_spec(name.removeprefix("local:")).sha256 if is_local(name) else None,
+            "temperature": s.lm.temperature,
+            "prompt_sha": prompt_hash(SectionQuestions.instructions, seed_demos()),
+            "version": version,
+            "corpus_hash": corpus_hash(s.db_path),
+            "sections_in_version": len(sections),
+            "last_run": {
+                **counts,
+                "seconds": round(seconds, 1),
+                "workers": workers,
+                "machine": f"{platform.machine()}, {platform.python_version()}",
+            },
+        }
+        manifest = write_manifest(out_dir, info)
+    except FDAError as err:
+        fail(err)
+        return
+    console.print(
+        f"{counts['asked']} section(s) asked in {seconds:.0f} s ({counts['failed']} failed, {counts['empty']} empty); "
+        f"{counts['already']} already done. Manifest: {manifest}"
+    )

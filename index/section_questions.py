@@ -1,0 +1,178 @@
+"""Questions generated from the docs' sections (doc2query), made once offline and committed.
+
+    fda gen-questions --model local:qwen2.5-coder-1.5b      # ~1 h on 2 CPU cores for the latest docs
+
+Each docs section of the latest version (release notes excluded) gets up to 3 questions a developer would
+ask that it answers (signatures/section_questions.py). They serve retrieval as a question-to-question
+signal in ``fused`` (index/question_vectors.py) and can serve as training queries. No gold question is
+read. The run appends one JSON line per section as it goes, so an interrupted run resumes where it
+stopped and loses nothing; ``manifest.json`` records the model, the prompt's hash, the corpus and timings.
+
+Output: ``data/retriever/<retrieval.questions_artifact>/questions.jsonl`` (+ ``manifest.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from index.store import open_store
+
+log = logging.getLogger(__name__)
+
+QUESTIONS_FILE = "questions.jsonl"
+MANIFEST_FILE = "manifest.json"
+SECTION_CHARS = 1000  # of a section's text shown to the LM (the heading path comes first)
+MIN_SECTION_CHARS = 80  # shorter sections (a lone heading, a one-line pointer) get no questions
+MAX_QUESTIONS = 3
+MAX_QUESTION_CHARS = 200
+
+
+@dataclass(frozen=True)
+class DocSection:
+    url: str  # URL#anchor: the key (stable across re-ingests, the same form as the gold set's sections)
+    heading_path: tuple[str, ...]
+    text: str
+
+    def prompt(self, limit: int = SECTION_CHARS) -> str:
+        text = self.text if len(self.text) <= limit else self.text[:limit].rsplit(" ", 1)[0] + " ..."
+        return " > ".join(self.heading_path) + "\n\n" + text
+
+
+def load_sections(db_path: Path, version: str, min_chars: int = MIN_SECTION_CHARS) -> list[DocSection]:
+    """The docs sections (not release notes) of ``version`` with some text, in URL order."""
+    with open_store(db_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT url, heading_path, text FROM sections WHERE version = ? AND kind = 'doc' "
+            "AND length(text) >= ? ORDER BY url, ordinal",
+            [version, min_chars],
+        ).fetchall()
+    seen: set[str] = set()
+    out: list[DocSection] = []
+    for url, heading_path, text in rows:
+        if url in seen:  # an anchor repeated on one page: the first section keeps it
+            continue
+        seen.add(url)
+        out.append(DocSection(url, tuple(heading_path or ()), text))
+    return out
+
+
+_LEADING = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
+
+
+def clean_questions(raw: Iterable[object], banned: Iterable[str] = ()) -> list[str]:
+    """Strip list markers, drop empties, over-long lines, exact repeats and copies of the prompt's examples."""
+    banned_keys = {b.strip().lower() for b in banned}
+    out: list[str] = []
+    keys: set[str] = set()
+    for item in raw:
+        if not isinstance(item, str):
+            continue
+        q = _LEADING.sub("", item).strip().strip('"').strip()
+        key = q.lower()
+        if len(q) < 8 or len(q) > MAX_QUESTION_CHARS or key in keys or key in banned_keys:
+            continue
+        keys.add(key)
+        out.append(q)
+        if len(out) == MAX_QUESTIONS:
+            break
+    return out
+
+
+def load_questions(path: Path) -> dict[str, list[str]]:
+    """``{section URL#anchor: [questions]}`` from a questions.jsonl; a truncated last line is skipped."""
+    out: dict[str, list[str]] = {}
+    if not path.exists():
+        return out
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+                out[str(row["url"])] = [str(q) for q in row["questions"]]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                log.warning("%s line %d is not a questions row; skipped (an interrupted write?)", path, n)
+    return out
+
+
+def prompt_hash(instructions: str, demos: Sequence[object]) -> str:
+    return hashlib.sha256((instructions + "\n" + repr(list(demos))).encode()).hexdigest()[:12]
+
+
+Ask = Callable[[DocSection], list[str]]
+
+
+def generate(
+    sections: Sequence[DocSection],
+    ask: Ask,
+    out_dir: Path,
+    *,
+    workers: int = 1,
+    banned: Iterable[str] = (),
+    on_done: Callable[[int], None] | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
+    """Ask for the sections not yet in ``out_dir/questions.jsonl`` and append each answer as it comes.
+
+    ``ask`` may raise: the section is logged and left out (a rerun asks again). Returns counts.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / QUESTIONS_FILE
+    done = load_questions(path)
+    todo = [s for s in sections if s.url not in done]
+    if limit is not None:
+        todo = todo[:limit]
+    banned = list(banned)
+    counts = {
+        "sections": len(sections),
+        "already": len(sections) - len([s for s in sections if s.url not in done]),
+        "asked": 0,
+        "failed": 0,
+        "empty": 0,
+    }
+
+    def one(section: DocSection) -> tuple[DocSection, list[str] | None, float]:
+        t0 = time.perf_counter()
+        try:
+            return section, clean_questions(ask(section), banned), time.perf_counter() - t0
+        except Exception as exc:
+            log.warning("no questions for %s: %s", section.url, exc)
+            return section, None, time.perf_counter() - t0
+
+    with path.open("a", encoding="utf-8") as f, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for section, questions, seconds in pool.map(one, todo):
+            counts["asked"] += 1
+            if questions is None:
+                counts["failed"] += 1
+            else:
+                counts["empty"] += not questions
+                row = {"url": section.url, "questions": questions, "seconds": round(seconds, 2)}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                f.flush()
+            if on_done is not None:
+                on_done(1)
+    return counts
+
+
+def write_manifest(out_dir: Path, info: dict[str, object]) -> Path:
+    rows = load_questions(out_dir / QUESTIONS_FILE)
+    data = {
+        **info,
+        "n_sections": len(rows),
+        "n_questions": sum(len(q) for q in rows.values()),
+        "questions_sha256": hashlib.sha256((out_dir / QUESTIONS_FILE).read_bytes()).hexdigest(),
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    path = out_dir / MANIFEST_FILE
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
