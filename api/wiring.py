@@ -10,12 +10,14 @@ answer, in /readyz and in the answer cache key.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from api.services import Services
 from api.streaming import stream_program
 from fda.env import apply_offline_defaults
+from fda.errors import FDAError
 from fda.settings import Settings
 from index.lookup import ChunkLookup
 from index.retriever import Retriever, open_retriever
@@ -35,6 +37,18 @@ def _retrievers(settings: Settings) -> dict[str, Retriever]:
             except Exception as err:  # optional backend: searchable only when built
                 log.warning("backend %s not available for /v1/search: %s", extra, err)
     return out
+
+
+def warm_up(retriever: Retriever) -> None:
+    """One search before serving: loads the query encoders and computes (or reads from state/cache/) the
+    heading and generated-question vectors, so the first user does not wait for them."""
+    t0 = time.perf_counter()
+    try:
+        retriever.search("How do I enable CORS?", k=1)
+    except FDAError as err:
+        log.warning("retriever warm-up failed (the first request will try again): %s", err)
+        return
+    log.info("retriever warmed up in %.1f s", time.perf_counter() - t0)
 
 
 def load_programs(
@@ -67,6 +81,7 @@ def wire(settings: Settings) -> Services:
     latest = next((v for v, is_latest in versions if is_latest), versions[-1][0] if versions else "")
     retrievers = _retrievers(settings)
     main = retrievers[settings.retrieval.backend]
+    warm_up(main)
     readiness = {"store": "ok", "index": "ok"}
     closers = [lookup.close]
 

@@ -67,3 +67,27 @@ def test_fda_ask_prints_the_program_version(
     text = runner.invoke(app, ["ask", QUESTION, "--program", "multihop"])
     assert text.exit_code == 0, text.output
     assert "multihop uncompiled" in text.output
+
+
+class _Retriever:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.queries: list[str] = []
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[object]:
+        self.queries.append(query)
+        if self.error is not None:
+            raise self.error
+        return []
+
+
+def test_warm_up_searches_once_and_a_failure_only_warns(caplog: pytest.LogCaptureFixture) -> None:
+    from api.wiring import warm_up
+    from fda.errors import IndexMissingError
+
+    ok = _Retriever()
+    warm_up(ok)  # type: ignore[arg-type]
+    assert len(ok.queries) == 1
+    broken = _Retriever(IndexMissingError("no colbert index", hint="Run `fda index`."))
+    warm_up(broken)  # type: ignore[arg-type]
+    assert "warm-up failed" in caplog.text
