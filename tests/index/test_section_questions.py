@@ -98,3 +98,30 @@ def test_the_signature_runs_with_its_demos_under_a_fake_lm() -> None:
 def test_no_usable_question_is_counted_as_empty(tmp_path: Path, bad: list[str]) -> None:
     counts = generate(SECTIONS[:1], lambda s: bad, tmp_path)
     assert counts["empty"] == 1 and load_questions(tmp_path / QUESTIONS_FILE) == {SECTIONS[0].url: []}
+
+
+def test_the_cli_writes_questions_and_a_manifest_with_a_fake_lm(
+    tiny_store: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+
+    from typer.testing import CliRunner
+
+    from fda.cli import app
+    from fda.lm import factory
+
+    answers = [{"questions": '["How do I use this section of the docs?", "What does it explain?"]'}] * 50
+    monkeypatch.setattr(factory, "runtime_from_settings", lambda *a, **k: contextlib.nullcontext())
+    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: dspy.utils.DummyLM(answers))
+    monkeypatch.setenv("FDA_STATE_DIR", str(tiny_store.parent))
+    out = tmp_path / "questions"
+    result = CliRunner().invoke(app, ["gen-questions", "--model", "openai/fake", "--out", str(out), "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    rows = load_questions(out / QUESTIONS_FILE)
+    assert len(rows) == 2 and all(
+        qs == ["How do I use this section of the docs?", "What does it explain?"] for qs in rows.values()
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == "openai/fake" and manifest["last_run"]["asked"] == 2 and manifest["prompt_sha"]
