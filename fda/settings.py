@@ -100,7 +100,9 @@ class RetrievalSettings(_Section):
         "answerdotai/answerai-colbert-small-v1; needs internet and HF_HUB_OFFLINE=0).",
     )
     artifact: str = Field(
-        default="colbert-minilm-fda-v1", description="Folder under data/retriever/ holding the trained weights."
+        default="colbert-minilm-fda-v2",
+        description="Folder under data/retriever/ holding the trained weights (v2: trained with the generated questions; "
+        "v1, without them, is kept for comparison).",
     )
     questions_artifact: str = Field(
         default="section-questions-v1",

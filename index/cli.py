@@ -113,9 +113,10 @@ def train_retriever_cmd(
         bool,
         typer.Option(
             help="Also train on the questions generated from sections "
-            "(data/retriever/<retrieval.questions_artifact>/, written by `fda gen-questions`)."
+            "(data/retriever/<retrieval.questions_artifact>/, written by `fda gen-questions`), as the committed "
+            "colbert-minilm-fda-v2 was; --no-generated gives the v1 recipe."
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Train the ColBERT projection on pairs made from the latest docs (no gold questions) and write it."""
     from tqdm import tqdm

@@ -76,15 +76,16 @@ def train_retriever(
     from safetensors.torch import save_file
 
     started = time.perf_counter()
-    version = resolve_version(db_path, version)
-    chunks = load_chunks(db_path, version)
     generated = None
     if questions_file is not None:
         generated = load_questions(questions_file)
         if not generated:
             raise ConfigError(
-                f"no generated questions in {questions_file}", hint="Run `fda gen-questions`, or train without them."
+                f"no generated questions in {questions_file}",
+                hint="Run `fda gen-questions`, or train without them (`fda train-retriever --no-generated`).",
             )
+    version = resolve_version(db_path, version)
+    chunks = load_chunks(db_path, version)
     pairs = make_pairs(
         chunks,
         bm25_negative_miner(chunks, seed=cfg.seed),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 
+from fda.errors import ConfigError
 from index.colbert_states import States
 from index.colbert_train import PackedDocs, TrainConfig, maxsim, packed_maxsim, pad, pca_init, project, train_projection
 from index.passages import Chunk, index_text
 from index.train_pairs import Pair, make_pairs, prose_sentences
+from index.train_run import train_retriever
 
 
 def _chunk(i: int, section: str, heading: tuple[str, ...], text: str, kind: str = "doc") -> Chunk:
@@ -113,3 +118,20 @@ def test_training_lowers_the_loss_on_a_learnable_toy_task() -> None:
     assert result.weight.shape == (4, 32)
     again = train_projection(pairs, _states(queries_t), _states(docs_t), [None] * 12, cfg, init)
     assert torch.equal(again.weight, result.weight)  # fixed seed: same weights
+
+
+def test_training_with_generated_questions_stops_first_when_the_file_is_missing(tmp_path: Path) -> None:
+    """The default recipe (v2) needs `fda gen-questions`' file; without it the error says what to run,
+    before any corpus is read or model loaded."""
+    with pytest.raises(ConfigError) as err:
+        train_retriever(
+            tmp_path / "no.duckdb",
+            tmp_path / "no-model",
+            tmp_path / "out",
+            tmp_path / "cache",
+            TrainConfig(steps=1),
+            questions_file=tmp_path / "missing" / "questions.jsonl",
+        )
+    assert "gen-questions" in (err.value.hint or "")
+    assert "--no-generated" in (err.value.hint or "")
+    assert not (tmp_path / "out").exists()
