@@ -17,7 +17,6 @@ from typing import Any
 from api.services import Services
 from api.streaming import stream_program
 from fda.env import apply_offline_defaults
-from fda.errors import FDAError
 from fda.settings import Settings
 from index.lookup import ChunkLookup
 from index.retriever import Retriever, open_retriever
@@ -45,8 +44,8 @@ def warm_up(retriever: Retriever) -> None:
     t0 = time.perf_counter()
     try:
         retriever.search("How do I enable CORS?", k=1)
-    except FDAError as err:
-        log.warning("retriever warm-up failed (the first request will try again): %s", err)
+    except Exception as err:  # warming is an optimisation: never a reason not to serve
+        log.warning("retriever warm-up failed (the first request will try again): %s", err, exc_info=True)
         return
     log.info("retriever warmed up in %.1f s", time.perf_counter() - t0)
 

@@ -18,7 +18,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from fda.errors import FDAError
+from fda.errors import ConfigError, FDAError
 from fda.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def train_retriever_cmd(
         typer.Option(
             help="Also train on the questions generated from sections "
             "(data/retriever/<retrieval.questions_artifact>/, written by `fda gen-questions`), as the committed "
-            "colbert-minilm-fda-v2 was; --no-generated gives the v1 recipe."
+            "colbert-minilm-fda-v2 was; --no-generated (with --out) gives the v1 recipe."
         ),
     ] = True,
 ) -> None:
@@ -128,6 +128,15 @@ def train_retriever_cmd(
 
     console, fail, _ = _helpers()
     s = get_settings()
+    if not generated and out is None:
+        fail(
+            ConfigError(
+                f"--no-generated without --out would overwrite the committed {s.retrieval.artifact} "
+                "(trained with the generated questions) with the v1 recipe",
+                hint="Pass --out DIR (e.g. --out data/retriever/colbert-minilm-fda-v1 to reproduce v1).",
+            )
+        )
+        return
     out_dir = Path(out) if out else ARTIFACTS_DIR / s.retrieval.artifact
     show = sys.stderr.isatty()
 

@@ -108,7 +108,7 @@ class FusedRetriever:
         if len(weights) != len(SIGNALS) or not any(weights) or min(weights) < 0:
             raise ConfigError(
                 f"fused needs {len(SIGNALS)} non-negative weights ({', '.join(SIGNALS)}), not all zero; got {list(weights)}",
-                hint="Set FDA_RETRIEVAL__FUSED_WEIGHTS='[1, 1, 1, 0.5, 0.5]' (or leave it unset).",
+                hint="Set FDA_RETRIEVAL__FUSED_WEIGHTS='[1, 1, 1, 0.5, 0]' (the default; or leave it unset).",
             )
         if weights[2] and colbert is None:
             raise ConfigError("fused has a colbert weight but no colbert scorer", hint="Set its weight to 0.")

@@ -6,8 +6,9 @@
 The questions (index/section_questions.py, made once by ``fda gen-questions`` and committed) are in users'
 words ("My frontend is blocked by CORS, how do I allow it?"), which the docs' own text often is not:
 matching a question against questions is the doc2query idea, done with the dense encoder. Questions are
-keyed by section URL#anchor, so every version's chunks of that section share them. Encoded once (a few
-thousand short texts, seconds) and cached under ``cache_dir``.
+keyed by section URL#anchor; they are written for the latest version, whose URLs the site serves (older
+versions' chunks link to GitHub blobs, so the signal is silent there). Encoded once (a few thousand short
+texts, seconds) and cached under ``cache_dir``.
 """
 
 from __future__ import annotations

@@ -25,8 +25,17 @@ def gen_questions_cmd(
         int, typer.Option(min=1, max=16, help="Requests in flight (a local model needs FDA_LM__PARALLEL as many).")
     ] = 1,
     limit: Annotated[int | None, typer.Option(min=1, help="Ask for at most this many sections (a trial).")] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start over: move the folder's questions aside (questions.jsonl.bak) instead of resuming. Needed "
+            "when the model, the prompt or the corpus changed since those questions were written.",
+        ),
+    ] = False,
 ) -> None:
-    """Write up to 3 questions per docs section of the latest version (resumes an interrupted run)."""
+    """Write up to 3 questions per docs section of the latest version (resumes an interrupted run of the same
+    model, prompt and corpus)."""
     import dspy
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -39,9 +48,12 @@ def gen_questions_cmd(
     from index.passages import resolve_version
     from index.section_questions import (
         DocSection,
+        check_provenance,
         generate,
         load_sections,
+        pending,
         prompt_hash,
+        start_fresh,
         write_manifest,
     )
     from signatures.section_questions import SEED_EXAMPLES, SectionQuestions, seed_demos
@@ -53,6 +65,19 @@ def gen_questions_cmd(
     try:
         version = resolve_version(s.db_path, None)
         sections = load_sections(s.db_path, version)
+        provenance: dict[str, object] = {
+            "model": name,
+            "model_sha256": get_spec(name.removeprefix("local:")).sha256 if is_local(name) else None,
+            "temperature": s.lm.temperature,
+            "prompt_sha": prompt_hash(SectionQuestions.instructions, seed_demos()),
+            "version": version,
+            "corpus_hash": corpus_hash(s.db_path),
+        }
+        if fresh:
+            start_fresh(out_dir)
+        check_provenance(out_dir, provenance)
+        write_manifest(out_dir, {**provenance, "status": "running"})
+        already, todo = pending(sections, out_dir, limit)
         predict = dspy.Predict(SectionQuestions)
         predict.demos = seed_demos()
         t0 = time.perf_counter()
@@ -66,8 +91,7 @@ def gen_questions_cmd(
 
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console) as bar:
-                task = bar.add_task(f"questions ({name})", total=len(sections))
-                bar.advance(task, 0)
+                task = bar.add_task(f"questions ({name})", total=already + len(todo), completed=already)
                 counts = generate(
                     sections,
                     ask,
@@ -79,12 +103,10 @@ def gen_questions_cmd(
                 )
         seconds = time.perf_counter() - t0
         info: dict[str, object] = {
-            "model": name,
-            "model_sha256": get_spec(name.removeprefix("local:")).sha256 if is_local(name) else None,
-            "temperature": s.lm.temperature,
-            "prompt_sha": prompt_hash(SectionQuestions.instructions, seed_demos()),
-            "version": version,
-            "corpus_hash": corpus_hash(s.db_path),
+            **provenance,
+            "status": "complete"
+            if counts["already"] + counts["asked"] - counts["failed"] == len(sections)
+            else "partial",
             "sections_in_version": len(sections),
             "last_run": {
                 **counts,
@@ -101,3 +123,6 @@ def gen_questions_cmd(
         f"{counts['asked']} section(s) asked in {seconds:.0f} s ({counts['failed']} failed, {counts['empty']} empty); "
         f"{counts['already']} already done. Manifest: {manifest}"
     )
+    if counts["failed"]:
+        err_console.print(f"{counts['failed']} section(s) got no answer: rerun the same command to ask them again.")
+        raise typer.Exit(1)

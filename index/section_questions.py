@@ -19,11 +19,12 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fda.errors import ConfigError, LMError
 from index.store import open_store
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,40 @@ def prompt_hash(instructions: str, demos: Sequence[object]) -> str:
 Ask = Callable[[DocSection], list[str]]
 
 
+MAX_FAILURES_IN_A_ROW = 8
+
+
+def repair_tail(path: Path) -> None:
+    """Make ``path`` end with a newline before rows are appended: a complete last row that lacks one gets it;
+    an interrupted, half-written last row is cut off (its section is asked again)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if data.endswith(b"\n"):
+        return
+    cut = data.rfind(b"\n") + 1
+    last = data[cut:]
+    try:
+        row = json.loads(last)
+        complete = isinstance(row, dict) and "url" in row and isinstance(row.get("questions"), list)
+    except ValueError:
+        complete = False
+    with path.open("r+b") as f:
+        if complete:
+            f.seek(0, 2)
+            f.write(b"\n")
+        else:
+            log.warning("%s: dropping a half-written last line (its section is asked again)", path)
+            f.truncate(cut)
+
+
+def pending(sections: Sequence[DocSection], out_dir: Path, limit: int | None = None) -> tuple[int, list[DocSection]]:
+    """(sections already answered in ``out_dir``, the sections still to ask, at most ``limit``)."""
+    done = load_questions(out_dir / QUESTIONS_FILE)
+    todo = [s for s in sections if s.url not in done]
+    return len(sections) - len(todo), todo[:limit] if limit is not None else todo
+
+
 def generate(
     sections: Sequence[DocSection],
     ask: Ask,
@@ -121,56 +156,106 @@ def generate(
     banned: Iterable[str] = (),
     on_done: Callable[[int], None] | None = None,
     limit: int | None = None,
+    max_failures_in_a_row: int = MAX_FAILURES_IN_A_ROW,
 ) -> dict[str, int]:
     """Ask for the sections not yet in ``out_dir/questions.jsonl`` and append each answer as it comes.
 
-    ``ask`` may raise: the section is logged and left out (a rerun asks again). Returns counts.
+    ``ask`` may raise: the section is logged and left out (a rerun asks again). After
+    ``max_failures_in_a_row`` failures in a row (a dead or misconfigured LM) the run stops with an
+    ``LMError``; every row written so far stays. Returns counts.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / QUESTIONS_FILE
-    done = load_questions(path)
-    todo = [s for s in sections if s.url not in done]
-    if limit is not None:
-        todo = todo[:limit]
+    repair_tail(path)
+    already, todo = pending(sections, out_dir, limit)
     banned = list(banned)
-    counts = {
-        "sections": len(sections),
-        "already": len(sections) - len([s for s in sections if s.url not in done]),
-        "asked": 0,
-        "failed": 0,
-        "empty": 0,
-    }
+    counts = {"sections": len(sections), "already": already, "asked": 0, "failed": 0, "empty": 0}
 
-    def one(section: DocSection) -> tuple[DocSection, list[str] | None, float]:
+    def one(section: DocSection) -> tuple[DocSection, list[str] | None, float, str]:
         t0 = time.perf_counter()
         try:
-            return section, clean_questions(ask(section), banned), time.perf_counter() - t0
+            return section, clean_questions(ask(section), banned), time.perf_counter() - t0, ""
         except Exception as exc:
             log.warning("no questions for %s: %s", section.url, exc)
-            return section, None, time.perf_counter() - t0
+            return section, None, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
 
-    with path.open("a", encoding="utf-8") as f, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for section, questions, seconds in pool.map(one, todo):
-            counts["asked"] += 1
-            if questions is None:
-                counts["failed"] += 1
-            else:
-                counts["empty"] += not questions
-                row = {"url": section.url, "questions": questions, "seconds": round(seconds, 2)}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                f.flush()
-            if on_done is not None:
-                on_done(1)
+    in_a_row = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        with path.open("a", encoding="utf-8") as f:
+            # as_completed: an answer is written as soon as it is back, so an interrupt loses only those in flight
+            for future in as_completed([pool.submit(one, t) for t in todo]):
+                section, questions, seconds, error = future.result()
+                counts["asked"] += 1
+                if questions is None:
+                    counts["failed"] += 1
+                    in_a_row += 1
+                    if in_a_row >= max_failures_in_a_row:
+                        raise LMError(
+                            f"{in_a_row} sections in a row got no answer from the LM (last: {error}); "
+                            f"stopped after {counts['asked']} of {len(todo)}, {counts['asked'] - counts['failed']} "
+                            "written",
+                            hint="Check that the LM answers (`fda models list`, the model string, the server); "
+                            "rerun the same command to continue where it stopped.",
+                        )
+                else:
+                    in_a_row = 0
+                    counts["empty"] += not questions
+                    row = {"url": section.url, "questions": questions, "seconds": round(seconds, 2)}
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    f.flush()
+                if on_done is not None:
+                    on_done(1)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return counts
 
 
-def write_manifest(out_dir: Path, info: dict[str, object]) -> Path:
+PROVENANCE = ("model", "model_sha256", "temperature", "prompt_sha", "version", "corpus_hash")
+
+
+def check_provenance(out_dir: Path, current: dict[str, object]) -> None:
+    """Refuse to resume into questions another model, prompt or corpus wrote (a ``--limit`` trial with one
+    model, then the full run with another, would otherwise mix them under one manifest)."""
     rows = load_questions(out_dir / QUESTIONS_FILE)
+    if not rows:
+        return
+    manifest = out_dir / MANIFEST_FILE
+    if not manifest.exists():
+        log.warning("%s has %d rows but no manifest: cannot check what wrote them; resuming", out_dir, len(rows))
+        return
+    try:
+        before = json.loads(manifest.read_text())
+    except ValueError as exc:
+        raise ConfigError(
+            f"{manifest} is not valid JSON ({exc})", hint="Restore it from git, or start over with --fresh."
+        ) from exc
+    changed = [f"{k}: {before.get(k)!r} -> {current.get(k)!r}" for k in PROVENANCE if before.get(k) != current.get(k)]
+    if changed:
+        raise ConfigError(
+            f"{len(rows)} sections in {out_dir} were written with other inputs ({'; '.join(changed)})",
+            hint="Start over with --fresh (moves them to questions.jsonl.bak), or write elsewhere with --out DIR.",
+        )
+
+
+def start_fresh(out_dir: Path) -> None:
+    """Move the folder's questions aside (``questions.jsonl.bak``) and drop its manifest."""
+    path = out_dir / QUESTIONS_FILE
+    if path.exists():
+        path.replace(path.with_name(QUESTIONS_FILE + ".bak"))
+        log.info("moved %s to %s.bak", path, QUESTIONS_FILE)
+    (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
+
+
+def write_manifest(out_dir: Path, info: dict[str, object]) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    questions = out_dir / QUESTIONS_FILE
+    rows = load_questions(questions)
     data = {
         **info,
         "n_sections": len(rows),
         "n_questions": sum(len(q) for q in rows.values()),
-        "questions_sha256": hashlib.sha256((out_dir / QUESTIONS_FILE).read_bytes()).hexdigest(),
+        "questions_sha256": hashlib.sha256(questions.read_bytes()).hexdigest() if questions.exists() else None,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path = out_dir / MANIFEST_FILE

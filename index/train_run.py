@@ -82,7 +82,7 @@ def train_retriever(
         if not generated:
             raise ConfigError(
                 f"no generated questions in {questions_file}",
-                hint="Run `fda gen-questions`, or train without them (`fda train-retriever --no-generated`).",
+                hint="Run `fda gen-questions`, or train without them (`fda train-retriever --no-generated --out DIR`).",
             )
     version = resolve_version(db_path, version)
     chunks = load_chunks(db_path, version)
@@ -93,9 +93,13 @@ def train_retriever(
         n_negatives=cfg.n_negatives,
         generated=generated,
     )
-    log.info(
-        "%d training pairs from %d chunks of %s: %s", len(pairs), len(chunks), version, Counter(p.kind for p in pairs)
-    )
+    kinds = Counter(p.kind for p in pairs)
+    log.info("%d training pairs from %d chunks of %s: %s", len(pairs), len(chunks), version, kinds)
+    if generated is not None and not kinds["generated"]:
+        raise ConfigError(
+            f"none of the {len(generated)} sections in {questions_file} is a section of version {version}",
+            hint="The questions were written for another corpus: run `fda gen-questions --fresh`.",
+        )
     ck = load_base(base_model, COLBERT)
     base = model_id(base_model)
     texts = [index_text(c) for c in chunks]

@@ -40,8 +40,11 @@ def encode_cached(
             log.warning("%s vectors %s unreadable (%s): encoding again", prefix, path, err)
     vectors = encoder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, vectors)
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, vectors)
+            tmp.replace(path)
+        except OSError as err:  # a full or read-only disk costs the cache, not the search
+            log.warning("%s vectors not cached at %s (%s): they are encoded again next start", prefix, path, err)
     return vectors

@@ -91,3 +91,6 @@ def test_warm_up_searches_once_and_a_failure_only_warns(caplog: pytest.LogCaptur
     broken = _Retriever(IndexMissingError("no colbert index", hint="Run `fda index`."))
     warm_up(broken)  # type: ignore[arg-type]
     assert "warm-up failed" in caplog.text
+    caplog.clear()
+    warm_up(_Retriever(RuntimeError("onnxruntime: bad allocation")))  # type: ignore[arg-type]  # not an FDAError
+    assert "bad allocation" in caplog.text

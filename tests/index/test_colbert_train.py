@@ -135,3 +135,13 @@ def test_training_with_generated_questions_stops_first_when_the_file_is_missing(
     assert "gen-questions" in (err.value.hint or "")
     assert "--no-generated" in (err.value.hint or "")
     assert not (tmp_path / "out").exists()
+
+
+def test_no_generated_without_out_would_overwrite_the_committed_v2_and_is_refused() -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli import app
+
+    result = CliRunner().invoke(app, ["train-retriever", "--no-generated"])
+    assert result.exit_code != 0
+    assert "--out" in result.output and "overwrite" in result.output

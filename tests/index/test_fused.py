@@ -235,3 +235,15 @@ def test_open_fused_from_settings(
     assert list((paths.models_dir.parent / "cache" / "headings").glob("headings-*.npy"))
     old = retriever.search("CORSMiddleware", k=3, version="0.1.0")  # no dense index there: bm25 answers
     assert old and {p.version for p in old} == {"0.1.0"}
+
+
+def test_a_cache_that_cannot_be_written_costs_the_cache_not_the_search(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from index.vector_cache import encode_cached
+
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    enc = QuestionEncoder()
+    got = encode_cached(enc, ["upload?"], blocker / "questions", "questions", "m1")
+    assert got.shape[0] == 1 and "not cached" in caplog.text

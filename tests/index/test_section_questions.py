@@ -8,14 +8,19 @@ from pathlib import Path
 import dspy
 import pytest
 
+from fda.errors import ConfigError, LMError
 from index.passages import resolve_version
 from index.section_questions import (
+    MANIFEST_FILE,
     QUESTIONS_FILE,
     DocSection,
+    check_provenance,
     clean_questions,
     generate,
     load_questions,
     load_sections,
+    repair_tail,
+    start_fresh,
     write_manifest,
 )
 from signatures.section_questions import SEED_EXAMPLES, SectionQuestions, seed_demos
@@ -64,6 +69,56 @@ def test_a_truncated_last_line_is_skipped_not_fatal(tmp_path: Path) -> None:
     path.write_text(json.dumps({"url": "u1", "questions": ["q?"]}) + '\n{"url": "u2", "quest')
     assert load_questions(path) == {"u1": ["q?"]}
     assert load_questions(tmp_path / "missing.jsonl") == {}
+
+
+def _ok(section: DocSection) -> list[str]:
+    return [f"How do I use {section.heading_path[-1]}?"]
+
+
+def test_resuming_after_a_half_written_last_line_loses_no_row(tmp_path: Path) -> None:
+    path = tmp_path / QUESTIONS_FILE
+    path.write_text(json.dumps({"url": SECTIONS[0].url, "questions": ["q0?"]}) + '\n{"url": "' + SECTIONS[1].url)
+    counts = generate(SECTIONS, _ok, tmp_path)
+    assert counts["already"] == 1 and counts["asked"] == 3
+    rows = load_questions(path)
+    assert sorted(rows) == sorted(s.url for s in SECTIONS) and rows[SECTIONS[0].url] == ["q0?"]
+    assert all(json.loads(line) for line in path.read_text().splitlines())  # no merged or broken line left
+
+
+def test_a_complete_last_row_without_newline_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / QUESTIONS_FILE
+    path.write_text(json.dumps({"url": SECTIONS[0].url, "questions": ["q0?"]}))
+    repair_tail(path)
+    assert path.read_text().endswith("\n")
+    generate(SECTIONS[:2], _ok, tmp_path)
+    assert load_questions(path) == {SECTIONS[0].url: ["q0?"], SECTIONS[1].url: ["How do I use S1?"]}
+
+
+def test_a_dead_lm_stops_the_run_and_keeps_what_was_written(tmp_path: Path) -> None:
+    sections = [DocSection(f"https://x.test/p/#d{i}", ("P", f"D{i}"), "text") for i in range(30)]
+
+    def ask(section: DocSection) -> list[str]:
+        if int(section.url.rsplit("d", 1)[1]) >= 2:
+            raise ConnectionError("connection refused")
+        return _ok(section)
+
+    with pytest.raises(LMError, match="in a row") as err:
+        generate(sections, ask, tmp_path, max_failures_in_a_row=5)
+    assert "rerun" in err.value.hint
+    assert sorted(load_questions(tmp_path / QUESTIONS_FILE)) == [sections[0].url, sections[1].url]
+
+
+def test_resuming_with_another_model_is_refused_and_fresh_moves_the_old_rows_aside(tmp_path: Path) -> None:
+    generate(SECTIONS[:2], _ok, tmp_path)
+    write_manifest(tmp_path, {"model": "local:a", "prompt_sha": "p1", "corpus_hash": "c1"})
+    check_provenance(tmp_path, {"model": "local:a", "prompt_sha": "p1", "corpus_hash": "c1"})  # same: resumes
+    with pytest.raises(ConfigError, match="local:a' -> 'local:b") as err:
+        check_provenance(tmp_path, {"model": "local:b", "prompt_sha": "p1", "corpus_hash": "c1"})
+    assert "--fresh" in err.value.hint
+    start_fresh(tmp_path)
+    assert not (tmp_path / QUESTIONS_FILE).exists() and not (tmp_path / MANIFEST_FILE).exists()
+    assert len(load_questions(tmp_path / (QUESTIONS_FILE + ".bak"))) == 2
+    check_provenance(tmp_path, {"model": "local:b"})  # nothing left to mix with
 
 
 def test_manifest_counts_what_is_on_disk(tmp_path: Path) -> None:
@@ -125,3 +180,36 @@ def test_the_cli_writes_questions_and_a_manifest_with_a_fake_lm(
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"] == "openai/fake" and manifest["last_run"]["asked"] == 2 and manifest["prompt_sha"]
+
+
+def test_the_cli_refuses_to_mix_models_and_exits_non_zero_when_sections_failed(
+    tiny_store: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+
+    from typer.testing import CliRunner
+
+    from fda.cli import app
+    from fda.lm import factory
+
+    answers = [{"questions": '["How do I use this section of the docs?"]'}] * 50
+    monkeypatch.setattr(factory, "runtime_from_settings", lambda *a, **k: contextlib.nullcontext())
+    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: dspy.utils.DummyLM(answers))
+    monkeypatch.setenv("FDA_STATE_DIR", str(tiny_store.parent))
+    out = tmp_path / "questions"
+    run = CliRunner().invoke
+    assert run(app, ["gen-questions", "--model", "openai/a", "--out", str(out), "--limit", "1"]).exit_code == 0
+    mixed = run(app, ["gen-questions", "--model", "openai/b", "--out", str(out)])
+    assert mixed.exit_code != 0 and "--fresh" in mixed.output and len(load_questions(out / QUESTIONS_FILE)) == 1
+
+    class DeadLM(dspy.utils.DummyLM):
+        def forward(self, *a: object, **k: object) -> object:
+            raise ConnectionError("the LM server is down")
+
+    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: DeadLM([]))
+    failed = run(app, ["gen-questions", "--model", "openai/a", "--out", str(out), "--limit", "1"])
+    assert failed.exit_code != 0, failed.output
+    assert "the LM server is down" in failed.output and "rerun the same command" in failed.output
+    assert len(load_questions(out / QUESTIONS_FILE)) == 1  # the earlier row is still there
