@@ -76,8 +76,14 @@ def gen_questions_cmd(
         if fresh:
             start_fresh(out_dir)
         check_provenance(out_dir, provenance)
-        write_manifest(out_dir, {**provenance, "status": "running"})
         already, todo = pending(sections, out_dir, limit)
+        if not todo:
+            console.print(
+                f"All {already} sections of {version} already have questions in {out_dir}: nothing to ask "
+                "(--fresh starts over)."
+            )
+            return
+        write_manifest(out_dir, {**provenance, "status": "running"})
         predict = dspy.Predict(SectionQuestions)
         predict.demos = seed_demos()
         t0 = time.perf_counter()
@@ -92,15 +98,19 @@ def gen_questions_cmd(
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console) as bar:
                 task = bar.add_task(f"questions ({name})", total=already + len(todo), completed=already)
-                counts = generate(
-                    sections,
-                    ask,
-                    out_dir,
-                    workers=workers,
-                    banned=banned,
-                    on_done=lambda n: bar.advance(task, n),
-                    limit=limit,
-                )
+                try:
+                    counts = generate(
+                        sections,
+                        ask,
+                        out_dir,
+                        workers=workers,
+                        banned=banned,
+                        on_done=lambda n: bar.advance(task, n),
+                        limit=limit,
+                    )
+                except (FDAError, KeyboardInterrupt) as stop:
+                    write_manifest(out_dir, {**provenance, "status": f"stopped: {type(stop).__name__}"})
+                    raise
         seconds = time.perf_counter() - t0
         info: dict[str, object] = {
             **provenance,

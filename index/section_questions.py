@@ -247,12 +247,29 @@ def start_fresh(out_dir: Path) -> None:
     (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
 
 
+def _earlier_runs(out_dir: Path) -> list[object]:
+    try:
+        before = json.loads((out_dir / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    runs = before.get("runs")
+    if isinstance(runs, list):
+        return runs
+    return [before["last_run"]] if "last_run" in before else []
+
+
 def write_manifest(out_dir: Path, info: dict[str, object]) -> Path:
+    """The folder's manifest: ``info`` plus what is on disk; ``runs`` keeps every run's ``last_run`` (a resumed
+    generation is several runs)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     questions = out_dir / QUESTIONS_FILE
     rows = load_questions(questions)
+    runs = _earlier_runs(out_dir)
+    if "last_run" in info:
+        runs = [*runs, info["last_run"]]
     data = {
         **info,
+        "runs": runs,
         "n_sections": len(rows),
         "n_questions": sum(len(q) for q in rows.values()),
         "questions_sha256": hashlib.sha256(questions.read_bytes()).hexdigest() if questions.exists() else None,

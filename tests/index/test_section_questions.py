@@ -213,3 +213,32 @@ def test_the_cli_refuses_to_mix_models_and_exits_non_zero_when_sections_failed(
     assert failed.exit_code != 0, failed.output
     assert "the LM server is down" in failed.output and "rerun the same command" in failed.output
     assert len(load_questions(out / QUESTIONS_FILE)) == 1  # the earlier row is still there
+
+
+def test_the_cli_keeps_every_run_in_the_manifest_and_a_finished_folder_is_left_alone(
+    tiny_store: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+
+    from typer.testing import CliRunner
+
+    from fda.cli import app
+    from fda.lm import factory
+
+    answers = [{"questions": '["How do I use this section of the docs?"]'}] * 200
+    monkeypatch.setattr(factory, "runtime_from_settings", lambda *a, **k: contextlib.nullcontext())
+    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: dspy.utils.DummyLM(answers))
+    monkeypatch.setenv("FDA_STATE_DIR", str(tiny_store.parent))
+    out = tmp_path / "questions"
+    run = CliRunner().invoke
+    assert run(app, ["gen-questions", "--model", "openai/a", "--out", str(out), "--limit", "1"]).exit_code == 0
+    assert run(app, ["gen-questions", "--model", "openai/a", "--out", str(out)]).exit_code == 0
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert [r["asked"] for r in manifest["runs"]] == [1, manifest["sections_in_version"] - 1]
+    assert manifest["status"] == "complete" and manifest["last_run"]["already"] == 1
+    before = (out / MANIFEST_FILE).read_bytes()
+    again = run(app, ["gen-questions", "--model", "openai/a", "--out", str(out)])
+    assert again.exit_code == 0 and "nothing to ask" in again.output
+    assert (out / MANIFEST_FILE).read_bytes() == before
