@@ -224,13 +224,19 @@ def bench_retrieval_quality(
     plot: Annotated[
         Path | None, typer.Option(help="Also draw the target metrics against targets and ceiling into this PNG.")
     ] = None,
+    per_type: Annotated[
+        bool,
+        typer.Option(
+            "--by-type", help="Also break page Hit@1 / section R@5 down by question type (how-to, multi-hop, ...)."
+        ),
+    ] = False,
 ) -> None:
     """Recall@1/5/10, MRR@10, nDCG@10 at page and section level for every backend on the gold splits."""
     from eval.gold import Split, load_gold
     from index.build import paths_for
     from index.passages import versions
     from index.retriever import open_retriever
-    from ops.retrieval_quality import HEADLINE, Target, ceiling, evaluate, targets
+    from ops.retrieval_quality import HEADLINE, Target, by_type, ceiling, evaluate, targets
 
     console, fail, print_df = _helpers()
     s = get_settings()
@@ -242,7 +248,8 @@ def bench_retrieval_quality(
         split_targets: dict[str, list[Target]] = {
             sp: targets(load_gold(split=sp), known, latest or known[-1]) for sp in splits
         }
-        df = evaluate({n: open_retriever(n, s, paths) for n in names}, split_targets)
+        rows: list[dict[str, object]] = []
+        df = evaluate({n: open_retriever(n, s, paths) for n in names}, split_targets, per_row=rows)
         df = pd.concat([df, ceiling(split_targets)], ignore_index=True)
     except FDAError as err:
         fail(err)
@@ -260,6 +267,8 @@ def bench_retrieval_quality(
         for col in HEADLINE:  # three decimals (print_df shows one)
             part[col] = part[col].map(lambda v: f"{v:.3f}")
         print_df(part.rename(columns=lambda c: c.replace("section", "sec")), f"retrieval quality, gold {sp} split")
+        if per_type:
+            print_df(by_type(rows, sp, ["page Hit@1", "section R@5"]), f"page Hit@1 / section R@5 by type, {sp}")
 
 
 def bench_retrieval_ablation(

@@ -70,19 +70,27 @@ def score_row(gold: Sequence[str], ranked: Sequence[str]) -> dict[str, float]:
     return m
 
 
-def evaluate(retrievers: Mapping[str, Retriever], split_targets: Mapping[str, Sequence[Target]]) -> pd.DataFrame:
-    """One row per (backend, split): mean of each metric, the row count and mean search time."""
+def evaluate(
+    retrievers: Mapping[str, Retriever],
+    split_targets: Mapping[str, Sequence[Target]],
+    per_row: list[dict[str, object]] | None = None,
+) -> pd.DataFrame:
+    """One row per (backend, split): mean of each metric, the row count and mean search time. ``per_row``,
+    when given, receives every question's scores (backend, split, id, type and the metrics) for breakdowns."""
     records: list[dict[str, object]] = []
     for name, retriever in retrievers.items():
         for split, items in split_targets.items():
-            per_row: list[dict[str, float]] = []
+            scores: list[dict[str, float]] = []
             seconds = 0.0
             for t in items:
                 start = time.perf_counter()
                 passages = retriever.search(t.question.question, k=DEPTH, version=t.version)
                 seconds += time.perf_counter() - start
-                per_row.append(score_row(t.gold, [p.url for p in passages]))
-            means = pd.DataFrame(per_row).mean().round(3).to_dict() if per_row else {}
+                scores.append(score_row(t.gold, [p.url for p in passages]))
+                if per_row is not None:
+                    qtype = getattr(t.question.type, "value", str(t.question.type))
+                    per_row.append({"backend": name, "split": split, "id": t.question.id, "type": qtype, **scores[-1]})
+            means = pd.DataFrame(scores).mean().round(3).to_dict() if scores else {}
             records.append(
                 {
                     "backend": name,
@@ -93,6 +101,21 @@ def evaluate(retrievers: Mapping[str, Retriever], split_targets: Mapping[str, Se
                 }
             )
     return pd.DataFrame(records)
+
+
+def by_type(per_row: Sequence[Mapping[str, object]], split: str, metrics: Sequence[str]) -> pd.DataFrame:
+    """One row per question type of ``split`` (with its count), one column per backend: the means of
+    ``metrics`` joined by " / " (e.g. "0.90 / 0.85" for page Hit@1 / section R@5)."""
+    df = pd.DataFrame([r for r in per_row if r["split"] == split])
+    if df.empty:
+        return pd.DataFrame()
+    means = df.groupby(["type", "backend"], sort=False)[list(metrics)].mean()
+    table = means.apply(lambda r: " / ".join(f"{v:.2f}" for v in r), axis=1).unstack("backend")
+    backends = list(dict.fromkeys(df["backend"]))
+    counts = df[df["backend"] == backends[0]].groupby("type").size()
+    table = table[backends]
+    table.insert(0, "n", counts.reindex(table.index).astype(int))
+    return table.reset_index()
 
 
 CEILING = "(ceiling)"

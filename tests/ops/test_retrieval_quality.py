@@ -5,7 +5,7 @@ import pytest
 from eval.gold import Category, GoldQuestion, QType
 from fda.types import Passage
 from ops.bench_retrieval import percentile
-from ops.retrieval_quality import CEILING, ceiling, evaluate, score_row, targets, version_of
+from ops.retrieval_quality import CEILING, by_type, ceiling, evaluate, score_row, targets, version_of
 
 LATEST = "0.141.1"
 KNOWN = ["0.100.0", "0.141.1", "0.68.0"]
@@ -79,6 +79,27 @@ def test_evaluate_one_row_per_backend_and_split() -> None:
     df = evaluate({"fixed": _Fixed()}, split_targets)
     assert list(df["split"]) == ["dev", "test"]
     assert df.iloc[0]["section R@1"] == 1.0 and df.iloc[0]["n"] == 1
+
+
+class _Nothing:
+    name = "nothing"
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
+        return []
+
+
+def test_per_type_breakdown_has_one_row_per_type_and_a_column_per_backend() -> None:
+    rows = [_row("aaa", [SITE]), _row("bbb", [SITE]), _row("ccc", [OLD], "0.68.0")]
+    per_row: list[dict[str, object]] = []
+    evaluate({"fixed": _Fixed(), "nothing": _Nothing()}, {"dev": targets(rows, KNOWN, LATEST)}, per_row=per_row)
+    assert len(per_row) == 6 and {r["type"] for r in per_row} == {"howto", "version"}
+    table = by_type(per_row, "dev", ["page Hit@1", "section R@5"]).set_index("type")
+    assert list(table.columns) == ["n", "fixed", "nothing"]
+    assert table.loc["howto", "n"] == 2 and table.loc["version", "n"] == 1
+    # _Fixed always answers SITE: right for the how-to rows, wrong page for the 0.68.0 one
+    assert table.loc["howto", "fixed"] == "1.00 / 1.00" and table.loc["version", "fixed"] == "0.00 / 0.00"
+    assert table.loc["howto", "nothing"] == "0.00 / 0.00"
+    assert by_type(per_row, "test", ["page Hit@1"]).empty
 
 
 @pytest.mark.parametrize(
