@@ -31,10 +31,10 @@ def main(out: Path, keep_rank: int, backend: str) -> dict[str, object]:
     from fda.settings import get_settings
     from index.build import ARTIFACTS_DIR
     from index.retriever import open_retriever
-    from index.section_questions import load_questions
+    from index.section_questions import QUESTIONS_FILE, load_questions
 
     s = get_settings()
-    source = ARTIFACTS_DIR / s.retrieval.questions_artifact / "questions.jsonl"
+    source = ARTIFACTS_DIR / s.retrieval.questions_artifact / QUESTIONS_FILE
     questions = load_questions(source)
     retriever = open_retriever(backend, s)
     kept: dict[str, list[str]] = {}
@@ -48,7 +48,7 @@ def main(out: Path, keep_rank: int, backend: str) -> dict[str, object]:
             if rank is not None and rank <= keep_rank:
                 kept.setdefault(url, []).append(q)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "questions.jsonl").open("w", encoding="utf-8") as f:
+    with (out / QUESTIONS_FILE).open("w", encoding="utf-8") as f:
         for url, qs in kept.items():
             f.write(json.dumps({"url": url, "questions": qs}) + "\n")
     summary = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import dspy
 import pytest
@@ -155,90 +156,83 @@ def test_no_usable_question_is_counted_as_empty(tmp_path: Path, bad: list[str]) 
     assert counts["empty"] == 1 and load_questions(tmp_path / QUESTIONS_FILE) == {SECTIONS[0].url: []}
 
 
-def test_the_cli_writes_questions_and_a_manifest_with_a_fake_lm(
-    tiny_store: Path,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+class GenQuestions:
+    """``fda gen-questions --out <tmp>/questions`` over the tiny store, the LM replaced by ``use(lm)``."""
+
+    def __init__(self, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.out = out
+        self.monkeypatch = monkeypatch
+
+    def use(self, lm: object) -> None:
+        from fda.lm import factory
+
+        self.monkeypatch.setattr(factory, "make_lm", lambda *a, **k: lm)
+
+    def answering(self, questions: list[str]) -> None:
+        self.use(dspy.utils.DummyLM([{"questions": json.dumps(questions)}] * 200))
+
+    def run(self, model: str, *extra: str) -> Any:
+        from typer.testing import CliRunner
+
+        from fda.cli import app
+
+        return CliRunner().invoke(app, ["gen-questions", "--model", model, "--out", str(self.out), *extra])
+
+    def rows(self) -> dict[str, list[str]]:
+        return load_questions(self.out / QUESTIONS_FILE)
+
+    def manifest(self) -> dict[str, Any]:
+        return dict(json.loads((self.out / MANIFEST_FILE).read_text()))
+
+
+@pytest.fixture
+def gen_cli(tiny_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GenQuestions:  # noqa: F811
     import contextlib
 
-    from typer.testing import CliRunner
-
-    from fda.cli import app
     from fda.lm import factory
 
-    answers = [{"questions": '["How do I use this section of the docs?", "What does it explain?"]'}] * 50
     monkeypatch.setattr(factory, "runtime_from_settings", lambda *a, **k: contextlib.nullcontext())
-    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: dspy.utils.DummyLM(answers))
     monkeypatch.setenv("FDA_STATE_DIR", str(tiny_store.parent))
-    out = tmp_path / "questions"
-    result = CliRunner().invoke(app, ["gen-questions", "--model", "openai/fake", "--out", str(out), "--limit", "2"])
+    return GenQuestions(tmp_path / "questions", monkeypatch)
+
+
+def test_the_cli_writes_questions_and_a_manifest_with_a_fake_lm(gen_cli: GenQuestions) -> None:
+    gen_cli.answering(["How do I use this section of the docs?", "What does it explain?"])
+    result = gen_cli.run("openai/fake", "--limit", "2")
     assert result.exit_code == 0, result.output
-    rows = load_questions(out / QUESTIONS_FILE)
+    rows = gen_cli.rows()
     assert len(rows) == 2 and all(
         qs == ["How do I use this section of the docs?", "What does it explain?"] for qs in rows.values()
     )
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = gen_cli.manifest()
     assert manifest["model"] == "openai/fake" and manifest["last_run"]["asked"] == 2 and manifest["prompt_sha"]
 
 
-def test_the_cli_refuses_to_mix_models_and_exits_non_zero_when_sections_failed(
-    tiny_store: Path,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import contextlib
-
-    from typer.testing import CliRunner
-
-    from fda.cli import app
-    from fda.lm import factory
-
-    answers = [{"questions": '["How do I use this section of the docs?"]'}] * 50
-    monkeypatch.setattr(factory, "runtime_from_settings", lambda *a, **k: contextlib.nullcontext())
-    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: dspy.utils.DummyLM(answers))
-    monkeypatch.setenv("FDA_STATE_DIR", str(tiny_store.parent))
-    out = tmp_path / "questions"
-    run = CliRunner().invoke
-    assert run(app, ["gen-questions", "--model", "openai/a", "--out", str(out), "--limit", "1"]).exit_code == 0
-    mixed = run(app, ["gen-questions", "--model", "openai/b", "--out", str(out)])
-    assert mixed.exit_code != 0 and "--fresh" in mixed.output and len(load_questions(out / QUESTIONS_FILE)) == 1
+def test_the_cli_refuses_to_mix_models_and_exits_non_zero_when_sections_failed(gen_cli: GenQuestions) -> None:
+    gen_cli.answering(["How do I use this section of the docs?"])
+    assert gen_cli.run("openai/a", "--limit", "1").exit_code == 0
+    mixed = gen_cli.run("openai/b")
+    assert mixed.exit_code != 0 and "--fresh" in mixed.output and len(gen_cli.rows()) == 1
 
     class DeadLM(dspy.utils.DummyLM):
         def forward(self, *a: object, **k: object) -> object:
             raise ConnectionError("the LM server is down")
 
-    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: DeadLM([]))
-    failed = run(app, ["gen-questions", "--model", "openai/a", "--out", str(out), "--limit", "1"])
+    gen_cli.use(DeadLM([]))
+    failed = gen_cli.run("openai/a", "--limit", "1")
     assert failed.exit_code != 0, failed.output
     assert "the LM server is down" in failed.output and "rerun the same command" in failed.output
-    assert len(load_questions(out / QUESTIONS_FILE)) == 1  # the earlier row is still there
+    assert len(gen_cli.rows()) == 1  # the earlier row is still there
 
 
-def test_the_cli_keeps_every_run_in_the_manifest_and_a_finished_folder_is_left_alone(
-    tiny_store: Path,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import contextlib
-
-    from typer.testing import CliRunner
-
-    from fda.cli import app
-    from fda.lm import factory
-
-    answers = [{"questions": '["How do I use this section of the docs?"]'}] * 200
-    monkeypatch.setattr(factory, "runtime_from_settings", lambda *a, **k: contextlib.nullcontext())
-    monkeypatch.setattr(factory, "make_lm", lambda *a, **k: dspy.utils.DummyLM(answers))
-    monkeypatch.setenv("FDA_STATE_DIR", str(tiny_store.parent))
-    out = tmp_path / "questions"
-    run = CliRunner().invoke
-    assert run(app, ["gen-questions", "--model", "openai/a", "--out", str(out), "--limit", "1"]).exit_code == 0
-    assert run(app, ["gen-questions", "--model", "openai/a", "--out", str(out)]).exit_code == 0
-    manifest = json.loads((out / MANIFEST_FILE).read_text())
+def test_the_cli_keeps_every_run_in_the_manifest_and_a_finished_folder_is_left_alone(gen_cli: GenQuestions) -> None:
+    gen_cli.answering(["How do I use this section of the docs?"])
+    assert gen_cli.run("openai/a", "--limit", "1").exit_code == 0
+    assert gen_cli.run("openai/a").exit_code == 0
+    manifest = gen_cli.manifest()
     assert [r["asked"] for r in manifest["runs"]] == [1, manifest["sections_in_version"] - 1]
     assert manifest["status"] == "complete" and manifest["last_run"]["already"] == 1
-    before = (out / MANIFEST_FILE).read_bytes()
-    again = run(app, ["gen-questions", "--model", "openai/a", "--out", str(out)])
+    before = (gen_cli.out / MANIFEST_FILE).read_bytes()
+    again = gen_cli.run("openai/a")
     assert again.exit_code == 0 and "nothing to ask" in again.output
-    assert (out / MANIFEST_FILE).read_bytes() == before
+    assert (gen_cli.out / MANIFEST_FILE).read_bytes() == before
