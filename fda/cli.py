@@ -35,6 +35,7 @@ from index.cli import (
 from index.questions_cli import gen_questions_cmd
 from ops.bench_answer_cli import bench_answer
 from ops.load_cli import bench_load
+from ops.retrieval_rerank_cli import bench_retrieval_rerank
 from ops.retrieval_rewrite_cli import bench_retrieval_rewrite
 from optimizers.cli import compile_cmd, programs_app
 
@@ -64,6 +65,7 @@ bench_app.command("retrieval-quality")(bench_retrieval_quality)
 bench_app.command("retrieval-ablation")(bench_retrieval_ablation)
 bench_app.command("retrieval-tune")(bench_retrieval_tune)
 bench_app.command("retrieval-rewrite")(bench_retrieval_rewrite)
+bench_app.command("retrieval-rerank")(bench_retrieval_rerank)
 bench_app.command("load")(bench_load)
 bench_app.command("answer")(bench_answer)
 

@@ -305,6 +305,22 @@ class AnswerSettings(_Section):
         description="The routing + query-rewriting LM call before retrieval. auto: on for hosted models, off for "
         "the embedded ones (their rewritten queries retrieved worse and the call costs ~2 s; docs/lm.md).",
     )
+    rerank: int = Field(
+        default=0,
+        ge=0,
+        le=20,
+        description="Sections the LM re-orders after retrieval, one more LM call per question (rag program; 0: off, "
+        "else 2-20). "
+        "Off by default: the embedded 1.5B's picks were worse than the fused ranking (docs/retrieval.md, "
+        "'LM re-ranking'); measure a hosted model with `fda bench retrieval-rerank --model ...` first.",
+    )
+
+    @field_validator("rerank")
+    @classmethod
+    def _rerank_shows_two(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("re-ranking one section changes nothing: use 0 (off) or 2-20 sections")
+        return value
 
 
 class CompileSettings(_Section):

@@ -1,4 +1,4 @@
-"""CitedRAG: screen -> rewrite -> retrieve and fuse -> cited answer -> citation validation.
+"""CitedRAG: screen -> rewrite -> retrieve and fuse -> (LM re-rank) -> cited answer -> citation validation.
 
 rag = CitedRAG(retriever=open_retriever("hybrid", ...), k=4)
 with dspy.context(lm=lm):
@@ -13,10 +13,12 @@ import logging
 import dspy
 
 from fda.lm.adapter import lm_scope
+from fda.types import Passage
 from index.retriever import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, retrieve_all, widener
 from programs.guard import check_question, screen_question
 from programs.language import wants_rewrite_call
+from programs.reranker import LMReranker
 from programs.rewriter import QueryRewriter
 from programs.usage import tracked
 from signatures.answer import CitedAnswer
@@ -36,6 +38,7 @@ class CitedRAG(dspy.Module):
         max_question_chars: int = 2000,
         rewrite_lm: dspy.LM | None = None,
         answer_lm: dspy.LM | None = None,
+        rerank: int = 0,
     ) -> None:
         super().__init__()
         self.retriever = retriever
@@ -49,6 +52,8 @@ class CitedRAG(dspy.Module):
         self.answer_lm = answer_lm
         self.rewriter = QueryRewriter()
         self.answerer = dspy.Predict(CitedAnswer)
+        # only built when on: a compiled program saved without it must still load (load_state wants every predictor)
+        self.reranker = LMReranker(top=rerank) if rerank >= 2 else None
 
     def route(self, question: str) -> tuple[str, list[str]]:
         """(intent, queries). An LM failure here is not fatal: the question itself is searched."""
@@ -61,6 +66,21 @@ class CitedRAG(dspy.Module):
         except Exception as err:  # LM down, timeout, unparseable: keep going without rewriting
             log.warning("query rewriting skipped: %s: %s", type(err).__name__, str(err)[:200])
             return "fastapi", [question]
+
+    @property
+    def depth(self) -> int:
+        """Passages retrieved: ``k``, or more when the LM re-ranks a longer list."""
+        return max(self.k, self.reranker.top) if self.reranker is not None else self.k
+
+    def rerank(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """The top ``k`` after the LM re-orders the retrieved sections; on any LM failure the retriever's order."""
+        if self.reranker is not None:
+            try:
+                with lm_scope(self.rewrite_lm):
+                    passages = list(self.reranker(question=question, passages=passages).passages)
+            except Exception as err:  # LM down, timeout, unparseable: the retriever's order stands
+                log.warning("re-ranking skipped: %s: %s", type(err).__name__, str(err)[:200])
+        return passages[: self.k]
 
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
         with tracked() as usage:
@@ -78,7 +98,7 @@ class CitedRAG(dspy.Module):
             return refusal(intent, queries)
         if intent == "out_of_scope":
             return cannot_answer([], queries, "out_of_scope")
-        passages = retrieve_all(self.retriever, queries, self.k, version)
+        passages = self.rerank(screened.question, retrieve_all(self.retriever, queries, self.depth, version))
         with lm_scope(self.answer_lm):
             pred = answer_over(
                 self.answerer,

@@ -57,7 +57,7 @@ def build_answer_program(
     if name == "rag":
         from programs.cited_rag import CitedRAG
 
-        return CitedRAG(retriever=retriever, rewrite_lm=lm, answer_lm=lm, **options)
+        return CitedRAG(retriever=retriever, rewrite_lm=lm, answer_lm=lm, rerank=config.rerank, **options)
     if name == "multihop":
         from programs.multihop import MultiHopRAG
 

@@ -177,3 +177,34 @@ def test_translate_rewrites_only_questions_not_in_english(
     assert pred.usage["lm_calls"] == (2 if rewritten else 1)
     assert ("CORSMiddleware allow_origins" in pred.queries) is rewritten
     assert not pred.cannot_answer
+
+
+def test_the_lm_reranks_a_longer_list_before_the_answer_sees_k(retriever: FakeRetriever) -> None:
+    lm = DummyLM([{"best": [2]}, answer("Use the middleware decorator [1].", [1])])
+    with dspy.context(lm=lm):
+        pred = CitedRAG(retriever, k=1, rewrite=False, rerank=3)(question="How do I enable CORS middleware?")
+    assert retriever.calls[0][1] == 3  # retrieved 3 for the LM to re-order ...
+    assert [p.chunk_id for p in pred.passages] == ["c-mw"]  # ... and the answer saw its pick only
+    assert "[2] Middleware > Create a middleware" in str(lm.history[0]["messages"])
+    assert pred.usage["lm_calls"] == 2
+
+
+def test_a_failed_rerank_keeps_the_retrievers_order(retriever: FakeRetriever, caplog: pytest.LogCaptureFixture) -> None:
+    class RerankFails(DummyLM):
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            if "candidates" in str(kwargs.get("messages") or args):
+                raise TimeoutError("LM timed out")
+            return super().forward(*args, **kwargs)
+
+    lm = RerankFails([answer("Add CORSMiddleware [1].", [1])])
+    with dspy.context(lm=lm):
+        pred = CitedRAG(retriever, k=1, rewrite=False, rerank=3)(question="How do I enable CORS middleware?")
+    assert [p.chunk_id for p in pred.passages] == ["c-cors"] and not pred.fallback
+    assert "re-ranking skipped: TimeoutError" in caplog.text
+
+
+def test_a_program_saved_without_the_reranker_still_loads(retriever: FakeRetriever, tmp_path: Any) -> None:
+    plain = CitedRAG(retriever)
+    assert plain.reranker is None and "reranker.pick" not in dict(plain.named_predictors())
+    plain.save(tmp_path / "rag.json")
+    CitedRAG(retriever).load(tmp_path / "rag.json")

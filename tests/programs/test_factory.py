@@ -78,3 +78,13 @@ def test_auto_translates_questions_not_in_english_when_routing_is_off(
 ) -> None:
     rag = build_answer_program("rag", FakeRetriever(), lm=EMBEDDED, config=config, rewrite=rewrite)
     assert (rag.use_rewrite, rag.translate) == expected
+
+
+def test_rerank_is_off_by_default_and_set_by_the_answer_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_answer_program("rag", FakeRetriever(), lm=EMBEDDED).reranker is None
+    monkeypatch.setenv("FDA_ANSWER__RERANK", "8")
+    rag = build_answer_program("rag", FakeRetriever(), lm=EMBEDDED, config=Settings().answer)
+    assert rag.reranker is not None and rag.reranker.top == 8 and rag.depth == 8
+    monkeypatch.setenv("FDA_ANSWER__RERANK", "1")
+    with pytest.raises(ValueError, match="re-ranking one section"):
+        Settings()
