@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
 from fda.errors import FDAError
 from fda.settings import get_settings
+from fda.types import Passage
 
 SHOWN = ["page R@1", "page Hit@1", "page R@5", "section R@1", "section R@5", "section R@10", "section MRR@10"]
 
@@ -26,48 +28,39 @@ def bench_retrieval_rerank(
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
 ) -> None:
     """Retrieval as ranked and after the LM re-orders the top sections (one LM call per question, cached)."""
-    import dspy
     from rich.progress import Progress
 
-    from eval.gold import Split, load_gold
-    from fda.cli import console, err_console, fail, print_df
-    from fda.lm.adapter import adapter_for
-    from fda.lm.factory import make_lm, model_for, runtime_from_settings
-    from index.build import paths_for
-    from index.passages import versions
+    from fda.cli import console, err_console, fail
+    from fda.lm.factory import model_for
     from index.retriever import open_retriever
-    from ops.retrieval_quality import evaluate, targets
+    from ops.lm_bench import choice_rows, choice_splits, lm_for, print_split_tables
+    from ops.retrieval_quality import evaluate
     from ops.retrieval_rerank import Reranked, cache_file
     from programs.reranker import LMReranker
 
-    splits = split or ["train", "dev"]
-    if set(splits) - {"train", "dev"}:
-        fail(
-            FDAError(f"splits {splits} are not for choosing", hint="Use --split train and/or dev; test is for reports.")
-        )
-        return
     s = get_settings()
     name = model or model_for(s.lm)
     try:
-        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-        known, latest = versions(s.db_path)
-        rows = {sp: targets(load_gold(split=cast("Split", sp)), known, latest or known[-1]) for sp in splits}
+        splits = choice_splits(split)
+        paths, rows = choice_rows(s, splits)
         retriever = open_retriever(backend, s, paths)
         cache = cache_file(s.state_dir / "cache" / "rerank", name, top)
-        with runtime_from_settings(s, progress=True) as runtime:
-            lm = make_lm(s.lm, runtime=runtime, model=name)
-            reranker = LMReranker(top=top)
+        reranker = LMReranker(top=top)
 
-            def pick(question: str, shown: object) -> list[object]:
-                with dspy.context(lm=lm, adapter=adapter_for(lm)):
-                    return list(reranker.ask(question, cast("list", shown)))
+        def pick(question: str, shown: Sequence[Passage]) -> list[object]:
+            return reranker.ask(question, shown)
 
-            total = sum(len(r) for r in rows.values())
-            with Progress(console=err_console) as bar:
-                task = bar.add_task(f"rerank ({name}, top {top})", total=total)
-                reranked = Reranked(retriever, pick, cache, top=top, name=f"{retriever.name} + lm rerank")
-                reranked.progress = lambda: bar.advance(task)
-                df = evaluate({retriever.name: retriever, reranked.name: reranked}, rows)
+        with lm_for(s, name), Progress(console=err_console) as bar:
+            task = bar.add_task(f"rerank ({name}, top {top})", total=sum(len(r) for r in rows.values()))
+            reranked = Reranked(
+                retriever,
+                pick,
+                cache,
+                top=top,
+                name=f"{retriever.name} + lm rerank",
+                progress=lambda: bar.advance(task),
+            )
+            df = evaluate({retriever.name: retriever, reranked.name: reranked}, rows)
     except FDAError as err:
         fail(err)
         return
@@ -78,12 +71,13 @@ def bench_retrieval_rerank(
     if as_json:
         console.print_json(df.to_json(orient="records"))
         return
-    for sp in rows:
-        part = df[df["split"] == sp][["backend", "n", *SHOWN]].copy()
-        for col in SHOWN:
-            part[col] = part[col].map(lambda v: f"{v:.3f}")
-        print_df(
-            part.rename(columns=lambda c: c.replace("section", "sec")),
+    print_split_tables(
+        df,
+        splits,
+        SHOWN,
+        "backend",
+        lambda sp: (
             f"LM re-ranking by {name} (top {top}), gold {sp} split ({reranked.calls} LM calls this run; cache "
-            f"{cache.name})",
-        )
+            f"{cache.name})"
+        ),
+    )

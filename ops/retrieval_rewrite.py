@@ -20,14 +20,13 @@ Test is never used here: this measures a choice.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fda.types import Passage
 from index.retriever import Retriever
+from ops.lm_bench import cache_path, load_cache, save_cache
 from ops.retrieval_quality import Target
 
 Queries = Mapping[str, Sequence[str]]  # question -> [question, *rewrites] (the router's output)
@@ -92,9 +91,7 @@ def cache_file(cache_dir: Path, model: str) -> Path:
     """One JSON file per model and router prompt: a changed signature or its examples asks again."""
     from signatures.rewrite import SEED_EXAMPLES, RewriteQuery
 
-    key = json.dumps([model, RewriteQuery.__doc__, repr(RewriteQuery.fields), SEED_EXAMPLES], default=str)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir / f"{model.replace('/', '_').replace(':', '_')}-{digest}.json"
+    return cache_path(cache_dir, model, [RewriteQuery.__doc__, repr(RewriteQuery.fields), SEED_EXAMPLES])
 
 
 def rewrite_all(
@@ -106,7 +103,7 @@ def rewrite_all(
     """[question, *queries] for each row's question, asked once and kept in ``cache`` (written after each
     answer, so an interrupted run resumes). A failed call keeps the question alone and is not cached.
     Returns the map and how many calls failed."""
-    done: dict[str, list[str]] = json.loads(cache.read_text()) if cache.is_file() else {}
+    done: dict[str, list[str]] = load_cache(cache)
     out: dict[str, list[str]] = {}
     failed = 0
     for t in rows:
@@ -120,10 +117,7 @@ def rewrite_all(
                 if progress is not None:
                     progress()
                 continue
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(done, indent=1))
-            tmp.replace(cache)
+            save_cache(cache, done)
         out[q] = done[q]
         if progress is not None:
             progress()

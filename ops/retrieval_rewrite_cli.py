@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
@@ -23,49 +23,34 @@ def bench_retrieval_rewrite(
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
 ) -> None:
     """Retrieval with and without the router's rewritten queries (one LM call per question, cached)."""
-    import dspy
     import pandas as pd
     from rich.progress import Progress
 
-    from eval.gold import Split, load_gold
-    from fda.cli import console, err_console, fail, print_df
-    from fda.lm.adapter import adapter_for
-    from fda.lm.factory import make_lm, model_for, runtime_from_settings
-    from index.build import paths_for
-    from index.passages import versions
+    from fda.cli import console, err_console, fail
+    from fda.lm.factory import model_for
     from index.retriever import open_retriever
-    from ops.retrieval_quality import evaluate, targets
+    from ops.lm_bench import choice_rows, choice_splits, lm_for, print_split_tables
+    from ops.retrieval_quality import evaluate
     from ops.retrieval_rewrite import SHOWN, STRATEGIES, Rewritten, cache_file, rewrite_all
     from programs.rewriter import QueryRewriter
 
-    splits = split or ["train", "dev"]
-    if set(splits) - {"train", "dev"}:
-        fail(
-            FDAError(f"splits {splits} are not for choosing", hint="Use --split train and/or dev; test is for reports.")
-        )
-        return
     s = get_settings()
     name = model or model_for(s.lm)
     try:
-        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-        known, latest = versions(s.db_path)
-        rows = {sp: targets(load_gold(split=cast("Split", sp)), known, latest or known[-1]) for sp in splits}
+        splits = choice_splits(split)
+        paths, rows = choice_rows(s, splits)
         retriever = open_retriever(backend, s, paths)
         cache = cache_file(s.state_dir / "cache" / "rewrites", name)
-        with runtime_from_settings(s, progress=True) as runtime:
-            lm = make_lm(s.lm, runtime=runtime, model=name)
-            router = QueryRewriter()
-            total = sum(len(r) for r in rows.values())
-            with dspy.context(lm=lm, adapter=adapter_for(lm)), Progress(console=err_console) as bar:
-                task = bar.add_task(f"rewrite ({name})", total=total)
-                queries: dict[str, list[str]] = {}
-                failed = 0
-                for sp_rows in rows.values():
-                    got, bad = rewrite_all(
-                        sp_rows, lambda q: router(question=q).queries, cache, lambda: bar.advance(task)
-                    )
-                    queries.update(got)
-                    failed += bad
+        router = QueryRewriter()
+        total = sum(len(r) for r in rows.values())
+        with lm_for(s, name), Progress(console=err_console) as bar:
+            task = bar.add_task(f"rewrite ({name})", total=total)
+            queries: dict[str, list[str]] = {}
+            failed = 0
+            for sp_rows in rows.values():
+                got, bad = rewrite_all(sp_rows, lambda q: router(question=q).queries, cache, lambda: bar.advance(task))
+                queries.update(got)
+                failed += bad
         variants = {label: Rewritten(retriever, queries, strategy, label) for label, strategy in STRATEGIES.items()}
         df = evaluate(variants, rows)
     except FDAError as err:
@@ -77,12 +62,13 @@ def bench_retrieval_rewrite(
         console.print_json(df.to_json(orient="records"))
         return
     n_queries = pd.Series([len(v) - 1 for v in queries.values()]).mean()
-    for sp in rows:
-        part = df[df["split"] == sp][["backend", "n", *SHOWN]].copy()
-        for col in SHOWN:
-            part[col] = part[col].map(lambda v: f"{v:.3f}")
-        print_df(
-            part.rename(columns=lambda c: c.replace("section", "sec")).rename(columns={"backend": "strategy"}),
+    print_split_tables(
+        df,
+        splits,
+        SHOWN,
+        "strategy",
+        lambda sp: (
             f"query rewriting by {name}, {retriever.name}, gold {sp} split ({n_queries:.1f} queries a question; "
-            f"cache {cache.name})",
-        )
+            f"cache {cache.name})"
+        ),
+    )

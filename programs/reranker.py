@@ -15,19 +15,12 @@ from collections.abc import Sequence
 import dspy
 
 from fda.types import Passage
+from programs.citations import snippet
 from signatures.rerank import RerankSections, seed_demos
 
 log = logging.getLogger(__name__)
 SNIPPET_CHARS = 160
 QUESTION_CHARS = 1000
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The passage's opening words on one line, cut at a word boundary."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    return flat[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def candidates(passages: Sequence[Passage], top: int) -> list[Passage]:
@@ -42,7 +35,12 @@ def candidates(passages: Sequence[Passage], top: int) -> list[Passage]:
 
 
 def render(shown: Sequence[Passage]) -> str:
-    return "\n".join(f"[{i}] {p.title}: {snippet(p.text)}" for i, p in enumerate(shown, 1))
+    return "\n".join(f"[{i}] {p.title}: {snippet(p.text, SNIPPET_CHARS)}" for i, p in enumerate(shown, 1))
+
+
+def prompt_inputs(question: str, shown: Sequence[Passage]) -> dict[str, str]:
+    """Exactly what the LM is given for ``question`` and the ``shown`` sections (also a cache key's content)."""
+    return {"question": question[:QUESTION_CHARS], "candidates": render(shown)}
 
 
 def reorder(passages: Sequence[Passage], shown: Sequence[Passage], best: Sequence[object]) -> list[Passage]:
@@ -78,5 +76,5 @@ class LMReranker(dspy.Module):
 
     def ask(self, question: str, shown: Sequence[Passage]) -> list[object]:
         """The LM's numbers (1-based into ``shown``), best first, unvalidated: ``reorder`` checks them."""
-        out = self.pick(question=question[:QUESTION_CHARS], candidates=render(shown))
+        out = self.pick(**prompt_inputs(question, shown))
         return list(out.best or [])

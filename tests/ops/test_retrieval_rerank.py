@@ -11,7 +11,7 @@ import pytest
 
 from fda.types import Passage
 from ops.retrieval_quality import evaluate
-from ops.retrieval_rerank import Reranked, cache_file
+from ops.retrieval_rerank import Reranked, cache_file, cache_key
 from tests.ops.test_retrieval_rewrite import BASE, ROWS, target
 from tests.programs.test_answering import ByQuery
 
@@ -79,3 +79,12 @@ def test_the_cli_refuses_one_section() -> None:
 
     result = CliRunner().invoke(app, ["bench", "retrieval-rerank", "--top", "1"])
     assert result.exit_code == 2 and "--top" in result.output
+
+
+def test_the_pick_cache_is_keyed_by_what_the_lm_was_shown() -> None:
+    shown = ByQuery(INNER).search(CORS)
+    edited = [shown[0].model_copy(update={"text": "the section was edited"}), *shown[1:]]
+    assert cache_key(CORS, shown) == cache_key(CORS, list(shown))
+    assert cache_key(CORS, shown) != cache_key(CORS, edited)  # same sections, new text: asked again
+    assert cache_key(CORS, shown) != cache_key(CORS, shown[::-1])
+    assert cache_key(CORS, shown) != cache_key(CORS + "?", shown)

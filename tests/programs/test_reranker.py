@@ -7,7 +7,7 @@ import dspy
 from dspy.utils import DummyLM
 
 from fda.types import Passage
-from programs.reranker import LMReranker, candidates, render, reorder, snippet
+from programs.reranker import QUESTION_CHARS, SNIPPET_CHARS, LMReranker, candidates, prompt_inputs, render, reorder
 from tests.programs.conftest import PASSAGES
 
 
@@ -46,13 +46,15 @@ def test_invented_repeated_or_unreadable_numbers_are_ignored() -> None:
     assert reorder(RANKED, shown, [4]) == RANKED  # d was not shown: the LM cannot name it
 
 
-def test_snippets_are_one_line_and_cut_at_a_word() -> None:
-    text = "word " * 100
-    s = snippet(text, 30)
-    assert "\n" not in s and s.endswith(" ...") and len(s) <= 34 and not s[:-4].endswith("wor")
-    assert snippet("a\n\nb") == "a b"
+def test_each_candidate_is_one_line_cut_at_a_word() -> None:
+    long = chunk("long", 0).model_copy(update={"text": "word\n\n" + "word " * 100})
+    line = render([long])
+    assert "\n" not in line and line.startswith("[1] X > long: word word")
+    text = line.split(": ", 1)[1]
+    assert text.endswith("…") and len(text) <= SNIPPET_CHARS and text[:-1].split()[-1] == "word"
     lines = render(candidates(RANKED, 2)).splitlines()
     assert lines == ["[1] X > a: a text 0", "[2] X > b: b text 0"]
+    assert prompt_inputs("q" * 5000, RANKED[:1])["question"] == "q" * QUESTION_CHARS
 
 
 def test_the_module_reorders_by_the_lms_pick() -> None:
