@@ -13,16 +13,17 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from api.cli import ask_cmd, serve_cmd
 from eval.cli import eval_app
 from fda.env import apply_offline_defaults
-from fda.errors import FDAError
+from fda.errors import ConfigError, FDAError
 from fda.lm.cli import models_app
 from fda.log import setup_logging
-from fda.settings import get_settings
+from fda.settings import describe_invalid, get_settings
 from index.cli import (
     bench_retrieval,
     bench_retrieval_ablation,
@@ -76,7 +77,16 @@ log = logging.getLogger("fda")
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")] = False) -> None:
-    s = get_settings()
+    try:
+        s = get_settings()
+    except ValidationError as err:  # one clear line per bad variable instead of pydantic's traceback
+        fail(
+            ConfigError(
+                f"invalid settings: {describe_invalid(err)}",
+                hint="Fix or unset those variables (environment or .env); the README's Configuration section "
+                "and the docs it links list the allowed values.",
+            )
+        )
     apply_offline_defaults(s.state_dir)
     setup_logging("DEBUG" if verbose else s.logging.level, s.logging.json_logs)
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -413,6 +413,17 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def describe_invalid(err: ValidationError) -> str:
+    """A settings ``ValidationError`` as one line per problem, named by its environment variable:
+    ``FDA_ANSWER__RERANK='1': re-ranking one section changes nothing: ...``."""
+    lines = []
+    for e in err.errors():
+        var = "FDA_" + "__".join(str(part) for part in e["loc"]).upper()
+        shown = f"{var}={e['input']!r}" if isinstance(e.get("input"), str | int | float) else var
+        lines.append(f"{shown}: {str(e['msg']).removeprefix('Value error, ')}")
+    return "; ".join(lines)
 
 
 @lru_cache(maxsize=1)

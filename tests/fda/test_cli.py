@@ -48,3 +48,13 @@ def test_missing_source_exits_2_with_hint(env: Path) -> None:
 def test_stats_before_ingest_says_what_to_run(env: Path) -> None:
     result = runner.invoke(app, ["corpus", "stats"])
     assert result.exit_code == 2 and "fda ingest" in result.output
+
+
+def test_invalid_settings_name_each_variable_without_a_traceback(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FDA_ANSWER__RERANK", "1")
+    monkeypatch.setenv("FDA_ANSWER__REWRITE", "sometimes")
+    result = runner.invoke(app, ["corpus", "stats"])
+    assert result.exit_code == 2, result.output
+    assert "invalid settings" in result.output and "Traceback" not in result.output
+    assert "FDA_ANSWER__RERANK='1': re-ranking one section changes nothing" in result.output
+    assert "FDA_ANSWER__REWRITE='sometimes': Input should be 'auto', 'on' or 'off'" in result.output
