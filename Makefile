@@ -81,7 +81,7 @@ index: ingest  ## Build the retrieval indexes (bm25: every version; dense, colbe
 	$(FDA) index
 
 warm: setup  ## Compile colbert-ai's C++ extensions into state/torch_extensions (~2 min once; CI runs it)
-	$(PY) -m index.warm
+	$(PY) -m index.retrieval.warm
 
 EVAL_PROGRAM ?= retrieval
 EVAL_BACKEND ?= bm25

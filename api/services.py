@@ -20,7 +20,7 @@ from api.querylog import Spool
 from api.telemetry import Telemetry
 from fda.errors import UnknownVersionError
 from fda.settings import Settings
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 from optimizers.serving import UNCOMPILED
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,9 @@ from api.services import Services
 from api.streaming import stream_program
 from fda.env import apply_offline_defaults
 from fda.settings import Settings
-from index.lookup import ChunkLookup
-from index.retriever import Retriever, open_retriever
+from index.retrieval.base import Retriever
+from index.retrieval.factory import open_retriever
+from index.retrieval.lookup import ChunkLookup
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.gold import GoldQuestion
-from index.store import open_store
+from index.ingest.store import open_store
 
 
 def known_urls(db_path: Path) -> set[str]:

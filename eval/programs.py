@@ -12,7 +12,7 @@ from typing import Any
 
 from eval.contract import Program
 from fda.errors import EvalError
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 
 PROGRAMS: dict[str, str] = {
     "retrieval": "eval.retrieval_program:RetrievalProgram",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dspy
 
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 
 
 class RetrievalProgram:

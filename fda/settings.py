@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +64,8 @@ class LoggingSettings(_Section):
 
 Backend = Literal["bm25", "dense", "colbert", "hybrid", "rerank", "fused"]
 Indexed = Literal["bm25", "dense", "colbert"]
+BACKENDS: tuple[str, ...] = get_args(Backend)  # the one list of backend names: CLI help, factory, eval, docs
+INDEXED: tuple[str, ...] = get_args(Indexed)  # the backends with an index of their own (`fda index`)
 
 
 def _all_indexed() -> list[Indexed]:

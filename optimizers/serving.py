@@ -20,7 +20,7 @@ from typing import Any
 import dspy
 
 from fda.settings import Settings
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 from optimizers.manifest import PROGRAM, check_fits, check_manifest, read_manifest
 from optimizers.registry import ProgramRegistry
 
@@ -37,7 +37,7 @@ def tracking_uri_of(settings: Settings) -> str:
 
 def program_versions(settings: Settings) -> tuple[list[str], str | None]:
     """(ingested docs versions, the latest one): what MultiHopRAG needs to read versions in questions."""
-    from index.store import ingested_versions
+    from index.ingest.store import ingested_versions
 
     available = ingested_versions(settings.db_path)
     latest = settings.corpus.latest_version or (max(available, key=_version_key) if available else None)
@@ -79,7 +79,7 @@ def load_champion(
 ) -> tuple[dspy.Module, str]:
     """(program, program_version): the champion of program ``name`` ("rag" or "multihop") built over
     ``retriever`` with ``lm``, or the uncompiled program and ``"uncompiled"`` (a warning says why)."""
-    from index.ingest import corpus_hash
+    from index.ingest.pipeline import corpus_hash
     from programs.factory import build_answer_program
 
     if versions is None:

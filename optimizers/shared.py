@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fda.types import Passage
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 
 
 class SharedRetriever:

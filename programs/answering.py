@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import dspy
 
 from fda.types import Passage
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 from programs.citations import snippet, validate_citations
 from programs.context import cut_chars, focused, format_sources
 from programs.fusion import rrf
@@ -117,7 +117,7 @@ WIDEN_FACTOR = 4  # a widened passage offers up to 4x the budget for the focused
 
 
 def widener(retriever: object) -> Widen | None:
-    """The retriever's ``widen`` (the service's retrievers have one: index/section_context.py), else None."""
+    """The retriever's ``widen`` (the service's retrievers have one: index/retrieval/section_context.py), else None."""
     widen = getattr(retriever, "widen", None)
     return widen if callable(widen) else None
 
@@ -133,7 +133,7 @@ def answer_over(
 ) -> dspy.Prediction:
     """One answer call with a retry on unparseable output; LM failure -> fallback. Each passage is cut to
     ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start.
-    ``widen(passage, limit)`` (index/section_context.py) first gives the focused cut the chunk's section
+    ``widen(passage, limit)`` (index/retrieval/section_context.py) first gives the focused cut the chunk's section
     around it, so it can reach an argument list or code example the chunk itself stops short of."""
     if not passages:
         return cannot_answer(passages, queries, "nothing retrieved")

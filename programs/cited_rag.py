@@ -14,7 +14,7 @@ import dspy
 
 from fda.lm.adapter import lm_scope
 from fda.types import Passage
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, retrieve_all, widener
 from programs.guard import check_question, screen_question
 from programs.language import wants_rewrite_call

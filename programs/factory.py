@@ -13,7 +13,7 @@ import dspy
 
 from fda.errors import ConfigError
 from fda.settings import AnswerSettings
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 
 ANSWER_PROGRAMS = ("rag", "multihop")
 

@@ -1,6 +1,6 @@
 """Reciprocal rank fusion of several ranked passage lists (one per search query or version).
 
-The fusion math lives in index/fusion.py; this adapts it to passages (by chunk id, fused score).
+The fusion math lives in index/retrieval/rank_fusion.py; this adapts it to passages (by chunk id, fused score).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fda.types import Passage
-from index.fusion import rrf as rrf_ids
+from index.retrieval.rank_fusion import rrf as rrf_ids
 
 RRF_K = 60
 

@@ -10,7 +10,7 @@ import dspy
 
 from fda.lm.adapter import lm_scope
 from fda.types import Passage
-from index.retriever import Retriever
+from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, refusal, widener
 from programs.fusion import rrf
 from programs.guard import check_question, screen_question

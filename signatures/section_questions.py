@@ -1,6 +1,6 @@
 """Write the questions a section of the docs answers (doc2query): training queries and a retrieval signal.
 
-Used offline by ``fda gen-questions`` (index/section_questions.py), never on a user's request. The examples
+Used offline by ``fda gen-questions`` (index/questions/generate.py), never on a user's request. The examples
 are written for this prompt from two docs sections; none comes from the gold set. Probed on random
 sections with the embedded models (docs/retrieval.md, "Questions generated from sections"): the 0.5B copies
 the examples' questions into unrelated sections, the 1.5B writes section-specific ones.

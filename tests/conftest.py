@@ -34,7 +34,7 @@ def shared_corpus() -> Path:
 def real_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """The three real dumps ingested once per test session into a temporary store."""
     from fda.settings import ChunkingSettings
-    from index.ingest import ingest
+    from index.ingest.pipeline import ingest
 
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"real corpus not found at {SHARED_CORPUS}")

@@ -12,7 +12,7 @@ from api.deps import ServicesDep
 from api.schemas import ErrorResponse, SearchHit, SearchResponse
 from fda.errors import InvalidQuestionError
 from fda.types import Passage
-from index.retriever import MAX_QUERY_CHARS, check_query
+from index.retrieval.base import MAX_QUERY_CHARS, check_query
 from programs.citations import snippet
 
 router = APIRouter(prefix="/v1", tags=["search"])

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from api.main import create_app
 from api.services import Services
-from fda.cli import app
+from fda.cli.app import app
 from fda.settings import Settings
 from tests.api.conftest import make_services, services_of
 

@@ -47,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "FDA_API__REQUEST_TIMEOUT_S": "240",
         "FDA_LM__MAX_TOKENS": "160",
     }
-    fda = [sys.executable, "-m", "fda.cli"]
+    fda = [sys.executable, "-m", "fda.cli.app"]
     for cmd in (["ingest"], ["index", "--backend", "bm25"]):
         subprocess.run([*fda, *cmd], env=env, check=True, cwd=ROOT, timeout=600)
     models = ROOT / "state" / "models"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import eval.cli as eval_cli
+import eval.session as eval_session
 from eval.gold import load_gold
-from fda.cli import app
+from fda.cli.app import app
 from tests.eval.conftest import ScriptedRetriever
 
 runner = CliRunner()
@@ -25,18 +25,18 @@ def oracle() -> ScriptedRetriever:
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, oracle: ScriptedRetriever) -> Path:
     import eval.run
-    import index.ingest
-    import index.store
+    import index.ingest.pipeline
+    import index.ingest.store
 
     monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("FDA_EVAL__TRACK", "false")
     monkeypatch.setenv("FDA_EVAL__BOOTSTRAP_SAMPLES", "100")
-    monkeypatch.setattr(eval_cli, "REPORTS_DIR", tmp_path / "reports")
-    monkeypatch.setattr(eval_cli, "BASELINES_DIR", tmp_path / "baselines")
-    monkeypatch.setattr(eval_cli, "open_retriever", lambda backend, s: oracle)
+    monkeypatch.setattr(eval_session, "REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setattr(eval_session, "BASELINES_DIR", tmp_path / "baselines")
+    monkeypatch.setattr(eval_session, "open_retriever", lambda backend, s: oracle)
     monkeypatch.setattr(eval.run, "ensure_gold_in_corpus", lambda rows, db: None)
-    monkeypatch.setattr(index.ingest, "corpus_hash", lambda db: "c0ffee")
-    monkeypatch.setattr(index.store, "ingested_versions", lambda db: ["0.141.1"])
+    monkeypatch.setattr(index.ingest.pipeline, "corpus_hash", lambda db: "c0ffee")
+    monkeypatch.setattr(index.ingest.store, "ingested_versions", lambda db: ["0.141.1"])
     return tmp_path
 
 
@@ -64,12 +64,19 @@ def test_unknown_program_fails_clearly(cli_env: Path) -> None:
     assert "retrieval, rag, multihop" in result.output
 
 
-def test_answer_program_without_an_lm_runtime_fails_clearly(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(eval_cli, "LM_FACTORY_MODULES", ("tests.eval.no_such_module",))
+def test_answer_program_with_a_dead_lm_server_fails_clearly(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer LM comes from fda/lm/factory.py; when its server cannot start, the run says so and exits 2."""
+    import fda.lm.factory
+    from fda.errors import LMUnavailableError
+
+    def dead(*args: object, **kw: object) -> None:
+        raise LMUnavailableError("the local model server did not start", hint="Check state/logs/.")
+
+    monkeypatch.setattr(fda.lm.factory, "make_lm", dead)
     result = runner.invoke(app, ["eval", "--program", "rag", "--backend", "fake", "--limit", "2"])
     assert result.exit_code == 2
-    assert "no make_lm factory" in result.output
-    assert not (cli_env / "reports").exists()  # nothing started
+    assert "the local model server did not start" in result.output
+    assert not any((cli_env / "reports").glob("*/results.jsonl"))  # no question was run
 
 
 def test_answer_program_with_a_fake_lm(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +89,7 @@ def test_answer_program_with_a_fake_lm(cli_env: Path, monkeypatch: pytest.Monkey
     def session(s: object, *, answers: bool, judge: bool):  # type: ignore[no-untyped-def]
         yield DummyLM([{"search_queries": ["x"], "decision": "off_topic"}] * 2), None
 
-    monkeypatch.setattr(eval_cli, "lm_session", session)
+    monkeypatch.setattr(eval_session, "lm_session", session)
     result = runner.invoke(app, ["eval", "--program", "rag", "--backend", "fake", "--limit", "2", "--no-baseline"])
     assert result.exit_code == 0, result.output
     assert "refusal accuracy" in result.output

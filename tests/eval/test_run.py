@@ -10,7 +10,7 @@ from eval.retrieval_program import RetrievalProgram
 from eval.run import RunSpec, Tracking, ensure_gold_in_corpus, execute, new_run_id, report_run
 from eval.tracking import default_artifact_location, default_tracking_uri
 from fda.errors import EvalError, GoldSetError
-from index.store import open_store
+from index.ingest.store import open_store
 from tests.eval.conftest import BG, COOKIE, CORS, MW, ScriptedProgram, ScriptedRetriever
 
 

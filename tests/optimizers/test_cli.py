@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import optimizers.cli as opt_cli
-from fda.cli import app
+import optimizers.session as opt_session
+from fda.cli.app import app
 from tests.optimizers.conftest import DEV, TRAIN, ScriptedLM
 from tests.programs.conftest import FakeRetriever
 
@@ -21,9 +21,9 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    import eval.cli
     import eval.run
-    import index.ingest
+    import eval.session
+    import index.ingest.pipeline
     import optimizers.examples
     import optimizers.serving
 
@@ -42,11 +42,11 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("FDA_COMPILE__PROMOTE_MIN_PAIRS", "2")
     monkeypatch.setenv("FDA_COMPILE__AUTOLOG", "false")
     monkeypatch.setenv("FDA_EVAL__TRACK", "false")
-    monkeypatch.setattr(eval.cli, "REPORTS_DIR", tmp_path / "reports")
-    monkeypatch.setattr(opt_cli, "open_lms", scripted_lms)
-    monkeypatch.setattr(eval.cli, "open_or_build", lambda backend, s, build: FakeRetriever())
+    monkeypatch.setattr(eval.session, "REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setattr(opt_session, "open_lms", scripted_lms)
+    monkeypatch.setattr(eval.session, "open_or_build", lambda backend, s, build: FakeRetriever())
     monkeypatch.setattr(eval.run, "ensure_gold_in_corpus", lambda rows, db: None)
-    monkeypatch.setattr(index.ingest, "corpus_hash", lambda db: "c0ffee")
+    monkeypatch.setattr(index.ingest.pipeline, "corpus_hash", lambda db: "c0ffee")
     monkeypatch.setattr(optimizers.serving, "program_versions", lambda s: ([], None))
     monkeypatch.setattr(optimizers.examples, "load_splits", fixture_splits)
     return tmp_path

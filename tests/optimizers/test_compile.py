@@ -49,7 +49,7 @@ def run(tmp_path: Path, name: str, cfg: CompileSettings, tracking: Tracking, **k
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("index.ingest.corpus_hash", lambda db: CORPUS)
+    monkeypatch.setattr("index.ingest.pipeline.corpus_hash", lambda db: CORPUS)
 
 
 def test_compile_registers_promotes_and_serves_the_champion(
@@ -148,7 +148,7 @@ def test_manifest_mismatch_is_refused_with_the_reason(
         load_version(registry, "rag", "1", fresh, corpus_hash=CORPUS, retriever="bm25")
     assert fresh.answerer.demos == []  # refused before anything was loaded
 
-    monkeypatch.setattr("index.ingest.corpus_hash", lambda db: "corpus-b")  # re-ingested since compiling
+    monkeypatch.setattr("index.ingest.pipeline.corpus_hash", lambda db: "corpus-b")  # re-ingested since compiling
     with caplog.at_level(logging.WARNING, logger="optimizers.serving"):
         program, version = load_champion("rag", settings, FakeRetriever(), ScriptedLM())
     assert version == UNCOMPILED and program.answerer.demos == []

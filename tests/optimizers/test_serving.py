@@ -38,7 +38,7 @@ def program_json(tracking: Tracking, outcome: CompileOutcome) -> Path:
 
 
 def reingested(monkeypatch: pytest.MonkeyPatch, tracking: Tracking, outcome: CompileOutcome) -> Settings | None:
-    monkeypatch.setattr("index.ingest.corpus_hash", lambda db: "corpus-b")
+    monkeypatch.setattr("index.ingest.pipeline.corpus_hash", lambda db: "corpus-b")
     return None
 
 
@@ -74,7 +74,7 @@ def serve(settings: Settings, tmp_path: Path) -> TestClient:
 def compiled(
     tmp_path: Path, tracking: Tracking, compile_settings: CompileSettings, monkeypatch: pytest.MonkeyPatch
 ) -> CompileOutcome:
-    monkeypatch.setattr("index.ingest.corpus_hash", lambda db: CORPUS)
+    monkeypatch.setattr("index.ingest.pipeline.corpus_hash", lambda db: CORPUS)
     outcome = run(tmp_path, "c1", compile_settings, tracking)
     assert outcome.promoted and outcome.version == "1", outcome.decision.reason
     return outcome

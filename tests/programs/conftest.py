@@ -9,7 +9,7 @@ import pytest
 
 from fda.errors import UnknownVersionError
 from fda.types import Passage
-from index.retriever import check_query
+from index.retrieval.base import check_query
 
 PASSAGES = [
     Passage(

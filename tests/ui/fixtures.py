@@ -250,7 +250,7 @@ def make_query_log(state: FixtureState) -> None:
 
 def make_corpus(state: FixtureState) -> None:
     """Sections of the latest version: every gold section of the sample plus a few never-retrieved ones."""
-    from index.store import open_store
+    from index.ingest.store import open_store
 
     urls: dict[str, tuple[str, list[str] | None]] = {
         u: ("release-notes" if "release-notes" in u else u.split("/")[3], None)

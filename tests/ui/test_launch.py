@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from fda.cli import app
+from fda.cli.app import app
 from fda.settings import Settings
 from ui.config import from_settings
 from ui.launch import APP, streamlit_command

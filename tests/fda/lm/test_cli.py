@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fda.cli import app
+from fda.cli.app import app
 from fda.lm import registry
 from fda.lm.registry import ModelSpec, PartRef
 

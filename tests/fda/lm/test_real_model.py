@@ -104,7 +104,7 @@ def test_json_schema_response_format_is_honoured(runtime: LocalRuntime) -> None:
 def test_models_serve_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "FDA_STATE_DIR": str(project_root() / "state")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fda.cli", "models", "serve", "smollm2-135m", "--threads", "1", "--ctx", "512"],
+        [sys.executable, "-m", "fda.cli.app", "models", "serve", "smollm2-135m", "--threads", "1", "--ctx", "512"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

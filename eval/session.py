@@ -1,0 +1,181 @@
+"""Run assembly for ``fda eval``: settings + options -> retriever, LMs, gold rows, run spec -> a finished run.
+
+    from eval.session import run_eval
+    outcome = run_eval(get_settings(), program="retrieval", backend="bm25", split="dev", gold="v1",
+                       limit=None, workers=None, track=False)
+
+The CLI (fda/cli/eval.py) only parses options and prints; ``fda programs eval`` and ``fda compile``
+(optimizers/session.py) reuse the pieces here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fda.errors import EvalError, IndexMissingError
+from fda.settings import Settings, project_root
+
+if TYPE_CHECKING:
+    from eval.gold import GoldQuestion
+    from eval.run import RunOutcome, Tracking
+    from index.retrieval.base import Retriever
+
+REPORTS_DIR = project_root() / "eval" / "reports"
+BASELINES_DIR = project_root() / "eval" / "baselines"
+GATE_PROGRAM = "retrieval"
+SPLITS = ("train", "dev", "test")
+
+
+def eval_db(s: Settings) -> Path:
+    return s.state_dir / "eval.duckdb"
+
+
+def tracking_for(s: Settings, track: bool | None) -> Tracking | None:
+    """MLflow tracking for an eval run, or None when tracking is off (settings, or ``--no-track``)."""
+    from eval.run import Tracking
+    from eval.tracking import default_artifact_location, default_tracking_uri
+
+    if not (s.eval.track if track is None else track):
+        return None
+    return Tracking(
+        tracking_uri=s.eval.tracking_uri or default_tracking_uri(s.state_dir),
+        experiment=s.eval.experiment,
+        artifact_location=s.eval.artifact_location or default_artifact_location(s.state_dir),
+    )
+
+
+def open_retriever(backend: str, s: Settings) -> Retriever:
+    from index.retrieval.factory import open_retriever as open_backend
+
+    return open_backend(backend, s)
+
+
+def open_or_build(backend: str, s: Settings, build: bool) -> Retriever:
+    """Open the backend; with ``build``, a missing index is built first (``index.retrieval.build``; seconds for bm25)."""
+    try:
+        return open_retriever(backend, s)
+    except IndexMissingError:
+        if not build:
+            raise
+    from index.retrieval.build import INDEXED, build_indexes
+    from index.retrieval.layout import paths_for
+
+    needed: list[str] = [backend] if backend in INDEXED else list(s.retrieval.build)
+    build_indexes(s.retrieval, paths_for(s.retrieval, s.state_dir, s.db_path), needed, progress=sys.stderr.isatty())
+    return open_retriever(backend, s)
+
+
+@contextmanager
+def lm_session(s: Settings, *, answers: bool, judge: bool) -> Iterator[tuple[Any | None, Any | None]]:
+    """(answer LM, judge LM) from the LM factory (fda/lm/factory.py); local model servers stop on exit.
+
+    The judge is the answer LM itself unless ``lm.judge_model`` names another (the factory's ``judge`` role).
+    """
+    if not (answers or judge):
+        yield None, None
+        return
+    from fda.lm.factory import make_lm, runtime_from_settings
+
+    with runtime_from_settings(s, progress=sys.stderr.isatty()) as runtime:
+        answer = make_lm(s.lm, runtime=runtime) if answers else None
+        grader = None
+        if judge:
+            grader = (
+                answer if answer is not None and not s.lm.judge_model else make_lm(s.lm, runtime=runtime, role="judge")
+            )
+        yield answer, grader
+
+
+def select_rows(gold: str, split: str, limit: int | None) -> tuple[list[GoldQuestion], str]:
+    """The split's gold rows (the first ``limit``) and the gold set's hash."""
+    from eval.gold import gold_hash, load_gold
+
+    if split not in SPLITS:
+        raise EvalError(f"unknown split {split!r}", hint="Use train, dev or test.")
+    rows = load_gold(gold, split)  # type: ignore[arg-type]
+    return (rows[:limit] if limit else rows), gold_hash(gold)
+
+
+def run_eval(
+    s: Settings,
+    *,
+    program: str,
+    backend: str,
+    split: str,
+    gold: str,
+    limit: int | None,
+    workers: int | None,
+    track: bool | None,
+    resume: str | None = None,
+    judge: bool | None = None,
+    versions: str = "none",
+    baseline: bool = True,
+    build_index: bool = False,
+    reports_dir: Path | None = None,
+) -> RunOutcome:
+    """Everything a run needs, built from settings and options, then :func:`eval.run.execute`."""
+    from eval.judge import AnswerJudge
+    from eval.programs import NEEDS_LM, build_program, check_program
+    from eval.run import RunSpec, ensure_gold_in_corpus, execute, new_run_id
+    from index.ingest.pipeline import corpus_hash
+    from index.ingest.store import ingested_versions
+
+    check_program(program)
+    use_judge = (s.eval.judge if judge is None else judge) and program in NEEDS_LM
+    rows, ghash = select_rows(gold, split, limit)
+    ensure_gold_in_corpus(rows, s.db_path)
+    available = ingested_versions(s.db_path)
+    latest = s.corpus.latest_version or (max(available, key=version_key) if available else None)
+    spec = RunSpec(
+        program=program,
+        backend=backend,
+        split=split,
+        gold_version=gold,
+        gold_hash=ghash,
+        corpus_hash=corpus_hash(s.db_path),
+        limit=limit,
+        workers=workers or s.eval.workers,
+        version_policy=versions,
+        judge_model=(s.lm.judge_model or s.lm.model) if use_judge else None,
+        bootstrap_samples=s.eval.bootstrap_samples,
+        bootstrap_seed=s.eval.bootstrap_seed,
+    )
+    retriever = open_or_build(backend, s, build_index)
+    base = None
+    if baseline and (program, backend) != ("retrieval", "bm25"):
+        base = build_program("retrieval", retriever if backend == "bm25" else open_or_build("bm25", s, build_index))
+    reports_dir = reports_dir or REPORTS_DIR
+    if resume and not (reports_dir / resume).is_dir():
+        raise EvalError(f"no run {resume!r} in {reports_dir}", hint="List runs with `ls eval/reports/`.")
+    run_dir = reports_dir / (resume or new_run_id(spec, reports_dir))
+    with lm_session(s, answers=program in NEEDS_LM, judge=use_judge) as (lm, judge_lm):
+        built = build_program(program, retriever, lm=lm, versions=available, latest=latest, config=s.answer)
+        return execute(
+            spec,
+            built,
+            rows,
+            run_dir=run_dir,
+            eval_db=eval_db(s),
+            baseline_program=base,
+            judge=AnswerJudge(judge_lm) if judge_lm is not None else None,
+            version_of=version_policy(versions, available),
+            tracking=tracking_for(s, track),
+            progress=sys.stderr.isatty(),
+        )
+
+
+def version_key(tag: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in tag.split("."))
+
+
+def version_policy(policy: str, available: list[str]) -> Callable[[GoldQuestion], str | None]:
+    """Which docs version a gold question is asked in: none (as users ask) or the row's own version."""
+    if policy == "none":
+        return lambda gold: None
+    if policy == "gold":
+        return lambda gold: gold.fastapi_version if gold.fastapi_version in available else None
+    raise EvalError(f"unknown --versions {policy!r}", hint="Use none (ask as users do) or gold.")

@@ -1,0 +1,222 @@
+"""``fda bench retrieval``, ``retrieval-quality``, ``retrieval-ablation`` and ``retrieval-tune``: the retrieval
+benches (ops/bench/, with eval/retrieval_quality.py's metrics), registered on ``fda bench`` by fda/cli/bench.py.
+
+    fda bench retrieval-quality --split dev --by-type
+    fda bench retrieval --plot docs/img/retrieval-latency.png
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated, cast
+
+import pandas as pd
+import typer
+
+from fda.console import console, err_console, fail, print_df
+from fda.errors import FDAError
+from fda.settings import BACKENDS, get_settings
+
+
+def bench_retrieval(
+    backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all six.")] = None,
+    queries: Annotated[int, typer.Option(min=1, help="How many gold questions to time (all splits; text only).")] = 172,
+    build: Annotated[
+        bool, typer.Option(help="Also time building every index for all versions (temporary folder).")
+    ] = False,
+    plot: Annotated[Path | None, typer.Option(help="Also draw p50/p95 against the targets into this PNG.")] = None,
+) -> None:
+    """Query latency p50/p95 per backend (one thread, latest docs), optional index build time, peak memory."""
+    import tempfile
+
+    from eval.gold import load_gold
+    from index.retrieval.build import build_indexes
+    from index.retrieval.factory import open_retriever
+    from index.retrieval.layout import paths_for
+    from ops.bench.retrieval_latency import build_times, latency
+
+    s = get_settings()
+    names = backend or list(BACKENDS)
+    try:
+        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        if build:
+            with tempfile.TemporaryDirectory(dir=s.state_dir) as tmp:
+                tmp_paths = dataclasses.replace(paths, index_root=Path(tmp))
+
+                def _build(name: str) -> float:
+                    reports = build_indexes(s.retrieval, tmp_paths, [name], force=True, progress=sys.stderr.isatty())
+                    return float(sum(sum(r.versions.values()) for r in reports))
+
+                indexed = [n for n in names if n in ("bm25", "dense", "colbert")]
+                print_df(build_times(_build, indexed), "index build, all versions (fda bench retrieval --build)")
+        questions = [r.question for r in load_gold()][:queries]
+        df = latency(lambda name: open_retriever(name, s, paths), names, questions, k=s.retrieval.k)
+    except FDAError as err:
+        fail(err)
+        return
+    print_df(df, f"search latency, latest docs, k={s.retrieval.k}, 1 thread (fda bench retrieval)")
+    if plot is not None:
+        from ops.bench.retrieval_plots import latency_figure, save
+
+        console.print(f"chart: {save(latency_figure(df), plot)}")
+
+
+def bench_retrieval_quality(
+    backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all six.")] = None,
+    split: Annotated[list[str] | None, typer.Option(help="Gold splits (repeatable). Default: dev and test.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw the target metrics against targets and ceiling into this PNG.")
+    ] = None,
+    per_type: Annotated[
+        bool,
+        typer.Option(
+            "--by-type", help="Also break page Hit@1 / section R@5 down by question type (how-to, multi-hop, ...)."
+        ),
+    ] = False,
+) -> None:
+    """Recall@1/5/10, MRR@10, nDCG@10 at page and section level for every backend on the gold splits."""
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import HEADLINE, Target, by_type, ceiling, evaluate, targets
+    from index.retrieval.factory import open_retriever
+    from index.retrieval.layout import paths_for
+    from index.retrieval.passages import versions
+
+    s = get_settings()
+    names = backend or list(BACKENDS)
+    try:
+        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        known, latest = versions(s.db_path)
+        splits = [cast("Split", sp) for sp in split or ["dev", "test"] if sp in ("train", "dev", "test")]
+        split_targets: dict[str, list[Target]] = {
+            sp: targets(load_gold(split=sp), known, latest or known[-1]) for sp in splits
+        }
+        rows: list[dict[str, object]] = []
+        df = evaluate({n: open_retriever(n, s, paths) for n in names}, split_targets, per_row=rows)
+        df = pd.concat([df, ceiling(split_targets)], ignore_index=True)
+    except FDAError as err:
+        fail(err)
+        return
+    if plot is not None:
+        from ops.bench.retrieval_plots import quality_figure, save
+
+        err_console.print(f"chart: {save(quality_figure(df), plot)}")
+    if as_json:
+        console.print_json(df.to_json(orient="records"))
+        return
+    for sp in split_targets:
+        part = df[df["split"] == sp][["backend", "n", *HEADLINE]].copy()
+        for col in HEADLINE:  # three decimals (print_df shows one)
+            part[col] = part[col].map(lambda v: f"{v:.3f}")
+        print_df(part.rename(columns=lambda c: c.replace("section", "sec")), f"retrieval quality, gold {sp} split")
+        if per_type:
+            print_df(by_type(rows, sp, ["page Hit@1", "section R@5"]), f"page Hit@1 / section R@5 by type, {sp}")
+
+
+def bench_retrieval_ablation(
+    split: Annotated[str, typer.Option(help="Gold split: dev (default) or train; never test.")] = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
+) -> None:
+    """Each retrieval lever's effect on the dev split (ops/bench/retrieval_ablation.py), deltas against bm25."""
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import evaluate, targets
+    from index.retrieval.layout import paths_for
+    from index.retrieval.passages import versions
+    from ops.bench.retrieval_ablation import levers, open_variants
+
+    if split not in ("dev", "train"):
+        fail(
+            FDAError(
+                f"split {split!r} is not for tuning", hint="Use --split dev or --split train; test is for reports."
+            )
+        )
+        return
+    s = get_settings()
+    try:
+        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        known, latest = versions(s.db_path)
+        rows = targets(load_gold(split=cast("Split", split)), known, latest or known[-1])
+        df = evaluate(open_variants(s.retrieval, paths), {split: rows})
+    except FDAError as err:
+        fail(err)
+        return
+    df.insert(1, "lever", df["backend"].map(levers()))
+    if as_json:
+        console.print_json(df.to_json(orient="records"))
+        return
+    cols = ["page R@1", "page Hit@1", "page R@5", "section R@5", "section R@10", "section nDCG@10"]
+    part = df[["backend", "n", *cols, "ms/query"]].copy()
+    for col in cols:
+        part[col] = part[col].map(lambda v: f"{v:.3f}")
+    print_df(part, f"retrieval ablation, gold {split} split (fda bench retrieval-ablation)")
+
+
+def bench_retrieval_tune(
+    tune_split: Annotated[
+        str, typer.Option("--tune", help="Split the grid is searched on: train (default) or dev.")
+    ] = "train",
+    check: Annotated[str, typer.Option(help="Split the best settings are checked on: dev (default) or train.")] = "dev",
+    top: Annotated[int, typer.Option(min=1, help="Best settings shown and checked.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the shown rows as JSON.")] = False,
+) -> None:
+    """Grid-search the fused weights on one gold split and check the best on another (never test)."""
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import targets
+    from index.retrieval.factory import Opener
+    from index.retrieval.fused import SIGNALS, FusedRetriever
+    from index.retrieval.layout import paths_for
+    from index.retrieval.passages import versions
+    from ops.bench.retrieval_tune import SHOWN, Setting, collect, grid, score, tune
+
+    if {tune_split, check} - {"train", "dev"} or tune_split == check:
+        fail(FDAError("tune and check on two different splits of train and dev", hint="Test is for reports only."))
+        return
+    s = get_settings()
+    try:
+        paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        known, latest = versions(s.db_path)
+        latest = latest or known[-1]
+        # every signal computed (a weight of 0 would skip it), whatever the current weights; bare: open_retriever
+        # adds the service's wrappers
+        every = s.retrieval.model_copy(update={"fused_weights": [1.0] * len(SIGNALS)})
+        fused = Opener(every, paths).get("fused")
+        assert isinstance(fused, FusedRetriever)
+        rows = {
+            sp: collect(fused, targets(load_gold(split=cast("Split", sp)), known, latest), latest)
+            for sp in (tune_split, check)
+        }
+    except FDAError as err:
+        fail(err)
+        return
+    df = tune(rows[tune_split], grid())
+    weights = list(s.retrieval.fused_weights)
+    current = Setting(tuple(weights + [0.0] * (len(SIGNALS) - len(weights))), s.retrieval.page_weight)
+    picked = [*df["_setting"].head(top), current]
+    out = pd.DataFrame(
+        [
+            {
+                "setting": st.label() + (" (current)" if st == current else ""),
+                **{f"{tune_split} {k}": score(rows[tune_split], st)[k] for k in ("objective", *SHOWN)},
+                **{f"{check} {k}": score(rows[check], st)[k] for k in ("objective", *SHOWN)},
+            }
+            for st in picked
+        ]
+    )
+    if as_json:
+        console.print_json(out.to_json(orient="records"))
+        return
+    cols = [
+        "setting",
+        *[f"{sp} {k}" for sp in (tune_split, check) for k in ("objective", "page R@1", "page R@5", "section R@5")],
+    ]
+    part = out[cols].copy()
+    for col in cols[1:]:
+        part[col] = part[col].map(lambda v: f"{v:.3f}")
+    n = {sp: len(r) for sp, r in rows.items()}
+    print_df(
+        part.rename(columns=lambda c: c.replace("section", "sec")),
+        f"fused weights [bm25, dense, colbert, headings] + page boost: best of {len(df)} on {tune_split} "
+        f"({n[tune_split]} rows), checked on {check} ({n[check]} rows)",
+    )

@@ -1,0 +1,287 @@
+"""``fda eval``: run evaluations, rebuild reports, import labels, keep and check the regression baseline.
+
+    fda eval --program retrieval --backend bm25 --split dev [--limit N] [--workers N] [--gold v1]
+    fda eval --resume RUN_ID                 # continue an interrupted run
+    fda eval gate                            # retrieval eval on dev vs eval/baselines/ (exit 1 on a drop)
+    fda eval baseline --update               # rewrite the committed baseline from a fresh run
+    fda eval label labels.csv | --template RUN_ID
+    fda eval report RUN_ID                   # rebuild summary.md after importing labels
+
+Registered on the main app by fda/cli/app.py; heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from eval import session
+from fda.console import console, err_console, fail
+from fda.errors import EvalError, FDAError
+from fda.settings import BACKENDS, get_settings
+
+if TYPE_CHECKING:
+    from eval.gate import GateReport
+    from eval.run import RunOutcome
+
+eval_app = typer.Typer(
+    help="Evaluate a program on the gold set (reports, MLflow, DuckDB); gate, baseline, labels, report.",
+    invoke_without_command=True,
+)
+
+ProgramOpt = Annotated[str, typer.Option("--program", "-p", help="retrieval | rag | multihop.")]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", "-b", help=f"Retrieval backend: {', '.join(BACKENDS)} (default: settings).")
+]
+SplitOpt = Annotated[str, typer.Option("--split", help="Gold split: train | dev | test.")]
+GoldOpt = Annotated[str, typer.Option("--gold", help="Gold-set version under data/gold/.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions of the split.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, max=32, help="Parallel questions.")]
+TrackOpt = Annotated[bool | None, typer.Option("--track/--no-track", help="Log to MLflow (default: settings).")]
+BuildIndexOpt = Annotated[
+    bool, typer.Option("--build-index", help="Build the backend's index first when it is missing (fresh clone).")
+]
+
+
+def print_summary(outcome: RunOutcome) -> None:
+    from eval.report import LABELS, fmt
+
+    s = outcome.summary
+    table = Table(title=f"{outcome.meta['run_id']}: {s['n_questions']} questions, {s['n_errors']} errors")
+    for col in ("metric", "mean", "95% CI", "n", "bm25 baseline"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    base = s.get("baseline") or {}
+    for name, v in s["headline"].items():
+        ci = f"{fmt(v['low'])} – {fmt(v['high'])}"
+        table.add_row(
+            LABELS.get(name, name), fmt(v["mean"]), ci, str(v["n"]), fmt(base.get(name)) if name in base else ""
+        )
+    console.print(table)
+    console.print(f"report: {outcome.run_dir / 'summary.md'}")
+    if outcome.mlflow_run_id:
+        console.print(f"MLflow run: {outcome.mlflow_run_id}")
+
+
+@eval_app.callback()
+def eval_main(
+    ctx: typer.Context,
+    program: ProgramOpt = "retrieval",
+    backend: BackendOpt = None,
+    split: SplitOpt = "dev",
+    gold: GoldOpt = "v1",
+    limit: LimitOpt = None,
+    workers: WorkersOpt = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="RUN_ID of an interrupted run to finish.")] = None,
+    judge: Annotated[
+        bool | None, typer.Option("--judge/--no-judge", help="Grade answers with the LLM judge (default: settings).")
+    ] = None,
+    versions: Annotated[
+        str, typer.Option("--versions", help="none: ask without a version; gold: pass the gold row's version.")
+    ] = "none",
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the BM25 baseline.")] = True,
+    track: TrackOpt = None,
+    build_index: BuildIndexOpt = False,
+) -> None:
+    """Evaluate a program on a gold split; writes eval/reports/<run-id>/ (see the subcommands too)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    s = get_settings()
+    if resume:
+        from eval.run import read_meta
+
+        try:
+            meta = read_meta(session.REPORTS_DIR / resume)
+        except FDAError as err:
+            fail(err)
+            return
+        program, backend, split, gold = meta["program"], meta["backend"], meta["split"], meta["gold_version"]
+        limit, versions = meta.get("limit"), meta.get("version_policy", versions)
+    try:
+        outcome = session.run_eval(
+            s,
+            program=program,
+            backend=backend or s.retrieval.backend,
+            split=split,
+            gold=gold,
+            limit=limit,
+            workers=workers,
+            track=track,
+            resume=resume,
+            judge=judge,
+            versions=versions,
+            baseline=baseline,
+            build_index=build_index,
+        )
+    except KeyboardInterrupt:
+        err_console.print(
+            "[yellow]interrupted:[/] finished questions are kept; continue with `fda eval --resume RUN_ID`"
+        )
+        raise typer.Exit(code=130) from None
+    except FDAError as err:
+        fail(err)
+        return
+    print_summary(outcome)
+
+
+@eval_app.command("report")
+def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under eval/reports/.")]) -> None:
+    """Rebuild a run's summary (e.g. after importing labels) and store it again in DuckDB."""
+    from eval.run import report_run, store_run
+
+    s = get_settings()
+    try:
+        outcome = report_run(session.REPORTS_DIR / run_id, session.eval_db(s))
+        store_run(outcome, session.eval_db(s))
+    except FDAError as err:
+        fail(err)
+        return
+    print_summary(outcome)
+
+
+@eval_app.command("label")
+def label_cmd(
+    path: Annotated[Path | None, typer.Argument(help="Labels to import: .csv or .jsonl.")] = None,
+    template: Annotated[str | None, typer.Option("--template", help="RUN_ID: write a CSV to fill in.")] = None,
+) -> None:
+    """Import human labels into state/eval.duckdb, or write a labelling template for a run."""
+    from eval.gold import load_gold
+    from eval.labels import answer_sha, load_labels, write_template
+    from eval.results import load_results
+    from eval.store import save_labels, stored_answers
+
+    s = get_settings()
+    try:
+        if template:
+            run_dir = session.REPORTS_DIR / template
+            gold = {g.id: g for g in load_gold()}
+            rows = [
+                {
+                    "question_id": r.question_id,
+                    "question": gold[r.question_id].question if r.question_id in gold else "",
+                    "answer": r.output.answer,
+                    "cited": " ".join(c.url for c in r.output.citations),
+                }
+                for r in load_results(run_dir / "results.jsonl").values()
+                if r.output.answer
+            ]
+            out = write_template(run_dir / "labels-template.csv", template, rows)
+            console.print(f"{len(rows)} answers to label: {out}")
+            return
+        if path is None:
+            raise EvalError("give a labels file to import, or --template RUN_ID")
+        labels = load_labels(path)
+        answers: dict[str, dict[str, str]] = {}
+        for lab in labels:
+            if lab.run_id not in answers:
+                answers[lab.run_id] = stored_answers(session.eval_db(s), lab.run_id)
+            known = answers[lab.run_id]
+            if lab.question_id not in known:
+                raise EvalError(f"{path}: run {lab.run_id} has no answer for {lab.question_id}")
+            lab.answer_sha = answer_sha(known[lab.question_id])
+        n = save_labels(session.eval_db(s), labels)
+    except FDAError as err:
+        fail(err)
+        return
+    console.print(f"imported {n} labels into {session.eval_db(s)}; rebuild a report with `fda eval report RUN_ID`")
+
+
+def print_gate(report: GateReport) -> None:
+    from eval.report import fmt
+
+    table = Table(title="regression gate: " + ("PASS" if report.passed else "FAIL"))
+    for col in ("metric", "baseline", "current", "delta", "paired 95% CI", "n", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "verdict") else "right")
+    for r in report.rows:
+        ci = f"{fmt(r.ci_low)} – {fmt(r.ci_high)}" if r.ci_low is not None else "n/a"
+        verdict = f"[red]FAIL[/] {r.reason}" if r.failed else "ok"
+        table.add_row(r.metric, fmt(r.baseline), fmt(r.current), fmt(r.delta), ci, str(r.n), verdict)
+    console.print(table)
+    for note in report.notes:
+        err_console.print(f"[yellow]note:[/] {note}")
+
+
+@eval_app.command("gate")
+def gate_cmd(
+    backend: Annotated[str, typer.Option("--backend", "-b", help="Backend of the baseline to check.")] = "bm25",
+    split: SplitOpt = "dev",
+    gold: GoldOpt = "v1",
+    workers: WorkersOpt = None,
+    track: TrackOpt = None,
+    build_index: BuildIndexOpt = False,
+) -> None:
+    """Run the retrieval eval and fail (exit 1) when a retrieval or citation metric dropped beyond noise."""
+    from eval.gate import baseline_path, compare, identity_notes, per_question, read_baseline
+
+    s = get_settings()
+    try:
+        base = read_baseline(baseline_path(session.BASELINES_DIR, session.GATE_PROGRAM, backend, split))
+        outcome = session.run_eval(
+            s, program=session.GATE_PROGRAM, backend=backend, split=split, gold=gold, limit=None, workers=workers,
+            track=track, baseline=False, build_index=build_index,
+        )  # fmt: skip
+    except FDAError as err:
+        fail(err)
+        return
+    report = compare(
+        per_question(outcome.results),
+        base["per_question"],
+        tolerance=s.eval.gate_tolerance,
+        paired_ci=s.eval.gate_paired_ci,
+        n_samples=s.eval.bootstrap_samples,
+        seed=s.eval.bootstrap_seed,
+    )
+    report.notes.extend(identity_notes(base, outcome.meta))
+    print_gate(report)
+    console.print(f"report: {outcome.run_dir / 'summary.md'}")
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
+@eval_app.command("baseline")
+def baseline_cmd(
+    update: Annotated[bool, typer.Option("--update", help="Run the retrieval eval and rewrite the baseline.")] = False,
+    from_run: Annotated[str | None, typer.Option("--from-run", help="Take the values of this RUN_ID instead.")] = None,
+    backend: Annotated[str, typer.Option("--backend", "-b")] = "bm25",
+    split: SplitOpt = "dev",
+    gold: GoldOpt = "v1",
+    workers: WorkersOpt = None,
+    track: TrackOpt = None,
+    build_index: BuildIndexOpt = False,
+) -> None:
+    """Show the committed regression baseline; with --update, rewrite it (then commit the file)."""
+    from eval.gate import baseline_path, make_baseline, read_baseline, write_baseline
+    from eval.results import load_results
+    from eval.run import read_meta
+
+    s = get_settings()
+    path = baseline_path(session.BASELINES_DIR, session.GATE_PROGRAM, backend, split)
+    try:
+        if from_run:
+            run_dir = session.REPORTS_DIR / from_run
+            meta = read_meta(run_dir)
+            if meta.get("program") != session.GATE_PROGRAM:
+                raise EvalError(f"run {from_run} evaluated {meta.get('program')!r}; the gate baseline is retrieval")
+            results = list(load_results(run_dir / "results.jsonl").values())
+            path = baseline_path(session.BASELINES_DIR, session.GATE_PROGRAM, meta["backend"], meta["split"])
+            write_baseline(path, make_baseline(results, meta))
+        elif update:
+            outcome = session.run_eval(
+                s, program=session.GATE_PROGRAM, backend=backend, split=split, gold=gold, limit=None, workers=workers,
+                track=track, baseline=False, build_index=build_index,
+            )  # fmt: skip
+            write_baseline(path, make_baseline(outcome.results, outcome.meta))
+        data = read_baseline(path)
+    except FDAError as err:
+        fail(err)
+        return
+    table = Table(title=f"{path.name} (run {data.get('run_id')}, gold {data.get('gold_hash')})")
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    for name, value in data["metrics"].items():
+        table.add_row(name, f"{value:.3f}" if value is not None else "n/a")
+    console.print(table)
+    if update or from_run:
+        console.print(f"wrote {path}: commit it so `make eval-gate` checks against it")

@@ -1,0 +1,113 @@
+"""``fda serve`` (the HTTP service) and ``fda ask`` (one question from the terminal).
+
+fda serve                      # http://127.0.0.1:8000 (docs at /docs)
+fda ask "How do I enable CORS?" --show-context
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from fda.console import console, err_console, fail
+from fda.errors import FDAError
+from fda.settings import get_settings
+
+
+def serve_cmd(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: settings api.host, loopback).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings api.port).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads its own index and LM client).")] = 1,
+) -> None:
+    """Serve the assistant over HTTP (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    s = get_settings()
+    host, port = host or s.api.host, port or s.api.port
+    err_console.print(f"Serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs) — Ctrl+C stops.")
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=s.logging.level.lower(),
+        access_log=False,
+    )
+
+
+def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool) -> None:
+    flags = [name for name in ("cannot_answer", "refused", "fallback") if resp[name]]
+    console.print(escape(resp["answer"]))
+    if resp["citations"]:
+        console.print("\n[bold]Sources[/]")
+        for c in resp["citations"]:
+            console.print(f"  [{c['number']}] [link={c['url']}]{escape(c['title'])}[/link]\n      {c['url']}")
+    if show_context and passages:
+        console.print("\n[bold]Context shown to the model[/]")
+        for i, p in enumerate(passages, start=1):
+            console.print(f"  [{i}] {escape(p.title)} ({p.version}, score {p.score:.3f})\n      {p.url}")
+    usage = resp.get("usage") or {}
+    console.print(
+        f"\n[dim]{escape(resp['program'])} {escape(resp['program_version'])} · "
+        f"{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
+        f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens"
+        f"{' · ' + ', '.join(flags) if flags else ''}[/]"
+    )
+
+
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question about FastAPI.")],
+    version: Annotated[str | None, typer.Option(help="Docs version (tag); default: latest.")] = None,
+    program: Annotated[str | None, typer.Option(help="rag or multihop (default: settings).")] = None,
+    show_context: Annotated[bool, typer.Option(help="Also list the passages the model saw.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Answer one question with numbered citations (links) and timings."""
+    from api.wiring import wire
+    from programs.guard import check_question
+
+    s = get_settings()
+    try:
+        check_question(question, s.api.max_question_chars)
+        services = wire(s)
+    except FDAError as err:
+        fail(err)
+        return
+    try:
+        name = program or s.api.default_program
+        if name not in services.programs:
+            fail(FDAError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(services.programs)}."))
+        v = services.resolve_version(version)
+        t0 = time.perf_counter()
+        with services.lm_context():
+            pred = services.programs[name](question=question, version=v)
+        elapsed = (time.perf_counter() - t0) * 1000
+    except FDAError as err:
+        fail(err)
+        return
+    finally:
+        services.close()
+    resp = {
+        "answer": pred.answer,
+        "citations": [c.model_dump() for c in pred.citations],
+        "cannot_answer": bool(pred.cannot_answer),
+        "refused": bool(pred.refused),
+        "fallback": bool(pred.fallback),
+        "invalid_citations": int(pred.invalid_citations),
+        "version": v,
+        "program": name,
+        "program_version": services.program_version(name),
+        "timings_ms": {"total": round(elapsed, 1)},
+        "usage": dict(getattr(pred, "usage", {}) or {}),
+    }
+    if as_json:
+        if show_context:
+            resp["passages"] = [p.model_dump() for p in pred.passages]
+        console.print_json(json.dumps(resp))
+    else:
+        _print_answer(resp, list(pred.passages), show_context)

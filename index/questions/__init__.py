@@ -1,0 +1,1 @@
+"""LM-written questions per docs section (`fda gen-questions`), committed under data/retriever/."""

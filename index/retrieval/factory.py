@@ -1,0 +1,139 @@
+"""Backend name + settings -> a ready ``Retriever``: ``open_retriever(backend, settings)``.
+
+Each backend opens the index folder its current inputs name; a missing one raises
+:class:`~fda.errors.IndexMissingError` telling the user to run ``fda index``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fda.errors import ConfigError
+from fda.settings import BACKENDS, RetrievalSettings, Settings
+from index.retrieval.base import Retriever
+from index.retrieval.bm25 import BM25Retriever
+from index.retrieval.build import folder_for
+from index.retrieval.hybrid import RRFRetriever
+from index.retrieval.layout import Paths, paths_for, read_manifest
+from index.retrieval.rerank import RerankRetriever
+from index.retrieval.section_context import SectionContext
+from index.retrieval.wrappers import ReleaseNotesLast, SectionFolding, VersionFallback
+
+log = logging.getLogger(__name__)
+
+
+class Opener:
+    """Opens each bare index once, with the settings' encoders and search options, so hybrid, rerank and fused
+    share the loaded backends they combine (the ablation and tuning benches open theirs here too)."""
+
+    def __init__(self, rs: RetrievalSettings, paths: Paths) -> None:
+        self.rs = rs
+        self.paths = paths
+        self.cache: dict[str, Retriever] = {}
+        self.onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
+
+    def get(self, backend: str) -> Retriever:
+        if backend not in self.cache:
+            self.cache[backend] = self._open(backend)
+        return self.cache[backend]
+
+    def _open(self, backend: str) -> Retriever:
+        rs = self.rs
+        if backend == "bm25":
+            return BM25Retriever(folder_for("bm25", rs, self.paths))
+        if backend == "dense":
+            from index.retrieval.dense import DenseRetriever, MiniLMEncoder
+
+            folder = folder_for("dense", rs, self.paths)
+            read_manifest(folder, "dense")  # a missing index fails before the model loads
+            encoder = MiniLMEncoder(self.paths.base_model, onnx_dir=self.onnx_dir, query_int8=rs.query_int8)
+            return DenseRetriever(folder, encoder)
+        if backend == "colbert":
+            from index.retrieval.colbert import ColBERTRetriever, PlaidSearch
+
+            return ColBERTRetriever(
+                folder_for("colbert", rs, self.paths),
+                onnx_dir=self.onnx_dir,
+                query_int8=rs.query_int8,
+                plaid=PlaidSearch(rs.colbert_ncells, rs.colbert_centroid_threshold, rs.colbert_ndocs),
+            )
+        if backend == "hybrid":
+            return RRFRetriever(
+                [self.get(b) for b in rs.fusion_backends],
+                weights=rs.fusion_weights,
+                rrf_k=rs.rrf_k,
+                depth=rs.depth,
+                name="hybrid",
+            )
+        if backend == "rerank":
+            from index.retrieval.colbert import ColBERTRetriever
+
+            scorer = self.get("colbert")
+            assert isinstance(scorer, ColBERTRetriever)
+            return RerankRetriever([self.get(b) for b in rs.rerank_candidates], scorer, depth=rs.depth, name="rerank")
+        if backend == "fused":
+            return self._fused()
+        raise ConfigError(f"unknown retrieval backend {backend!r}", hint=f"Use one of: {', '.join(BACKENDS)}.")
+
+    def _fused(self) -> Retriever:
+        from index.retrieval.colbert import ColBERTRetriever
+        from index.retrieval.dense import DenseRetriever
+        from index.retrieval.fused import FusedRetriever, HeadingVectors
+
+        rs = self.rs
+        bm25, dense = self.get("bm25"), self.get("dense")
+        assert isinstance(bm25, BM25Retriever) and isinstance(dense, DenseRetriever)
+        # weights: bm25, dense, colbert, headings, questions
+        needs_colbert = len(rs.fused_weights) > 2 and rs.fused_weights[2] != 0
+        colbert = self.get("colbert") if needs_colbert else None
+        assert colbert is None or isinstance(colbert, ColBERTRetriever)
+        cache = self.paths.models_dir.parent / "cache"
+        headings = HeadingVectors(dense.encoder, cache / "headings", dense.folder.name)
+        weights = list(rs.fused_weights)
+        questions = (
+            question_vectors(self.paths.questions_file, dense, cache / "questions")
+            if len(weights) > 4 and weights[4]
+            else None
+        )
+        if questions is None and len(weights) > 4:
+            weights[4] = 0.0
+        return FusedRetriever(
+            bm25, dense, colbert, headings, weights, page_weight=rs.page_weight, depth=rs.depth, questions=questions
+        )
+
+
+def question_vectors(path: Path | None, dense: Any, cache_dir: Path) -> Any:
+    """The generated questions (data/retriever/<questions_artifact>/questions.jsonl) as a ``QuestionVectors``;
+    ``None``, with a warning, when the file is missing or empty: ``fused`` then runs without that signal."""
+    from index.retrieval.question_vectors import QuestionVectors, load_questions
+
+    questions = load_questions(path) if path is not None else {}
+    if not questions:
+        log.warning(
+            "no generated questions at %s: fused runs without its questions signal "
+            "(restore the file from git, or run `fda gen-questions`)",
+            path,
+        )
+        return None
+    return QuestionVectors(dense.encoder, questions, cache_dir, dense.folder.name)
+
+
+def open_retriever(backend: str | None, settings: Settings, paths: Paths | None = None) -> Retriever:
+    """A ready backend (``None``: ``settings.retrieval.backend``), wrapped as the service searches: older
+    versions through BM25, release notes last, one chunk per section, section context for the answer step."""
+    rs = settings.retrieval
+    paths = paths or paths_for(rs, settings.state_dir, settings.db_path)
+    opener = Opener(rs, paths)
+    name = backend or rs.backend
+    retriever = opener.get(name)
+    if name != "bm25":  # dense/colbert may cover the latest version only (retrieval.neural_versions)
+        retriever = VersionFallback(retriever, lambda: opener.get("bm25"))
+    if rs.release_notes_last:
+        retriever = ReleaseNotesLast(retriever)
+    if rs.fold_sections:
+        retriever = SectionFolding(retriever)
+    bm25 = opener.get("bm25")
+    assert isinstance(bm25, BM25Retriever)
+    return SectionContext(retriever, bm25)  # the answer step may show what follows a chunk in its section

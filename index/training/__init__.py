@@ -1,0 +1,1 @@
+"""Training the ColBERT projection on pairs made from the docs alone (`fda train-retriever`)."""

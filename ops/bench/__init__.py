@@ -1,0 +1,1 @@
+"""Benchmarks behind `fda bench ...`: they print tables; docs/benchmarks.md and docs/results/ hold them."""

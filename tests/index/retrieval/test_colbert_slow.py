@@ -1,0 +1,71 @@
+"""ColBERT end to end on the tiny corpus: assemble the checkpoint from the packaged MiniLM and the
+committed weights, build PLAID indexes, search, re-score, fuse. Needs colbert-ai's C++ extensions
+(`make warm`) and a minute or two: slow tier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fda.settings import RetrievalSettings, Settings
+from index.ingest.pipeline import corpus_hash
+from index.retrieval.build import build_indexes, folder_for
+from index.retrieval.dense import default_model_path
+from index.retrieval.factory import open_retriever
+from index.retrieval.layout import ARTIFACTS_DIR, Paths, pick_version
+from tests.index.retrieval.test_retrievers import CORS, tiny_store  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  # noqa: F811
+    from index.retrieval.colbert import ColBERTRetriever
+
+    root = tiny_store.parent
+    rs = RetrievalSettings(neural_versions="all")  # every version, so an older one is searched by ColBERT itself
+    paths = Paths(
+        tiny_store,
+        root / "indexes",
+        root / "models",
+        default_model_path(),
+        ARTIFACTS_DIR / rs.artifact,
+        corpus_hash(tiny_store),
+    )
+    reports = build_indexes(rs, paths, ["bm25", "colbert"], progress=False)
+    assert [r.status for r in reports] == ["built", "built"]
+    assert list((root / "models").glob("colbert-*/artifact.metadata"))  # assembled once, into state/models
+
+    colbert = ColBERTRetriever(folder_for("colbert", rs, paths))
+    hits = colbert.search("How do I add CORSMiddleware to my app?", k=3)
+    assert hits[0].url == CORS and hits[0].score >= hits[-1].score
+    assert {p.version for p in colbert.search("CORS", k=3, version="0.1.0")} == {"0.1.0"}
+    scores = colbert.rescore("CORSMiddleware", [hits[0].chunk_id, "not-a-chunk"])
+    assert set(scores) == {hits[0].chunk_id}
+
+    # the query encoder's transformer on ONNX Runtime gives the same scores and ranking
+    fast = ColBERTRetriever(folder_for("colbert", rs, paths), onnx_dir=root / "models" / "onnx")
+    fast_hits = fast.search("How do I add CORSMiddleware to my app?", k=3)
+    assert list((root / "models" / "onnx").glob("minilm-*.onnx"))
+    assert [h.chunk_id for h in fast_hits] == [h.chunk_id for h in hits]
+    assert [h.score for h in fast_hits] == pytest.approx([h.score for h in hits], abs=1e-3)
+
+    # int8 query weights and the lean PLAID search: close scores, the same best hit, the settings applied
+    from index.retrieval.colbert import PlaidSearch
+
+    lean = PlaidSearch(ncells=1, centroid_threshold=0.5, ndocs=64)
+    q8 = ColBERTRetriever(
+        folder_for("colbert", rs, paths), onnx_dir=root / "models" / "onnx", query_int8=True, plaid=lean
+    )
+    q8_hits = q8.search("How do I add CORSMiddleware to my app?", k=3)
+    assert list((root / "models" / "onnx").glob("minilm-*-int8.onnx"))
+    assert q8_hits[0].chunk_id == hits[0].chunk_id
+    assert q8_hits[0].score == pytest.approx(hits[0].score, rel=0.05) and q8_hits[0].score != hits[0].score
+    config = q8._loaded[pick_version(q8.manifest, None)][0].model.model_index.searcher.config
+    assert (config.ncells, config.centroid_score_threshold, config.ndocs) == (1, 0.5, 64)
+
+    settings = Settings(
+        state_dir=root, retrieval=RetrievalSettings(fusion_backends=["bm25", "colbert"], neural_versions="all")
+    )
+    for backend in ("hybrid", "rerank"):
+        assert open_retriever(backend, settings, paths).search("CORSMiddleware", k=2)[0].url == CORS
