@@ -59,10 +59,11 @@ test-fast: setup  ## Only the fast tier (fixtures and fakes)
 test-slow: models chromium warm  ## Real models, servers and the UI's browser check (minutes)
 	$(PY) -m pytest -m 'slow and not image'; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests collected"; else exit $$rc; fi
 
-lint: setup  ## ruff + mypy
+lint: setup  ## ruff + mypy + the import contract (tests/test_import_contract.py; docs/architecture.md)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_import_contract.py
 
 format: setup  ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.querylog import flush_spool
 from api.routers import ask, feedback, health, search, sources
-from api.services import Services, build_services
+from api.services import Services
+from api.wiring import wire
 from fda.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class RequestContext:
 
 def create_app(settings: Settings | None = None, services_factory: ServicesFactory | None = None) -> FastAPI:
     settings = settings or get_settings()
-    factory = services_factory or build_services
+    factory = services_factory or wire
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

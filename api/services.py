@@ -1,6 +1,6 @@
 """What the app holds for its lifetime: programs, retrievers, LM, caches, query log, metrics.
 
-``build_services`` makes the real ones from settings (called in ``lifespan``); tests hand the app
+``api.wiring.wire`` makes the real ones from settings (called in ``lifespan``); tests hand the app
 their own ``Services`` with fakes.
 """
 
@@ -86,10 +86,3 @@ class Services:
 
     def lm_context(self) -> Any:
         return dspy.context(lm=self.lm) if self.lm is not None else dspy.context()
-
-
-def build_services(settings: Settings) -> Services:  # pragma: no cover - exercised by the slow tier
-    """The real services: store, retrievers, LM and programs from settings."""
-    from api.wiring import wire
-
-    return wire(settings)

@@ -7,6 +7,7 @@ build_program("multihop", retriever, lm=lm, versions=..., latest=...)   # progra
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,22 +24,15 @@ NEEDS_LM = frozenset({"rag", "multihop"})
 
 
 def check_program(name: str) -> None:
-    """Fail early, with a clear message, on an unknown program or one whose module is not there yet."""
-    _load(name)
+    """Fail early, with a clear message, on an unknown program name."""
+    if name not in PROGRAMS:
+        raise EvalError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(PROGRAMS)}.")
 
 
 def _load(name: str) -> Any:
-    if name not in PROGRAMS:
-        raise EvalError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(PROGRAMS)}.")
+    check_program(name)
     module_name, attr = PROGRAMS[name].split(":")
-    try:
-        module = __import__(module_name, fromlist=[attr])
-        return getattr(module, attr)
-    except (ImportError, AttributeError) as err:
-        raise EvalError(
-            f"program {name!r} is not available yet: {PROGRAMS[name]} cannot be imported ({err})",
-            hint="It arrives with the answer programs (programs/); `--program retrieval` works now.",
-        ) from err
+    return getattr(importlib.import_module(module_name), attr)  # imported on use: the answer programs load dspy
 
 
 def build_program(

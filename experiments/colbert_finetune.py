@@ -50,8 +50,7 @@ def main(
     from eval.retrieval_quality import score_row, targets
     from fda.settings import get_settings
     from index.retrieval.colbert_checkpoint import WEIGHTS, apply_weights, load_base
-    from index.retrieval.dense import default_model_path
-    from index.retrieval.layout import ARTIFACTS_DIR
+    from index.retrieval.layout import ARTIFACTS_DIR, default_model_path
     from index.retrieval.passages import chunks_hash, index_text, load_chunks, resolve_version, versions
     from index.training.pairs import bm25_negative_miner, make_pairs, pairs_hash
     from index.training.run import COLBERT, hide_masks

@@ -32,7 +32,8 @@ def main(top: int, steps: int, batch: int = 32, doc_len: int = 128, seed: int = 
     from eval.gold import load_gold
     from eval.retrieval_quality import score_row, targets
     from fda.settings import get_settings
-    from index.retrieval.dense import MiniLMEncoder, default_model_path
+    from index.retrieval.dense import MiniLMEncoder
+    from index.retrieval.layout import default_model_path
     from index.retrieval.passages import index_text, load_chunks, resolve_version, versions
     from index.training.pairs import bm25_negative_miner, make_pairs
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -267,11 +267,3 @@ def _write_artifacts(
 
 def new_run_name(program: str, optimizer: str, now: datetime | None = None) -> str:
     return f"{(now or datetime.now(UTC)).strftime('%Y%m%d-%H%M%S')}-{program}-{optimizer}"
-
-
-def outcome_summary(outcome: CompileOutcome) -> dict[str, Any]:
-    return {
-        "run_id": outcome.run_id, "version": outcome.version, "promoted": outcome.promoted,
-        "decision": asdict(outcome.decision), "baseline": outcome.baseline.means, "compiled": outcome.compiled.means,
-        "cost": outcome.cost,
-    }  # fmt: skip

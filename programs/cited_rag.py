@@ -94,7 +94,7 @@ class CitedRAG(dspy.Module):
         if screened.refuse:
             return refusal(screened.reason)
         intent, queries = self.route(screened.question)
-        if intent in ("unsafe", "prompt_extraction"):
+        if intent == "unsafe":
             return refusal(intent, queries)
         if intent == "out_of_scope":
             return cannot_answer([], queries, "out_of_scope")

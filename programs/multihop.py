@@ -74,7 +74,7 @@ class MultiHopRAG(dspy.Module):
                 intent, queries = str(routed.intent), list(routed.queries)
             except Exception as err:  # LM trouble: search the question as asked
                 log.warning("query rewriting skipped: %s", type(err).__name__)
-        if intent in ("unsafe", "prompt_extraction"):
+        if intent == "unsafe":
             return refusal(intent, queries)
         if intent == "out_of_scope":
             return cannot_answer([], queries, "out_of_scope")

