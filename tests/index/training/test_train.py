@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -15,9 +17,7 @@ from index.training.token_states import States
 from index.training.train import (
     PackedDocs,
     TrainConfig,
-    maxsim,
     packed_maxsim,
-    pad,
     pca_init,
     project,
     train_projection,
@@ -83,6 +83,24 @@ def _states(seqs: list[torch.Tensor]) -> States:
         [s.half() for s in seqs],
         [torch.ones(len(s), dtype=torch.bool) for s in seqs],
     )
+
+
+# The padded formulation: the plain reference the packed one (index/training/train.py) must match.
+def pad(tensors: Sequence[Any], masks: Sequence[Any]) -> tuple[Any, Any]:
+    n = max(t.shape[0] for t in tensors)
+    x = torch.zeros(len(tensors), n, tensors[0].shape[-1])
+    m = torch.zeros(len(tensors), n, dtype=torch.bool)
+    for i, (t, k) in enumerate(zip(tensors, masks, strict=True)):
+        x[i, : t.shape[0]] = t.float()
+        m[i, : t.shape[0]] = k
+    return x, m
+
+
+def maxsim(q: Any, d: Any, d_mask: Any) -> Any:
+    """Scores [nq, nd]: sum over query tokens of the best doc token. ``d_mask`` [nd, L] or [nq, nd, L]."""
+    sim = torch.einsum("qid,njd->qnij", q, d)
+    mask = d_mask.unsqueeze(-2) if d_mask.dim() == 3 else d_mask[None, :, None, :]
+    return sim.masked_fill(~mask, -1e4).max(-1).values.sum(-1)
 
 
 def test_packed_maxsim_matches_padded_maxsim() -> None:
