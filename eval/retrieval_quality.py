@@ -1,15 +1,18 @@
-"""``fda bench retrieval-quality``: every backend side by side on the gold dev and test splits.
+"""Retrieval quality: the one definition every retrieval number uses (``fda bench retrieval-quality``, the
+retrieval metrics of ``fda eval``, the tuning and lever benches, README and docs).
 
     fda bench retrieval-quality                       # bm25, dense, colbert, hybrid, rerank, fused; dev + test
     fda bench retrieval-quality -b bm25 -b hybrid --split test --json
 
-Rows without gold sections or expecting a refusal are skipped. A row is searched in the docs version its
-gold sections live in: the version of its GitHub permalinks (``.../blob/<tag>/...``) or its
-``fastapi_version`` when that was ingested, else the latest; gold sections of other versions are then
-left out of that row's gold list (a search runs in one version). Metrics are eval/metrics.py at page and
-section level over the top 50 chunks (chunks of one section or page collapse to their best rank):
-``R@k`` is the share of a row's gold items in the top k, ``Hit@k`` is 1 when any is. The ``(ceiling)``
-row (:func:`ceiling`) is the gold list itself: R@1 of a row with two gold pages is at most 0.5.
+A row counts when it has gold sections and does not expect a refusal (:func:`applies`). Its gold list is
+the gold sections in the docs version the ranked list comes from (:func:`gold_for`: the version of the
+GitHub permalinks ``.../blob/<tag>/...``, or the published site for the latest), or all of them when none
+is in that version. The benches search each row in the version its gold lives in (:func:`targets`: its
+``fastapi_version`` when that was ingested and cited, else the older version its permalinks name, else the
+latest); ``fda eval --versions target`` asks the same. Metrics are eval/metrics.py at page and section
+level (chunks of one section or page collapse to their best rank): ``R@k`` is the share of a row's gold
+items in the top k, ``Hit@k`` is 1 when any is. The ``(ceiling)`` row (:func:`ceiling`) is the gold list
+itself: R@1 of a row with two gold pages is at most 0.5.
 """
 
 from __future__ import annotations
@@ -36,30 +39,53 @@ class Target:
     gold: tuple[str, ...]
 
 
-def version_of(url: str, latest: str) -> str:
+def tag_of(url: str) -> str | None:
+    """The docs version a URL belongs to: a GitHub permalink's tag, ``None`` for the published (latest) site."""
     m = _TAG.search(url)
-    return m.group(1) if m else latest
+    return m.group(1) if m else None
+
+
+def version_of(url: str, latest: str) -> str:
+    return tag_of(url) or latest
+
+
+def applies(row: GoldQuestion) -> bool:
+    """Retrieval is scored on rows with gold sections that do not expect a refusal."""
+    return bool(row.gold_sections) and not row.expect_refusal
+
+
+def gold_for(gold_sections: Sequence[str], ranked: Sequence[str]) -> tuple[str, ...]:
+    """The gold sections in the version the ranked list comes from; all of them when none is (or nothing ranked)."""
+    if not ranked:
+        return tuple(gold_sections)
+    searched = tag_of(ranked[0])
+    return tuple(u for u in gold_sections if tag_of(u) == searched) or tuple(gold_sections)
+
+
+def search_version(row: GoldQuestion, known: Sequence[str], latest: str) -> str:
+    """The docs version the row's gold lives in: its ``fastapi_version`` when ingested and cited, else the older
+    ingested version its permalinks name, else the latest."""
+    tags = [version_of(u, latest) for u in row.gold_sections]
+    older = [t for t in tags if t != latest and t in known]
+    if row.fastapi_version in known and row.fastapi_version in tags:
+        return row.fastapi_version
+    return older[0] if older else latest
 
 
 def targets(rows: Sequence[GoldQuestion], known: Sequence[str], latest: str) -> list[Target]:
+    """The scored rows, each with the version the benches search it in and its gold list in that version."""
     out: list[Target] = []
     for row in rows:
-        if not row.gold_sections or row.expect_refusal:
+        if not applies(row):
             continue
-        tags = [version_of(u, latest) for u in row.gold_sections]
-        older = [t for t in tags if t != latest and t in known]
-        if row.fastapi_version in known and row.fastapi_version in tags:
-            version = row.fastapi_version
-        elif older:
-            version = older[0]
-        else:
-            version = latest
-        gold = tuple(u for u, t in zip(row.gold_sections, tags, strict=True) if t == version)
+        version = search_version(row, known, latest)
+        gold = tuple(u for u in row.gold_sections if version_of(u, latest) == version)
         out.append(Target(row, version, gold or tuple(row.gold_sections)))
     return out
 
 
 def score_row(gold: Sequence[str], ranked: Sequence[str]) -> dict[str, float]:
+    """Every retrieval metric of one row, named as the benches print them (``"section R@5"``)."""
     m: dict[str, float] = {}
     for level in ("page", "section"):
         for k in (1, 5, 10):
@@ -150,3 +176,17 @@ HEADLINE = [
     "page Hit@5",
     "section Hit@5",
 ]
+
+
+# ``fda eval``'s names for the same numbers (eval/scoring.py; reports, baselines, MLflow)
+EVAL_NAMES: dict[str, str] = {
+    f"{level} {bench}": f"{name}_{level}"
+    for level in ("section", "page")
+    for bench, name in (
+        ("R@1", "recall_at_1"),
+        ("R@5", "recall_at_5"),
+        ("R@10", "recall_at_10"),
+        ("MRR@10", "mrr_at_10"),
+        ("nDCG@10", "ndcg_at_10"),
+    )
+}

@@ -8,6 +8,7 @@ worst value on every quality metric that applies.
 from __future__ import annotations
 
 from eval import metrics as m
+from eval import retrieval_quality as rq
 from eval.contract import ProgramOutput
 from eval.gold import GoldQuestion
 from eval.judge import JudgeResult
@@ -41,15 +42,11 @@ LOWER_IS_BETTER: frozenset[str] = frozenset({"injection_success", "fallback", "d
 
 
 def retrieval_scores(gold: GoldQuestion, ranked_urls: list[str]) -> dict[str, float | None]:
-    if not gold.gold_sections:
+    """eval/retrieval_quality.py's definition (the benches' too), under the eval's metric names."""
+    if not rq.applies(gold):
         return dict.fromkeys(RETRIEVAL_METRICS)
-    out: dict[str, float | None] = {}
-    for level in ("section", "page"):
-        for k in (1, 5, 10):
-            out[f"recall_at_{k}_{level}"] = m.recall_at_k(gold.gold_sections, ranked_urls, k, level)
-        out[f"mrr_at_10_{level}"] = m.mrr_at_k(gold.gold_sections, ranked_urls, 10, level)
-        out[f"ndcg_at_10_{level}"] = m.ndcg_at_k(gold.gold_sections, ranked_urls, 10, level)
-    return out
+    scores = rq.score_row(rq.gold_for(gold.gold_sections, ranked_urls), ranked_urls)
+    return {rq.EVAL_NAMES[name]: value for name, value in scores.items() if name in rq.EVAL_NAMES}
 
 
 def answer_scores(gold: GoldQuestion, out: ProgramOutput, judge: JudgeResult | None) -> dict[str, float | None]:

@@ -227,7 +227,6 @@ def main(
                 "chunks_hash": chunks_hash(chunks),
                 "pairs_hash": pairs_hash(pairs, chunks),
                 "pairs": dict(Counter(p.kind for p in pairs)),
-                "gold_set_used": False,
             },
             train={
                 "seed": seed,

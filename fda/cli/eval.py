@@ -79,7 +79,12 @@ def eval_main(
         bool | None, typer.Option("--judge/--no-judge", help="Grade answers with the LLM judge (default: settings).")
     ] = None,
     versions: Annotated[
-        str, typer.Option("--versions", help="none: ask without a version; gold: pass the gold row's version.")
+        str,
+        typer.Option(
+            "--versions",
+            help="none: ask without a version (as users do); gold: the gold row's version; target: the version its "
+            "gold sections live in, as `fda bench retrieval-quality` searches (eval/retrieval_quality.py).",
+        ),
     ] = "none",
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the BM25 baseline.")] = True,
     track: TrackOpt = None,

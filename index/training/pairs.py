@@ -20,6 +20,7 @@ right page, the wrong heading is where retrieval loses most).
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -151,3 +152,14 @@ def pairs_hash(pairs: Sequence[Pair], chunks: Sequence[Chunk]) -> str:
     for p in pairs:
         h.update(f"{p.query}\x1f{chunks[p.positive].chunk_id}\x1f{p.negatives}\x1f{p.hide}\n".encode())
     return h.hexdigest()[:16]
+
+
+def pairs_sha256(pairs: Sequence[Pair], chunks: Sequence[Chunk]) -> str:
+    """sha256 over the training pairs' texts in order: one JSON line ``[query, positive's index text]`` each.
+
+    Recorded in the manifest's ``data.inputs`` so what the projection was trained on can be recomputed and
+    checked (unlike :func:`pairs_hash`, it names texts rather than chunk ids, and is the full digest)."""
+    h = hashlib.sha256()
+    for p in pairs:
+        h.update((json.dumps([p.query, index_text(chunks[p.positive])], ensure_ascii=False) + "\n").encode())
+    return h.hexdigest()

@@ -4,7 +4,10 @@
     fda train-retriever --steps 300 --out /tmp/colbert-try
 
 Writes ``weights.safetensors`` (``linear.weight``, 128x384) and ``manifest.json`` (base model, colbert
-settings, data hash, seed, steps, loss curve). Uses only the latest docs version and no gold question.
+settings, data hash, seed, steps, loss curve). Uses only the latest docs version; ``data.inputs`` records
+every training input with its sha256 (:func:`training_inputs`: the corpus, the generated-questions file
+when used, the pairs), so what the weights were trained on can be checked (e.g. that no gold file is among
+them) instead of taken on trust.
 """
 
 from __future__ import annotations
@@ -15,27 +18,64 @@ import logging
 import platform
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fda.errors import ConfigError
+from index.ingest.pipeline import corpus_hash as store_corpus_hash
 from index.retrieval.colbert_checkpoint import MANIFEST, WEIGHTS, load_base
 from index.retrieval.dense import model_id
 from index.retrieval.passages import Chunk, chunks_hash, index_text, load_chunks, resolve_version
 from index.retrieval.question_vectors import load_questions
-from index.training.pairs import Pair, bm25_negative_miner, make_pairs, pairs_hash
+from index.training.pairs import Pair, bm25_negative_miner, make_pairs, pairs_hash, pairs_sha256
 from index.training.token_states import States, cache_key, cached, encode_docs, encode_queries
 from index.training.train import TrainConfig, pca_init, train_projection
 
 log = logging.getLogger(__name__)
 
 COLBERT = {"dim": 128, "doc_maxlen": 300, "query_maxlen": 32, "attend_to_mask_tokens": False}
+ROOT = Path(__file__).resolve().parents[2]  # the repository: recorded input paths are relative to it
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def corpus_sha256(chunks: Sequence[Chunk]) -> str:
+    """sha256 over the chunks the pairs were made from, in order: one JSON line ``[chunk_id, index text]`` each."""
+    h = hashlib.sha256()
+    for c in chunks:
+        h.update((json.dumps([c.chunk_id, index_text(c)], ensure_ascii=False) + "\n").encode())
+    return h.hexdigest()
+
+
+def _repo_path(path: Path, root: Path) -> str:
+    resolved = path.resolve()
+    return resolved.relative_to(root.resolve()).as_posix() if resolved.is_relative_to(root.resolve()) else str(resolved)
+
+
+def training_inputs(
+    corpus_hash: str,
+    chunks: Sequence[Chunk],
+    pairs: Sequence[Pair],
+    questions_file: Path | None = None,
+    root: Path = ROOT,
+) -> dict[str, dict[str, Any]]:
+    """Every input of a training run with its sha256, for the manifest's ``data.inputs``.
+
+    ``corpus``: the store's corpus hash and a sha256 of the chunk texts (:func:`corpus_sha256`);
+    ``generated_questions`` (when used): the file's path relative to ``root`` and its sha256;
+    ``pairs``: their count and a sha256 of their (query, positive text)s in order (:func:`pairs_sha256`)."""
+    inputs: dict[str, dict[str, Any]] = {
+        "corpus": {"corpus_hash": corpus_hash, "chunks": len(chunks), "sha256": corpus_sha256(chunks)}
+    }
+    if questions_file is not None:
+        inputs["generated_questions"] = {"path": _repo_path(questions_file, root), "sha256": _sha256(questions_file)}
+    inputs["pairs"] = {"count": len(pairs), "sha256": pairs_sha256(pairs, chunks)}
+    return inputs
 
 
 def hide_masks(ck: Any, chunks: list[Chunk], pairs: list[Pair], docs: States) -> list[Any | None]:
@@ -86,6 +126,7 @@ def train_retriever(
             )
     version = resolve_version(db_path, version)
     chunks = load_chunks(db_path, version)
+    corpus = store_corpus_hash(db_path)  # names the store the chunks were read from, before the long run
     pairs = make_pairs(
         chunks,
         bm25_negative_miner(chunks, seed=cfg.seed),
@@ -136,10 +177,7 @@ def train_retriever(
             "chunks_hash": chunks_hash(chunks),
             "pairs_hash": data_hash,
             "pairs": dict(Counter(p.kind for p in pairs)),
-            "generated_questions": (
-                {"file": questions_file.parent.name, "sha256": _sha256(questions_file)} if questions_file else None
-            ),
-            "gold_set_used": False,
+            "inputs": training_inputs(corpus, chunks, pairs, questions_file),
         },
         "train": asdict(cfg),
         "loss_curve": {"every_steps": every, "mean_loss": curve},

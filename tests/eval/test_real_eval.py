@@ -12,7 +12,7 @@ pytestmark = pytest.mark.corpus
 
 def test_retrieval_eval_on_real_corpus(real_store: tuple[Path, object], tmp_path: Path) -> None:
     pytest.importorskip("index.retrieval.factory", reason="no retrieval backends yet")
-    from fda.cli.eval import run_eval
+    from eval.session import run_eval
     from fda.settings import Settings
 
     db, _ = real_store

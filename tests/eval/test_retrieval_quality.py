@@ -123,3 +123,34 @@ def test_ceiling_caps_recall_at_1_for_rows_with_several_gold_items() -> None:
     assert row["backend"] == CEILING and row["n"] == 2
     assert row["page R@1"] == 0.75  # (1/2 + 1) / 2: one slot cannot hold two gold pages
     assert row["page Hit@1"] == 1.0 and row["page R@5"] == 1.0 and row["section R@5"] == 1.0
+
+
+def test_fda_eval_and_the_bench_score_retrieval_with_one_definition() -> None:
+    """eval/scoring.py's retrieval metrics are the bench's score_row on the same gold list, renamed."""
+    from eval.retrieval_quality import EVAL_NAMES, gold_for
+    from eval.scoring import RETRIEVAL_METRICS, retrieval_scores
+    from tests.eval.conftest import gq
+
+    old = "https://github.com/fastapi/fastapi/blob/0.100.0/docs/en/docs/tutorial/cors.md#use-corsmiddleware"
+    new = "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"
+    row = gq("qq1", gold_sections=[new, old])
+    ranked_old = [old.replace("#use-corsmiddleware", "#cors"), old]
+    ranked_new = ["https://fastapi.tiangolo.com/tutorial/middleware/#x", new]
+    for ranked in (ranked_old, ranked_new, []):
+        bench = score_row(gold_for(row.gold_sections, ranked), ranked)
+        assert retrieval_scores(row, ranked) == {EVAL_NAMES[k]: v for k, v in bench.items() if k in EVAL_NAMES}
+    assert gold_for(row.gold_sections, ranked_old) == (old,)  # only the version searched counts
+    assert retrieval_scores(row, ranked_old)["recall_at_5_section"] == 1.0
+    refusal = gq("qq2", type="adversarial", gold_sections=[new], expect_refusal=True)
+    assert retrieval_scores(refusal, ranked_new) == dict.fromkeys(RETRIEVAL_METRICS)
+
+
+def test_the_target_version_policy_asks_where_the_gold_lives() -> None:
+    from eval.session import version_policy
+    from tests.eval.conftest import gq
+
+    old = "https://github.com/fastapi/fastapi/blob/0.100.0/docs/en/docs/tutorial/cors.md#cors"
+    policy = version_policy("target", ["0.100.0", "0.141.1"], "0.141.1")
+    assert policy(gq("qa1", gold_sections=[old])) == "0.100.0"
+    assert policy(gq("qb1", gold_sections=["https://fastapi.tiangolo.com/tutorial/cors/#cors"])) is None  # latest
+    assert policy(gq("qc1", type="out_of_scope", gold_sections=[], expect_refusal=True)) is None

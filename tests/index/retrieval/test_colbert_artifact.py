@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,9 @@ from index.retrieval.colbert_checkpoint import BUILTIN, MANIFEST, WEIGHTS, assem
 from index.retrieval.layout import ARTIFACTS_DIR
 
 ARTIFACT = ARTIFACTS_DIR / RetrievalSettings().artifact
+ROOT = Path(__file__).resolve().parents[3]
+GOLD = ROOT / "data" / "gold"
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def test_committed_weights_are_small_and_match_the_manifest() -> None:
@@ -23,13 +28,37 @@ def test_committed_weights_are_small_and_match_the_manifest() -> None:
     assert (ARTIFACT / WEIGHTS).stat().st_size < 2_000_000
     assert {k: list(v.shape) for k, v in weights.items()} == manifest["tensors"] == {"linear.weight": [128, 384]}
     assert manifest["colbert"]["dim"] == 128
-    assert manifest["data"]["gold_set_used"] is False
     assert (
         manifest["train"]["seed"] == 0
         and manifest["train"]["steps"]
         == len(manifest["loss_curve"]["mean_loss"]) * manifest["loss_curve"]["every_steps"]
     )
     assert manifest["loss_curve"]["mean_loss"][-1] < manifest["loss_curve"]["mean_loss"][0]
+
+
+def test_the_manifest_records_its_training_inputs_and_no_gold_file_is_among_them() -> None:
+    data = json.loads((ARTIFACT / MANIFEST).read_text())["data"]
+    inputs = data["inputs"]
+    assert {"corpus", "pairs"} <= set(inputs)
+    assert all(SHA256.fullmatch(entry["sha256"]) for entry in inputs.values()), inputs
+    assert inputs["pairs"]["count"] == sum(data["pairs"].values())
+    gold_files = [f for f in GOLD.rglob("*") if f.is_file()]
+    assert gold_files, f"no gold files under {GOLD}: this check would prove nothing"
+    gold = {hashlib.sha256(f.read_bytes()).hexdigest(): f for f in gold_files}
+    assert not [name for name, entry in inputs.items() if entry["sha256"] in gold]
+    for entry in inputs.values():
+        if "path" in entry:
+            path = (ROOT / entry["path"]).resolve()
+            assert not path.is_relative_to(GOLD.resolve()), entry
+            assert path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], entry
+
+
+def test_no_committed_projection_claims_an_unrecorded_fact() -> None:
+    """An input is recorded with its hash or the manifest says why not; no bare "gold set used: false"."""
+    for manifest in ARTIFACTS_DIR.glob("colbert-*/" + MANIFEST):
+        data = json.loads(manifest.read_text())["data"]
+        assert "gold_set_used" not in data, manifest
+        assert "inputs" in data or data.get("inputs_recorded", "").startswith("not backfilled"), manifest
 
 
 def test_checkpoint_settings() -> None:
