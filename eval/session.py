@@ -168,6 +168,16 @@ def run_eval(
         )
 
 
+def run_gate_eval(
+    s: Settings, backend: str, split: str, gold: str, workers: int | None, track: bool | None, build_index: bool
+) -> RunOutcome:
+    """The run the regression gate compares (and ``fda eval baseline --update`` records): retrieval, whole split."""
+    return run_eval(
+        s, program=GATE_PROGRAM, backend=backend, split=split, gold=gold, limit=None, workers=workers, track=track,
+        baseline=False, build_index=build_index,
+    )  # fmt: skip
+
+
 def version_key(tag: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in tag.split("."))
 

@@ -223,10 +223,7 @@ def gate_cmd(
     s = get_settings()
     try:
         base = read_baseline(baseline_path(session.BASELINES_DIR, session.GATE_PROGRAM, backend, split))
-        outcome = session.run_eval(
-            s, program=session.GATE_PROGRAM, backend=backend, split=split, gold=gold, limit=None, workers=workers,
-            track=track, baseline=False, build_index=build_index,
-        )  # fmt: skip
+        outcome = session.run_gate_eval(s, backend, split, gold, workers, track, build_index)
     except FDAError as err:
         fail(err)
         return
@@ -273,10 +270,7 @@ def baseline_cmd(
             path = baseline_path(session.BASELINES_DIR, session.GATE_PROGRAM, meta["backend"], meta["split"])
             write_baseline(path, make_baseline(results, meta))
         elif update:
-            outcome = session.run_eval(
-                s, program=session.GATE_PROGRAM, backend=backend, split=split, gold=gold, limit=None, workers=workers,
-                track=track, baseline=False, build_index=build_index,
-            )  # fmt: skip
+            outcome = session.run_gate_eval(s, backend, split, gold, workers, track, build_index)
             write_baseline(path, make_baseline(outcome.results, outcome.meta))
         data = read_baseline(path)
     except FDAError as err:
