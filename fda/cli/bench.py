@@ -25,7 +25,9 @@ from fda.console import console, err_console, fail, print_df
 from fda.errors import FDAError
 from fda.settings import get_settings
 
-bench_app = typer.Typer(help="Benchmarks: print a table, record it in docs/benchmarks.md.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: print a table; docs/benchmarks.md and docs/results/ record them.", no_args_is_help=True
+)
 bench_app.command("retrieval")(bench_retrieval.bench_retrieval)
 bench_app.command("retrieval-quality")(bench_retrieval.bench_retrieval_quality)
 bench_app.command("retrieval-ablation")(bench_retrieval.bench_retrieval_ablation)

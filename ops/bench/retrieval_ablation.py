@@ -1,6 +1,6 @@
 """``fda bench retrieval-ablation``: what each retrieval lever is worth, on the gold dev split only.
 
-    fda bench retrieval-ablation                 # dev; the table in docs/retrieval.md (Quality, ablation)
+    fda bench retrieval-ablation                 # dev; the table in docs/results/retrieval-quality.md
     fda bench retrieval-ablation --split train   # a second look that tuning never used either
 
 Every variant shares one loaded BM25, dense and ColBERT index and gets the same wrappers as the service
