@@ -21,6 +21,8 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -82,6 +84,15 @@ def targets(rows: Sequence[GoldQuestion], known: Sequence[str], latest: str) -> 
         gold = tuple(u for u in row.gold_sections if version_of(u, latest) == version)
         out.append(Target(row, version, gold or tuple(row.gold_sections)))
     return out
+
+
+def split_targets(db_path: Path, splits: Sequence[str]) -> dict[str, list[Target]]:
+    """Each gold split's scored rows for the ingested store at ``db_path`` (its versions decide where to search)."""
+    from eval.gold import Split, load_gold
+    from index.retrieval.passages import versions
+
+    known, latest = versions(db_path)
+    return {sp: targets(load_gold(split=cast("Split", sp)), known, latest or known[-1]) for sp in splits}
 
 
 def score_row(gold: Sequence[str], ranked: Sequence[str]) -> dict[str, float]:

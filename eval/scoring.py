@@ -13,11 +13,7 @@ from eval.contract import ProgramOutput
 from eval.gold import GoldQuestion
 from eval.judge import JudgeResult
 
-RETRIEVAL_METRICS: tuple[str, ...] = tuple(
-    f"{name}_{level}"
-    for level in ("section", "page")
-    for name in ("recall_at_1", "recall_at_5", "recall_at_10", "mrr_at_10", "ndcg_at_10")
-)
+RETRIEVAL_METRICS: tuple[str, ...] = tuple(rq.EVAL_NAMES.values())  # eval/retrieval_quality.py's, renamed
 CITATION_METRICS: tuple[str, ...] = (
     "citation_precision_section",
     "citation_recall_section",

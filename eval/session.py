@@ -162,7 +162,7 @@ def run_eval(
             eval_db=eval_db(s),
             baseline_program=base,
             judge=AnswerJudge(judge_lm) if judge_lm is not None else None,
-            version_of=version_policy(versions, available, latest),
+            version_of=version_policy(versions, available, latest or ""),
             tracking=tracking_for(s, track),
             progress=sys.stderr.isatty(),
         )
@@ -182,11 +182,9 @@ def version_key(tag: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in tag.split("."))
 
 
-def version_policy(
-    policy: str, available: list[str], latest: str | None = None
-) -> Callable[[GoldQuestion], str | None]:
-    """Which docs version a gold question is asked in: none (as users ask), the row's own version, or target:
-    the version its gold lives in, as the retrieval benches search it (eval/retrieval_quality.py)."""
+def version_policy(policy: str, available: list[str], latest: str) -> Callable[[GoldQuestion], str | None]:
+    """Which docs version a gold question is asked in (``None``: the latest): none (as users ask), the row's
+    own version, or target: where its gold lives, as the retrieval benches search it (eval/retrieval_quality.py)."""
     if policy == "none":
         return lambda gold: None
     if policy == "gold":
@@ -194,10 +192,9 @@ def version_policy(
     if policy == "target":
         from eval.retrieval_quality import search_version
 
-        newest = latest or (available[-1] if available else "")
-        return lambda gold: (
-            None
-            if not gold.gold_sections
-            else (v if (v := search_version(gold, available, newest)) != newest else None)
-        )
+        def target(gold: GoldQuestion) -> str | None:
+            version = search_version(gold, available, latest) if gold.gold_sections else latest
+            return None if version == latest else version
+
+        return target
     raise EvalError(f"unknown --versions {policy!r}", hint="Use none (ask as users do), gold or target.")

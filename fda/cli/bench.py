@@ -221,7 +221,6 @@ def bench_answer(
     from rich.progress import Progress
 
     from eval.gold import load_gold
-    from fda.env import apply_offline_defaults
     from fda.lm.factory import make_lm, runtime_from_settings
     from index.retrieval.factory import open_retriever
     from ops.bench.answer import run_model, summarize, table
@@ -229,7 +228,6 @@ def bench_answer(
     from programs.factory import build_answer_program
 
     base = get_settings()
-    apply_offline_defaults(base.state_dir)
     names = [m.strip() for m in models.split(",") if m.strip()]
     out_dir = base.state_dir / "bench" / "answer" / time.strftime("%Y%m%d-%H%M%S")
     summaries = []

@@ -7,20 +7,20 @@ gold train/dev (ops/bench/retrieval_rewrite.py, ops/bench/retrieval_rerank.py), 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fda.console import console, err_console, fail, print_df, three_decimals
+from fda.cli.bench_retrieval import print_split_tables
+from fda.console import console, err_console, fail
 from fda.errors import FDAError
 from fda.settings import BACKENDS, Settings, get_settings
 from fda.types import Passage
 
 if TYPE_CHECKING:
-    import pandas as pd
     from rich.progress import Progress
 
     from eval.retrieval_quality import Target
@@ -72,17 +72,6 @@ def lever(model: str | None, split: Sequence[str] | None, backend: str | None) -
     retriever = open_retriever(backend, s, paths)
     with lm_for(s, name), Progress(console=err_console) as bar:
         yield Lever(s, name, splits, rows, retriever, bar)
-
-
-def print_split_tables(
-    df: pd.DataFrame, splits: Sequence[str], shown: Sequence[str], first: str, title: Callable[[str], str]
-) -> None:
-    """One table per split, titled ``title(split)``: ``first`` (the backend column, renamed) and the ``shown``
-    metrics to three decimals."""
-    for sp in splits:
-        part = three_decimals(df[df["split"] == sp][["backend", "n", *shown]], list(shown))
-        part = part.rename(columns=lambda c: c.replace("section", "sec")).rename(columns={"backend": first})
-        print_df(part, title(sp))
 
 
 def bench_retrieval_rewrite(

@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, cast
 
 import pandas as pd
 import typer
 
-from fda.console import console, err_console, fail, print_df
+from fda.console import console, err_console, fail, print_df, three_decimals
 from fda.errors import FDAError
-from fda.settings import BACKENDS, get_settings
+from fda.settings import BACKENDS, INDEXED, get_settings
+
+
+def print_split_tables(
+    df: pd.DataFrame, splits: Sequence[str], shown: Sequence[str], first: str, title: Callable[[str], str]
+) -> None:
+    """One table per split, titled ``title(split)``: ``first`` (the backend column, renamed) and the ``shown``
+    metrics to three decimals."""
+    for sp in splits:
+        part = three_decimals(df[df["split"] == sp][["backend", "n", *shown]], list(shown))
+        part = part.rename(columns=lambda c: c.replace("section", "sec")).rename(columns={"backend": first})
+        print_df(part, title(sp))
 
 
 def bench_retrieval(
@@ -49,7 +61,7 @@ def bench_retrieval(
                     reports = build_indexes(s.retrieval, tmp_paths, [name], force=True, progress=sys.stderr.isatty())
                     return float(sum(sum(r.versions.values()) for r in reports))
 
-                indexed = [n for n in names if n in ("bm25", "dense", "colbert")]
+                indexed = [n for n in names if n in INDEXED]
                 print_df(build_times(_build, indexed), "index build, all versions (fda bench retrieval --build)")
         questions = [r.question for r in load_gold()][:queries]
         df = latency(lambda name: open_retriever(name, s, paths), names, questions, k=s.retrieval.k)
@@ -78,24 +90,19 @@ def bench_retrieval_quality(
     ] = False,
 ) -> None:
     """Recall@1/5/10, MRR@10, nDCG@10 at page and section level for every backend on the gold splits."""
-    from eval.gold import Split, load_gold
-    from eval.retrieval_quality import HEADLINE, Target, by_type, ceiling, evaluate, targets
+    from eval.retrieval_quality import HEADLINE, by_type, ceiling, evaluate, split_targets
     from index.retrieval.factory import open_retriever
     from index.retrieval.layout import paths_for
-    from index.retrieval.passages import versions
 
     s = get_settings()
     names = backend or list(BACKENDS)
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-        known, latest = versions(s.db_path)
-        splits = [cast("Split", sp) for sp in split or ["dev", "test"] if sp in ("train", "dev", "test")]
-        split_targets: dict[str, list[Target]] = {
-            sp: targets(load_gold(split=sp), known, latest or known[-1]) for sp in splits
-        }
+        splits = [sp for sp in split or ["dev", "test"] if sp in ("train", "dev", "test")]
+        by_split = split_targets(s.db_path, splits)
         rows: list[dict[str, object]] = []
-        df = evaluate({n: open_retriever(n, s, paths) for n in names}, split_targets, per_row=rows)
-        df = pd.concat([df, ceiling(split_targets)], ignore_index=True)
+        df = evaluate({n: open_retriever(n, s, paths) for n in names}, by_split, per_row=rows)
+        df = pd.concat([df, ceiling(by_split)], ignore_index=True)
     except FDAError as err:
         fail(err)
         return
@@ -106,11 +113,8 @@ def bench_retrieval_quality(
     if as_json:
         console.print_json(df.to_json(orient="records"))
         return
-    for sp in split_targets:
-        part = df[df["split"] == sp][["backend", "n", *HEADLINE]].copy()
-        for col in HEADLINE:  # three decimals (print_df shows one)
-            part[col] = part[col].map(lambda v: f"{v:.3f}")
-        print_df(part.rename(columns=lambda c: c.replace("section", "sec")), f"retrieval quality, gold {sp} split")
+    for sp in by_split:
+        print_split_tables(df, [sp], HEADLINE, "backend", lambda sp: f"retrieval quality, gold {sp} split")
         if per_type:
             print_df(by_type(rows, sp, ["page Hit@1", "section R@5"]), f"page Hit@1 / section R@5 by type, {sp}")
 
@@ -120,10 +124,8 @@ def bench_retrieval_ablation(
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
 ) -> None:
     """Each retrieval lever's effect on the dev split (ops/bench/retrieval_ablation.py), deltas against bm25."""
-    from eval.gold import Split, load_gold
-    from eval.retrieval_quality import evaluate, targets
+    from eval.retrieval_quality import evaluate, split_targets
     from index.retrieval.layout import paths_for
-    from index.retrieval.passages import versions
     from ops.bench.retrieval_ablation import levers, open_variants
 
     if split not in ("dev", "train"):
@@ -136,9 +138,7 @@ def bench_retrieval_ablation(
     s = get_settings()
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-        known, latest = versions(s.db_path)
-        rows = targets(load_gold(split=cast("Split", split)), known, latest or known[-1])
-        df = evaluate(open_variants(s.retrieval, paths), {split: rows})
+        df = evaluate(open_variants(s.retrieval, paths), split_targets(s.db_path, [split]))
     except FDAError as err:
         fail(err)
         return
@@ -147,9 +147,7 @@ def bench_retrieval_ablation(
         console.print_json(df.to_json(orient="records"))
         return
     cols = ["page R@1", "page Hit@1", "page R@5", "section R@5", "section R@10", "section nDCG@10"]
-    part = df[["backend", "n", *cols, "ms/query"]].copy()
-    for col in cols:
-        part[col] = part[col].map(lambda v: f"{v:.3f}")
+    part = three_decimals(df[["backend", "n", *cols, "ms/query"]], cols)
     print_df(part, f"retrieval ablation, gold {split} split (fda bench retrieval-ablation)")
 
 
@@ -211,9 +209,7 @@ def bench_retrieval_tune(
         "setting",
         *[f"{sp} {k}" for sp in (tune_split, check) for k in ("objective", "page R@1", "page R@5", "section R@5")],
     ]
-    part = out[cols].copy()
-    for col in cols[1:]:
-        part[col] = part[col].map(lambda v: f"{v:.3f}")
+    part = three_decimals(out[cols], cols[1:])
     n = {sp: len(r) for sp, r in rows.items()}
     print_df(
         part.rename(columns=lambda c: c.replace("section", "sec")),

@@ -61,11 +61,5 @@ def fold(keys: Sequence[T], limit: int | None = None) -> list[int]:
 
 def union(lists: Sequence[Sequence[Passage]]) -> list[Passage]:
     """Every passage once, in the order first seen across ``lists``."""
-    seen: set[str] = set()
-    out: list[Passage] = []
-    for passages in lists:
-        for p in passages:
-            if p.chunk_id not in seen:
-                seen.add(p.chunk_id)
-                out.append(p)
-    return out
+    flat = [p for passages in lists for p in passages]
+    return [flat[i] for i in fold([p.chunk_id for p in flat])]

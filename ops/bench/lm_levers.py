@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from fda.errors import FDAError
 
@@ -38,14 +38,10 @@ def choice_splits(split: Sequence[str] | None) -> list[str]:
 
 def choice_rows(s: Settings, splits: Sequence[str]) -> tuple[Paths, dict[str, list[Target]]]:
     """The index paths and each split's scored rows, searched in the docs version their gold lives in."""
-    from eval.gold import Split, load_gold
-    from eval.retrieval_quality import targets
+    from eval.retrieval_quality import split_targets
     from index.retrieval.layout import paths_for
-    from index.retrieval.passages import versions
 
-    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-    known, latest = versions(s.db_path)
-    return paths, {sp: targets(load_gold(split=cast("Split", sp)), known, latest or known[-1]) for sp in splits}
+    return paths_for(s.retrieval, s.state_dir, s.db_path), split_targets(s.db_path, splits)
 
 
 @contextmanager
