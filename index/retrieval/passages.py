@@ -10,6 +10,7 @@ headings carry most of the vocabulary a question shares with its section.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +80,10 @@ def load_chunks(db_path: Path, version: str) -> list[Chunk]:
     return [Chunk(r[0], r[1], r[2], tuple(r[3] or ()), r[4], r[5], r[6]) for r in rows]
 
 
-def chunks_hash(chunks: list[Chunk]) -> str:
-    """Content hash of what gets indexed (ids and index text)."""
+def chunks_hash(chunks: Sequence[Chunk], digits: int = 16) -> str:
+    """Content hash of what gets indexed (ids and index text); ``digits=64`` gives the whole sha256."""
     h = hashlib.sha256(TEXT_FORMAT.encode())
     for c in chunks:
         h.update(c.chunk_id.encode())
         h.update(index_text(c).encode())
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:digits]

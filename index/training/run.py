@@ -12,7 +12,6 @@ them) instead of taken on trust.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -26,7 +25,7 @@ from typing import Any
 
 from fda.errors import ConfigError
 from index.ingest.pipeline import corpus_hash as store_corpus_hash
-from index.retrieval.colbert_checkpoint import MANIFEST, WEIGHTS, load_base
+from index.retrieval.colbert_checkpoint import MANIFEST, WEIGHTS, file_sha256, load_base
 from index.retrieval.dense import model_id
 from index.retrieval.passages import Chunk, chunks_hash, index_text, load_chunks, resolve_version
 from index.retrieval.question_vectors import load_questions
@@ -40,16 +39,10 @@ COLBERT = {"dim": 128, "doc_maxlen": 300, "query_maxlen": 32, "attend_to_mask_to
 ROOT = Path(__file__).resolve().parents[2]  # the repository: recorded input paths are relative to it
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def corpus_sha256(chunks: Sequence[Chunk]) -> str:
-    """sha256 over the chunks the pairs were made from, in order: one JSON line ``[chunk_id, index text]`` each."""
-    h = hashlib.sha256()
-    for c in chunks:
-        h.update((json.dumps([c.chunk_id, index_text(c)], ensure_ascii=False) + "\n").encode())
-    return h.hexdigest()
+    """sha256 over the chunks the pairs were made from, in order: their ids and index text (the whole digest of
+    :func:`~index.retrieval.passages.chunks_hash`, which the manifest's ``chunks_hash`` shortens)."""
+    return chunks_hash(chunks, digits=64)
 
 
 def _repo_path(path: Path, root: Path) -> str:
@@ -73,7 +66,10 @@ def training_inputs(
         "corpus": {"corpus_hash": corpus_hash, "chunks": len(chunks), "sha256": corpus_sha256(chunks)}
     }
     if questions_file is not None:
-        inputs["generated_questions"] = {"path": _repo_path(questions_file, root), "sha256": _sha256(questions_file)}
+        inputs["generated_questions"] = {
+            "path": _repo_path(questions_file, root),
+            "sha256": file_sha256(questions_file),
+        }
     inputs["pairs"] = {"count": len(pairs), "sha256": pairs_sha256(pairs, chunks)}
     return inputs
 
