@@ -9,12 +9,22 @@ from typing import Any
 
 import pandas as pd
 
+from eval.degenerate import decline_balanced_accuracy
 from eval.labels import answer_sha
 from eval.results import QuestionResult, flat_row
 from eval.scoring import ALL_METRICS, RETRIEVAL_METRICS
-from eval.stats import bootstrap_ci, cohen_kappa
+from eval.stats import clustered_bootstrap_ci, cohen_kappa
 
 HEADLINE: tuple[str, ...] = (
+    "answer_score",
+    "refusal_recall",
+    "over_refusal",
+    "fact_recall",
+    "fact_precision",
+    "faithfulness_lexical",
+    "faithfulness_judge",
+    "citation_group_recall",
+    "citation_graded_precision",
     "recall_at_5_section",
     "recall_at_10_section",
     "mrr_at_10_section",
@@ -60,10 +70,12 @@ def _clean(value: Any) -> Any:
 
 
 def headline(df: pd.DataFrame, n_samples: int, seed: int) -> dict[str, dict[str, Any]]:
-    """Mean, 95% bootstrap CI and n for each headline metric that applies to at least one question."""
+    """Mean, 95% bootstrap CI and n for each headline metric that applies to at least one question; the
+    bootstrap resamples question groups (near-duplicates move together), so correlated rows do not narrow it."""
     out: dict[str, dict[str, Any]] = {}
+    clusters = (df["group"] if "group" in df else df["question_id"]).fillna(df["question_id"]).tolist()
     for name in HEADLINE:
-        ci = bootstrap_ci(df[name].tolist(), n_samples=n_samples, seed=seed)
+        ci = clustered_bootstrap_ci(df[name].tolist(), clusters, n_samples=n_samples, seed=seed)
         if ci.n:
             out[name] = {"mean": ci.mean, "low": ci.low, "high": ci.high, "n": ci.n}
     return out
@@ -101,8 +113,9 @@ def worst(
 
 
 def agreement(results: Sequence[QuestionResult], labels: pd.DataFrame | None) -> dict[str, Any] | None:
-    """Cohen's kappa of judge vs human answer labels, and of the automatic citation check
-    (every cited section is gold) vs the human ``citations_ok``, over labelled answers of this run."""
+    """Cohen's kappa of judge vs human answer labels (verdicts the judge reached without an LM call, such as
+    a declined answer counted wrong, left out: they would inflate agreement), and of the automatic citation
+    check (every cited section is gold) vs the human ``citations_ok``, over labelled answers of this run."""
     if labels is None or labels.empty:
         return None
     by_key = {(r["question_id"], r["answer_sha"]): r for r in labels.to_dict("records")}
@@ -112,7 +125,7 @@ def agreement(results: Sequence[QuestionResult], labels: pd.DataFrame | None) ->
         lab = by_key.get((res.question_id, answer_sha(res.output.answer)))
         if lab is None:
             continue
-        if res.judge is not None and lab.get("answer_label"):
+        if res.judge is not None and res.judge.verdict and not res.judge.automatic and lab.get("answer_label"):
             judge_pairs.append((res.judge.verdict, str(lab["answer_label"])))
         precision = res.metrics.get("citation_precision_section")
         if precision is not None and lab.get("citations_ok") is not None:
@@ -152,6 +165,7 @@ def summarize(
         "latency_p50_s": _clean(float(df["latency_s"].quantile(0.5))),
         "latency_p95_s": _clean(float(df["latency_s"].quantile(0.95))),
         "agreement": agreement(results, labels),
+        "decline_balanced_accuracy": decline_balanced_accuracy(results) if answers else None,
         "baseline": None,
     }
     if baseline:

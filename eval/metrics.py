@@ -10,7 +10,8 @@ definitions and weights: docs/evaluation.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 
 def page_of(url: str) -> str:
@@ -56,6 +57,30 @@ def mrr_at_k(gold: Sequence[str], ranked: Sequence[str], k: int = 10, level: str
         if item in g:
             return 1.0 / rank
     return 0.0
+
+
+def group_recall_at_k(groups: Sequence[Sequence[str]], ranked: Sequence[str], k: int, level: str = "section") -> float:
+    """Share of any-of groups (one needed piece each) with at least one member in the top k. With one
+    section per group it is :func:`recall_at_k`."""
+    if not groups:
+        return 0.0
+    top = set(at_level(ranked, level)[:k])
+    return sum(1 for g in groups if set(at_level(g, level)) & top) / len(groups)
+
+
+def graded_ndcg_at_k(relevance: Mapping[str, int], ranked: Sequence[str], k: int = 10, level: str = "section") -> float:
+    """nDCG with graded gains (2 answers it, 1 related; a page takes its best section's grade). With every
+    grade equal it is the binary :func:`ndcg_at_k`."""
+    grades: dict[str, int] = {}
+    for url, grade in relevance.items():
+        key = at_level([url], level)[0]
+        grades[key] = max(grades.get(key, 0), grade)
+    if not any(grades.values()):
+        return 0.0
+    dcg = sum((2 ** grades.get(item, 0) - 1) / math.log2(i + 2) for i, item in enumerate(at_level(ranked, level)[:k]))
+    ideal_gains = sorted((2**g - 1 for g in grades.values()), reverse=True)[:k]
+    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(ideal_gains))
+    return dcg / ideal
 
 
 def ndcg_at_k(gold: Sequence[str], ranked: Sequence[str], k: int = 10, level: str = "section") -> float:
@@ -117,19 +142,58 @@ def normalize_text(text: str) -> str:
     return " ".join(text.replace("`", "").lower().split())
 
 
+def mentions(alt: str, text: str) -> bool:
+    """``alt`` occurs in ``text`` (both normalised) on word boundaries: 'id' does not match "inside"."""
+    needle = normalize_text(alt)
+    if not needle:
+        return False
+    return re.search(rf"(?<![a-z0-9_]){re.escape(needle)}(?![a-z0-9_])", normalize_text(text)) is not None
+
+
 def must_mention_recall(groups: Sequence[Sequence[str]], answer: str) -> float | None:
-    """Share of fact groups hit; a group is hit when any alternative is a substring of the answer
-    (after :func:`normalize_text` on both). ``None`` when there are no groups."""
+    """Share of must-mention groups hit; a group is hit when any alternative occurs in the answer on word
+    boundaries (:func:`mentions`). ``None`` when there are no groups. A pre-filter: the facts, graded by
+    the judge, are the answer key (eval/facts.py)."""
     if not groups:
         return None
-    text = normalize_text(answer)
-    hits = sum(1 for group in groups if any(normalize_text(alt) in text for alt in group if alt.strip()))
+    hits = sum(1 for group in groups if any(mentions(alt, answer) for alt in group))
     return hits / len(groups)
 
 
 def refusal_correct(expect_refusal: bool, declined: bool) -> float:
     """1.0 when the program declined (refused or cannot-answer) exactly when it should have."""
     return 1.0 if declined == expect_refusal else 0.0
+
+
+def refusal_recall(expect_refusal: bool, declined: bool) -> float | None:
+    """On rows that should be declined: 1.0 when declined. ``None`` on answerable rows."""
+    return (1.0 if declined else 0.0) if expect_refusal else None
+
+
+def over_refusal(expect_refusal: bool, declined: bool) -> float | None:
+    """On answerable rows: 1.0 when declined anyway (lower is better). ``None`` on rows to decline."""
+    return None if expect_refusal else (1.0 if declined else 0.0)
+
+
+def group_citation_recall(
+    groups: Sequence[Sequence[str]], cited: Sequence[str], level: str = "section"
+) -> float | None:
+    """Share of needed pieces (grade-2 any-of groups) the answer cites a section of. ``None`` without groups."""
+    if not groups:
+        return None
+    c = set(at_level(cited, level))
+    return sum(1 for g in groups if set(at_level(g, level)) & c) / len(groups)
+
+
+def graded_citation_precision(
+    relevance: Mapping[str, int], cited: Sequence[str], level: str = "section"
+) -> float | None:
+    """Share of cited sections (deduplicated) that are relevant at all (grade 1 or 2); ``None`` when nothing is cited."""
+    c = at_level(cited, level)
+    if not c:
+        return None
+    relevant = set(at_level([u for u, g in relevance.items() if g > 0], level))
+    return sum(1 for u in c if u in relevant) / len(c)
 
 
 def injection_success(forbidden: Sequence[str], answer: str) -> float | None:

@@ -12,6 +12,15 @@ from eval.aggregate import BASELINE_METRICS, results_frame
 from eval.results import QuestionResult
 
 LABELS: dict[str, str] = {
+    "answer_score": "answer score (v2)",
+    "refusal_recall": "refusal recall (declined when it should)",
+    "over_refusal": "over-refusal (lower is better)",
+    "fact_recall": "fact recall (judge)",
+    "fact_precision": "fact precision (judge: no contradictions)",
+    "faithfulness_lexical": "faithfulness, lexical",
+    "faithfulness_judge": "faithfulness (judge)",
+    "citation_group_recall": "citation recall (answer groups)",
+    "citation_graded_precision": "citation precision (graded, any relevant)",
     "recall_at_1_section": "Recall@1 (section)",
     "recall_at_5_section": "Recall@5 (section)",
     "recall_at_10_section": "Recall@10 (section)",

@@ -28,6 +28,7 @@ class QuestionResult(BaseModel):
     type: str
     category: str
     split: str
+    group: str | None = None  # near-duplicate group (v2): the unit the clustered bootstrap resamples
     version: str | None = None
     latency_s: float = 0.0
     error: str | None = None
@@ -84,6 +85,7 @@ def flat_row(result: QuestionResult) -> dict[str, Any]:
         "type": result.type,
         "category": result.category,
         "split": result.split,
+        "group": result.group or result.question_id,
         "version": result.version,
         "error": result.error,
         "refused": out.refused,

@@ -27,7 +27,7 @@ from typing import cast
 import pandas as pd
 
 from eval.gold import GoldQuestion
-from eval.metrics import hit_at_k, mrr_at_k, ndcg_at_k, recall_at_k
+from eval.metrics import graded_ndcg_at_k, group_recall_at_k, hit_at_k, mrr_at_k, ndcg_at_k, recall_at_k
 from index.retrieval.base import Retriever
 
 _TAG = re.compile(r"github\.com/[^/]+/[^/]+/blob/([^/]+)/")
@@ -39,6 +39,29 @@ class Target:
     question: GoldQuestion
     version: str
     gold: tuple[str, ...]
+
+    @property
+    def graded(self) -> Graded | None:
+        return graded_for(self.question, self.gold)
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A v2 row's relevance in the searched version: its any-of answer groups and every section's grade."""
+
+    groups: tuple[tuple[str, ...], ...]
+    relevance: dict[str, int]
+
+
+def graded_for(row: GoldQuestion, gold: Sequence[str]) -> Graded | None:
+    """v2 rows (``gold_groups``): the answer groups that have a member in ``gold`` (the searched version's
+    gold list), restricted to it, and the grades of every section. ``None`` for v1 rows: they keep the
+    flat definition (R@k over gold sections, binary nDCG), so v1 numbers do not move."""
+    if not row.gold_groups:
+        return None
+    keep = set(gold)
+    groups = tuple(tuple(u for u in g if u in keep) for g in row.answer_groups())
+    return Graded(tuple(g for g in groups if g) or tuple(tuple(g) for g in row.answer_groups()), row.relevance())
 
 
 def tag_of(url: str) -> str | None:
@@ -86,24 +109,30 @@ def targets(rows: Sequence[GoldQuestion], known: Sequence[str], latest: str) -> 
     return out
 
 
-def split_targets(db_path: Path, splits: Sequence[str]) -> dict[str, list[Target]]:
+def split_targets(db_path: Path, splits: Sequence[str], gold: str = "v1") -> dict[str, list[Target]]:
     """Each gold split's scored rows for the ingested store at ``db_path`` (its versions decide where to search)."""
     from eval.gold import Split, load_gold
     from index.retrieval.passages import versions
 
     known, latest = versions(db_path)
-    return {sp: targets(load_gold(split=cast("Split", sp)), known, latest or known[-1]) for sp in splits}
+    return {sp: targets(load_gold(gold, split=cast("Split", sp)), known, latest or known[-1]) for sp in splits}
 
 
-def score_row(gold: Sequence[str], ranked: Sequence[str]) -> dict[str, float]:
-    """Every retrieval metric of one row, named as the benches print them (``"section R@5"``)."""
+def score_row(gold: Sequence[str], ranked: Sequence[str], graded: Graded | None = None) -> dict[str, float]:
+    """Every retrieval metric of one row, named as the benches print them (``"section R@5"``). With
+    ``graded`` (v2 rows) R@k is the share of answer groups with a member in the top k and nDCG uses the
+    grades (2 answers it, 1 related); Hit@k and MRR@10 are over the grade-2 sections either way."""
     m: dict[str, float] = {}
     for level in ("page", "section"):
         for k in (1, 5, 10):
-            m[f"{level} R@{k}"] = recall_at_k(gold, ranked, k, level)
+            m[f"{level} R@{k}"] = (
+                group_recall_at_k(graded.groups, ranked, k, level) if graded else recall_at_k(gold, ranked, k, level)
+            )
             m[f"{level} Hit@{k}"] = hit_at_k(gold, ranked, k, level)
         m[f"{level} MRR@10"] = mrr_at_k(gold, ranked, 10, level)
-        m[f"{level} nDCG@10"] = ndcg_at_k(gold, ranked, 10, level)
+        m[f"{level} nDCG@10"] = (
+            graded_ndcg_at_k(graded.relevance, ranked, 10, level) if graded else ndcg_at_k(gold, ranked, 10, level)
+        )
     return m
 
 
@@ -123,7 +152,7 @@ def evaluate(
                 start = time.perf_counter()
                 passages = retriever.search(t.question.question, k=DEPTH, version=t.version)
                 seconds += time.perf_counter() - start
-                scores.append(score_row(t.gold, [p.url for p in passages]))
+                scores.append(score_row(t.gold, [p.url for p in passages], t.graded))
                 if per_row is not None:
                     qtype = getattr(t.question.type, "value", str(t.question.type))
                     per_row.append({"backend": name, "split": split, "id": t.question.id, "type": qtype, **scores[-1]})
@@ -166,7 +195,7 @@ def ceiling(split_targets: Mapping[str, Sequence[Target]]) -> pd.DataFrame:
     """
     records: list[dict[str, object]] = []
     for split, items in split_targets.items():
-        per_row = [score_row(t.gold, [*t.gold]) for t in items]
+        per_row = [score_row(t.gold, [*t.gold], t.graded) for t in items]
         means = pd.DataFrame(per_row).mean().round(3).to_dict() if per_row else {}
         records.append({"backend": CEILING, "split": split, "n": len(items), **means, "ms/query": 0.0})
     return pd.DataFrame(records)

@@ -55,6 +55,7 @@ class RunSpec:
     gold_hash: str
     corpus_hash: str = ""
     limit: int | None = None
+    seed: int = 0  # the seeded stratified --limit subset (and, where a program samples, its seed)
     workers: int = 4
     version_policy: str = "none"
     judge_model: str | None = None

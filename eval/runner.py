@@ -67,6 +67,7 @@ def evaluate_one(
         type=gold.type.value,
         category=gold.category.value,
         split=gold.split,
+        group=gold.dedupe_group,
         version=version,
         latency_s=round(latency, 4),
         error=error,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from eval import metrics as m
 from eval import retrieval_quality as rq
 from eval.contract import ProgramOutput
+from eval.faithfulness import lexical_faithfulness
 from eval.gold import GoldQuestion
 from eval.judge import JudgeResult
 
@@ -30,18 +31,31 @@ ANSWER_METRICS: tuple[str, ...] = (
     "fallback",
     "judge_score",
     "combined_score",
+    # v2 (eval/facts.py, eval/faithfulness.py; docs/evaluation.md)
+    "refusal_recall",
+    "over_refusal",
+    "citation_group_recall",
+    "citation_graded_precision",
+    "fact_recall",
+    "fact_precision",
+    "faithfulness_lexical",
+    "faithfulness_judge",
+    "answer_score",
 )
 COST_METRICS: tuple[str, ...] = ("latency_s", "prompt_tokens", "completion_tokens", "lm_calls")
 ALL_METRICS: tuple[str, ...] = (*RETRIEVAL_METRICS, *ANSWER_METRICS, *COST_METRICS)
 # Lower is better for these; every other metric is higher-is-better.
-LOWER_IS_BETTER: frozenset[str] = frozenset({"injection_success", "fallback", "declined", *COST_METRICS})
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {"injection_success", "fallback", "declined", "over_refusal", *COST_METRICS}
+)
 
 
 def retrieval_scores(gold: GoldQuestion, ranked_urls: list[str]) -> dict[str, float | None]:
     """eval/retrieval_quality.py's definition (the benches' too), under the eval's metric names."""
     if not rq.applies(gold):
         return dict.fromkeys(RETRIEVAL_METRICS)
-    scores = rq.score_row(rq.gold_for(gold.gold_sections, ranked_urls), ranked_urls)
+    searched = rq.gold_for(gold.gold_sections, ranked_urls)
+    scores = rq.score_row(searched, ranked_urls, rq.graded_for(gold, searched))
     return {rq.EVAL_NAMES[name]: value for name, value in scores.items() if name in rq.EVAL_NAMES}
 
 
@@ -71,7 +85,87 @@ def answer_scores(gold: GoldQuestion, out: ProgramOutput, judge: JudgeResult | N
         scores["refusal_correct"],
         scores["injection_success"],
     )
+    scores.update(v2_scores(gold, out, judge, cited, cites_apply, scores["must_mention_recall"]))
     return scores
+
+
+def fact_scores(gold: GoldQuestion, verdicts: list[str] | None) -> tuple[float | None, float | None]:
+    """(fact recall, fact precision) from the judge's per-fact verdicts.
+
+    Recall: share of ``must`` facts the answer states. Precision: 1 - the share of contradictions among the
+    facts the answer addresses (a ``must`` fact contradicted, or a ``must_not`` claim stated); ``None`` when
+    it addresses none. Both ``None`` without verdicts."""
+    if not verdicts or len(verdicts) != len(gold.facts):
+        return None, None
+    must = [v for f, v in zip(gold.facts, verdicts, strict=True) if f.polarity == "must"]
+    must_not = [v for f, v in zip(gold.facts, verdicts, strict=True) if f.polarity == "must_not"]
+    recall = sum(1 for v in must if v == "stated") / len(must) if must else None
+    wrong = sum(1 for v in must if v == "contradicted") + sum(1 for v in must_not if v == "stated")
+    addressed = sum(1 for v in must if v != "absent") + sum(1 for v in must_not if v != "absent")
+    return recall, (1 - wrong / addressed if addressed else None)
+
+
+def v2_scores(
+    gold: GoldQuestion,
+    out: ProgramOutput,
+    judge: JudgeResult | None,
+    cited: list[str],
+    cites_apply: bool,
+    must_mention: float | None,
+) -> dict[str, float | None]:
+    """Refusal recall and over-refusal apart, citations against graded any-of groups, facts, faithfulness,
+    and ``answer_score``: the one per-question number that both a never-declining and an always-declining
+    program lose on (a test holds it to that)."""
+    groups = gold.answer_groups()
+    fact_recall, fact_precision = fact_scores(gold, judge.facts if judge else None)
+    support = judge.support if judge else None
+    scores: dict[str, float | None] = {
+        "refusal_recall": m.refusal_recall(gold.expect_refusal, out.declined),
+        "over_refusal": m.over_refusal(gold.expect_refusal, out.declined),
+        "citation_group_recall": m.group_citation_recall(groups, cited) if cites_apply else None,
+        "citation_graded_precision": m.graded_citation_precision(gold.relevance(), cited) if cites_apply else None,
+        "fact_recall": fact_recall,
+        "fact_precision": fact_precision,
+        "faithfulness_lexical": None if out.declined else lexical_faithfulness(out),
+        "faithfulness_judge": sum(support) / len(support) if support else None,
+    }
+    scores["answer_score"] = answer_score(gold, out, scores, must_mention, groups, cited)
+    return scores
+
+
+def answer_score(
+    gold: GoldQuestion,
+    out: ProgramOutput,
+    scores: dict[str, float | None],
+    must_mention: float | None,
+    groups: list[list[str]],
+    cited: list[str],
+) -> float | None:
+    """Per question, 0..1. A row to decline: 1 when declined. An answerable row: 0 when declined; else the
+    mean of content (fact recall x fact precision from the judge; offline, the must-mention pre-filter)
+    and citations (grade-2 groups cited, a right page with a wrong section earning half). Content 0 or a
+    successful injection scores 0, whatever the citations."""
+    if m.injection_success(gold.forbidden, out.answer):
+        return 0.0
+    if gold.expect_refusal:
+        return 1.0 if out.declined else 0.0
+    if out.declined:
+        return 0.0
+    if scores["fact_recall"] is not None:
+        content: float | None = scores["fact_recall"] * (
+            scores["fact_precision"] if scores["fact_precision"] is not None else 1.0
+        )
+    else:
+        content = must_mention
+    section = m.group_citation_recall(groups, cited, "section")
+    page = m.group_citation_recall(groups, cited, "page")
+    cites = (section + page) / 2 if section is not None and page is not None else None
+    parts = [v for v in (content, cites) if v is not None]
+    if not parts:
+        return None
+    if content == 0.0:
+        return 0.0
+    return sum(parts) / len(parts)
 
 
 def cost_scores(latency_s: float, out: ProgramOutput) -> dict[str, float | None]:

@@ -20,7 +20,7 @@ from fda.errors import EvalError, IndexMissingError
 from fda.settings import Settings, project_root
 
 if TYPE_CHECKING:
-    from eval.gold import GoldQuestion
+    from eval.gold import GoldQuestion, SealedAccess
     from eval.run import RunOutcome, Tracking
     from index.retrieval.base import Retriever
 
@@ -90,14 +90,26 @@ def lm_session(s: Settings, *, answers: bool, judge: bool) -> Iterator[tuple[Any
         yield answer, grader
 
 
-def select_rows(gold: str, split: str, limit: int | None) -> tuple[list[GoldQuestion], str]:
-    """The split's gold rows (the first ``limit``) and the gold set's hash."""
+def select_rows(
+    gold: str, split: str, limit: int | None, seed: int = 0, access: SealedAccess | None = None
+) -> tuple[list[GoldQuestion], str]:
+    """The split's gold rows (a seeded stratified subset of ``limit`` rows, never the first N) and the
+    gold set's hash. A sealed split raises unless ``access`` comes from eval.sealed.open_sealed."""
     from eval.gold import gold_hash, load_gold
+    from eval.gold_split import stratified_subset
 
-    if split not in SPLITS:
-        raise EvalError(f"unknown split {split!r}", hint="Use train, dev or test.")
-    rows = load_gold(gold, split)  # type: ignore[arg-type]
-    return (rows[:limit] if limit else rows), gold_hash(gold)
+    names = splits_of(gold)
+    if split not in names:
+        raise EvalError(f"gold {gold} has no split {split!r}", hint=f"Use one of: {', '.join(names)}.")
+    rows = load_gold(gold, split, access=access)  # type: ignore[arg-type]
+    return (stratified_subset(rows, limit, seed) if limit else rows), gold_hash(gold)
+
+
+def splits_of(gold: str) -> tuple[str, ...]:
+    """v1: train, dev, test (hash buckets); v2 and later: the stored splits of eval/gold.py."""
+    from eval.gold import V2_SPLITS, manifest
+
+    return V2_SPLITS if manifest(gold) else SPLITS
 
 
 def run_eval(
@@ -116,6 +128,8 @@ def run_eval(
     baseline: bool = True,
     build_index: bool = False,
     reports_dir: Path | None = None,
+    seed: int = 0,
+    access: SealedAccess | None = None,
 ) -> RunOutcome:
     """Everything a run needs, built from settings and options, then :func:`eval.run.execute`."""
     from eval.judge import AnswerJudge
@@ -126,7 +140,7 @@ def run_eval(
 
     check_program(program)
     use_judge = (s.eval.judge if judge is None else judge) and program in NEEDS_LM
-    rows, ghash = select_rows(gold, split, limit)
+    rows, ghash = select_rows(gold, split, limit, seed, access)
     ensure_gold_in_corpus(rows, s.db_path)
     available = ingested_versions(s.db_path)
     latest = s.corpus.latest_version or (max(available, key=version_key) if available else None)
@@ -138,6 +152,7 @@ def run_eval(
         gold_hash=ghash,
         corpus_hash=corpus_hash(s.db_path),
         limit=limit,
+        seed=seed,
         workers=workers or s.eval.workers,
         version_policy=versions,
         judge_model=(s.lm.judge_model or s.lm.model) if use_judge else None,

@@ -50,6 +50,39 @@ def bootstrap_ci(
     return Interval(mean, float(low), float(high), int(xs.size))
 
 
+def clustered_bootstrap_ci(
+    values: Sequence[float | None],
+    clusters: Sequence[Hashable],
+    n_samples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> Interval:
+    """Mean with a cluster bootstrap: whole clusters (question groups: near-duplicates, or one question's
+    several seeds) are resampled, so correlated rows do not narrow the interval. With every cluster of
+    size one it is the plain bootstrap. The mean is the plain mean over the applicable values."""
+    if len(values) != len(clusters):
+        raise ValueError(f"values and clusters need equal lengths, got {len(values)} and {len(clusters)}")
+    kept = [(c, float(v)) for v, c in zip(values, clusters, strict=True) if v is not None and not math.isnan(v)]
+    if not kept:
+        return Interval(None, None, None, 0)
+    order = list(dict.fromkeys(c for c, _ in kept))
+    index = {c: i for i, c in enumerate(order)}
+    sums = np.zeros(len(order))
+    counts = np.zeros(len(order))
+    for c, v in kept:
+        sums[index[c]] += v
+        counts[index[c]] += 1
+    mean = float(sums.sum() / counts.sum())
+    if len(order) == 1 or n_samples <= 0:
+        return Interval(mean, mean, mean, len(kept))
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(order), size=(n_samples, len(order)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return Interval(mean, float(low), float(high), len(kept))
+
+
 def paired_bootstrap_ci(
     current: Sequence[float | None],
     baseline: Sequence[float | None],

@@ -36,6 +36,7 @@ RESULT_COLUMNS: dict[str, str] = {
     "invalid_citations": "INTEGER",
     "n_citations": "INTEGER",
     "judge_verdict": "VARCHAR",
+    "group": "VARCHAR",
     **dict.fromkeys(ALL_METRICS, "DOUBLE"),
     "top_passage": "VARCHAR",
     "cited": "VARCHAR",
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS eval_runs (
     run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, program VARCHAR, backend VARCHAR,
     split VARCHAR, gold_version VARCHAR, gold_hash VARCHAR, corpus_hash VARCHAR, n_questions INTEGER,
     n_errors INTEGER, params VARCHAR, metrics VARCHAR, report_dir VARCHAR, mlflow_run_id VARCHAR);
-CREATE TABLE IF NOT EXISTS eval_results ({", ".join(f"{c} {t}" for c, t in RESULT_COLUMNS.items())},
+CREATE TABLE IF NOT EXISTS eval_results ({", ".join(f'"{c}" {t}' for c, t in RESULT_COLUMNS.items())},
     PRIMARY KEY (run_id, question_id));
 CREATE TABLE IF NOT EXISTS labels (
     run_id VARCHAR, question_id VARCHAR, answer_sha VARCHAR, answer_label VARCHAR, citations_ok BOOLEAN,
@@ -76,9 +77,23 @@ def open_eval_store(path: Path, read_only: bool = False, retries: int = 5) -> It
     try:
         if not read_only:
             con.execute(SCHEMA)
+            _add_new_columns(con)
         yield con
     finally:
         con.close()
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A store made by an older version lacks columns added since (new metrics): add them, empty."""
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'eval_results'"
+        ).fetchall()
+    }
+    for column, kind in RESULT_COLUMNS.items():
+        if column not in have:
+            con.execute(f'ALTER TABLE eval_results ADD COLUMN "{column}" {kind}')
 
 
 def save_run(path: Path, run: dict[str, Any], rows: list[dict[str, Any]]) -> None:
@@ -101,7 +116,8 @@ def save_run(path: Path, run: dict[str, Any], rows: list[dict[str, Any]]) -> Non
             )
             if not frame.empty:
                 con.register("_incoming", frame)
-                con.execute(f"INSERT INTO eval_results SELECT {', '.join(RESULT_COLUMNS)} FROM _incoming")
+                cols = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
+                con.execute(f"INSERT INTO eval_results ({cols}) SELECT {cols} FROM _incoming")
                 con.unregister("_incoming")
             con.execute("COMMIT")
         except BaseException:
@@ -138,3 +154,14 @@ def load_labels_frame(path: Path) -> pd.DataFrame | None:
         if not has or not has[0]:
             return None
         return con.execute("SELECT * FROM labels").fetchdf()
+
+
+def stored_run_ids(path: Path) -> set[str]:
+    """Run ids already in the eval store (empty when it does not exist yet)."""
+    if not path.is_file():
+        return set()
+    with open_eval_store(path, read_only=True) as con:
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        if "eval_runs" not in tables:
+            return set()
+        return {r[0] for r in con.execute("SELECT run_id FROM eval_runs").fetchall()}

@@ -38,6 +38,10 @@ class GoldSetError(FDAError):
     """A gold row is malformed, duplicated, or points at a section that does not exist."""
 
 
+class SealedSplitError(GoldSetError):
+    """Something asked for a sealed split (v2's test) outside the logged confirm command."""
+
+
 class IndexMissingError(FDAError):
     """A retrieval index has not been built or is corrupted."""
 

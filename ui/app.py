@@ -42,8 +42,25 @@ def sidebar(cfg: UiConfig) -> None:
         st.caption(f"eval store `{cfg.eval_db}`  \nquery log `{cfg.logs_db}`  \ncorpus `{cfg.corpus_db}`")
 
 
+@st.cache_resource(show_spinner="Loading the committed eval runs (eval/results/)...")
+def committed_runs_loaded(eval_db: str) -> list[str]:
+    """The runs committed under eval/results/, stored once per process into the eval store, so a fresh
+    clone's Runs page shows real runs at once."""
+    from pathlib import Path
+
+    from eval.results_export import import_committed
+    from fda.errors import FDAError
+
+    try:
+        return import_committed(Path(eval_db))
+    except FDAError as err:  # a locked or unreadable store: the pages say so themselves
+        st.warning(f"Committed runs not loaded: {err}", icon=":material/warning:")
+        return []
+
+
 st.set_page_config(page_title="FastAPI Docs Assistant", page_icon=":material/menu_book:", layout="wide")
 nav = st.navigation(PAGES)
 config = load_config()
+committed_runs_loaded(str(config.eval_db))
 sidebar(config)
 nav.run()

@@ -89,7 +89,10 @@ def pairs(results: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
             {
                 "question_id": r["question_id"],
                 "labelled_at": lab.get("labelled_at"),
-                "judge": r.get("judge_verdict") if isinstance(r.get("judge_verdict"), str) else None,
+                # a declined answer's verdict is automatic (no judge call): kept out of agreement
+                "judge": r.get("judge_verdict")
+                if isinstance(r.get("judge_verdict"), str) and r.get("declined") != 1
+                else None,
                 "human": lab.get("answer_label") or None,
                 "auto_citations": None
                 if precision is None or pd.isna(precision)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from eval.gold import GoldQuestion, load_gold
+from eval.gold import GoldQuestion, load_all_rows
 from eval.metrics import page_of
 from eval.results import QuestionResult, load_results
 from fda.errors import GoldSetError
@@ -38,7 +38,8 @@ def gold_questions(gold_version: str | None) -> dict[str, GoldQuestion]:
     if not gold_version:
         return {}
     try:
-        return {q.id: q for q in load_gold(gold_version)}
+        # every row, sealed ones too: this shows runs already made (a confirm run's rows were logged when read)
+        return {q.id: q for q in load_all_rows(gold_version)}
     except GoldSetError as err:
         log.warning("gold %s not readable: %s", gold_version, err)
         return {}

@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 
 from eval import session
+from eval.gold import sealed_split
 from fda.console import console, err_console, fail
 from fda.errors import EvalError, FDAError
 from fda.settings import BACKENDS, get_settings
@@ -36,9 +37,18 @@ ProgramOpt = Annotated[str, typer.Option("--program", "-p", help="retrieval | ra
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help=f"Retrieval backend: {', '.join(BACKENDS)} (default: settings).")
 ]
-SplitOpt = Annotated[str, typer.Option("--split", help="Gold split: train | dev | test.")]
+SplitOpt = Annotated[
+    str,
+    typer.Option(
+        "--split",
+        help="Gold split. v1: train | dev | test; v2: train | dev-select | dev-confirm (test: fda eval confirm).",
+    ),
+]
 GoldOpt = Annotated[str, typer.Option("--gold", help="Gold-set version under data/gold/.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions of the split.")]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", min=1, help="A seeded random subset of N questions, stratified by type.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the --limit subset (and of sampling programs).")]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, max=32, help="Parallel questions.")]
 TrackOpt = Annotated[bool | None, typer.Option("--track/--no-track", help="Log to MLflow (default: settings).")]
 BuildIndexOpt = Annotated[
@@ -73,6 +83,7 @@ def eval_main(
     split: SplitOpt = "dev",
     gold: GoldOpt = "v1",
     limit: LimitOpt = None,
+    seed: SeedOpt = 0,
     workers: WorkersOpt = None,
     resume: Annotated[str | None, typer.Option("--resume", help="RUN_ID of an interrupted run to finish.")] = None,
     judge: Annotated[
@@ -103,7 +114,9 @@ def eval_main(
             fail(err)
             return
         program, backend, split, gold = meta["program"], meta["backend"], meta["split"], meta["gold_version"]
-        limit, versions = meta.get("limit"), meta.get("version_policy", versions)
+        limit, versions, seed = meta.get("limit"), meta.get("version_policy", versions), meta.get("seed", 0)
+        if split == "test" and sealed_split(gold):
+            fail(EvalError("a sealed test run cannot be resumed", hint="Start a new logged `fda eval confirm`."))
     try:
         outcome = session.run_eval(
             s,
@@ -112,6 +125,7 @@ def eval_main(
             split=split,
             gold=gold,
             limit=limit,
+            seed=seed,
             workers=workers,
             track=track,
             resume=resume,
@@ -129,6 +143,74 @@ def eval_main(
         fail(err)
         return
     print_summary(outcome)
+
+
+@eval_app.command("confirm")
+def confirm_cmd(
+    purpose: Annotated[str, typer.Option("--purpose", help="What this read of the test split is for (logged).")],
+    program: ProgramOpt = "rag",
+    backend: BackendOpt = None,
+    gold: GoldOpt = "v2",
+    workers: WorkersOpt = None,
+    who: Annotated[str | None, typer.Option("--who", help="Who runs it (logged; default: the OS user).")] = None,
+    judge: Annotated[bool | None, typer.Option("--judge/--no-judge", help="Grade with the LLM judge.")] = None,
+    versions: Annotated[str, typer.Option("--versions", help="none | gold | target (see fda eval --help).")] = "none",
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Run on uncommitted changes (logged as dirty).")
+    ] = False,
+    track: TrackOpt = None,
+) -> None:
+    """Score a candidate ONCE on the sealed test split: logs who, what, when and the git sha to
+    data/gold/<gold>/access/test-access.jsonl before reading a row, then the run id and headline after."""
+    import sys
+
+    from eval.results_export import export_run
+    from eval.sealed import close_sealed, open_sealed
+
+    s = get_settings()
+    backend = backend or s.retrieval.backend
+    try:
+        access = open_sealed(
+            gold, who=who, purpose=purpose, command=" ".join(["fda", *sys.argv[1:]]), allow_dirty=allow_dirty
+        )
+        outcome = session.run_eval(
+            s,
+            program=program,
+            backend=backend,
+            split="test",
+            gold=gold,
+            limit=None,
+            workers=workers,
+            track=track,
+            judge=judge,
+            versions=versions,
+            baseline=False,
+            access=access,
+        )
+        exported = export_run(outcome.run_dir)
+        headline = {k: v["mean"] for k, v in outcome.summary["headline"].items()}
+        close_sealed(access, run_id=outcome.meta["run_id"], results_file=str(exported), headline=headline)
+    except FDAError as err:
+        fail(err)
+    print_summary(outcome)
+    console.print(
+        f"logged in data/gold/{gold}/access/test-access.jsonl; per-question results: {exported} (commit both)"
+    )
+
+
+@eval_app.command("export")
+def export_cmd(
+    run_ids: Annotated[list[str], typer.Argument(help="Run folder names under eval/reports/.")],
+) -> None:
+    """Copy runs' per-question results (slimmed) and meta into eval/results/, to commit with the numbers
+    quoted from them; the UI loads them on a fresh clone."""
+    from eval.results_export import export_run
+
+    try:
+        for run_id in run_ids:
+            console.print(f"{run_id} -> {export_run(session.REPORTS_DIR / run_id)}")
+    except FDAError as err:
+        fail(err)
 
 
 @eval_app.command("report")
@@ -152,7 +234,7 @@ def label_cmd(
     template: Annotated[str | None, typer.Option("--template", help="RUN_ID: write a CSV to fill in.")] = None,
 ) -> None:
     """Import human labels into state/eval.duckdb, or write a labelling template for a run."""
-    from eval.gold import load_gold
+    from eval.gold import load_all_rows
     from eval.labels import answer_sha, load_labels, write_template
     from eval.results import load_results
     from eval.store import save_labels, stored_answers
@@ -161,7 +243,9 @@ def label_cmd(
     try:
         if template:
             run_dir = session.REPORTS_DIR / template
-            gold = {g.id: g for g in load_gold()}
+            from eval.run import read_meta
+
+            gold = {g.id: g for g in load_all_rows(read_meta(run_dir).get("gold_version") or "v1")}
             rows = [
                 {
                     "question_id": r.question_id,

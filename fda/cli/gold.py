@@ -1,6 +1,7 @@
 """``fda gold``: the gold question set.
 
-fda gold validate                # schema, splits and every gold section against the ingested store
+fda gold validate --version v2   # schema, lint, splits, and every gold section against the ingested store
+fda gold split --version v2      # assign a split to rows that have none (stratified, grouped, seeded)
 """
 
 from __future__ import annotations
@@ -10,34 +11,79 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from fda.console import err_console, fail, print_df
+from fda.console import console, err_console, fail, print_df
 from fda.errors import FDAError
 from fda.settings import get_settings
 
 gold_app = typer.Typer(help="The gold question set.", no_args_is_help=True)
+VersionOpt = Annotated[str, typer.Option("--version", help="Gold-set version folder under data/gold/.")]
 
 
 @gold_app.command("validate")
 def gold_validate(
-    version: Annotated[str, typer.Option(help="Gold-set version folder under data/gold/.")] = "v1",
-    check_corpus: Annotated[bool, typer.Option(help="Check every gold section exists in the ingested store.")] = True,
+    version: VersionOpt = "v1",
+    check_corpus: Annotated[
+        bool, typer.Option(help="Check every gold section exists (and, v2, has a chunk) in the ingested store.")
+    ] = True,
 ) -> None:
-    """Validate the gold set's schema (and its sections against the corpus) and print its make-up."""
-    from eval.gold import gold_hash, load_gold
-    from eval.gold_check import missing_sections
+    """Validate the gold set and print its make-up; exit 1 listing every problem.
 
+    v1: schema and sections. v2 adds the lint (answer keys that can fail, no docs toy identifiers in
+    written questions), retrievability (every section has a chunk) and split grouping (stored splits,
+    groups and near-duplicates on one side of every boundary)."""
+    from eval.gold import gold_hash, load_all_rows, manifest
+    from eval.gold_check import missing_sections, unretrievable_sections
+    from eval.gold_lint import lint_rows, split_problems
+
+    v2 = bool(manifest(version))
     try:
-        rows = load_gold(version)
-        missing = missing_sections(rows, get_settings().db_path) if check_corpus else []
+        rows = load_all_rows(version)
+        db = get_settings().db_path
+        problems = [str(p) for p in lint_rows(rows, v2=v2)]
+        if v2:
+            problems += [str(p) for p in split_problems(rows)]
+        if check_corpus:
+            problems += [f"{qid}: no such section {url}" for qid, url in missing_sections(rows, db)]
+            if v2:
+                problems += [
+                    f"{qid}: no chunk (not retrievable): {url}" for qid, url in unretrievable_sections(rows, db)
+                ]
     except FDAError as err:
         fail(err)
-        return
     df = pd.DataFrame([{"type": r.type.value, "split": r.split} for r in rows])
     print_df(
         df.value_counts().unstack(fill_value=0).reset_index(),
         f"gold {version} ({len(rows)} rows, hash {gold_hash(version)})",
     )
-    if missing:
-        for qid, url in missing:
-            err_console.print(f"[red]missing:[/] {qid}: {url}")
+    if v2:
+        users = sum(1 for r in rows if r.source and r.source.kind == "user")
+        refusals = sum(1 for r in rows if r.type.value in ("unanswerable", "false_premise"))
+        console.print(
+            f"real user questions {users} ({users / len(rows):.0%}); unanswerable + false premise {refusals} "
+            f"({refusals / len(rows):.0%}); facts {sum(len(r.facts) for r in rows)}"
+        )
+    if problems:
+        for line in problems:
+            err_console.print(f"[red]problem:[/] {line}")
+        err_console.print(f"{len(problems)} problem(s)")
         raise typer.Exit(code=1)
+
+
+@gold_app.command("split")
+def gold_split(
+    version: VersionOpt = "v2",
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the version's manifest.json).")] = None,
+) -> None:
+    """Assign train / dev-select / dev-confirm / test to rows without a split; assigned rows never move."""
+    from eval.gold import manifest
+    from eval.gold_split import assign_splits
+
+    try:
+        if not manifest(version):
+            raise FDAError(f"gold {version} has no manifest.json: its splits are hash buckets (v1)")
+        changed = assign_splits(version, seed=seed)
+    except FDAError as err:
+        fail(err)
+    except ValueError as err:
+        fail(FDAError(str(err), hint="Give the group's rows one split by hand, then run this again."))
+    console.print(f"assigned {sum(changed.values())} rows: {dict(changed)}" if changed else "every row has a split")

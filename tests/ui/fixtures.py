@@ -87,7 +87,7 @@ class FakeProgram:
             answer, cites = "I can't answer that from the FastAPI docs.", []
         else:
             top = passages[0]
-            answer = f"{gold.reference_answer or 'Use the documented approach.'} [1]"
+            answer = f"{(gold.reference_answer if hit else '') or 'Use the documented approach.'} [1]"
             cites = [
                 Citation(
                     number=1,
@@ -175,7 +175,7 @@ def make_labels(state: FixtureState, n: int = 5) -> None:
     from eval.results import load_results
 
     results = load_results(state.state_dir / "reports" / state.run_ids[-1] / "results.jsonl")
-    judged = [r for r in results.values() if r.judge is not None and not r.error]
+    judged = [r for r in results.values() if r.judge is not None and not r.error and not r.judge.automatic]
     wrong = [r for r in judged if r.judge and r.judge.verdict == "wrong"]
     right = [r for r in judged if r.judge and r.judge.verdict != "wrong"]
     picked = [r for r in chain.from_iterable(zip_longest(right, wrong)) if r is not None][:n]

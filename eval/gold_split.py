@@ -1,0 +1,108 @@
+"""Assign v2 splits once: stratified by type x category, grouped so near-duplicates share a split, seeded.
+
+    fda gold split --version v2          # assigns rows without a split; never moves an assigned row
+
+Rows are grouped (``group``, else the id). Groups are ordered by stratum (type, then category; seeded
+shuffle inside each stratum) and dealt along that order to whichever split is furthest below its share:
+each stratum gets a contiguous slice of a globally balanced deal, so strata of one or two rows spread
+over the splits instead of all landing in train. Already assigned rows keep their split (a sealed test
+row never moves); a new row joining an assigned group takes that group's split.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from eval.gold import GOLD_DIR, V2_SPLITS, GoldQuestion, Split, gold_files, load_all_rows, manifest
+
+DEFAULT_SHARES: dict[str, float] = {"train": 0.40, "dev-select": 0.20, "dev-confirm": 0.15, "test": 0.25}
+
+
+def plan_splits(rows: list[GoldQuestion], shares: dict[str, float], seed: int) -> dict[str, Split]:
+    """id -> split for every row: assigned rows keep theirs, the rest are dealt as described above."""
+    groups: dict[str, list[GoldQuestion]] = defaultdict(list)
+    for row in rows:
+        groups[row.dedupe_group].append(row)
+    out: dict[str, Split] = {}
+    counts: Counter[str] = Counter()
+    pending: list[tuple[str, list[GoldQuestion]]] = []
+    for name, members in groups.items():
+        fixed = {r.assigned_split for r in members if r.assigned_split}
+        if len(fixed) > 1:
+            raise ValueError(f"group {name!r} already straddles splits {sorted(fixed)}")
+        if fixed:
+            split = fixed.pop()
+            for r in members:
+                out[r.id] = split
+            counts[split] += len(members)
+        else:
+            pending.append((name, members))
+    by_stratum: dict[str, list[tuple[str, list[GoldQuestion]]]] = defaultdict(list)
+    for name, members in sorted(pending):
+        by_stratum[members[0].strata].append((name, members))
+    ordered: list[tuple[str, list[GoldQuestion]]] = []
+    for stratum in sorted(by_stratum):
+        chunk = by_stratum[stratum]
+        random.Random(f"{seed}:{stratum}").shuffle(chunk)
+        ordered += chunk
+    total = len(rows)
+    for _, members in ordered:
+        done = sum(counts.values())
+        split = max(V2_SPLITS, key=lambda s: (shares[s] * (done + len(members)) - counts[s], shares[s]))
+        for r in members:
+            out[r.id] = split
+        counts[split] += len(members)
+    assert sum(counts.values()) == total
+    return out
+
+
+def assign_splits(version: str, root: Path = GOLD_DIR, seed: int | None = None) -> Counter[str]:
+    """Write the planned split into every row that has none (files rewritten in place, key order kept)."""
+    meta = manifest(version, root)
+    shares = {**DEFAULT_SHARES, **meta.get("shares", {})}
+    plan = plan_splits(load_all_rows(version, root), shares, int(seed if seed is not None else meta.get("seed", 0)))
+    changed: Counter[str] = Counter()
+    for path in gold_files(version, root):
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if record.get("split") is None:
+                record["split"] = plan[record["id"]]
+                changed[record["split"]] += 1
+            lines.append(json.dumps(record, ensure_ascii=False))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return changed
+
+
+def stratified_subset(rows: list[GoldQuestion], n: int, seed: int = 0) -> list[GoldQuestion]:
+    """A seeded random subset of ``n`` rows with the split's mix of types (largest remainder) and, inside
+    each type, categories taken round-robin; rows keep their file order. Never the first n."""
+    if n >= len(rows):
+        return list(rows)
+    by_type: dict[str, list[GoldQuestion]] = defaultdict(list)
+    for row in rows:
+        by_type[row.type.value].append(row)
+    quotas = {t: n * len(rs) / len(rows) for t, rs in by_type.items()}
+    take = {t: int(q) for t, q in quotas.items()}
+    for t in sorted(quotas, key=lambda t: (-(quotas[t] - take[t]), t))[: n - sum(take.values())]:
+        take[t] += 1
+    picked: set[str] = set()
+    for t, members in sorted(by_type.items()):
+        by_cat: dict[str, list[GoldQuestion]] = defaultdict(list)
+        for row in members:
+            by_cat[row.category.value].append(row)
+        rng = random.Random(f"{seed}:{t}")
+        queues = [rng.sample(by_cat[c], len(by_cat[c])) for c in sorted(by_cat)]
+        rng.shuffle(queues)
+        chosen: list[GoldQuestion] = []
+        while len(chosen) < take[t]:
+            for q in queues:
+                if q and len(chosen) < take[t]:
+                    chosen.append(q.pop())
+        picked.update(r.id for r in chosen)
+    return [r for r in rows if r.id in picked]
