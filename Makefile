@@ -75,8 +75,9 @@ bench: setup  ## Benchmarks (tables; results go in docs/benchmarks.md)
 load: index models  ## Load test + 5-min soak of the HTTP service on loopback (starts and stops `fda serve`)
 	$(FDA) bench load
 
-gold: setup  ## Validate the gold set against the ingested corpus
-	$(FDA) gold validate
+gold: ingest  ## Validate the gold sets (v1, v2: schema, lint, retrievability, split grouping) against the ingested corpus
+	$(FDA) gold validate --version v1
+	$(FDA) gold validate --version v2
 
 index: ingest  ## Build the retrieval indexes (bm25: every version; dense, colbert: latest, FDA_RETRIEVAL__NEURAL_VERSIONS=all for all); reused when unchanged
 	$(FDA) index
@@ -86,8 +87,10 @@ warm: setup  ## Compile colbert-ai's C++ extensions into state/torch_extensions 
 
 EVAL_PROGRAM ?= retrieval
 EVAL_BACKEND ?= bm25
-eval: ingest  ## Evaluate a program on the dev split: report in eval/reports/<run-id>/, MLflow, state/eval.duckdb
-	$(FDA) eval --program $(EVAL_PROGRAM) --backend $(EVAL_BACKEND) --split dev --build-index
+EVAL_GOLD ?= v2
+EVAL_SPLIT ?= dev-select
+eval: ingest  ## Evaluate a program on gold v2 dev-select: report in eval/reports/<run-id>/, MLflow, state/eval.duckdb
+	$(FDA) eval --program $(EVAL_PROGRAM) --backend $(EVAL_BACKEND) --gold $(EVAL_GOLD) --split $(EVAL_SPLIT) --build-index
 
 eval-gate: ingest  ## Retrieval eval on dev vs eval/baselines/ (exit 1 on a drop beyond noise)
 	$(FDA) eval gate --build-index

@@ -82,6 +82,7 @@ class GoldGroup(BaseModel):
 
     sections: list[str] = Field(min_length=1)
     grade: Literal[1, 2] = 2
+    pooled: bool = Field(default=False, description="Added by relevance pooling (eval/pooling.py), not the writer.")
 
     @field_validator("sections")
     @classmethod

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 from eval.gold import ANSWER_TYPES, GoldQuestion
 
@@ -230,7 +231,31 @@ def near_duplicates(
     return pairs
 
 
-def split_problems(rows: list[GoldQuestion]) -> list[Problem]:
+# Sentence-vector cosine at which two questions count as the same need (all-MiniLM-L6-v2): set by reading
+# the pairs above 0.75 on gold v2 before any split was assigned (docs/gold-set.md).
+SEMANTIC_NEAR_DUPLICATE = 0.80
+
+
+def semantic_near_duplicates(
+    rows: list[GoldQuestion],
+    encode: Callable[[list[str]], Any],
+    threshold: float = SEMANTIC_NEAR_DUPLICATE,
+) -> list[tuple[str, str, float]]:
+    """Pairs of rows in different groups whose question vectors (``encode``: L2-normalised rows) have a
+    cosine of at least ``threshold``: the same need asked twice, which Jaccard misses across wordings."""
+    import numpy as np
+
+    vectors = np.asarray(encode([r.question[:1000] for r in rows]), dtype=float)
+    sims = vectors @ vectors.T
+    out = []
+    for i, j in zip(*np.nonzero(np.triu(sims, k=1) >= threshold), strict=True):
+        a, b = rows[int(i)], rows[int(j)]
+        if a.dedupe_group != b.dedupe_group:
+            out.append((a.id, b.id, round(float(sims[i, j]), 3)))
+    return out
+
+
+def split_problems(rows: list[GoldQuestion], semantic: list[tuple[str, str, float]] | None = None) -> list[Problem]:
     """Every row has a stored split; a group never straddles two splits; no near-duplicates across splits."""
     out = [Problem(r.id, "no split: run `fda gold split --version v2`") for r in rows if r.assigned_split is None]
     by_group: dict[str, set[str]] = defaultdict(set)
@@ -239,8 +264,8 @@ def split_problems(rows: list[GoldQuestion]) -> list[Problem]:
     out += [Problem(g, f"group straddles splits {sorted(s)}") for g, s in by_group.items() if len(s) > 1]
     split_of = {r.id: r.split for r in rows}
     out += [
-        Problem(a, f"near-duplicate of {b} (overlap {sim}) in another split: give both the same group")
-        for a, b, sim in near_duplicates(rows)
+        Problem(a, f"near-duplicate of {b} (similarity {sim}) in another split: give both the same group")
+        for a, b, sim in [*near_duplicates(rows), *(semantic or [])]
         if split_of[a] != split_of[b]
     ]
     return out

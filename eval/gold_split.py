@@ -106,3 +106,50 @@ def stratified_subset(rows: list[GoldQuestion], n: int, seed: int = 0) -> list[G
                     chosen.append(q.pop())
         picked.update(r.id for r in chosen)
     return [r for r in rows if r.id in picked]
+
+
+def join_groups(version: str, pairs: list[tuple[str, str, float]], root: Path = GOLD_DIR) -> int:
+    """Give near-duplicate pairs one group (connected pairs join one group, named after an existing group
+    of a member, else the first id), written into the rows; returns how many rows changed. Rows that
+    already have a split keep their group: a pair across assigned splits is reported by validate."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    rows = {r.id: r for r in load_all_rows(version, root)}
+    by_group: dict[str, list[str]] = defaultdict(list)
+    for r in rows.values():
+        if r.group:
+            by_group[r.group].append(r.id)
+    edges = [(a, b) for a, b, _ in pairs] + [(ids[0], other) for ids in by_group.values() for other in ids[1:]]
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    members: dict[str, list[str]] = defaultdict(list)
+    for x in list(parent):
+        members[find(x)].append(x)
+    name_of: dict[str, str] = {}
+    for ids in members.values():
+        if len(ids) < 2:
+            continue
+        named = sorted(g for i in ids if (g := rows[i].group))
+        name = named[0] if named else sorted(ids)[0]
+        for i in ids:
+            if rows[i].assigned_split is None:
+                name_of[i] = name
+    changed = 0
+    for path in gold_files(version, root):
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            old = record.get("group")
+            if record["id"] in name_of and old != name_of[record["id"]]:
+                record["group"] = name_of[record["id"]]
+                changed += 1
+            lines.append(json.dumps(record, ensure_ascii=False))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return changed

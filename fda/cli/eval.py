@@ -213,6 +213,36 @@ def export_cmd(
         fail(err)
 
 
+@eval_app.command("agreement")
+def agreement_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Judge validation: labeller-labeller and judge-labeller Cohen's kappa (overall and per verdict class)
+    from data/labels/*.jsonl against the committed answers in eval/results/."""
+    import dataclasses
+    import json
+
+    from eval.agreement import agreement_table, check_labels, committed_answers, load_label_files
+    from eval.report import fmt
+
+    try:
+        labels = load_label_files()
+        answers = committed_answers(sorted({lab.run_id for lab in labels}))
+        check_labels(labels, answers)
+        table = agreement_table(labels, answers)
+    except FDAError as err:
+        fail(err)
+    if json_out:
+        console.print_json(json.dumps([dataclasses.asdict(a) for a in table]))
+        return
+    out = Table(title=f"agreement over {len(labels)} labels ({len({lab.labeller for lab in labels})} labellers)")
+    for col in ("pair", "class", "n", "observed", "kappa"):
+        out.add_column(col, justify="left" if col in ("pair", "class") else "right")
+    for a in table:
+        out.add_row(a.pair, a.cls, str(a.n), fmt(a.observed), fmt(a.kappa))
+    console.print(out)
+
+
 @eval_app.command("report")
 def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under eval/reports/.")]) -> None:
     """Rebuild a run's summary (e.g. after importing labels) and store it again in DuckDB."""

@@ -215,3 +215,21 @@ def test_open_sealed_wants_a_purpose_and_a_sealed_version(sealed_root: Path) -> 
         open_sealed("v9", who="t", purpose=" ", command="c", root=sealed_root, repo=sealed_root.parent.parent)
     with pytest.raises(GoldSetError):
         open_sealed("v1", who="t", purpose="p", command="c")
+
+
+def test_join_groups_unites_pairs_and_existing_groups(tmp_path: Path) -> None:
+    from eval.gold_split import join_groups
+
+    (tmp_path / "v9").mkdir()
+    lines = [
+        row(id="w-a", question="alpha question?", group="old"),
+        row(id="w-b", question="beta question?", group="old"),
+        row(id="w-c", question="gamma question?"),
+        row(id="w-d", question="delta question?"),
+        row(id="w-e", question="epsilon question?", split="test"),
+    ]
+    (tmp_path / "v9" / "rows.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    assert join_groups("v9", [("w-c", "w-a", 0.9), ("w-d", "w-e", 0.85)], root=tmp_path) == 2
+    groups = {r.id: r.group for r in load_all_rows("v9", tmp_path)}
+    assert groups["w-a"] == groups["w-b"] == groups["w-c"] == "old"  # c joins a and b's group
+    assert groups["w-d"] == "w-d" and groups["w-e"] is None  # an assigned row keeps its group

@@ -1,0 +1,109 @@
+"""How far the judge can be trusted: labeller-labeller and judge-labeller agreement on committed runs.
+
+    fda eval agreement                       # data/labels/*.jsonl against eval/results/<run>.jsonl
+
+Labels (eval/labels.py ``HumanLabel``: run, question, answer label, citations ok, labeller, date) live in
+``data/labels/``, one file per labelling pass. Each label is checked against the committed answer it
+grades (``answer_sha``): a label for a different answer text is an error, not a silent mismatch.
+
+Kappa is reported overall (three classes) and per verdict class (that class against the rest), with the
+raw agreement and n. The judge's automatic verdicts (a declined answer counted wrong without an LM call)
+are left out of judge-labeller agreement: they would inflate it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.labels import HumanLabel, answer_sha, load_labels
+from eval.results_export import RESULTS_DIR
+from eval.stats import cohen_kappa
+from fda.errors import EvalError
+from fda.settings import project_root
+
+LABELS_DIR = project_root() / "data" / "labels"
+CLASSES = ("correct", "partly", "wrong")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    pair: str
+    cls: str  # "all" or one verdict class (that class vs the rest)
+    n: int
+    observed: float | None
+    kappa: float | None
+
+
+def committed_answers(run_ids: Sequence[str], results_dir: Path = RESULTS_DIR) -> dict[tuple[str, str], dict[str, Any]]:
+    """(run id, question id) -> the committed row (answer, judge, metrics) of every named run."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for run_id in run_ids:
+        path = results_dir / f"{run_id}.jsonl"
+        if not path.is_file():
+            raise EvalError(f"labels name run {run_id}, but {path} is not committed", hint="fda eval export RUN_ID")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out[(run_id, row["question_id"])] = row
+    return out
+
+
+def load_label_files(labels_dir: Path = LABELS_DIR) -> list[HumanLabel]:
+    files = sorted(labels_dir.glob("*.jsonl"))
+    if not files:
+        raise EvalError(f"no label files in {labels_dir}", hint="See docs/evaluation.md, 'Judge validation'.")
+    return [lab for f in files for lab in load_labels(f)]
+
+
+def check_labels(labels: Sequence[HumanLabel], answers: dict[tuple[str, str], dict[str, Any]]) -> None:
+    for lab in labels:
+        row = answers.get((lab.run_id, lab.question_id))
+        if row is None:
+            raise EvalError(f"label by {lab.labeller} for {lab.run_id}/{lab.question_id}: no such committed answer")
+        if lab.answer_sha and lab.answer_sha != answer_sha(row["answer"]):
+            raise EvalError(
+                f"label by {lab.labeller} for {lab.run_id}/{lab.question_id} grades a different answer text"
+            )
+
+
+def _pairs_table(name: str, pairs: list[tuple[str, str]]) -> list[Agreement]:
+    rows = [_agree(name, "all", pairs)]
+    for cls in CLASSES:
+        rows.append(_agree(name, cls, [(a == cls, b == cls) for a, b in pairs]))
+    return rows
+
+
+def _agree(name: str, cls: str, pairs: Sequence[tuple[Any, Any]]) -> Agreement:
+    if not pairs:
+        return Agreement(name, cls, 0, None, None)
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    observed = sum(1 for x, y in pairs if x == y) / len(pairs)
+    return Agreement(name, cls, len(pairs), observed, cohen_kappa(a, b))
+
+
+def agreement_table(labels: Sequence[HumanLabel], answers: dict[tuple[str, str], dict[str, Any]]) -> list[Agreement]:
+    """Labeller-labeller (every pair of labellers over the answers both labelled) and judge-labeller (each
+    labeller against the committed judge verdict, automatic ones excluded), overall and per class."""
+    by_labeller: dict[str, dict[tuple[str, str], str]] = {}
+    for lab in labels:
+        by_labeller.setdefault(lab.labeller, {})[(lab.run_id, lab.question_id)] = lab.answer_label
+    names = sorted(by_labeller)
+    out: list[Agreement] = []
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            shared = sorted(set(by_labeller[first]) & set(by_labeller[second]))
+            out += _pairs_table(
+                f"{first} vs {second}", [(by_labeller[first][k], by_labeller[second][k]) for k in shared]
+            )
+    for name in names:
+        pairs = []
+        for key, label in sorted(by_labeller[name].items()):
+            judge = answers[key].get("judge") or {}
+            if judge.get("verdict") and not judge.get("automatic"):
+                pairs.append((judge["verdict"], label))
+        out += _pairs_table(f"judge vs {name}", pairs)
+    return out

@@ -1,0 +1,54 @@
+"""Judge validation numbers from label files and committed answers (eval/agreement.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.agreement import agreement_table, check_labels, committed_answers
+from eval.labels import HumanLabel, answer_sha
+from fda.errors import EvalError
+
+
+def write_run(tmp_path: Path, judge: list[tuple[str, bool]]) -> Path:
+    rows = [
+        {"question_id": f"q{i}", "answer": f"answer {i}", "judge": {"verdict": v, "automatic": auto}}
+        for i, (v, auto) in enumerate(judge)
+    ]
+    (tmp_path / "run1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path
+
+
+def label(i: int, verdict: str, who: str, text: str | None = None) -> HumanLabel:
+    return HumanLabel(
+        run_id="run1", question_id=f"q{i}", answer_label=verdict, labeller=who,  # type: ignore[arg-type]
+        answer_sha=answer_sha(text if text is not None else f"answer {i}"),
+    )  # fmt: skip
+
+
+def test_kappa_per_pair_and_class_and_automatic_verdicts_left_out(tmp_path: Path) -> None:
+    judge = [("correct", False), ("wrong", False), ("partly", False), ("wrong", True), ("correct", False)]
+    answers = committed_answers(["run1"], write_run(tmp_path, judge))
+    a = ["correct", "wrong", "partly", "wrong", "correct"]
+    b = ["correct", "wrong", "wrong", "wrong", "correct"]
+    labels = [label(i, v, "ann-a") for i, v in enumerate(a)] + [label(i, v, "ann-b") for i, v in enumerate(b)]
+    check_labels(labels, answers)
+    table = {(x.pair, x.cls): x for x in agreement_table(labels, answers)}
+    assert table[("ann-a vs ann-b", "all")].n == 5
+    assert table[("ann-a vs ann-b", "all")].observed == pytest.approx(0.8)
+    assert table[("ann-a vs ann-b", "correct")].kappa == pytest.approx(1.0)
+    judge_a = table[("judge vs ann-a", "all")]
+    assert judge_a.n == 4 and judge_a.kappa == pytest.approx(1.0)  # q3's automatic 'wrong' is not counted
+    assert table[("judge vs ann-b", "all")].observed == pytest.approx(0.75)
+
+
+def test_labels_must_match_a_committed_answer(tmp_path: Path) -> None:
+    answers = committed_answers(["run1"], write_run(tmp_path, [("correct", False)]))
+    with pytest.raises(EvalError, match="different answer text"):
+        check_labels([label(0, "correct", "ann-a", text="another answer")], answers)
+    with pytest.raises(EvalError, match="no such committed answer"):
+        check_labels([label(7, "correct", "ann-a")], answers)
+    with pytest.raises(EvalError, match="not committed"):
+        committed_answers(["run404"], tmp_path)
