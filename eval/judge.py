@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 VERDICT_SCORE: dict[str, float] = {"correct": 1.0, "partly": 0.5, "wrong": 0.0}
 FACT_VERDICTS = ("stated", "contradicted", "absent")
-MAX_SUPPORT_CHECKS = 4  # cited sentences checked per answer (the first ones): bounds the judge's cost
+MAX_SUPPORT_CHECKS = 3  # cited sentences checked per answer (the first ones): bounds the judge's cost
 PASSAGE_CHARS = 2400
 
 
