@@ -1,7 +1,7 @@
 """Relevance pooling: complete the gold groups with what the retrievers actually return.
 
     fda gold pool --version v2 --depth 5          # every backend's top k per answerable row -> candidates
-    (judge the candidates: data/gold/<version>/pool/judgments.jsonl, one line per (row, section))
+    (judge the candidates: data/gold/<version>/pool/judgments*.jsonl, one line per (row, section))
     fda gold pool --version v2 --merge            # grade-2 judgments join a group, grade-1 a related group
 
 A gold set written by reading the docs misses sections that answer the question just as well; a
@@ -42,17 +42,16 @@ class Candidate:
 
 
 def judged(version: str, root: Path = GOLD_DIR) -> dict[tuple[str, str], dict[str, Any]]:
-    path = root / version / POOL_DIR / JUDGMENTS
-    if not path.is_file():
-        return {}
+    """Every judgment in ``pool/judgments*.jsonl`` (one file per judging pass), keyed by (row id, url)."""
     out = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                j = json.loads(line)
-                out[(j["id"], j["url"])] = j
-            except (json.JSONDecodeError, KeyError) as err:
-                raise GoldSetError(f"{path}:{lineno}: bad judgment: {err}") from err
+    for path in sorted((root / version / POOL_DIR).glob("judgments*.jsonl")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    j = json.loads(line)
+                    out[(j["id"], j["url"])] = j
+                except (json.JSONDecodeError, KeyError) as err:
+                    raise GoldSetError(f"{path}:{lineno}: bad judgment: {err}") from err
     return out
 
 

@@ -102,7 +102,7 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     return data
 
 
-def _write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
+def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
     (run_dir / META).write_text(json.dumps(meta, indent=1, default=str) + "\n", encoding="utf-8")
 
 
@@ -174,7 +174,7 @@ def execute(
             "seconds": 0.0,
         }
     meta["status"] = "running"
-    _write_meta(run_dir, meta)
+    write_meta(run_dir, meta)
     ids = set(meta.get("question_ids") or [r.id for r in rows])
     rows = [r for r in rows if r.id in ids]
 
@@ -193,7 +193,7 @@ def execute(
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=round(float(meta.get("seconds") or 0.0) + time.perf_counter() - started, 2),
     )
-    _write_meta(run_dir, meta)
+    write_meta(run_dir, meta)
     outcome = report_run(run_dir, eval_db)
     tracking_error: EvalError | None = None
     if tracking is not None:
@@ -203,7 +203,7 @@ def execute(
             tracking_error = err
     if outcome.mlflow_run_id:
         outcome.meta["mlflow_run_id"] = outcome.mlflow_run_id
-        _write_meta(run_dir, outcome.meta)
+        write_meta(run_dir, outcome.meta)
     store_run(outcome, eval_db)
     if tracking_error is not None:
         raise tracking_error
@@ -251,7 +251,7 @@ def report_run(run_dir: Path, eval_db: Path, n_samples: int | None = None, seed:
         baseline=baseline, baseline_name="bm25", labels=_labels(eval_db), gold_first=_gold_first(meta),
     )  # fmt: skip
     meta.update(n_questions=len(results), n_errors=summary["n_errors"])
-    _write_meta(run_dir, meta)
+    write_meta(run_dir, meta)
     files = write_report(run_dir, meta, summary, results)
     return RunOutcome(run_dir, meta, summary, results, files=files)
 

@@ -243,6 +243,23 @@ def agreement_cmd(
     console.print(out)
 
 
+@eval_app.command("rescore")
+def rescore_cmd(run_ids: Annotated[list[str], typer.Argument(help="Run folder names under eval/reports/.")]) -> None:
+    """Recompute a finished run's metrics against the gold set as it is now (after pooling, say), from the
+    stored answers and judge verdicts; no LM call. Then rebuilds the report and the eval store's copy."""
+    from eval.rescore import rescore_run
+    from eval.run import report_run, store_run
+
+    s = get_settings()
+    try:
+        for run_id in run_ids:
+            n = rescore_run(session.REPORTS_DIR / run_id)
+            store_run(report_run(session.REPORTS_DIR / run_id, session.eval_db(s)), session.eval_db(s))
+            console.print(f"{run_id}: {n} questions rescored")
+    except FDAError as err:
+        fail(err)
+
+
 @eval_app.command("report")
 def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under eval/reports/.")]) -> None:
     """Rebuild a run's summary (e.g. after importing labels) and store it again in DuckDB."""

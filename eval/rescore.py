@@ -1,0 +1,61 @@
+"""Rescore a finished run against the gold set as it is now (after relevance pooling, say), without calling
+the program or the judge again.
+
+    fda eval rescore RUN_ID
+
+Every metric is recomputed from the stored output and judge verdicts, except lexical faithfulness: the
+stored passages are cut to snippets, so its value from the run is kept (pooling never changes it). A row
+whose facts changed since the run loses its fact verdicts (they no longer line up) rather than being
+scored against the wrong facts. The meta records the gold hash the scores now refer to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval.gold import gold_hash, load_all_rows
+from eval.results import QuestionResult, load_results
+from eval.scoring import score_question
+from fda.errors import EvalError
+
+KEPT_FROM_RUN = ("faithfulness_lexical",)
+
+
+def rescore_results(results: dict[str, QuestionResult], gold_version: str, answers: bool) -> list[QuestionResult]:
+    rows = {r.id: r for r in load_all_rows(gold_version)}
+    out = []
+    for qid, res in results.items():
+        gold = rows.get(qid)
+        if gold is None:
+            raise EvalError(f"question {qid} of the run is no longer in gold {gold_version}")
+        judge = res.judge
+        if judge is not None and judge.facts is not None and len(judge.facts) != len(gold.facts):
+            judge = judge.model_copy(update={"facts": None})
+        metrics = score_question(
+            gold, res.output, answers=answers, latency_s=res.latency_s, judge=judge, failed=res.error is not None
+        )
+        metrics.update({k: res.metrics.get(k) for k in KEPT_FROM_RUN if k in res.metrics})
+        out.append(res.model_copy(update={"metrics": metrics, "judge": judge}))
+    return out
+
+
+def rescore_run(run_dir: Path) -> int:
+    """Rewrite ``results.jsonl`` (and the baseline's) with fresh scores; returns the number of rows."""
+    from eval.run import BASELINE, RESULTS, read_meta, write_meta
+
+    meta = read_meta(run_dir)
+    version = str(meta.get("gold_version") or "v1")
+    n = 0
+    for name, answers in ((RESULTS, bool(meta.get("answers", True))), (BASELINE, False)):
+        path = run_dir / name
+        stored = load_results(path)
+        if not stored:
+            continue
+        fresh = rescore_results(stored, version, answers)
+        tmp = path.with_suffix(".rescore.tmp")
+        tmp.write_text("".join(r.model_dump_json() + "\n" for r in fresh), encoding="utf-8")
+        tmp.replace(path)
+        n += len(fresh) if name == RESULTS else 0
+    meta.update(gold_hash=gold_hash(version), rescored=True)
+    write_meta(run_dir, meta)
+    return n
