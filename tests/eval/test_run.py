@@ -145,3 +145,30 @@ def test_gold_sections_missing_from_the_corpus_fail_loudly(tmp_path: Path, gold_
     with pytest.raises(GoldSetError, match=r"1 gold section\(s\).*q-inject: " + COOKIE.replace("?", r"\?")):
         ensure_gold_in_corpus(gold_rows, db)
     ensure_gold_in_corpus(gold_rows[:2], db)  # all present: no error
+
+
+def test_a_run_exported_to_results_loads_into_a_fresh_eval_store(
+    eval_paths: dict[str, Path], gold_rows: list[GoldQuestion], tmp_path: Path
+) -> None:
+    from eval.results_export import committed_runs, export_run, import_committed
+
+    run_dir = eval_paths["reports"] / "run-export"
+    execute(
+        _spec(bootstrap_samples=50),
+        RetrievalProgram(_retriever()),
+        gold_rows,
+        run_dir=run_dir,
+        eval_db=eval_paths["db"],
+    )
+    dest = tmp_path / "results"
+    path = export_run(run_dir, dest)
+    assert path.name == "run-export.jsonl" and len(path.read_text().splitlines()) == 4
+    ((meta, _rows),) = committed_runs(dest)
+    assert meta["meta"]["program"] == "retrieval" and "recall_at_5_section" in meta["headline"]
+    fresh_db = tmp_path / "fresh.duckdb"
+    assert import_committed(fresh_db, dest) == ["run-export"]
+    assert import_committed(fresh_db, dest) == []  # once
+    with duckdb.connect(str(fresh_db), read_only=True) as con:
+        n = con.execute("SELECT count(*) FROM eval_results WHERE run_id = 'run-export'").fetchone()
+        mean = con.execute("SELECT avg(recall_at_5_section) FROM eval_results WHERE run_id = 'run-export'").fetchone()
+    assert n == (4,) and mean is not None and mean[0] == pytest.approx(2 / 3)
