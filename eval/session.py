@@ -139,6 +139,8 @@ def run_eval(
     from index.ingest.store import ingested_versions
 
     check_program(program)
+    if seed:  # a seeded run samples with that seed too (it differs from seed 0 only with lm.temperature > 0)
+        s = s.model_copy(update={"lm": s.lm.model_copy(update={"seed": seed})})
     use_judge = (s.eval.judge if judge is None else judge) and program in NEEDS_LM
     rows, ghash = select_rows(gold, split, limit, seed, access)
     ensure_gold_in_corpus(rows, s.db_path)

@@ -243,6 +243,10 @@ class LMSettings(_Section):
     timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Budget of one LM call.")
     max_tokens: int = Field(default=512, ge=1, le=32768, description="Most tokens one answer may generate.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    seed: int | None = Field(
+        default=None,
+        description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --seed` sets it.",
+    )
     num_retries: int = Field(default=1, ge=0, le=10, description="Retries of transient failures (with backoff).")
     cache: bool = Field(default=True, description="DSPy's response cache (DSPY_CACHEDIR).")
     context_size: int = Field(

@@ -77,6 +77,8 @@ def make_lm(
         "timeout": settings.timeout_s,
         "cache": settings.cache,
     }
+    if settings.seed is not None:
+        common["seed"] = settings.seed
     if is_local(name):
         spec = get_spec(name)
         if runtime is None:

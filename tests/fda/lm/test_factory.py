@@ -29,6 +29,11 @@ def test_litellm_strings_become_dspy_lms_with_the_settings(model: str) -> None:
     assert lm.num_retries == 2 and "api_key" not in lm.kwargs and "api_base" not in lm.kwargs
 
 
+def test_a_seed_is_sent_only_when_set() -> None:
+    assert "seed" not in make_lm(LMSettings(model="openai/a"), environ={}).kwargs
+    assert make_lm(LMSettings(model="openai/a", seed=7, temperature=0.7), environ={}).kwargs["seed"] == 7
+
+
 def test_provider_keys_stay_in_the_environment() -> None:
     lm = make_lm(LMSettings(model="openai/gpt-4o-mini"), environ={"OPENAI_API_KEY": SECRET})
     assert SECRET not in json.dumps(lm.dump_state(), default=str) and "api_key" not in lm.kwargs
