@@ -122,9 +122,22 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOP}
 
 
+_ONLY_MARKERS = re.compile(r"^(\s*\[\d+\])+\s*[.!?]?$")
+
+
 def split_sentences(answer: str) -> list[str]:
+    """Prose sentences (code blocks left out); markers standing after a sentence's full stop ("... app. [1][2]")
+    belong to that sentence."""
     prose = _CODE.sub(" ", answer)
-    return [s.strip() for s in _SENTENCE.split(prose) if s and s.strip()]
+    out: list[str] = []
+    for piece in (s.strip() for s in _SENTENCE.split(prose)):
+        if not piece:
+            continue
+        if out and _ONLY_MARKERS.match(piece):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
 
 
 def cited_sentences(out: ProgramOutput) -> list[tuple[str, str]]:

@@ -3,8 +3,9 @@ the program or the judge again.
 
     fda eval rescore RUN_ID
 
-Every metric is recomputed from the stored output and judge verdicts, except lexical faithfulness: the
-stored passages are cut to snippets, so its value from the run is kept (pooling never changes it). A row
+Every metric is recomputed from the stored output and judge verdicts. The stored passages are cut to
+snippets, so lexical faithfulness reads the full chunk texts from the corpus store when its hash is the
+run's (``texts``); otherwise the run's value is kept. A row
 whose facts changed since the run loses its fact verdicts (they no longer line up) rather than being
 scored against the wrong facts. The meta records the gold hash the scores now refer to.
 """
@@ -21,7 +22,9 @@ from fda.errors import EvalError
 KEPT_FROM_RUN = ("faithfulness_lexical",)
 
 
-def rescore_results(results: dict[str, QuestionResult], gold_version: str, answers: bool) -> list[QuestionResult]:
+def rescore_results(
+    results: dict[str, QuestionResult], gold_version: str, answers: bool, texts: dict[str, str] | None = None
+) -> list[QuestionResult]:
     rows = {r.id: r for r in load_all_rows(gold_version)}
     out = []
     for qid, res in results.items():
@@ -31,27 +34,48 @@ def rescore_results(results: dict[str, QuestionResult], gold_version: str, answe
         judge = res.judge
         if judge is not None and judge.facts is not None and len(judge.facts) != len(gold.facts):
             judge = judge.model_copy(update={"facts": None})
+        output = res.output
+        if texts is not None:
+            full = [p.model_copy(update={"text": texts.get(p.chunk_id, p.text)}) for p in output.passages]
+            output = output.model_copy(update={"passages": full})
         metrics = score_question(
-            gold, res.output, answers=answers, latency_s=res.latency_s, judge=judge, failed=res.error is not None
+            gold, output, answers=answers, latency_s=res.latency_s, judge=judge, failed=res.error is not None
         )
-        metrics.update({k: res.metrics.get(k) for k in KEPT_FROM_RUN if k in res.metrics})
+        if texts is None:
+            metrics.update({k: res.metrics.get(k) for k in KEPT_FROM_RUN if k in res.metrics})
         out.append(res.model_copy(update={"metrics": metrics, "judge": judge}))
     return out
 
 
-def rescore_run(run_dir: Path) -> int:
-    """Rewrite ``results.jsonl`` (and the baseline's) with fresh scores; returns the number of rows."""
+def chunk_texts(db_path: Path, chunk_ids: set[str]) -> dict[str, str]:
+    from index.ingest.store import open_store
+
+    if not chunk_ids:
+        return {}
+    with open_store(db_path, read_only=True) as con:
+        found = con.execute("SELECT chunk_id, text FROM chunks WHERE chunk_id IN ?", [sorted(chunk_ids)]).fetchall()
+    return dict(found)
+
+
+def rescore_run(run_dir: Path, db_path: Path | None = None) -> int:
+    """Rewrite ``results.jsonl`` (and the baseline's) with fresh scores; returns the number of rows. With the
+    corpus store the run used (same corpus hash) at ``db_path``, passages get their full text back."""
     from eval.run import BASELINE, RESULTS, read_meta, write_meta
+    from index.ingest.pipeline import corpus_hash
 
     meta = read_meta(run_dir)
     version = str(meta.get("gold_version") or "v1")
+    same_corpus = db_path is not None and db_path.is_file() and corpus_hash(db_path) == meta.get("corpus_hash")
     n = 0
     for name, answers in ((RESULTS, bool(meta.get("answers", True))), (BASELINE, False)):
         path = run_dir / name
         stored = load_results(path)
         if not stored:
             continue
-        fresh = rescore_results(stored, version, answers)
+        texts = None
+        if same_corpus and db_path is not None:
+            texts = chunk_texts(db_path, {p.chunk_id for r in stored.values() for p in r.output.passages})
+        fresh = rescore_results(stored, version, answers, texts)
         tmp = path.with_suffix(".rescore.tmp")
         tmp.write_text("".join(r.model_dump_json() + "\n" for r in fresh), encoding="utf-8")
         tmp.replace(path)

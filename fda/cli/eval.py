@@ -253,7 +253,7 @@ def rescore_cmd(run_ids: Annotated[list[str], typer.Argument(help="Run folder na
     s = get_settings()
     try:
         for run_id in run_ids:
-            n = rescore_run(session.REPORTS_DIR / run_id)
+            n = rescore_run(session.REPORTS_DIR / run_id, s.db_path)
             store_run(report_run(session.REPORTS_DIR / run_id, session.eval_db(s)), session.eval_db(s))
             console.print(f"{run_id}: {n} questions rescored")
     except FDAError as err:

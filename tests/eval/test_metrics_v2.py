@@ -139,6 +139,8 @@ def test_lexical_faithfulness_per_cited_sentence() -> None:
     code = output("```python\nredis = Redis()\n```\nLifespan events are only triggered for the main application [1].")
     assert [s for s, _ in cited_sentences(code)] == ["Lifespan events are only triggered for the main application ."]
     assert lexical_support("", "anything") == 1.0
+    trailing = output("Lifespan events are only triggered for the main application. [1]")
+    assert [s for s, _ in cited_sentences(trailing)] == ["Lifespan events are only triggered for the main application."]
 
 
 def test_answer_score_rewards_right_content_and_right_decline() -> None:

@@ -56,3 +56,16 @@ def test_changed_facts_drop_the_verdicts_and_missing_rows_fail(monkeypatch: pyte
     monkeypatch.setattr(rescore, "load_all_rows", lambda version: [])
     with pytest.raises(EvalError, match="no longer in gold"):
         rescore.rescore_results({"w-q": result()}, "v9", answers=True)
+
+
+def test_full_chunk_texts_replace_the_stored_snippets_for_lexical_faithfulness(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rescore, "load_all_rows", lambda version: [gold([[A, B]])])
+    res = result()
+    res = res.model_copy(
+        update={"output": res.output.model_copy(update={"answer": "Mount the router under a prefix. [1]"})}
+    )
+    (kept,) = rescore.rescore_results({"w-q": res}, "v9", answers=True)
+    assert kept.metrics["faithfulness_lexical"] == 0.25  # no store: the run's value
+    full = {"c": "Include the router with include_router and mount it under a prefix."}
+    (fresh,) = rescore.rescore_results({"w-q": res}, "v9", answers=True, texts=full)
+    assert fresh.metrics["faithfulness_lexical"] == 1.0
