@@ -27,6 +27,7 @@ from fda.settings import project_root
 
 LABELS_DIR = project_root() / "data" / "labels"
 CLASSES = ("correct", "partly", "wrong")
+FACT_CLASSES = ("stated", "contradicted", "absent")
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,9 @@ def check_labels(labels: Sequence[HumanLabel], answers: dict[tuple[str, str], di
             )
 
 
-def _pairs_table(name: str, pairs: list[tuple[str, str]]) -> list[Agreement]:
+def _pairs_table(name: str, pairs: list[tuple[str, str]], classes: Sequence[str] = CLASSES) -> list[Agreement]:
     rows = [_agree(name, "all", pairs)]
-    for cls in CLASSES:
+    for cls in classes:
         rows.append(_agree(name, cls, [(a == cls, b == cls) for a, b in pairs]))
     return rows
 
@@ -106,4 +107,31 @@ def agreement_table(labels: Sequence[HumanLabel], answers: dict[tuple[str, str],
             if judge.get("verdict") and not judge.get("automatic"):
                 pairs.append((judge["verdict"], label))
         out += _pairs_table(f"judge vs {name}", pairs)
+    return out
+
+
+def fact_agreement_table(
+    labels: Sequence[HumanLabel], answers: dict[tuple[str, str], dict[str, Any]]
+) -> list[Agreement]:
+    """The same for the per-fact verdicts (stated / contradicted / absent) that fact recall and precision
+    rest on: labeller pairs, and the judge's fact checks against each labeller (automatic rows excluded)."""
+    by_labeller: dict[str, dict[tuple[str, str, int], str]] = {}
+    for lab in labels:
+        for index, fact in enumerate(lab.facts or []):
+            by_labeller.setdefault(lab.labeller, {})[(lab.run_id, lab.question_id, index)] = str(fact)
+    names = sorted(by_labeller)
+    out: list[Agreement] = []
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            shared = sorted(set(by_labeller[first]) & set(by_labeller[second]))
+            pairs = [(by_labeller[first][k], by_labeller[second][k]) for k in shared]
+            out += _pairs_table(f"facts: {first} vs {second}", pairs, FACT_CLASSES)
+    for name in names:
+        pairs = []
+        for (run, qid, index), label in sorted(by_labeller[name].items()):
+            judge = answers[(run, qid)].get("judge") or {}
+            facts = judge.get("facts") or []
+            if not judge.get("automatic") and index < len(facts):
+                pairs.append((facts[index], label))
+        out += _pairs_table(f"facts: judge vs {name}", pairs, FACT_CLASSES)
     return out

@@ -39,6 +39,9 @@ class HumanLabel(BaseModel):
     answer_label: AnswerLabel
     citations_ok: bool | None = Field(default=None, description="Do the citations support the answer? yes/no.")
     note: str = ""
+    facts: list[Literal["stated", "contradicted", "absent"]] | None = Field(
+        default=None, description="Per gold fact, in the row's order: does the answer state it? (v2 labels)"
+    )
     labeller: str = Field(min_length=1)
     answer_sha: str | None = Field(default=None, description="Filled on import from the run's stored answer.")
     labelled_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -222,14 +222,20 @@ def agreement_cmd(
     import dataclasses
     import json
 
-    from eval.agreement import agreement_table, check_labels, committed_answers, load_label_files
+    from eval.agreement import (
+        agreement_table,
+        check_labels,
+        committed_answers,
+        fact_agreement_table,
+        load_label_files,
+    )
     from eval.report import fmt
 
     try:
         labels = load_label_files()
         answers = committed_answers(sorted({lab.run_id for lab in labels}))
         check_labels(labels, answers)
-        table = agreement_table(labels, answers)
+        table = agreement_table(labels, answers) + fact_agreement_table(labels, answers)
     except FDAError as err:
         fail(err)
     if json_out:

@@ -52,3 +52,27 @@ def test_labels_must_match_a_committed_answer(tmp_path: Path) -> None:
         check_labels([label(7, "correct", "ann-a")], answers)
     with pytest.raises(EvalError, match="not committed"):
         committed_answers(["run404"], tmp_path)
+
+
+def test_fact_verdict_agreement(tmp_path: Path) -> None:
+    from eval.agreement import fact_agreement_table
+
+    rows = [
+        {"question_id": "q0", "answer": "answer 0", "judge": {"verdict": "correct", "facts": ["stated", "absent"]}},
+        {
+            "question_id": "q1",
+            "answer": "answer 1",
+            "judge": {"verdict": "wrong", "automatic": True, "facts": ["absent"]},
+        },
+    ]
+    (tmp_path / "run1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    answers = committed_answers(["run1"], tmp_path)
+    labels = [
+        label(0, "correct", "ann-a").model_copy(update={"facts": ["stated", "absent"]}),
+        label(1, "wrong", "ann-a").model_copy(update={"facts": ["absent"]}),
+        label(0, "correct", "ann-b").model_copy(update={"facts": ["stated", "contradicted"]}),
+    ]
+    table = {(x.pair, x.cls): x for x in fact_agreement_table(labels, answers)}
+    assert table[("facts: ann-a vs ann-b", "all")].n == 2 and table[("facts: ann-a vs ann-b", "all")].observed == 0.5
+    assert table[("facts: judge vs ann-a", "all")].n == 2  # q1's automatic verdicts left out
+    assert table[("facts: judge vs ann-a", "all")].observed == 1.0
