@@ -137,3 +137,25 @@ def test_label_import_and_report_rebuild(cli_env: Path) -> None:
     result = runner.invoke(app, ["eval", "label", str(bad)])
     assert result.exit_code == 2 and "has no answer for nope" in result.output
     assert runner.invoke(app, ["eval", "report", run_dir.name]).exit_code == 0
+
+
+def test_confirm_logs_the_read_before_and_the_run_after(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import eval.results_export
+    import eval.sealed
+
+    log = tmp_path / "access" / "test-access.jsonl"
+    monkeypatch.setattr(eval.sealed, "access_log", lambda version, root=None: log)
+    monkeypatch.setattr(eval.results_export, "RESULTS_DIR", tmp_path / "results")
+    refused = runner.invoke(app, ["eval", "--program", "retrieval", "--gold", "v2", "--split", "test"])
+    assert refused.exit_code == 2 and "sealed" in refused.output and not log.exists()
+    args = ["eval", "confirm", "--program", "retrieval", "--backend", "bm25", "--purpose", "unit test", "--who", "ci"]
+    result = runner.invoke(app, [*args, "--allow-dirty", "--no-judge"])
+    assert result.exit_code == 0, result.output
+    opened, finished = (json.loads(x) for x in log.read_text().splitlines())
+    assert (opened["event"], opened["who"], opened["purpose"], opened["split"]) == ("opened", "ci", "unit test", "test")
+    assert finished["event"] == "finished" and finished["entry_id"] == opened["entry_id"]
+    exported = Path(finished["results_file"])
+    assert exported.parent == tmp_path / "results" and exported.is_file()
+    assert len(exported.read_text().splitlines()) == 135  # the whole sealed split, once
