@@ -220,6 +220,9 @@ class UiSettings(_Section):
     request_timeout_s: float = Field(default=120.0, gt=0, description="Budget of one API call from the UI.")
     eval_db: Path | None = Field(default=None, description="Eval results store; default: <state_dir>/eval.duckdb.")
     logs_db: Path | None = Field(default=None, description="Query log and feedback; default: <state_dir>/logs.duckdb.")
+    load_committed_runs: bool = Field(
+        default=True, description="Store the runs committed under eval/results/ into the eval store at start."
+    )
 
 
 class LMSettings(_Section):

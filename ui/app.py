@@ -61,6 +61,7 @@ def committed_runs_loaded(eval_db: str) -> list[str]:
 st.set_page_config(page_title="FastAPI Docs Assistant", page_icon=":material/menu_book:", layout="wide")
 nav = st.navigation(PAGES)
 config = load_config()
-committed_runs_loaded(str(config.eval_db))
+if config.load_committed_runs:
+    committed_runs_loaded(str(config.eval_db))
 sidebar(config)
 nav.run()

@@ -20,6 +20,7 @@ class UiConfig:
     corpus_db: Path
     tracking_uri: str
     experiment: str
+    load_committed_runs: bool = True
 
 
 def from_settings(s: Settings) -> UiConfig:
@@ -33,6 +34,7 @@ def from_settings(s: Settings) -> UiConfig:
         corpus_db=s.db_path,
         tracking_uri=s.eval.tracking_uri or default_tracking_uri(s.state_dir),
         experiment=s.eval.experiment,
+        load_committed_runs=s.ui.load_committed_runs,
     )
 
 

@@ -73,6 +73,7 @@ def ui_env(monkeypatch: pytest.MonkeyPatch, fixture_state: FixtureState, fake_ap
 
     monkeypatch.setenv("FDA_STATE_DIR", str(fixture_state.state_dir))
     monkeypatch.setenv("FDA_UI__API_URL", fake_api.url)
+    monkeypatch.setenv("FDA_UI__LOAD_COMMITTED_RUNS", "false")  # the fixture's runs only
     get_settings.cache_clear()
     return fixture_state
 

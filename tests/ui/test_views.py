@@ -248,3 +248,17 @@ def test_app_sidebar_with_the_api_down(empty_env: Path) -> None:
     at = AppTest.from_file(str(UI / "app.py"), default_timeout=TIMEOUT).run()
     no_exceptions(at)
     assert any("API not ready" in w.value for w in at.sidebar.warning)
+
+
+def test_a_fresh_clone_shows_the_committed_runs(empty_env: Path) -> None:
+    """eval/results/ holds real runs (per-question results + meta): the app stores them at start, so the Runs
+    page of a fresh state folder lists them instead of 'No eval runs yet'."""
+    from eval.results_export import committed_runs
+
+    committed = [m["meta"]["run_id"] for m, _ in committed_runs()]
+    assert committed, "no committed run under eval/results/"
+    no_exceptions(AppTest.from_file(str(UI / "app.py"), default_timeout=TIMEOUT).run())
+    at = page("runs").run()
+    no_exceptions(at)
+    assert not any("No eval runs yet" in i.value for i in at.info)
+    assert set(committed) <= set(at.dataframe[0].value["run_id"])
