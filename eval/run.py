@@ -165,9 +165,14 @@ def execute(
         check_resume(meta, spec)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
+        from eval.sealed import git_state
+
+        sha, changed = git_state(Path(__file__).resolve().parent.parent)
         meta = {
             "run_id": run_dir.name,
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "git_sha": sha,
+            "git_dirty": bool(changed),
             **{k: v for k, v in vars(spec).items() if k != "extra"},
             **spec.extra,
             "question_ids": [r.id for r in rows],

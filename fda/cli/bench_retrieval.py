@@ -77,7 +77,11 @@ def bench_retrieval(
 
 def bench_retrieval_quality(
     backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Repeatable. Default: all six.")] = None,
-    split: Annotated[list[str] | None, typer.Option(help="Gold splits (repeatable). Default: dev and test.")] = None,
+    split: Annotated[
+        list[str] | None,
+        typer.Option(help="Gold splits (repeatable). Default: v1 dev and test; v2 dev-select (its test is sealed)."),
+    ] = None,
+    gold: Annotated[str, typer.Option("--gold", help="Gold-set version under data/gold/.")] = "v1",
     as_json: Annotated[bool, typer.Option("--json", help="Print every metric as JSON.")] = False,
     plot: Annotated[
         Path | None, typer.Option(help="Also draw the target metrics against targets and ceiling into this PNG.")
@@ -98,8 +102,11 @@ def bench_retrieval_quality(
     names = backend or list(BACKENDS)
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-        splits = [sp for sp in split or ["dev", "test"] if sp in ("train", "dev", "test")]
-        by_split = split_targets(s.db_path, splits)
+        from eval.session import splits_of
+
+        allowed = splits_of(gold)
+        splits = [sp for sp in split or (["dev", "test"] if gold == "v1" else ["dev-select"]) if sp in allowed]
+        by_split = split_targets(s.db_path, splits, gold)
         rows: list[dict[str, object]] = []
         df = evaluate({n: open_retriever(n, s, paths) for n in names}, by_split, per_row=rows)
         df = pd.concat([df, ceiling(by_split)], ignore_index=True)
@@ -114,7 +121,7 @@ def bench_retrieval_quality(
         console.print_json(df.to_json(orient="records"))
         return
     for sp in by_split:
-        print_split_tables(df, [sp], HEADLINE, "backend", lambda sp: f"retrieval quality, gold {sp} split")
+        print_split_tables(df, [sp], HEADLINE, "backend", lambda sp: f"retrieval quality, gold {gold} {sp} split")
         if per_type:
             print_df(by_type(rows, sp, ["page Hit@1", "section R@5"]), f"page Hit@1 / section R@5 by type, {sp}")
 
