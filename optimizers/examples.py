@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from eval.gold import GoldQuestion, Split, load_gold
 from fda.errors import CompileError, GoldSetError
 
-ALLOWED_SPLITS: tuple[Split, ...] = ("train", "dev")  # test is for reports only: never compiled on or selected on
+# test is for reports only: never compiled on or selected on; v2's dev-confirm checks a choice once, not in a loop
+ALLOWED_SPLITS: tuple[Split, ...] = ("train", "dev", "dev-select")
 GOLD_KEYS = tuple(GoldQuestion.model_fields)
 
 Loader = Callable[..., list[GoldQuestion]]
@@ -60,15 +61,22 @@ def load_splits(
     limit_train: int | None = None,
     limit_dev: int | None = None,
     loader: Loader = load_gold,
+    seed: int = 0,
 ) -> tuple[list[GoldQuestion], list[GoldQuestion]]:
-    """(train, dev) rows of a gold version; a missing, invalid or empty split is a clear ``CompileError``."""
+    """(train, selection) rows of a gold version: v1's dev, or v2's dev-select. A limit takes a seeded
+    random subset stratified by type (never the first N rows); a missing, invalid or empty split is a clear
+    ``CompileError``."""
+    from eval.gold import manifest
+    from eval.gold_split import stratified_subset
+
+    select = "dev-select" if manifest(gold_version) else "dev"
     out: list[list[GoldQuestion]] = []
-    for split, limit in (("train", limit_train), ("dev", limit_dev)):
+    for split, limit in (("train", limit_train), (select, limit_dev)):
         try:
             rows = loader(gold_version, split=split)
         except GoldSetError as err:
             raise CompileError(f"gold set {gold_version!r} cannot be read: {err}", hint=err.hint) from err
-        rows = rows[:limit] if limit else rows
+        rows = stratified_subset(rows, limit, seed) if limit else rows
         if not rows:
             raise CompileError(
                 f"the {split} split of gold set {gold_version!r} is empty",

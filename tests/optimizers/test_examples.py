@@ -67,3 +67,15 @@ def test_an_invalid_gold_set_is_a_compile_error() -> None:
 
     with pytest.raises(CompileError, match=r"cannot be read: data/gold/v9/a\.jsonl:3"):
         load_splits("v9", loader=broken)
+
+
+def test_v2_compiles_on_train_and_selects_on_dev_select_with_stratified_limits() -> None:
+    from collections import Counter
+
+    train, select = load_splits("v2", limit_train=40, limit_dev=20, seed=1)
+    assert len(train) == 40 and len(select) == 20
+    assert {r.split for r in train} == {"train"} and {r.split for r in select} == {"dev-select"}
+    assert len(Counter(r.type for r in train)) >= 6  # a mix of types, not the first file's how-tos
+    assert [r.id for r in load_splits("v2", limit_train=40, seed=1)[0]] == [r.id for r in train]
+    with pytest.raises(CompileError, match="may not be used"):
+        check_split(select, "dev-confirm")  # type: ignore[arg-type]
