@@ -72,8 +72,8 @@ def render_markdown(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         f"p95 {fmt(summary['latency_p95_s'])} s",
         "- n/a: the metric does not apply (retrieval-only program, no gold section, no forbidden string...)",
         "",
-        f"## Headline metrics (mean, bootstrap 95% CI: {meta.get('bootstrap_samples')} resamples, "
-        f"seed {meta.get('bootstrap_seed')})",
+        f"## Headline metrics (mean, clustered bootstrap 95% CI over question groups: "
+        f"{meta.get('bootstrap_samples')} resamples, seed {meta.get('bootstrap_seed')})",
         "",
     ]
     rows = [
@@ -86,6 +86,12 @@ def render_markdown(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         for name, v in head.items()
     ]
     lines += md_table(rows, ["metric", "mean", "95% CI", "n"])
+    if summary.get("decline_balanced_accuracy") is not None:
+        lines += [
+            f"Decline balanced accuracy (refusal recall and 1 - over-refusal, averaged; 0.5 for a program that "
+            f"always or never declines): **{fmt(summary['decline_balanced_accuracy'])}**",
+            "",
+        ]
     base = summary.get("baseline")
     lines += ["## This run vs the BM25 baseline (retrieval-only BM25 over the same questions, same run)", ""]
     this = {

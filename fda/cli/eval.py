@@ -70,6 +70,10 @@ def print_summary(outcome: RunOutcome) -> None:
             LABELS.get(name, name), fmt(v["mean"]), ci, str(v["n"]), fmt(base.get(name)) if name in base else ""
         )
     console.print(table)
+    if s.get("decline_balanced_accuracy") is not None:
+        console.print(
+            f"decline balanced accuracy: {fmt(s['decline_balanced_accuracy'])} (0.5 = always or never declines)"
+        )
     console.print(f"report: {outcome.run_dir / 'summary.md'}")
     if outcome.mlflow_run_id:
         console.print(f"MLflow run: {outcome.mlflow_run_id}")
