@@ -135,3 +135,45 @@ def fact_agreement_table(
                 pairs.append((facts[index], label))
         out += _pairs_table(f"facts: judge vs {name}", pairs, FACT_CLASSES)
     return out
+
+
+def label_scored_means(
+    labels: Sequence[HumanLabel],
+    answers: dict[tuple[str, str], dict[str, Any]],
+    metric: str = "answer_score",
+    gold_version: str = "v2",
+) -> list[dict[str, Any]]:
+    """Per run: the mean of ``metric`` over the labelled answers as the run scored them (the embedded judge's
+    fact checks) and rescored with each labeller's fact verdicts instead: how far judge noise moves it."""
+    from eval.gold import load_all_rows
+    from eval.judge import JudgeResult
+    from eval.results_export import to_result
+    from eval.scoring import score_question
+
+    rows = {r.id: r for r in load_all_rows(gold_version)}
+    out = []
+    by_run: dict[str, list[HumanLabel]] = {}
+    for lab in labels:
+        by_run.setdefault(lab.run_id, []).append(lab)
+    for run_id, labs in sorted(by_run.items()):
+        record: dict[str, Any] = {"run_id": run_id}
+        keys = sorted({(lab.run_id, lab.question_id) for lab in labs})
+        judged = [answers[k]["metrics"].get(metric) for k in keys]
+        record["judge"] = _mean(judged)
+        for name in sorted({lab.labeller for lab in labs}):
+            values = []
+            for lab in labs:
+                if lab.labeller != name or lab.question_id not in rows:
+                    continue
+                res = to_result(answers[(lab.run_id, lab.question_id)])
+                judge = JudgeResult(verdict=lab.answer_label, facts=list(lab.facts) if lab.facts is not None else None)
+                values.append(score_question(rows[lab.question_id], res.output, answers=True, judge=judge).get(metric))
+            record[name] = _mean(values)
+        record["n"] = len(keys)
+        out.append(record)
+    return out
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None

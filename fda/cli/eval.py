@@ -231,6 +231,7 @@ def agreement_cmd(
         check_labels,
         committed_answers,
         fact_agreement_table,
+        label_scored_means,
         load_label_files,
     )
     from eval.report import fmt
@@ -240,6 +241,7 @@ def agreement_cmd(
         answers = committed_answers(sorted({lab.run_id for lab in labels}))
         check_labels(labels, answers)
         table = agreement_table(labels, answers) + fact_agreement_table(labels, answers)
+        moved = label_scored_means(labels, answers)
     except FDAError as err:
         fail(err)
     if json_out:
@@ -251,6 +253,13 @@ def agreement_cmd(
     for a in table:
         out.add_row(a.pair, a.cls, str(a.n), fmt(a.observed), fmt(a.kappa))
     console.print(out)
+    scored = Table(title="answer score of the labelled answers: the judge's fact checks vs each labeller's")
+    columns = list(dict.fromkeys(k for m in moved for k in m))
+    for col in columns:
+        scored.add_column(col, justify="left" if col == "run_id" else "right")
+    for m in moved:
+        scored.add_row(*(fmt(m.get(c)) for c in columns))
+    console.print(scored)
 
 
 @eval_app.command("rescore")

@@ -76,3 +76,31 @@ def test_fact_verdict_agreement(tmp_path: Path) -> None:
     assert table[("facts: ann-a vs ann-b", "all")].n == 2 and table[("facts: ann-a vs ann-b", "all")].observed == 0.5
     assert table[("facts: judge vs ann-a", "all")].n == 2  # q1's automatic verdicts left out
     assert table[("facts: judge vs ann-a", "all")].observed == 1.0
+
+
+def test_label_scored_means_rescore_with_each_labellers_facts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import eval.gold
+    from eval.agreement import label_scored_means
+    from eval.gold import GoldQuestion
+
+    row = GoldQuestion.model_validate(
+        {
+            "id": "w-q0", "question": "How?", "category": "routing", "type": "howto",
+            "gold_groups": [{"sections": ["https://d.io/p#a"]}],
+            "facts": [{"claim": "the needed claim", "polarity": "must"}], "source": {"kind": "written"},
+        }
+    )  # fmt: skip
+    monkeypatch.setattr(eval.gold, "load_all_rows", lambda version: [row])
+    cited = [{"number": 1, "url": "https://d.io/p#a", "chunk_id": "c"}]
+    committed = {
+        "question_id": "w-q0", "type": "howto", "category": "routing", "split": "train",
+        "answer": "answer 0", "cited": cited, "metrics": {"answer_score": 1.0},
+    }  # fmt: skip
+    (tmp_path / "run1.jsonl").write_text(json.dumps(committed) + "\n")
+    answers = committed_answers(["run1"], tmp_path)
+    labels = [
+        label(0, "correct", "ann-a").model_copy(update={"question_id": "w-q0", "facts": ["stated"]}),
+        label(0, "wrong", "ann-b").model_copy(update={"question_id": "w-q0", "facts": ["absent"]}),
+    ]
+    (record,) = label_scored_means(labels, answers)
+    assert (record["judge"], record["ann-a"], record["ann-b"], record["n"]) == (1.0, 1.0, 0.0, 1)
