@@ -92,8 +92,9 @@ EVAL_SPLIT ?= dev-select
 eval: ingest  ## Evaluate a program on gold v2 dev-select: report in eval/reports/<run-id>/, MLflow, state/eval.duckdb
 	$(FDA) eval --program $(EVAL_PROGRAM) --backend $(EVAL_BACKEND) --gold $(EVAL_GOLD) --split $(EVAL_SPLIT) --build-index
 
-eval-gate: ingest  ## Retrieval eval on dev vs eval/baselines/ (exit 1 on a drop beyond noise)
+eval-gate: ingest  ## Retrieval eval vs eval/baselines/ on v1 dev and v2 dev-select (exit 1 on a drop beyond noise)
 	$(FDA) eval gate --build-index
+	$(FDA) eval gate --gold v2 --split dev-select
 
 mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///state/mlflow.db --host 127.0.0.1 --workers 1
