@@ -1,55 +1,115 @@
-"""The v2 headline metrics tell a real program from trivial ones: on every committed rag run on gold v2
-dev-select, a program that never declines and one that always declines (eval/degenerate.py: the run's own
-answers, rescored both ways, no LM call) score clearly worse than the run itself."""
+"""The v2 headline metrics (answer score, decline balanced accuracy) can fail a trivial program.
+
+v1's refusal accuracy gave a program that never declines 0.884. Here, on the real gold v2 dev-select rows, a
+program that never declines and one that always declines (eval/degenerate.py) must score clearly below a
+program that does the job (answers with the reference answer and the gold sections, declines what it
+should): the metrics separate good from trivial.
+
+The committed rag run is held to the same comparison, and today it does not pass it: the uncompiled rag
+program on the embedded 1.5B declines 2 of the 36 rows it should decline, so always declining scores 0.333 on
+answer score against its 0.274, and never declining is within noise of it. That is the metric doing its job
+on a program that is itself nearly never-declining (issue #19, trustworthy answers); the test is a strict
+xfail, so it turns red the day a committed run passes it and the marker must go.
+"""
 
 from __future__ import annotations
 
 import json
+import statistics
+from pathlib import Path
 
 import pytest
 
+from eval.contract import ProgramOutput
 from eval.degenerate import decline_balanced_accuracy, degenerate_runs
-from eval.gold import load_gold
+from eval.gold import GoldQuestion, load_gold
+from eval.judge import JudgeResult
 from eval.results import QuestionResult
 from eval.results_export import committed_runs, to_result
 from eval.scoring import score_question
 from eval.stats import paired_bootstrap_ci
+from fda.types import Citation, Passage
+
+ROWS = load_gold("v2", "dev-select")
+
+
+def good_program(row: GoldQuestion) -> QuestionResult:
+    """Declines what it should; otherwise the reference answer citing one section of every answer group,
+    every must fact stated and no wrong claim made (as a correct judge would find)."""
+    if row.expect_refusal:
+        out = ProgramOutput(answer="I can't answer that from the FastAPI docs.", cannot_answer=True)
+        judge = None
+    else:
+        urls = [group[0] for group in row.answer_groups()]
+        shown = [Passage(chunk_id=f"c{i}", url=u, text=row.reference_answer, version="x") for i, u in enumerate(urls)]
+        cites = [
+            Citation(number=i + 1, chunk_id=p.chunk_id, url=p.url, title="", snippet="", version="x")
+            for i, p in enumerate(shown)
+        ]
+        marks = "".join(f"[{i + 1}]" for i in range(len(shown)))
+        out = ProgramOutput(answer=f"{row.reference_answer} {marks}", citations=cites, passages=shown)
+        judge = JudgeResult(
+            verdict="correct", facts=["stated" if f.polarity == "must" else "absent" for f in row.facts]
+        )
+    result = QuestionResult(
+        question_id=row.id, type=row.type.value, category=row.category.value, split=row.split, output=out, judge=judge
+    )
+    return result.model_copy(update={"metrics": score_question(row, out, answers=True, judge=judge)})
+
+
+def scores(results: list[QuestionResult]) -> list[float]:
+    return [float(r.metrics["answer_score"] or 0.0) for r in results]
+
+
+def assert_clearly_worse(real: list[QuestionResult], trivial: list[QuestionResult], name: str) -> None:
+    assert decline_balanced_accuracy(trivial) == pytest.approx(0.5), name
+    real_bacc = decline_balanced_accuracy(real)
+    assert real_bacc is not None and real_bacc - 0.5 >= 0.05, f"decline balanced accuracy {real_bacc:.3f} vs 0.5"
+    diff = paired_bootstrap_ci(scores(real), scores(trivial), seed=0)
+    assert diff.low is not None and diff.low > 0, (
+        f"answer score {statistics.mean(scores(real)):.3f} vs '{name}' {statistics.mean(scores(trivial)):.3f}: "
+        f"paired 95% CI of the difference {diff.low:.3f}..{diff.high:.3f}"
+    )
+
+
+def test_never_and_always_declining_score_clearly_below_a_program_that_does_the_job() -> None:
+    good = [good_program(r) for r in ROWS]
+    assert statistics.mean(scores(good)) > 0.9 and decline_balanced_accuracy(good) == 1.0
+    never, always = degenerate_runs(ROWS, good)
+    assert_clearly_worse(good, never, "never declines")
+    assert_clearly_worse(good, always, "always declines")
+
 
 RAG_RUNS = [
-    (meta, rows)
+    rows
     for meta, rows in committed_runs()
-    if meta["meta"].get("program") == "rag"
-    and meta["meta"].get("gold_version") == "v2"
-    and meta["meta"].get("split") == "dev-select"
+    if (meta["meta"].get("program"), meta["meta"].get("gold_version"), meta["meta"].get("split"))
+    == ("rag", "v2", "dev-select")
 ]
-
-
-def rescored(path_rows: list[QuestionResult]) -> list[QuestionResult]:
-    """The run's rows scored the same way the degenerate ones are (stored answers and verdicts)."""
-    gold = {g.id: g for g in load_gold("v2", "dev-select")}
-    return [
-        r.model_copy(update={"metrics": score_question(gold[r.question_id], r.output, answers=True, judge=r.judge)})
-        for r in path_rows
-        if r.error is None
-    ]
 
 
 def test_a_committed_rag_run_exists() -> None:
     assert RAG_RUNS, "no committed rag run on gold v2 dev-select in eval/results/ (fda eval export RUN_ID)"
 
 
-@pytest.mark.parametrize("run", RAG_RUNS, ids=[m["meta"]["run_id"] for m, _ in RAG_RUNS])
-def test_never_and_always_declining_score_clearly_worse(run: tuple[dict, object]) -> None:
-    _, rows_path = run
-    lines = [json.loads(x) for x in rows_path.read_text(encoding="utf-8").splitlines() if x.strip()]  # type: ignore[attr-defined]
-    real = rescored([to_result(x) for x in lines])
-    never, always = degenerate_runs(load_gold("v2", "dev-select"), real)
-    real_bacc = decline_balanced_accuracy(real)
-    assert real_bacc is not None
-    for name, trivial in (("never declines", never), ("always declines", always)):
-        assert decline_balanced_accuracy(trivial) == pytest.approx(0.5), name
-        assert real_bacc - 0.5 >= 0.05, f"decline balanced accuracy {real_bacc:.3f} is not clearly above 0.5"
-        diff = paired_bootstrap_ci(
-            [r.metrics["answer_score"] for r in real], [t.metrics["answer_score"] for t in trivial], seed=0
-        )
-        assert diff.low is not None and diff.low > 0, f"answer score vs '{name}': paired 95% CI {diff}"
+def rescored(path: Path) -> list[QuestionResult]:
+    gold = {g.id: g for g in ROWS}
+    lines = [to_result(json.loads(x)) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [
+        r.model_copy(update={"metrics": score_question(gold[r.question_id], r.output, answers=True, judge=r.judge)})
+        for r in lines
+        if r.error is None and r.question_id in gold
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="#19: the uncompiled rag on the embedded 1.5B declines 2 of 36 rows it should decline; always "
+    "declining beats it on answer score (0.333 vs 0.274) and never declining is within noise of it",
+)
+@pytest.mark.parametrize("path", RAG_RUNS, ids=[p.stem for p in RAG_RUNS])
+def test_the_committed_rag_run_beats_never_and_always_declining(path: Path) -> None:
+    real = rescored(path)
+    never, always = degenerate_runs(ROWS, real)
+    assert_clearly_worse(real, never, "never declines")
+    assert_clearly_worse(real, always, "always declines")
