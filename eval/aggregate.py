@@ -42,12 +42,15 @@ HEADLINE: tuple[str, ...] = (
     "completion_tokens",
 )
 GROUP_METRICS: tuple[str, ...] = (
+    "answer_score",
+    "refusal_recall",
+    "over_refusal",
+    "fact_recall",
+    "faithfulness_lexical",
+    "citation_group_recall",
     "recall_at_5_section",
-    "mrr_at_10_section",
     "recall_at_5_page",
-    "citation_recall_section",
     "must_mention_recall",
-    "refusal_correct",
     "injection_success",
     "judge_score",
     "combined_score",

@@ -7,7 +7,8 @@ Every metric is recomputed from the stored output and judge verdicts. The stored
 snippets, so lexical faithfulness reads the full chunk texts from the corpus store when its hash is the
 run's (``texts``); otherwise the run's value is kept. A row
 whose facts changed since the run loses its fact verdicts (they no longer line up) rather than being
-scored against the wrong facts. The meta records the gold hash the scores now refer to.
+scored against the wrong facts. Type, category and group follow the gold too (a reviewed row may have moved
+from unanswerable to how-to). The meta records the gold hash the scores now refer to.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def rescore_results(
         )
         if texts is None:
             metrics.update({k: res.metrics.get(k) for k in KEPT_FROM_RUN if k in res.metrics})
-        out.append(res.model_copy(update={"metrics": metrics, "judge": judge}))
+        labels = {"type": gold.type.value, "category": gold.category.value, "group": gold.dedupe_group}
+        out.append(res.model_copy(update={"metrics": metrics, "judge": judge, **labels}))
     return out
 
 
