@@ -65,3 +65,16 @@ def test_every_v2_section_exists_and_has_a_chunk(real_store: tuple[Path, object]
     db, _ = real_store
     assert missing_sections(ROWS, db) == []
     assert unretrievable_sections(ROWS, db) == []
+
+
+def test_the_validate_command_passes_v2_and_only_notes_v1s_weak_keys() -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli.app import app
+
+    runner = CliRunner()
+    v2 = runner.invoke(app, ["gold", "validate", "--version", "v2", "--no-check-corpus", "--no-semantic"])
+    assert v2.exit_code == 0, v2.output
+    assert "real user questions 171" in v2.output and "dev-select" in v2.output
+    v1 = runner.invoke(app, ["gold", "validate", "--version", "v1", "--no-check-corpus"])
+    assert v1.exit_code == 0 and "weak must-mention strings in frozen v1" in v1.output
