@@ -55,7 +55,9 @@ class RunSpec:
     gold_hash: str
     corpus_hash: str = ""
     limit: int | None = None
-    seed: int = 0  # the seeded stratified --limit subset (and, where a program samples, its seed)
+    seed: int = 0  # the seeded stratified --limit subset
+    lm_seed: int | None = None  # the LM's sampling seed (varies answers only with lm_temperature > 0)
+    lm_temperature: float = 0.0
     workers: int = 4
     version_policy: str = "none"
     judge_model: str | None = None

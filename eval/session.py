@@ -130,6 +130,7 @@ def run_eval(
     reports_dir: Path | None = None,
     seed: int = 0,
     access: SealedAccess | None = None,
+    lm_seed: int | None = None,
 ) -> RunOutcome:
     """Everything a run needs, built from settings and options, then :func:`eval.run.execute`."""
     from eval.judge import AnswerJudge
@@ -139,8 +140,8 @@ def run_eval(
     from index.ingest.store import ingested_versions
 
     check_program(program)
-    if seed:  # a seeded run samples with that seed too (it differs from seed 0 only with lm.temperature > 0)
-        s = s.model_copy(update={"lm": s.lm.model_copy(update={"seed": seed})})
+    if lm_seed is not None:  # the LM's sampling seed (matters only with lm.temperature > 0)
+        s = s.model_copy(update={"lm": s.lm.model_copy(update={"seed": lm_seed})})
     use_judge = (s.eval.judge if judge is None else judge) and program in NEEDS_LM
     rows, ghash = select_rows(gold, split, limit, seed, access)
     ensure_gold_in_corpus(rows, s.db_path)
@@ -155,6 +156,8 @@ def run_eval(
         corpus_hash=corpus_hash(s.db_path),
         limit=limit,
         seed=seed,
+        lm_seed=lm_seed,
+        lm_temperature=s.lm.temperature,
         workers=workers or s.eval.workers,
         version_policy=versions,
         judge_model=(s.lm.judge_model or s.lm.model) if use_judge else None,

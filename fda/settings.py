@@ -248,7 +248,7 @@ class LMSettings(_Section):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     seed: int | None = Field(
         default=None,
-        description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --seed` sets it.",
+        description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --lm-seed` sets it.",
     )
     num_retries: int = Field(default=1, ge=0, le=10, description="Retries of transient failures (with backoff).")
     cache: bool = Field(default=True, description="DSPy's response cache (DSPY_CACHEDIR).")

@@ -48,7 +48,11 @@ GoldOpt = Annotated[str, typer.Option("--gold", help="Gold-set version under dat
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", min=1, help="A seeded random subset of N questions, stratified by type.")
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the --limit subset (and of sampling programs).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the --limit subset.")]
+LmSeedOpt = Annotated[
+    int | None,
+    typer.Option("--lm-seed", help="The LM's sampling seed; with FDA_LM__TEMPERATURE > 0, one run per seed."),
+]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, max=32, help="Parallel questions.")]
 TrackOpt = Annotated[bool | None, typer.Option("--track/--no-track", help="Log to MLflow (default: settings).")]
 BuildIndexOpt = Annotated[
@@ -88,6 +92,7 @@ def eval_main(
     gold: GoldOpt = "v1",
     limit: LimitOpt = None,
     seed: SeedOpt = 0,
+    lm_seed: LmSeedOpt = None,
     workers: WorkersOpt = None,
     resume: Annotated[str | None, typer.Option("--resume", help="RUN_ID of an interrupted run to finish.")] = None,
     judge: Annotated[
@@ -119,6 +124,7 @@ def eval_main(
             return
         program, backend, split, gold = meta["program"], meta["backend"], meta["split"], meta["gold_version"]
         limit, versions, seed = meta.get("limit"), meta.get("version_policy", versions), meta.get("seed", 0)
+        lm_seed = meta.get("lm_seed")
         if split == "test" and sealed_split(gold):
             fail(EvalError("a sealed test run cannot be resumed", hint="Start a new logged `fda eval confirm`."))
     try:
@@ -130,6 +136,7 @@ def eval_main(
             gold=gold,
             limit=limit,
             seed=seed,
+            lm_seed=lm_seed,
             workers=workers,
             track=track,
             resume=resume,
