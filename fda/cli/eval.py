@@ -286,6 +286,60 @@ def rescore_cmd(run_ids: Annotated[list[str], typer.Argument(help="Run folder na
         fail(err)
 
 
+@eval_app.command("seeds")
+def seeds_cmd(
+    run_ids: Annotated[list[str], typer.Argument(help="Runs of one configuration that differ only in --lm-seed.")],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="Repeatable (default: the v2 headline five).")
+    ] = None,
+) -> None:
+    """One configuration over several seeds: each run's mean, and the pooled mean with a bootstrap CI
+    clustered by question (a question's seeds move together, so they do not narrow the interval)."""
+    from eval.report import fmt
+    from eval.results import load_results
+    from eval.run import read_meta
+    from eval.stats import clustered_bootstrap_ci
+
+    names = metric or [
+        "answer_score",
+        "refusal_recall",
+        "over_refusal",
+        "citation_group_recall",
+        "faithfulness_lexical",
+    ]
+    try:
+        runs = {r: load_results(session.REPORTS_DIR / r / "results.jsonl") for r in run_ids}
+        metas = {r: read_meta(session.REPORTS_DIR / r) for r in run_ids}
+    except FDAError as err:
+        fail(err)
+    if (
+        len(
+            {
+                (m["program"], m["backend"], m["split"], m["gold_hash"], m.get("limit"), m.get("seed"))
+                for m in metas.values()
+            }
+        )
+        > 1
+    ):
+        fail(EvalError("the runs differ in more than their LM seed", hint="Compare runs of one configuration."))
+    table = Table(title=f"{len(run_ids)} seeds of {metas[run_ids[0]]['program']} on {metas[run_ids[0]]['split']}")
+    table.add_column("metric")
+    for r in run_ids:
+        table.add_column(f"lm-seed {metas[r].get('lm_seed')}", justify="right")
+    table.add_column("pooled (95% CI, clustered by question)", justify="right")
+    for name in names:
+        cells, values, clusters = [], [], []
+        for r in run_ids:
+            vals = [res.metrics.get(name) for res in runs[r].values()]
+            kept = [v for v in vals if v is not None]
+            cells.append(fmt(sum(kept) / len(kept)) if kept else "n/a")
+            values += vals
+            clusters += list(runs[r])
+        ci = clustered_bootstrap_ci(values, clusters)
+        table.add_row(name, *cells, f"{fmt(ci.mean)} ({fmt(ci.low)} – {fmt(ci.high)}), n {ci.n}")
+    console.print(table)
+
+
 @eval_app.command("report")
 def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under eval/reports/.")]) -> None:
     """Rebuild a run's summary (e.g. after importing labels) and store it again in DuckDB."""

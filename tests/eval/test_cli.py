@@ -159,3 +159,34 @@ def test_confirm_logs_the_read_before_and_the_run_after(
     exported = Path(finished["results_file"])
     assert exported.parent == tmp_path / "results" and exported.is_file()
     assert len(exported.read_text().splitlines()) == 135  # the whole sealed split, once
+
+
+def test_seeds_pools_runs_of_one_configuration_clustered_by_question(cli_env: Path) -> None:
+    from eval.results import QuestionResult
+
+    for n, scores in enumerate(([1.0, 0.0], [1.0, 1.0], [0.0, 0.0]), start=1):
+        run = cli_env / "reports" / f"run{n}"
+        run.mkdir(parents=True)
+        meta = {
+            "program": "rag",
+            "backend": "fused",
+            "split": "dev-select",
+            "gold_hash": "h",
+            "limit": 2,
+            "seed": 0,
+            "lm_seed": n,
+        }
+        (run / "meta.json").write_text(json.dumps(meta))
+        rows = [
+            QuestionResult(
+                question_id=f"q{i}", type="howto", category="routing", split="dev-select", metrics={"answer_score": v}
+            )
+            for i, v in enumerate(scores)
+        ]
+        (run / "results.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in rows))
+    result = runner.invoke(app, ["eval", "seeds", "run1", "run2", "run3", "-m", "answer_score"])
+    assert result.exit_code == 0, result.output
+    assert "0.500" in result.output and "1.000" in result.output and "n 6" in result.output
+    (cli_env / "reports" / "run3" / "meta.json").write_text(json.dumps({**meta, "program": "multihop"}))
+    mixed = runner.invoke(app, ["eval", "seeds", "run1", "run3"])
+    assert mixed.exit_code == 2 and "more than their LM seed" in mixed.output
