@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -234,6 +235,17 @@ def gold_files(version: str = DEFAULT_GOLD_VERSION, root: Path = GOLD_DIR) -> li
     if not files:
         raise GoldSetError(f"no gold files in {folder}: expected data/gold/{version}/*.jsonl")
     return files
+
+
+def rewrite_rows(version: str, edit: Callable[[dict[str, Any]], int], root: Path = GOLD_DIR) -> int:
+    """Apply ``edit`` to every row's JSON object, in place, file by file (key order and row order kept, blank
+    lines dropped); returns the sum of what ``edit`` returned (how many changes it made)."""
+    changed = 0
+    for path in gold_files(version, root):
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        changed += sum(edit(record) for record in records)
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return changed
 
 
 def load_gold_file(path: Path) -> list[GoldQuestion]:

@@ -11,12 +11,12 @@ row never moves); a new row joining an assigned group takes that group's split.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
-from eval.gold import GOLD_DIR, V2_SPLITS, GoldQuestion, Split, gold_files, load_all_rows, manifest
+from eval.gold import GOLD_DIR, V2_SPLITS, GoldQuestion, Split, load_all_rows, manifest, rewrite_rows
 
 DEFAULT_SHARES: dict[str, float] = {"train": 0.40, "dev-select": 0.20, "dev-confirm": 0.15, "test": 0.25}
 
@@ -65,17 +65,15 @@ def assign_splits(version: str, root: Path = GOLD_DIR, seed: int | None = None) 
     shares = {**DEFAULT_SHARES, **meta.get("shares", {})}
     plan = plan_splits(load_all_rows(version, root), shares, int(seed if seed is not None else meta.get("seed", 0)))
     changed: Counter[str] = Counter()
-    for path in gold_files(version, root):
-        lines = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            if record.get("split") is None:
-                record["split"] = plan[record["id"]]
-                changed[record["split"]] += 1
-            lines.append(json.dumps(record, ensure_ascii=False))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def assign(record: dict[str, Any]) -> int:
+        if record.get("split") is not None:
+            return 0
+        record["split"] = plan[record["id"]]
+        changed[record["split"]] += 1
+        return 1
+
+    rewrite_rows(version, assign, root)
     return changed
 
 
@@ -139,17 +137,12 @@ def join_groups(version: str, pairs: list[tuple[str, str, float]], root: Path = 
         for i in ids:
             if rows[i].assigned_split is None:
                 name_of[i] = name
-    changed = 0
-    for path in gold_files(version, root):
-        lines = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            old = record.get("group")
-            if record["id"] in name_of and old != name_of[record["id"]]:
-                record["group"] = name_of[record["id"]]
-                changed += 1
-            lines.append(json.dumps(record, ensure_ascii=False))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return changed
+
+    def rename(record: dict[str, Any]) -> int:
+        new = name_of.get(record["id"])
+        if new is None or record.get("group") == new:
+            return 0
+        record["group"] = new
+        return 1
+
+    return rewrite_rows(version, rename, root)

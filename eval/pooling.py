@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.gold import GOLD_DIR, GoldQuestion, gold_files
+from eval.gold import GOLD_DIR, GoldQuestion, rewrite_rows
 from eval.gold_check import all_sections
 from eval.retrieval_quality import targets
 from fda.errors import GoldSetError
@@ -98,20 +98,16 @@ def write_candidates(candidates: Sequence[Candidate], version: str, root: Path =
 def merge_judgments(version: str, root: Path = GOLD_DIR) -> int:
     """Fold the judgments into the gold files (grade 2 -> an alternative in the named answer group, grade 1
     -> the row's related group); returns how many sections were added. Idempotent."""
-    marks = judged(version, root)
-    added = 0
-    for path in gold_files(version, root):
-        lines = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            mine = [j for (rid, _), j in marks.items() if rid == record["id"] and j.get("grade") in (1, 2)]
-            if mine and record.get("gold_groups"):
-                added += _fold(record, mine)
-            lines.append(json.dumps(record, ensure_ascii=False))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return added
+    by_row: dict[str, list[dict[str, Any]]] = {}
+    for (rid, _), j in judged(version, root).items():
+        if j.get("grade") in (1, 2):
+            by_row.setdefault(rid, []).append(j)
+
+    def fold(record: dict[str, Any]) -> int:
+        mine = by_row.get(record["id"])
+        return _fold(record, mine) if mine and record.get("gold_groups") else 0
+
+    return rewrite_rows(version, fold, root)
 
 
 def _fold(record: dict[str, Any], marks: list[dict[str, Any]]) -> int:
