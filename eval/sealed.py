@@ -27,7 +27,12 @@ from fda.errors import SealedSplitError
 ACCESS_DIR = "access"  # a sub-folder: the loader reads only the version folder's own *.jsonl
 ACCESS_LOG = "test-access.jsonl"
 # What a confirm run itself writes (the log, the exported results): may be uncommitted when the next starts.
-_OWN_OUTPUTS = (f"/{ACCESS_DIR}/{ACCESS_LOG}", "eval/results/")
+_LOG_SUFFIX = f"/{ACCESS_DIR}/{ACCESS_LOG}"
+_RESULTS_PREFIX = "eval/results/"
+
+
+def _own_output(path: str) -> bool:
+    return path.endswith(_LOG_SUFFIX) or path.startswith(_RESULTS_PREFIX)
 
 
 def access_log(version: str, root: Path = GOLD_DIR) -> Path:
@@ -49,11 +54,7 @@ def git_state(cwd: Path) -> tuple[str, list[str]]:
         ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return "unknown", []
-    changed = [
-        path
-        for line in status
-        if (path := line[3:]) and not path.endswith(_OWN_OUTPUTS[0]) and not path.startswith(_OWN_OUTPUTS[1:])
-    ]
+    changed = [path for line in status if (path := line[3:]) and not _own_output(path)]
     return sha, changed
 
 
