@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eval.gold import GoldQuestion
-from eval.judge import JudgeResult
+from eval.judge import JudgeResult, declined_verdict
 from eval.results import QuestionResult
 from eval.scoring import score_question
 
@@ -34,11 +34,7 @@ def never_declining(gold: GoldQuestion, result: QuestionResult) -> QuestionResul
     out = result.output.model_copy(update={"refused": False, "cannot_answer": False})
     judge = result.judge
     if result.output.declined:  # its text declines, so it states nothing the key asks for
-        judge = JudgeResult(
-            verdict="wrong" if not gold.expect_refusal else None,
-            automatic=True,
-            facts=["absent"] * len(gold.facts) if gold.facts else None,
-        )
+        judge = declined_verdict(gold)
     return _rescore(gold, result.model_copy(update={"output": out}), judge)
 
 
@@ -52,12 +48,7 @@ def always_declining(gold: GoldQuestion, result: QuestionResult) -> QuestionResu
             "invalid_citations": 0,
         }
     )
-    judge = JudgeResult(
-        verdict=None if gold.expect_refusal else "wrong",
-        automatic=True,
-        facts=["absent"] * len(gold.facts) if gold.facts else None,
-    )
-    return _rescore(gold, result.model_copy(update={"output": out}), judge)
+    return _rescore(gold, result.model_copy(update={"output": out}), declined_verdict(gold))
 
 
 def degenerate_runs(

@@ -83,6 +83,17 @@ def judge_applies(gold: GoldQuestion) -> bool:
     return not gold.expect_refusal and bool(gold.reference_answer.strip())
 
 
+def declined_verdict(gold: GoldQuestion) -> JudgeResult:
+    """What a declined (or empty) answer gets without an LM call: ``wrong`` where the judge applies, every
+    fact absent; marked ``automatic`` so agreement numbers leave it out."""
+    return JudgeResult(
+        verdict="wrong" if judge_applies(gold) else None,
+        justification="declined or empty answer",
+        automatic=True,
+        facts=["absent"] * len(gold.facts) if gold.facts else None,
+    )
+
+
 def judge_question(judge: AnswerJudge, gold: GoldQuestion, out: ProgramOutput) -> JudgeResult | None:
     """Verdict, fact verdicts and support checks for one answer (``None`` when nothing applies).
 
@@ -91,12 +102,7 @@ def judge_question(judge: AnswerJudge, gold: GoldQuestion, out: ProgramOutput) -
     if not answered:
         if not judge_applies(gold) and not gold.facts:
             return None
-        return JudgeResult(
-            verdict="wrong" if judge_applies(gold) else None,
-            justification="declined or empty answer",
-            automatic=True,
-            facts=["absent"] * len(gold.facts) if gold.facts else None,
-        )
+        return declined_verdict(gold)
     result = JudgeResult()
     if judge_applies(gold):
         pred = judge(question=gold.question, reference_answer=gold.reference_answer, answer=out.answer)
