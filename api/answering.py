@@ -34,6 +34,8 @@ def to_response(
         refused=bool(pred.refused),
         fallback=bool(pred.fallback),
         invalid_citations=int(pred.invalid_citations),
+        reason=str(getattr(pred, "reason", "") or ""),
+        verification=getattr(pred, "verification", None),
         version=version,
         program=program,
         program_version=services.program_version(program),

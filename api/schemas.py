@@ -24,6 +24,16 @@ class AskResponse(BaseModel):
     refused: bool
     fallback: bool = Field(description="True when the LM failed or timed out and sources are returned instead.")
     invalid_citations: int
+    reason: str = Field(
+        default="",
+        description="Why it declined or fell back: out_of_scope, premise (an API the docs never show), "
+        "verification (no sentence supported by the sources), an LM error...",
+    )
+    verification: dict[str, object] | None = Field(
+        default=None,
+        description="What the check after the answer did (docs/trust.md): claim sentences checked, removed as "
+        "unsupported, citations moved or added, code with APIs the docs never show removed, markup stripped.",
+    )
     version: str
     program: str
     program_version: str

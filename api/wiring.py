@@ -22,6 +22,7 @@ from index.retrieval.base import Retriever
 from index.retrieval.factory import open_retriever
 from index.retrieval.lookup import ChunkLookup
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
+from programs.trust.checks import checks_for
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def load_programs(
     from optimizers.serving import UNCOMPILED, load_champion
 
     programs: dict[str, Any] = {}
+    checks = checks_for(settings, retriever)
     served: dict[str, str] = {}
     for name in ANSWER_PROGRAMS:
         if settings.compile.serve_champion:
@@ -66,7 +68,7 @@ def load_programs(
             )
         else:
             programs[name] = build_answer_program(
-                name, retriever, lm=lm, versions=versions, latest=latest, config=settings.answer
+                name, retriever, lm=lm, versions=versions, latest=latest, config=settings.answer, checks=checks
             )
             served[name] = UNCOMPILED
     if not settings.compile.serve_champion:

@@ -44,9 +44,11 @@ def build_program(
     versions: Sequence[str] = (),
     latest: str | None = None,
     config: Any | None = None,
+    checks: Any | None = None,
 ) -> Program:
     """A ready program for the runner. Answer programs need an LM (injected, never read from settings);
-    ``config`` is settings.answer (how they build their context)."""
+    ``config`` is settings.answer (how they build their context); ``checks`` the trust bundle
+    (programs/trust/checks.py)."""
     cls = _load(name)
     if name == "retrieval":
         program: Program = cls(retriever, k=k)
@@ -58,5 +60,7 @@ def build_program(
         )
     from programs.factory import build_answer_program  # the one place that knows each answer program
 
-    answer: Program = build_answer_program(name, retriever, lm=lm, versions=versions, latest=latest, config=config)
+    answer: Program = build_answer_program(
+        name, retriever, lm=lm, versions=versions, latest=latest, config=config, checks=checks
+    )
     return answer

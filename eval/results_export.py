@@ -46,6 +46,8 @@ def slim_row(result: QuestionResult) -> dict[str, Any]:
         "cited": [{"number": c.number, "url": c.url, "chunk_id": c.chunk_id} for c in out.citations],
         "retrieved": [p.url for p in out.passages[:TOP_PASSAGES]],
         "usage": out.usage,
+        "reason": out.reason,
+        "verification": out.verification,
         "judge": result.judge.model_dump() if result.judge else None,
         "judge_error": result.judge_error,
         "metrics": {k: v for k, v in result.metrics.items() if v is not None},
@@ -94,6 +96,8 @@ def to_result(row: dict[str, Any]) -> QuestionResult:
         invalid_citations=row.get("invalid_citations", 0),
         fallback=row.get("fallback", False),
         usage=row.get("usage"),
+        reason=row.get("reason") or "",
+        verification=row.get("verification"),
     )
     return QuestionResult.model_validate(
         {

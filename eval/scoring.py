@@ -40,13 +40,14 @@ ANSWER_METRICS: tuple[str, ...] = (
     "fact_precision",
     "faithfulness_lexical",
     "faithfulness_judge",
+    "unsupported_removed",
     "answer_score",
 )
 COST_METRICS: tuple[str, ...] = ("latency_s", "prompt_tokens", "completion_tokens", "lm_calls")
 ALL_METRICS: tuple[str, ...] = (*RETRIEVAL_METRICS, *ANSWER_METRICS, *COST_METRICS)
 # Lower is better for these; every other metric is higher-is-better.
 LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {"injection_success", "fallback", "declined", "over_refusal", *COST_METRICS}
+    {"injection_success", "fallback", "declined", "over_refusal", "unsupported_removed", *COST_METRICS}
 )
 
 
@@ -128,6 +129,10 @@ def v2_scores(
         "fact_precision": fact_precision,
         "faithfulness_lexical": None if out.declined else lexical_faithfulness(out),
         "faithfulness_judge": sum(support) / len(support) if support else None,
+        # share of the answer's claim sentences the program's own verification removed (programs/trust/verify.py)
+        "unsupported_removed": None
+        if out.declined or not out.verification
+        else float(out.verification.get("removed_share") or 0.0),
     }
     scores["answer_score"] = answer_score(gold, out, scores, must_mention, groups, cited)
     return scores

@@ -138,6 +138,7 @@ def run_eval(
     from eval.run import RunSpec, ensure_gold_in_corpus, execute, new_run_id
     from index.ingest.pipeline import corpus_hash
     from index.ingest.store import ingested_versions
+    from programs.trust.checks import checks_for
 
     check_program(program)
     if lm_seed is not None:  # the LM's sampling seed (matters only with lm.temperature > 0)
@@ -173,7 +174,10 @@ def run_eval(
         raise EvalError(f"no run {resume!r} in {reports_dir}", hint="List runs with `ls eval/reports/`.")
     run_dir = reports_dir / (resume or new_run_id(spec, reports_dir))
     with lm_session(s, answers=program in NEEDS_LM, judge=use_judge) as (lm, judge_lm):
-        built = build_program(program, retriever, lm=lm, versions=available, latest=latest, config=s.answer)
+        checks = checks_for(s, retriever) if program in NEEDS_LM else None
+        built = build_program(
+            program, retriever, lm=lm, versions=available, latest=latest, config=s.answer, checks=checks
+        )
         return execute(
             spec,
             built,

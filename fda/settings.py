@@ -324,6 +324,25 @@ class AnswerSettings(_Section):
         "'LM re-ranking'); measure a hosted model with `fda bench retrieval-rerank --model ...` first.",
     )
 
+    scope: bool = Field(
+        default=True,
+        description="Decline questions the scope classifier (data/scope/model.json, `fda scope train`) finds are not "
+        "about FastAPI, before any LM call (docs/trust.md).",
+    )
+    scope_model: Path | None = Field(
+        default=None, description="The scope classifier's weights; default: data/scope/model.json in the repository."
+    )
+    premise: bool = Field(
+        default=True,
+        description="Say so, instead of answering, when the question names an API (a keyword argument, a method, an "
+        "import) that the docs never show.",
+    )
+    verify: Literal["remove", "mark", "off"] = Field(
+        default="remove",
+        description="After the answer: sentences no shown passage supports, and code with APIs the docs never show, "
+        "are removed (remove), flagged (mark), or left (off). Adapter markup is always stripped.",
+    )
+
     @field_validator("rerank")
     @classmethod
     def _rerank_shows_two(cls, value: int) -> int:

@@ -81,13 +81,16 @@ def load_champion(
     ``retriever`` with ``lm``, or the uncompiled program and ``"uncompiled"`` (a warning says why)."""
     from index.ingest.pipeline import corpus_hash
     from programs.factory import build_answer_program
+    from programs.trust.checks import checks_for
 
     if versions is None:
         versions, latest = program_versions(settings) if name == "multihop" else ([], latest)
 
+    checks = checks_for(settings, retriever)
+
     def fresh() -> dspy.Module:
         return build_answer_program(
-            name, retriever, lm=lm, versions=versions or (), latest=latest, config=settings.answer
+            name, retriever, lm=lm, versions=versions or (), latest=latest, config=settings.answer, checks=checks
         )
 
     uri = tracking_uri_of(settings)

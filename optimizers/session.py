@@ -86,6 +86,7 @@ def compile_run(
     from optimizers.shared import shared
     from optimizers.strategies import OPTIMIZERS
     from programs.factory import ANSWER_PROGRAMS, build_answer_program
+    from programs.trust.checks import checks_for
 
     if program not in ANSWER_PROGRAMS or optimizer not in OPTIMIZERS:
         raise CompileError(f"unknown program {program!r} or optimizer {optimizer!r}",
@@ -94,6 +95,7 @@ def compile_run(
     train, dev = load_splits(gold, limit_train=limit_train, limit_dev=limit_dev or cfg.limit_dev)
     ensure_gold_in_corpus([*train, *dev], s.db_path)
     retriever = shared(eval_session.open_or_build(backend or s.retrieval.backend, s, build_index))
+    checks = checks_for(s, retriever)
     versions, latest = program_versions(s)
     work_dir = s.state_dir / "compile" / new_run_name(program, optimizer)
     tracking = tracking_of(s)
@@ -108,7 +110,7 @@ def compile_run(
                  f"retriever {retriever.name}; MLflow {tracking.tracking_uri}")  # fmt: skip
         return compile_program(
             spec, train=train, dev=dev,
-            build=lambda model: build_answer_program(program, retriever, lm=model, versions=versions, latest=latest, config=s.answer),
+            build=lambda model: build_answer_program(program, retriever, lm=model, versions=versions, latest=latest, config=s.answer, checks=checks),
             student_lm=student, teacher_lm=teacher, tracking=tracking, work_dir=work_dir,
             progress=sys.stderr.isatty(),
         )  # fmt: skip
@@ -133,6 +135,7 @@ def evaluate_version(
     from index.ingest.pipeline import corpus_hash
     from optimizers.serving import load_version, program_versions
     from programs.factory import build_answer_program
+    from programs.trust.checks import checks_for
 
     rows, _ = eval_session.select_rows(gold, split, limit)
     ensure_gold_in_corpus(rows, s.db_path)
@@ -150,7 +153,15 @@ def evaluate_version(
     )  # fmt: skip
     reports = eval_session.REPORTS_DIR
     with open_lms(s, lm, None) as (student, _, _, _):
-        built = build_answer_program(program, retriever, lm=student, versions=versions, latest=latest, config=s.answer)
+        built = build_answer_program(
+            program,
+            retriever,
+            lm=student,
+            versions=versions,
+            latest=latest,
+            config=s.answer,
+            checks=checks_for(s, retriever),
+        )
         if number:
             with tempfile.TemporaryDirectory() as tmp:
                 built = load_version(registry, program, number, built, corpus_hash=spec.corpus_hash,

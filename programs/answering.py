@@ -15,11 +15,19 @@ from programs.citations import snippet, validate_citations
 from programs.context import cut_chars, focused, format_sources
 from programs.fusion import rrf
 from programs.language import looks_english
+from programs.trust.checks import TrustChecks
+from programs.trust.premise import premise_note, unknown_apis
+from programs.trust.verify import rule_lines, verify_answer
+from signatures.answer import CitedAnswer
 
 log = logging.getLogger(__name__)
 
 CANNOT_ANSWER = "I can't answer that from the docs."
 REFUSAL = "I can only help with questions about FastAPI, answered from its documentation."
+OUT_OF_SCOPE = (
+    "I can only answer questions about FastAPI from its documentation, and this one does not look like one. "
+    "If it is about FastAPI, name the feature you mean."
+)
 FALLBACK_INTRO = "The language model is unavailable, so here are the most relevant sections of the docs:"
 
 
@@ -81,8 +89,27 @@ def refusal(reason: str, queries: Sequence[str] = ()) -> dspy.Prediction:
     return result(answer=REFUSAL, refused=True, reason=reason, queries=queries)
 
 
-def cannot_answer(passages: Sequence[Passage], queries: Sequence[str], reason: str) -> dspy.Prediction:
-    return result(answer=CANNOT_ANSWER, passages=passages, cannot_answer=True, queries=queries, reason=reason)
+def cannot_answer(
+    passages: Sequence[Passage], queries: Sequence[str], reason: str, answer: str = CANNOT_ANSWER
+) -> dspy.Prediction:
+    return result(answer=answer, passages=passages, cannot_answer=True, queries=queries, reason=reason)
+
+
+def check_before(checks: TrustChecks | None, question: str) -> dspy.Prediction | None:
+    """Decline before any LM call when the question is out of scope or names an API the docs never show
+    (programs/trust/); ``None``: go on and answer."""
+    if checks is None:
+        return None
+    if checks.scope is not None:
+        decision = checks.scope.check(question)
+        if not decision.in_scope:
+            return cannot_answer([], [question], f"out_of_scope (p={decision.p_in_scope:.2f})", OUT_OF_SCOPE)
+    if checks.premise and checks.vocabulary is not None:
+        unknown = unknown_apis(question, checks.vocabulary)
+        if unknown:
+            names = ", ".join(u.describe() for u in unknown)
+            return cannot_answer([], [question], f"premise: not in the docs: {names}", premise_note(unknown))
+    return None
 
 
 def fallback(passages: Sequence[Passage], queries: Sequence[str], reason: str) -> dspy.Prediction:
@@ -130,6 +157,7 @@ def answer_over(
     max_chars: int,
     focus: bool = True,
     widen: Widen | None = None,
+    checks: TrustChecks | None = None,
 ) -> dspy.Prediction:
     """One answer call with a retry on unparseable output; LM failure -> fallback. Each passage is cut to
     ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start.
@@ -161,19 +189,32 @@ def answer_over(
             return fallback(passages, queries, f"lm_error: {type(err).__name__}")
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
-    checked = validate_citations(str(out.answer or ""), passages, list(out.cited or []))
-    if not checked.citations or not checked.text or (bool(out.cannot_answer) and declines(checked.text)):
-        res = cannot_answer(passages, queries, "model found no support in the sources")
-        res.invalid_citations = checked.invalid
+    checks = checks or TrustChecks()
+    raw = str(out.answer or "")
+    verified = verify_answer(raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES)
+    checked = validate_citations(verified.text, passages, list(out.cited or []))
+    invalid = validate_citations(raw, passages).invalid  # the model's bad markers, removed sentences' included
+    if not checked.citations or not checked.text or (bool(out.cannot_answer) and declines(raw)):
+        why = "model found no support in the sources"
+        if verified.sentences and verified.removed == verified.sentences:
+            why = "verification: no sentence of the answer is supported by the sources"
+        res = cannot_answer(passages, queries, why)
+        res.invalid_citations = invalid
+        res.verification = verified.report()
         return res
-    return result(
+    res = result(
         answer=checked.text,
         passages=passages,
         citations=checked.citations,
-        invalid_citations=checked.invalid,
+        invalid_citations=invalid,
         queries=queries,
         reason=reason,
     )
+    res.verification = verified.report()
+    return res
+
+
+_RULES = rule_lines(CitedAnswer.__doc__ or "")  # an answer line repeating one of these is an echo
 
 
 def salvage(err: dspy.AdapterParseError) -> dspy.Prediction | None:

@@ -15,11 +15,12 @@ import dspy
 from fda.lm.adapter import lm_scope
 from fda.types import Passage
 from index.retrieval.base import Retriever
-from programs.answering import answer_over, cannot_answer, refusal, retrieve_all, widener
+from programs.answering import answer_over, cannot_answer, check_before, refusal, retrieve_all, widener
 from programs.guard import check_question, screen_question
 from programs.language import wants_rewrite_call
 from programs.reranker import LMReranker
 from programs.rewriter import QueryRewriter
+from programs.trust.checks import TrustChecks
 from programs.usage import tracked
 from signatures.answer import CitedAnswer
 
@@ -39,6 +40,7 @@ class CitedRAG(dspy.Module):
         rewrite_lm: dspy.LM | None = None,
         answer_lm: dspy.LM | None = None,
         rerank: int = 0,
+        checks: TrustChecks | None = None,
     ) -> None:
         super().__init__()
         self.retriever = retriever
@@ -50,6 +52,7 @@ class CitedRAG(dspy.Module):
         self.max_question_chars = max_question_chars
         self.rewrite_lm = rewrite_lm
         self.answer_lm = answer_lm
+        self.checks = checks or TrustChecks()  # scope, premise, verification (programs/trust/)
         self.rewriter = QueryRewriter()
         self.answerer = dspy.Predict(CitedAnswer)
         # only built when on: a compiled program saved without it must still load (load_state wants every predictor)
@@ -93,6 +96,9 @@ class CitedRAG(dspy.Module):
         screened = screen_question(q)
         if screened.refuse:
             return refusal(screened.reason)
+        early = check_before(self.checks, screened.question)
+        if early is not None:
+            return early
         intent, queries = self.route(screened.question)
         if intent == "unsafe":
             return refusal(intent, queries)
@@ -108,6 +114,7 @@ class CitedRAG(dspy.Module):
                 self.passage_chars,
                 self.focus,
                 widener(self.retriever),
+                self.checks,
             )
         pred.injection_detected = screened.injection
         return pred

@@ -39,9 +39,11 @@ def build_answer_program(
     k: int | None = None,
     passage_chars: int | None = None,
     focus: bool | None = None,
+    checks: Any | None = None,
 ) -> dspy.Module:
     """The answer program ``name``, configured by ``config`` (settings.answer); the keyword arguments override it
-    when given (a benchmark's flags). Sizes left unset keep the program's own defaults."""
+    when given (a benchmark's flags). Sizes left unset keep the program's own defaults. ``checks`` is the trust
+    bundle (programs/trust/checks.py: ``load_checks(settings, encoder)``)."""
     config = config or AnswerSettings()
     rewriting = wants_rewrite(config.rewrite, lm) if rewrite is None else rewrite
     options: dict[str, Any] = {
@@ -49,6 +51,7 @@ def build_answer_program(
         # auto without routing still rewrites questions that are not in English (the encoders are English-only)
         "translate": not rewriting and rewrite is None and config.rewrite == "auto",
         "focus": config.focus if focus is None else focus,
+        "checks": checks,  # programs/trust/checks.py: TrustChecks (None: markup + sentence checks only)
     }
     if k or config.k:
         options["k"] = k or config.k

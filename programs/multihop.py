@@ -11,11 +11,12 @@ import dspy
 from fda.lm.adapter import lm_scope
 from fda.types import Passage
 from index.retrieval.base import Retriever
-from programs.answering import answer_over, cannot_answer, refusal, widener
+from programs.answering import answer_over, cannot_answer, check_before, refusal, widener
 from programs.fusion import rrf
 from programs.guard import check_question, screen_question
 from programs.language import wants_rewrite_call
 from programs.rewriter import QueryRewriter
+from programs.trust.checks import TrustChecks
 from programs.usage import tracked
 from programs.versions import versions_in_question
 from signatures.answer import CitedAnswer
@@ -39,6 +40,7 @@ class MultiHopRAG(dspy.Module):
         focus: bool = True,
         max_question_chars: int = 2000,
         lm: dspy.LM | None = None,
+        checks: TrustChecks | None = None,
     ) -> None:
         super().__init__()
         self.retriever = retriever
@@ -49,6 +51,7 @@ class MultiHopRAG(dspy.Module):
         self.passage_chars, self.max_question_chars = passage_chars, max_question_chars
         self.lm = lm
         self.focus = focus
+        self.checks = checks or TrustChecks()  # scope, premise, verification (programs/trust/)
         self.rewriter = QueryRewriter()
         self.follow_up = dspy.Predict(FollowUpQuery)
         self.answerer = dspy.Predict(CitedAnswer)
@@ -61,6 +64,9 @@ class MultiHopRAG(dspy.Module):
         screened = screen_question(q)
         if screened.refuse:
             return refusal(screened.reason)
+        early = check_before(self.checks, screened.question)
+        if early is not None:
+            return early
         with lm_scope(self.lm), tracked() as usage:
             pred = self._run(screened.question, version, screened.injection)
         pred.usage = usage()
@@ -97,7 +103,14 @@ class MultiHopRAG(dspy.Module):
             lists.extend(self._search(query, versions))
         passages = self._balanced(lists, versions)
         pred = answer_over(
-            self.answerer, question, passages, queries, self.passage_chars, self.focus, widener(self.retriever)
+            self.answerer,
+            question,
+            passages,
+            queries,
+            self.passage_chars,
+            self.focus,
+            widener(self.retriever),
+            self.checks,
         )
         pred.injection_detected = injection
         pred.versions = [v for v in versions if v]

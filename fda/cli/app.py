@@ -21,6 +21,7 @@ from fda.cli.index import index_cmd, search_cmd, train_retriever_cmd
 from fda.cli.models import models_app
 from fda.cli.programs import compile_cmd, programs_app
 from fda.cli.questions import gen_questions_cmd
+from fda.cli.scope import scope_app
 from fda.cli.serve import ask_cmd, serve_cmd
 from fda.cli.ui import ui_cmd
 from fda.console import fail
@@ -48,6 +49,7 @@ app.add_typer(eval_app, name="eval")
 app.command("compile")(compile_cmd)
 app.add_typer(programs_app, name="programs")
 app.add_typer(bench_app, name="bench")
+app.add_typer(scope_app, name="scope")
 app.command("ui")(ui_cmd)
 
 

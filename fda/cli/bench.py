@@ -226,6 +226,7 @@ def bench_answer(
     from ops.bench.answer import run_model, summarize, table
     from optimizers.serving import program_versions
     from programs.factory import build_answer_program
+    from programs.trust.checks import checks_for
 
     base = get_settings()
     names = [m.strip() for m in models.split(",") if m.strip()]
@@ -240,6 +241,7 @@ def bench_answer(
         questions = questions[:limit] if limit else questions
         retriever = open_retriever(backend or base.retrieval.backend, base)
         versions, latest = program_versions(base) if program == "multihop" else ([], None)
+        checks = checks_for(base, retriever)
         for name in names:
             s = base.model_copy(update={"lm": base.lm.model_copy(update={"model": name, "cache": False})})
             with runtime_from_settings(s) as runtime:
@@ -255,6 +257,7 @@ def bench_answer(
                     k=k,
                     passage_chars=passage_chars,
                     focus=focus,
+                    checks=checks,
                 )
                 with Progress(console=err_console, transient=True) as bar:
                     task = bar.add_task(f"{name} on {split}", total=len(questions))

@@ -8,12 +8,15 @@ import pytest
 
 from optimizers.evaluate import evaluate
 from programs.factory import build_answer_program
+from programs.trust.checks import TrustChecks
 from tests.optimizers.conftest import DEV, TRAIN, ScriptedLM
 from tests.programs.conftest import FakeRetriever
 
 
 def test_scores_parts_and_usage(tmp_path: Path) -> None:
-    program = build_answer_program("rag", FakeRetriever(), lm=ScriptedLM(easy={g.question for g in TRAIN}))
+    program = build_answer_program(
+        "rag", FakeRetriever(), lm=ScriptedLM(easy={g.question for g in TRAIN}), checks=TrustChecks(verify="off")
+    )  # unverified: the scripted wrong answers ("See the docs [2].") reach the metric
     ev = evaluate(program, DEV, tmp_path / "dev.jsonl", label="dev")
     # three answers that state none of their facts earn 0 (eval.metrics.combined_score); one right refusal
     assert ev.scores == {DEV[0].id: 0.0, DEV[1].id: 0.0, DEV[2].id: 0.0, DEV[3].id: 1.0}

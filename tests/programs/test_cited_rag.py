@@ -11,6 +11,7 @@ from dspy.utils import DummyLM
 from fda.errors import InvalidQuestionError
 from programs.answering import CANNOT_ANSWER, FALLBACK_INTRO
 from programs.cited_rag import CitedRAG
+from programs.trust.checks import TrustChecks
 from tests.programs.conftest import FakeRetriever
 
 DECISIONS = {"fastapi": "answer", "out_of_scope": "off_topic", "unsafe": "refuse"}
@@ -56,6 +57,15 @@ def test_made_up_citations_are_stripped_and_counted(retriever: FakeRetriever) ->
     lm = DummyLM([route(), answer("Use CORSMiddleware [1]. Also magic [9].", [1, 9])])
     with dspy.context(lm=lm):
         pred = CitedRAG(retriever, k=3)(question="How do I enable CORS?")
+    assert pred.answer == "Use CORSMiddleware [1]."  # "Also magic" is supported by no passage: removed
+    assert pred.invalid_citations == 1 and len(pred.citations) == 1
+    assert pred.verification["removed"] == 1 and pred.verification["sentences"] == 2
+
+
+def test_made_up_citations_are_counted_when_verification_is_off(retriever: FakeRetriever) -> None:
+    lm = DummyLM([route(), answer("Use CORSMiddleware [1]. Also magic [9].", [1, 9])])
+    with dspy.context(lm=lm):
+        pred = CitedRAG(retriever, k=3, checks=TrustChecks(verify="off"))(question="How do I enable CORS?")
     assert pred.answer == "Use CORSMiddleware [1]. Also magic."
     assert pred.invalid_citations == 1 and len(pred.citations) == 1
 

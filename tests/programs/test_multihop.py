@@ -14,7 +14,7 @@ def test_hops_until_done_and_answers_across_versions() -> None:
             {"search_queries": ["startup event"], "decision": "answer"},
             {"done": False, "query": "lifespan events"},
             {"done": True, "query": ""},
-            {"cited": [1, 2], "answer": "In 0.68 use on_event [1]; now middleware [2].", "cannot_answer": False},
+            {"cited": [1, 3], "answer": "In 0.68 use on_event [1]; now middleware [3].", "cannot_answer": False},
         ]
     )
     program = MultiHopRAG(retriever, k=4, max_hops=3, versions=["0.68.0", "0.141.1"], latest="0.141.1")

@@ -1,0 +1,82 @@
+"""``fda scope``: train the scope gate (optimizers/scope.py) and try it on a question (docs/trust.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fda.errors import FDAError
+from fda.settings import get_settings
+
+scope_app = typer.Typer(help="The scope gate: is a question about FastAPI? (docs/trust.md)", no_args_is_help=True)
+
+
+def _encoder():  # type: ignore[no-untyped-def]
+    from index.retrieval.factory import open_retriever
+    from programs.trust.checks import find_encoder
+
+    encoder = find_encoder(open_retriever("dense", get_settings()))
+    if encoder is None:  # pragma: no cover - the dense backend always holds one
+        raise FDAError("the dense retriever has no query encoder")
+    return encoder
+
+
+@scope_app.command("train")
+def train_cmd(
+    out: Annotated[Path | None, typer.Option(help="Where to write (default: data/scope/model.json).")] = None,
+    l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty of the logistic regression.")] = 1.0,
+    k_in: Annotated[int, typer.Option(min=1, help="Centroids of the in-scope questions.")] = 256,
+    k_out: Annotated[int, typer.Option(min=1, help="Centroids of the out-of-scope questions.")] = 64,
+    max_over_refusal: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of dev-select's answerable rows the threshold may decline.")
+    ] = 0.02,
+) -> None:
+    """Fit the gate on gold v2 train + data/scope/ + the generated section questions; threshold on dev-select
+    (about a minute on 2 cores; the sealed test split is not read)."""
+    from rich.progress import Progress
+
+    from fda.console import console, err_console, fail
+    from index.retrieval.dense import model_id
+    from index.retrieval.layout import default_model_path
+    from optimizers.scope import train_scope
+    from programs.trust.checks import SCOPE_MODEL
+
+    try:
+        encoder = _encoder()
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task("encoding questions", total=None)
+            model = train_scope(
+                encoder,
+                encoder_id=model_id(default_model_path()),
+                out=out or SCOPE_MODEL,
+                l2=l2,
+                k_in=k_in,
+                k_out=k_out,
+                max_over_refusal=max_over_refusal,
+                tick=lambda: bar.advance(task),
+            )
+    except FDAError as err:
+        fail(err)
+    console.print(f"wrote {out or SCOPE_MODEL} (threshold {model.threshold})")
+    console.print("train:", json.dumps(model.info["train"]))
+    console.print("dev-select:", json.dumps(model.info["dev_select"]))
+
+
+@scope_app.command("check")
+def check_cmd(questions: Annotated[list[str], typer.Argument(help="One or more questions.")]) -> None:
+    """p(in scope) of each question and the gate's decision."""
+    from fda.console import console, fail
+    from programs.trust.checks import SCOPE_MODEL
+    from programs.trust.scope import ScopeGate, ScopeModel
+
+    s = get_settings()
+    try:
+        gate = ScopeGate(_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+    except FDAError as err:
+        fail(err)
+    for q in questions:
+        d = gate.check(q)
+        console.print(f"{'in scope ' if d.in_scope else 'declined '} p={d.p_in_scope:.3f}  {q}")

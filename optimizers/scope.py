@@ -1,0 +1,202 @@
+"""Train the scope gate (programs/trust/scope.py): is a question about FastAPI as its docs cover it?
+
+    model = train_scope(encoder, db_path=..., out=Path("data/scope/model.json"))   # `fda scope train`
+
+Data (docs/trust.md):
+- in scope: the questions generated per docs section (data/retriever/section-questions-v1), the user-style
+  questions in data/scope/positives.jsonl, every gold v2 *train* row that is not out of scope, gold v1
+  train rows likewise;
+- out of scope: data/scope/negatives.jsonl (other frameworks and languages, general chat, near misses),
+  the gold v2 and v1 train rows of type out_of_scope.
+
+Features: the MiniLM query vector and its largest cosine with k-means centroids of the in-scope and of the
+out-of-scope training questions (programs/trust/scope.py). A logistic regression (L2, classes weighted to
+balance) fitted by Newton's method in numpy. The threshold is chosen on gold v2 **dev-select**: the highest
+one that declines at most ``max_over_refusal`` of its answerable rows. The sealed test split is never read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.gold import GoldQuestion, gold_hash, load_gold
+from programs.trust.scope import QuestionEncoder, ScopeModel
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SECTION_QUESTIONS = DATA / "retriever" / "section-questions-v1" / "questions.jsonl"
+POSITIVES = DATA / "scope" / "positives.jsonl"
+NEGATIVES = DATA / "scope" / "negatives.jsonl"
+COMMAND = "fda scope train"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    in_scope: bool
+    origin: str
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        log.warning("scope data %s missing: left out", path)
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def gold_examples(rows: Sequence[GoldQuestion], origin: str) -> list[Example]:
+    return [Example(r.question, str(r.type) != "out_of_scope", origin) for r in rows]
+
+
+def training_examples() -> list[Example]:
+    """Every training example, labelled (no dev or test row)."""
+    out: list[Example] = []
+    for row in _jsonl(SECTION_QUESTIONS):
+        out.extend(Example(q, True, "section-questions") for q in row.get("questions", []) if q.strip())
+    out.extend(Example(r["question"], True, "scope-positives") for r in _jsonl(POSITIVES))
+    out.extend(Example(r["question"], False, "scope-negatives") for r in _jsonl(NEGATIVES))
+    out.extend(gold_examples(load_gold("v2", "train"), "gold-v2-train"))
+    out.extend(gold_examples(load_gold("v1", "train"), "gold-v1-train"))
+    return out
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 25) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression, classes weighted to balance (Newton)."""
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))]).astype(np.float64)
+    pos = max(1, int(y.sum()))
+    neg = max(1, n - pos)
+    sample_w = np.where(y > 0, n / (2 * pos), n / (2 * neg))
+    w = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
+        grad = xb.T @ (sample_w * (p - y)) + reg * w
+        hess = (xb * (sample_w * p * (1 - p))[:, None]).T @ xb + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    return w[:-1], float(w[-1])
+
+
+def kmeans(vectors: np.ndarray, k: int, iterations: int = 25, seed: int = 0) -> np.ndarray:
+    """``k`` unit-length centroids of unit vectors (spherical k-means, seeded)."""
+    rng = np.random.default_rng(seed)
+    k = min(k, len(vectors))
+    centroids = vectors[rng.choice(len(vectors), k, replace=False)].astype(np.float32)
+    for _ in range(iterations):
+        assign = np.argmax(vectors @ centroids.T, axis=1)
+        for j in range(k):
+            members = vectors[assign == j]
+            if len(members):
+                c = members.mean(axis=0)
+                centroids[j] = c / max(float(np.linalg.norm(c)), 1e-9)
+    return centroids
+
+
+def choose_threshold(p_in_scope: Sequence[float], max_over_refusal: float) -> float:
+    """The highest threshold declining at most ``max_over_refusal`` of these in-scope probabilities."""
+    ps = sorted(p_in_scope)
+    allowed = int(np.floor(max_over_refusal * len(ps) + 1e-9))  # rows that may fall under it
+    if not ps:
+        return 0.5
+    return float(ps[allowed]) if allowed < len(ps) else 1.0
+
+
+def rates(p: Sequence[float], labels: Sequence[bool], threshold: float) -> dict[str, float | int]:
+    declined = [x < threshold for x in p]
+    ins = [d for d, y in zip(declined, labels, strict=True) if y]
+    outs = [d for d, y in zip(declined, labels, strict=True) if not y]
+    return {
+        "in_scope": len(ins),
+        "out_of_scope": len(outs),
+        "over_refusal": round(sum(ins) / len(ins), 4) if ins else 0.0,
+        "out_of_scope_declined": round(sum(outs) / len(outs), 4) if outs else 0.0,
+    }
+
+
+def encode(encoder: QuestionEncoder, texts: Sequence[str], tick: Callable[[], None] | None = None) -> np.ndarray:
+    rows = []
+    for text in texts:
+        rows.append(np.asarray(encoder.encode_query(text), dtype=np.float32))
+        if tick is not None:
+            tick()
+    return np.vstack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
+
+
+def train_scope(
+    encoder: QuestionEncoder,
+    *,
+    encoder_id: str,
+    out: Path | None = None,
+    l2: float = 1.0,
+    k_in: int = 256,
+    k_out: int = 64,
+    max_over_refusal: float = 0.02,
+    tick: Callable[[], None] | None = None,
+) -> ScopeModel:
+    """Fit on the training examples, choose the threshold on dev-select, save to ``out`` when given."""
+    examples = training_examples()
+    dev = load_gold("v2", "dev-select")
+    x = encode(encoder, [e.text for e in examples], tick)
+    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
+    c_in, c_out = kmeans(x[y == 1], k_in), kmeans(x[y == 0], k_out)
+    w, b = fit_logistic(ScopeModel.features(x, c_in, c_out), y, l2=l2)
+    model = ScopeModel(weights=w.astype(np.float32), bias=b, threshold=0.5, centroids_in=c_in, centroids_out=c_out)
+    train_p = [model.p_in_scope(v) for v in x]
+    dev_p = [model.p_in_scope(v) for v in encode(encoder, [r.question for r in dev], tick)]
+    answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]
+    threshold = choose_threshold(answerable, max_over_refusal)
+    origins: dict[str, int] = {}
+    for e in examples:
+        key = f"{e.origin}:{'in' if e.in_scope else 'out'}"
+        origins[key] = origins.get(key, 0) + 1
+    info = {
+        "command": COMMAND,
+        "l2": l2,
+        "k_in": k_in,
+        "k_out": k_out,
+        "max_over_refusal": max_over_refusal,
+        "training": origins,
+        "gold_v2_hash": gold_hash("v2"),
+        "train": rates(train_p, [bool(v) for v in y], threshold),
+        "dev_select": dev_rates(dev, dev_p, threshold),
+        "threshold_chosen_on": "gold v2 dev-select: its answerable rows",
+    }
+    model = ScopeModel(
+        weights=model.weights,
+        bias=b,
+        threshold=round(threshold, 4),
+        centroids_in=c_in,
+        centroids_out=c_out,
+        encoder=encoder_id,
+        info=info,
+    )
+    if out is not None:
+        model.save(out)
+    return model
+
+
+def dev_rates(rows: Sequence[GoldQuestion], p: Sequence[float], threshold: float) -> dict[str, float | int]:
+    """Over-refusal (answerable rows declined), out-of-scope rows declined, other rows to decline caught."""
+    answerable = [x < threshold for x, r in zip(p, rows, strict=True) if not r.expect_refusal]
+    oos = [x < threshold for x, r in zip(p, rows, strict=True) if str(r.type) == "out_of_scope"]
+    other = [x < threshold for x, r in zip(p, rows, strict=True) if r.expect_refusal and str(r.type) != "out_of_scope"]
+    return {
+        "answerable": len(answerable),
+        "over_refusal": round(sum(answerable) / len(answerable), 4) if answerable else 0.0,
+        "out_of_scope": len(oos),
+        "out_of_scope_declined": round(sum(oos) / len(oos), 4) if oos else 0.0,
+        "other_to_decline": len(other),
+        "other_to_decline_declined": round(sum(other) / len(other), 4) if other else 0.0,
+    }

@@ -1,0 +1,95 @@
+"""Does the question name an API the docs never show? ``Depends(get_db, timeout=5)``,
+``FastAPI(strict_mode=True)``, ``app.enable_graphql(...)``: a false premise the small LMs restate as fact
+(docs/trust.md). Checked against :class:`ApiVocabulary` before any LM call; the answer then says what the
+docs do not show instead of echoing the claim.
+
+    unknown_apis("What does FastAPI(strict_mode=True) change?", vocab)   # [Unknown('strict_mode', 'FastAPI')]
+
+Only code-shaped references count (a call with keywords, ``obj.method(``, an import from ``fastapi``, a
+backticked name): a word in prose is never a claim about an API.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from programs.trust.vocabulary import IDENT, ApiVocabulary, calls
+
+# Objects whose methods and attributes the docs document: `app.` or `router.` followed by a name the docs
+# never show is an invented API. Other receivers (a user's own objects) are not judged.
+RECEIVERS = frozenset({"app", "router", "fastapi", "FastAPI", "APIRouter", "request", "Request", "response"})
+_IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.[a-z_]+)*)\s+import\s+\(?\s*([A-Za-z_][\w\s,]*)")
+_QUALIFIED = re.compile(r"\bfastapi\.((?:[a-z_]+\.)*)([A-Za-z_]\w*)")
+_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(?")
+
+
+@dataclass(frozen=True)
+class Unknown:
+    name: str
+    owner: str = ""  # the callable or object it was attached to
+
+    def describe(self) -> str:
+        if self.owner:
+            return f"`{self.name}` for `{self.owner}`"
+        return f"`{self.name}`"
+
+
+def _known_anywhere(vocab: ApiVocabulary, name: str) -> bool:
+    return vocab.knows(name) or vocab.knows_attribute(name)
+
+
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_CODE_LINE = re.compile(
+    r"^(\s{2,}|\t|@|>>>|\$ )|^\s*(def|async|class|import|from|return|if|for|with|try|except|raise)\b"
+    r"|^\s*[\w.\[\]'\"]+\s*=[^=]|[:{(,\\]\s*$|^\s*[)}\]]"
+)
+
+
+def prose(question: str) -> str:
+    """The question without pasted code: fenced blocks and code-shaped lines go (a user's own code may
+    call anything, Flask included); what is left is what the user claims or asks."""
+    lines = _FENCED.sub("\n", question).splitlines()
+    return "\n".join(line for line in lines if not _CODE_LINE.search(line))
+
+
+def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:
+    """APIs the question's prose names that the docs never show (empty: nothing to object to)."""
+    question = prose(question)
+    found: dict[tuple[str, str], Unknown] = {}
+
+    def flag(name: str, owner: str = "") -> None:
+        found.setdefault((name, owner), Unknown(name, owner))
+
+    for call in calls(question):
+        callee, receiver = call.callee, call.name.rsplit(".", 1)[0] if "." in call.name else ""
+        if vocab.knows_callable(callee):
+            # FastAPI's own callables (imported from fastapi in the docs, or methods of app/router) are held to
+            # the keywords the docs show them with; anything else only to names the docs never use at all
+            own = vocab.exported(callee) or receiver in RECEIVERS
+            for kw in call.kwargs:
+                if not vocab.knows_kwarg(callee, kw) and (own or not _known_anywhere(vocab, kw)):
+                    flag(kw, callee)
+        elif receiver in RECEIVERS and not _known_anywhere(vocab, callee):
+            flag(callee, receiver)
+    for m in _RECEIVER.finditer(question):
+        receiver, attr = m.group(1), m.group(2)
+        if receiver in RECEIVERS and not _known_anywhere(vocab, attr) and not vocab.mentions(attr):
+            flag(attr, receiver)
+    for m in _IMPORT.finditer(question):
+        for name in IDENT.findall(m.group(2)):
+            if name != "import" and not vocab.knows(name):
+                flag(name, m.group(1))
+    for m in _QUALIFIED.finditer(question):
+        if not vocab.knows(m.group(2)) and not vocab.mentions(m.group(2)):
+            flag(m.group(2), "fastapi")
+    return list(found.values())
+
+
+def premise_note(unknown: list[Unknown]) -> str:
+    """What the assistant says instead of echoing the claim."""
+    names = ", ".join(u.describe() for u in unknown[:3])
+    return (
+        f"The FastAPI docs do not show {names}, so I can't confirm it exists or say what it does. "
+        "Check the spelling, or ask about what you want to achieve."
+    )

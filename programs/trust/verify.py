@@ -1,0 +1,231 @@
+"""After the answer: every claim checked against the passage it cites, before the user sees it.
+
+    checked = verify_answer(raw_answer, shown_texts, vocab)
+    checked.text            # the answer with unsupported sentences removed (or marked), markers fixed
+    checked.removed_share   # share of claim sentences removed
+
+1. **Markup**: the adapter's field markers (``[[ ## answer ## ]]``), leaked field lines (``cited: [1]``) and
+   lines that echo the signature's own rules never reach the user.
+2. **Support**: each prose sentence with content words is checked against the passages (lexical support,
+   programs/trust/support.py). A cited passage that supports it: kept. Another shown passage that does:
+   its marker replaces the wrong one. No marker, a passage supports it: that marker is added (citations go
+   after the sentence they support, not lumped at the end). Nothing supports it: removed (``mode="mark"``
+   keeps it, flagged).
+3. **APIs**: identifiers in code and in backticks must appear in the shown passages or in the docs' API
+   vocabulary (programs/trust/vocabulary.py); a sentence or code block presenting a made-up API goes.
+
+Pure and deterministic; ``answer_over`` (programs/answering.py) runs it on the LM's raw answer, whose
+markers still number the shown passages, before citations are renumbered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from programs.trust.premise import RECEIVERS
+from programs.trust.support import LEXICAL_SUPPORT_MIN, MARKER, content_words, lexical_support
+from programs.trust.vocabulary import IDENT, ApiVocabulary, calls
+
+Mode = Literal["remove", "mark", "off"]
+UNVERIFIED = " (not found in the cited docs)"
+
+_ADAPTER_MARK = re.compile(r"\[\[\s*##\s*(\w+)\s*##\s*\]\]")
+_FIELD_LINE = re.compile(r"^\s*[\"']?(question|sources|cited|cannot_answer|reasoning)[\"']?\s*[:=]", re.IGNORECASE)
+_ANSWER_PREFIX = re.compile(r"^\s*[\"']?answer[\"']?\s*:\s*", re.IGNORECASE)
+_FENCE = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)
+_PIECES = re.compile(r"((?<=[.!?])[ \t]+|\n+)")
+_ONLY_MARKERS = re.compile(r"^(\s*\[\d+\])+\s*[.!?]?$")
+_INLINE = re.compile(r"`([^`\n]{1,120})`")
+_IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.\w+)*)\s+import\s+\(?([\w\s,]+)")
+_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class Verification:
+    text: str
+    sentences: int = 0  # prose sentences with content words (the claims checked)
+    removed: int = 0  # claim sentences removed (or marked) as unsupported
+    recited: int = 0  # markers moved to the passage that supports the sentence
+    attributed: int = 0  # unmarked sentences given the marker of a passage that supports them
+    code_removed: int = 0  # code blocks removed for a made-up API
+    unknown_apis: tuple[str, ...] = ()
+    leaked_markup: bool = False
+
+    @property
+    def removed_share(self) -> float:
+        return self.removed / self.sentences if self.sentences else 0.0
+
+    def report(self) -> dict[str, object]:
+        return {
+            "sentences": self.sentences,
+            "removed": self.removed,
+            "removed_share": round(self.removed_share, 3),
+            "recited": self.recited,
+            "attributed": self.attributed,
+            "code_removed": self.code_removed,
+            "unknown_apis": list(self.unknown_apis),
+            "leaked_markup": self.leaked_markup,
+        }
+
+
+def rule_lines(instructions: str) -> list[set[str]]:
+    """Content words of each rule line of a signature's instructions (what an echo would repeat)."""
+    return [w for w in (content_words(line) for line in instructions.splitlines()) if len(w) >= 4]
+
+
+def strip_markup(text: str, rules: Sequence[set[str]] = ()) -> tuple[str, bool]:
+    """(text without adapter markers, field lines and echoed rule lines; whether any was there)."""
+    leaked = False
+    cut = re.search(r"\[\[\s*##\s*completed\s*##\s*\]\]", text)
+    if cut:
+        text, leaked = text[: cut.start()], True
+    kept: list[str] = []
+    skipping = False  # inside a leaked non-answer field ([[ ## cited ## ]] ...)
+    for line in text.split("\n"):
+        mark = _ADAPTER_MARK.search(line)
+        if mark:
+            leaked = True
+            skipping = mark.group(1).lower() != "answer"
+            line = _ADAPTER_MARK.sub("", line)
+            if not line.strip():
+                continue
+        if skipping:
+            continue
+        if _FIELD_LINE.match(line):
+            leaked = True
+            continue
+        if _ANSWER_PREFIX.match(line) and not kept:
+            leaked, line = True, _ANSWER_PREFIX.sub("", line)
+        words = content_words(line)
+        if len(words) >= 4 and any(len(words & rule) >= 0.8 * len(words) for rule in rules):
+            leaked = True
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip(), leaked
+
+
+def unknown_in_code(code: str, vocab: ApiVocabulary, shown: str) -> list[str]:
+    """FastAPI names in ``code`` that neither the shown passages nor the docs' vocabulary have."""
+
+    def known(name: str) -> bool:
+        return name in shown or vocab.knows(name) or vocab.knows_attribute(name)
+
+    out: list[str] = []
+    for call in calls(code):
+        if vocab.knows_callable(call.callee):
+            out.extend(
+                f"{call.callee}({kw}=)"
+                for kw in call.kwargs
+                if not vocab.knows_kwarg(call.callee, kw) and not known(kw)
+            )
+    for m in _RECEIVER.finditer(code):
+        if m.group(1) in RECEIVERS and not known(m.group(2)):
+            out.append(f"{m.group(1)}.{m.group(2)}")
+    for m in _IMPORT.finditer(code):
+        out.extend(f"{m.group(1)}.{n}" for n in IDENT.findall(m.group(2)) if n != "import" and not known(n))
+    return list(dict.fromkeys(out))
+
+
+def _pieces(prose: str) -> list[list[str]]:
+    """[sentence, separator] pairs of a prose segment; markers standing alone join the sentence before."""
+    parts = _PIECES.split(prose)
+    pairs: list[list[str]] = []
+    for i in range(0, len(parts), 2):
+        sentence, sep = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+        if pairs and _ONLY_MARKERS.match(sentence) and sentence.strip():
+            pairs[-1][0] = pairs[-1][0].rstrip() + " " + sentence.strip()
+            pairs[-1][1] = sep
+        else:
+            pairs.append([sentence, sep])
+    return pairs
+
+
+def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
+    bare = MARKER.sub("", sentence).rstrip()
+    tail = "".join(f"[{n}]" for n in numbers)
+    m = re.search(r"[.!?:]$", bare)
+    return f"{bare[:-1]} {tail}{bare[-1]}" if m else f"{bare} {tail}"
+
+
+def verify_answer(
+    text: str,
+    shown: Sequence[str],
+    vocab: ApiVocabulary | None = None,
+    *,
+    mode: Mode = "remove",
+    threshold: float = LEXICAL_SUPPORT_MIN,
+    rules: Sequence[set[str]] = (),
+) -> Verification:
+    """``text``'s markers number ``shown`` (1-based). See the module docstring for what is checked."""
+    clean, leaked = strip_markup(text, rules)
+    if mode == "off":
+        return Verification(text=clean, leaked_markup=leaked)
+    everything = "\n".join(shown)
+    counts = {"sentences": 0, "removed": 0, "recited": 0, "attributed": 0, "code_removed": 0}
+    unknown: list[str] = []
+    out: list[str] = []
+    for segment in _FENCE.split(clean):
+        if segment.startswith("```"):
+            bad = unknown_in_code(segment, vocab, everything) if vocab is not None else []
+            if bad:
+                unknown.extend(bad)
+                counts["code_removed"] += 1
+                if mode == "mark":
+                    out.append(segment.rstrip("`").rstrip() + f"\n# not in the docs: {', '.join(bad)}\n```")
+                continue
+            out.append(segment)
+            continue
+        for sentence, sep in _pieces(segment):
+            kept = _check_sentence(sentence, shown, vocab, everything, threshold, mode, counts, unknown)
+            if kept is not None:
+                out.append(kept + sep)
+            elif sep and "\n" in sep and out and not out[-1].endswith("\n"):
+                out.append("\n")
+    result = re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+    return Verification(text=result, unknown_apis=tuple(dict.fromkeys(unknown)), leaked_markup=leaked, **counts)
+
+
+def _check_sentence(
+    sentence: str,
+    shown: Sequence[str],
+    vocab: ApiVocabulary | None,
+    everything: str,
+    threshold: float,
+    mode: Mode,
+    counts: dict[str, int],
+    unknown: list[str],
+) -> str | None:
+    """The sentence as it goes out (markers fixed), or None when removed."""
+    bare = MARKER.sub("", sentence).strip()
+    if not content_words(bare):
+        return sentence if bare or not MARKER.search(sentence) else None  # a stray marker line goes
+    counts["sentences"] += 1
+    cited = [int(n) for n in dict.fromkeys(MARKER.findall(sentence)) if 1 <= int(n) <= len(shown)]
+    support = [lexical_support(bare, passage) for passage in shown]
+    bad_apis = []
+    if vocab is not None:
+        for span in _INLINE.findall(bare):
+            bad_apis.extend(unknown_in_code(span, vocab, everything))
+            bad_apis.extend(
+                n
+                for n in IDENT.findall(span)
+                if n[0].isupper() and len(n) > 3 and not (n in everything or vocab.knows(n) or vocab.mentions(n))
+            )
+    if bad_apis:
+        unknown.extend(bad_apis)
+    together = lexical_support(bare, "\n".join(shown[n - 1] for n in cited)) if cited else 0.0
+    best = max(range(len(shown)), key=lambda i: support[i]) + 1 if shown else 0
+    if bad_apis or not shown or max(together, support[best - 1]) < threshold:
+        counts["removed"] += 1
+        return _with_markers(sentence, cited).rstrip() + UNVERIFIED if mode == "mark" else None
+    if together >= threshold:  # its cited passages together support it: keep those that contribute
+        useful = [n for n in cited if support[n - 1] >= threshold / 2]
+        return sentence if len(useful) == len(cited) else _with_markers(sentence, useful or cited)
+    if cited:
+        counts["recited"] += 1
+    else:
+        counts["attributed"] += 1
+    return _with_markers(sentence, [best])

@@ -1,0 +1,146 @@
+"""FastAPI's public API as the docs show it: every identifier in their code, the keyword arguments each
+callable is shown with, and the attributes read off objects. Built from the ingested chunks (all versions).
+
+    vocab = ApiVocabulary.from_texts(chunk_texts)
+    vocab.knows("BackgroundTasks")                  # True
+    vocab.knows_kwarg("Depends", "use_cache")        # True; ("Depends", "timeout") -> False
+
+The premise check (premise.py) and the answer verification (verify.py) ask it whether an API named in a
+question or an answer exists. It only knows what the docs *show*: a parameter the docs never mention is
+"unknown", which is what the assistant can honestly say about it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\(")
+_KWARG = re.compile(r"(?<![=!<>])\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
+_ATTR = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_INLINE = re.compile(r"`([^`\n]{1,200})`")
+_IMPORT_FROM = re.compile(r"\bfrom\s+(?:fastapi|starlette)(?:\.\w+)*\s+import\s+\(?([\w\s,]+?)\)?(?:\n\S|$|\n\n)")
+
+
+@dataclass(frozen=True)
+class Call:
+    """``name(args)`` found in code: the dotted name, its last part, and the keyword names given."""
+
+    name: str
+    kwargs: tuple[str, ...]
+
+    @property
+    def callee(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+def balanced(text: str, start: int) -> str:
+    """The text inside the parenthesis opening at ``start`` (up to its match, or the end)."""
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+    return text[start + 1 :]
+
+
+def top_level(args: str) -> str:
+    """``args`` with nested brackets and string literals blanked, so only top-level keywords remain."""
+    out, depth, quote = [], 0, ""
+    for ch in args:
+        if quote:
+            if ch == quote:
+                quote = ""
+            out.append(" ")
+            continue
+        if ch in "'\"":
+            quote = ch
+            out.append(" ")
+        elif ch in "([{":
+            depth += 1
+            out.append(" ")
+        elif ch in ")]}":
+            depth -= 1
+            out.append(" ")
+        else:
+            out.append(ch if depth == 0 else " ")
+    return "".join(out)
+
+
+def calls(code: str) -> Iterator[Call]:
+    for m in _CALL.finditer(code):
+        args = balanced(code, m.end() - 1)
+        yield Call(m.group(1), tuple(dict.fromkeys(_KWARG.findall(top_level(args)))))
+
+
+def code_parts(text: str) -> list[str]:
+    """Fenced code blocks and inline code spans of a markdown text."""
+    parts = [m.group(1) for m in _FENCE.finditer(text)]
+    rest = _FENCE.sub(" ", text)
+    parts.extend(m.group(1) for m in _INLINE.finditer(rest))
+    return parts
+
+
+@dataclass
+class ApiVocabulary:
+    names: set[str] = field(default_factory=set)  # every identifier seen in code
+    kwargs: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # callee -> keywords shown
+    attributes: set[str] = field(default_factory=set)  # names seen after a dot
+    words: set[str] = field(default_factory=set)  # every word of the docs, prose included (lower-cased)
+    exports: set[str] = field(default_factory=set)  # names the docs import from fastapi / starlette
+
+    def add(self, text: str) -> None:
+        self.words.update(w.lower() for w in IDENT.findall(text))
+        for code in code_parts(text):
+            self.names.update(IDENT.findall(code))
+            self.attributes.update(_ATTR.findall(code))
+            for m in _IMPORT_FROM.finditer(code):
+                self.exports.update(n for n in IDENT.findall(m.group(1)) if n not in {"import", "as"})
+            for call in calls(code):
+                self.kwargs[call.callee].update(call.kwargs)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> ApiVocabulary:
+        vocab = cls()
+        for text in texts:
+            vocab.add(text)
+        return vocab
+
+    def knows(self, name: str) -> bool:
+        return name in self.names
+
+    def knows_callable(self, callee: str) -> bool:
+        return callee in self.kwargs
+
+    def knows_kwarg(self, callee: str, kwarg: str) -> bool:
+        return kwarg in self.kwargs.get(callee, ())
+
+    def exported(self, name: str) -> bool:
+        """Is ``name`` imported from fastapi or starlette somewhere in the docs (``Depends``, ``Query``)?"""
+        return name in self.exports
+
+    def knows_attribute(self, name: str) -> bool:
+        return name in self.attributes
+
+    def mentions(self, word: str) -> bool:
+        """Is ``word`` anywhere in the docs, prose included (case-insensitive)?"""
+        return word.lower() in self.words
+
+
+def load_vocabulary(db_path: Path) -> ApiVocabulary:
+    """The vocabulary of every ingested version's chunks (read-only; a few seconds on the full corpus)."""
+    from index.ingest.store import open_store
+
+    with open_store(db_path, read_only=True) as con:
+        texts = [row[0] for row in con.execute("SELECT text FROM chunks").fetchall()]
+    return ApiVocabulary.from_texts(texts)

@@ -1,0 +1,79 @@
+"""The trust checks inside CitedRAG and MultiHopRAG: declined before any LM call, verified after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+import pytest
+
+from programs.answering import OUT_OF_SCOPE, answer_over
+from programs.cited_rag import CitedRAG
+from programs.multihop import MultiHopRAG
+from programs.trust.checks import TrustChecks, find_encoder
+from programs.trust.scope import ScopeGate
+from programs.trust.vocabulary import ApiVocabulary
+from tests.programs.conftest import PASSAGES, FakeRetriever
+from tests.programs.trust.test_scope import FakeEncoder, fitted
+from tests.programs.trust.test_vocabulary import DOCS
+
+
+class CountingLM(dspy.BaseLM):
+    """Fails the test on any call: the checks must decide without the LM."""
+
+    def __init__(self) -> None:
+        super().__init__(model="openai/never")
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the LM was called")
+
+
+CHECKS = TrustChecks(scope=ScopeGate(FakeEncoder(), fitted()), vocabulary=ApiVocabulary.from_texts(DOCS))
+
+
+@pytest.mark.parametrize("program_cls", [CitedRAG, MultiHopRAG])
+def test_out_of_scope_is_declined_without_the_lm(retriever: FakeRetriever, program_cls: type) -> None:
+    with dspy.context(lm=CountingLM()):
+        pred = program_cls(retriever, checks=CHECKS)(question="Write me a poem about autumn")
+    assert pred.cannot_answer and pred.answer == OUT_OF_SCOPE and pred.reason.startswith("out_of_scope")
+    assert retriever.calls == []
+
+
+@pytest.mark.parametrize("program_cls", [CitedRAG, MultiHopRAG])
+def test_made_up_api_is_named_not_echoed(retriever: FakeRetriever, program_cls: type) -> None:
+    with dspy.context(lm=CountingLM()):
+        pred = program_cls(retriever, checks=CHECKS)(question="In FastAPI, what does Depends(get_db, timeout=5) do?")
+    assert pred.cannot_answer and "`timeout` for `Depends`" in pred.answer and pred.reason.startswith("premise")
+
+
+def test_markup_from_the_lm_never_reaches_the_user() -> None:
+    leaked = "[[ ## answer ## ]]\nAdd CORSMiddleware with allow_origins [1].\n[[ ## cited ## ]]\n[1]"
+
+    def answerer(**_: Any) -> dspy.Prediction:  # what a model that writes the adapter's markers returns
+        return dspy.Prediction(cited=[1], answer=leaked, cannot_answer=False)
+
+    pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500, checks=CHECKS)  # type: ignore[arg-type]
+    assert pred.answer == "Add CORSMiddleware with allow_origins [1]." and "[[" not in pred.answer
+    assert pred.verification["leaked_markup"] is True
+
+
+def test_an_answer_with_nothing_supported_is_declined(retriever: FakeRetriever) -> None:
+    lm = dspy.utils.DummyLM([{"cited": [1], "answer": "Bake sourdough at 250 degrees [1].", "cannot_answer": False}])
+    with dspy.context(lm=lm):
+        pred = CitedRAG(retriever, rewrite=False, checks=CHECKS)(question="How do I enable CORS in FastAPI?")
+    assert pred.cannot_answer and pred.reason.startswith("verification") and pred.citations == []
+
+
+def test_find_encoder_looks_under_wrappers() -> None:
+    class Dense:
+        encoder = FakeEncoder()
+
+    class Fused:
+        dense = Dense()
+
+    class Wrapper:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+    assert isinstance(find_encoder(Wrapper(Wrapper(Fused()))), FakeEncoder)
+    assert find_encoder(FakeRetriever()) is None

@@ -1,0 +1,73 @@
+"""programs/trust/scope.py and optimizers/scope.py: the gate's model, its file, and how it is fitted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fda.errors import ConfigError
+from optimizers.scope import choose_threshold, fit_logistic, kmeans
+from programs.trust.scope import ScopeGate, ScopeModel
+
+
+def unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float32)
+    return a / np.linalg.norm(a)
+
+
+class FakeEncoder:
+    """Questions about FastAPI point one way, everything else the other."""
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return unit([1, 0.1, 0]) if "fastapi" in text.lower() else unit([0, 0.1, 1])
+
+
+def fitted() -> ScopeModel:
+    rng = np.random.default_rng(0)
+    ins = np.vstack([unit([1, rng.normal(0, 0.2), rng.normal(0, 0.2)]) for _ in range(40)])
+    outs = np.vstack([unit([rng.normal(0, 0.2), rng.normal(0, 0.2), 1]) for _ in range(40)])
+    x, y = np.vstack([ins, outs]), np.array([1.0] * 40 + [0.0] * 40)
+    c_in, c_out = kmeans(ins, 4), kmeans(outs, 4)
+    w, b = fit_logistic(ScopeModel.features(x, c_in, c_out), y)
+    return ScopeModel(weights=w.astype(np.float32), bias=b, threshold=0.5, centroids_in=c_in, centroids_out=c_out)
+
+
+def test_the_gate_separates_what_it_was_fitted_on() -> None:
+    gate = ScopeGate(FakeEncoder(), fitted())
+    assert gate.check("How do I enable CORS in FastAPI?").in_scope
+    poem = gate.check("Write me a poem about autumn")
+    assert not poem.in_scope and poem.p_in_scope < 0.1
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    model = fitted()
+    model.save(tmp_path / "model.json")
+    back = ScopeModel.load(tmp_path / "model.json")
+    v = unit([0.7, 0.1, 0.7])
+    assert back.threshold == model.threshold and back.p_in_scope(v) == pytest.approx(model.p_in_scope(v), abs=1e-3)
+
+
+def test_missing_or_corrupt_files_say_how_to_restore(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no scope model"):
+        ScopeModel.load(tmp_path / "model.json")
+    fitted().save(tmp_path / "model.json")
+    (tmp_path / "model.npz").write_bytes(b"not a zip")
+    with pytest.raises(ConfigError, match="unreadable") as err:
+        ScopeModel.load(tmp_path / "model.json")
+    assert "fda scope train" in str(err.value.hint or err.value)
+
+
+def test_choose_threshold_bounds_over_refusal() -> None:
+    p = [0.1, 0.2, 0.6, 0.7, 0.8, 0.9, 0.9, 0.9, 0.95, 0.99]
+    assert choose_threshold(p, 0.0) == 0.1  # declines nothing under 0.1
+    assert choose_threshold(p, 0.1) == 0.2  # one of ten may fall under it
+    assert choose_threshold([], 0.1) == 0.5
+
+
+def test_the_gate_is_shared_by_program_copies() -> None:
+    import copy
+
+    gate = ScopeGate(FakeEncoder(), fitted())
+    assert copy.deepcopy(gate) is gate

@@ -1,0 +1,38 @@
+"""The committed scope model (data/scope/) with the real MiniLM: what it was trained to do, and that
+`fda scope train` reproduces it (slow tier: loads the encoder, encodes ~4,000 questions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.retrieval.dense import MiniLMEncoder, model_id
+from index.retrieval.layout import default_model_path
+from optimizers.scope import train_scope
+from programs.trust.checks import SCOPE_MODEL
+from programs.trust.scope import ScopeGate, ScopeModel
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def encoder() -> MiniLMEncoder:
+    return MiniLMEncoder(default_model_path())
+
+
+def test_committed_model_declines_off_topic_and_keeps_fastapi(encoder: MiniLMEncoder) -> None:
+    gate = ScopeGate(encoder, ScopeModel.load(SCOPE_MODEL))
+    for q in ["Write me a poem about autumn", "Who won the 2018 FIFA World Cup?", "How do I center a div in CSS?"]:
+        assert not gate.check(q).in_scope, q
+    for q in ["How do I enable CORS?", "my uvicorn workers die with 502 behind nginx", "422 on my POST body"]:
+        assert gate.check(q).in_scope, q
+
+
+def test_training_reproduces_the_committed_model(encoder: MiniLMEncoder, tmp_path: Path) -> None:
+    committed = ScopeModel.load(SCOPE_MODEL)
+    fresh = train_scope(encoder, encoder_id=model_id(default_model_path()), out=tmp_path / "model.json")
+    assert fresh.threshold == pytest.approx(committed.threshold, abs=0.02)
+    assert float(np.corrcoef(fresh.weights, committed.weights)[0, 1]) > 0.99
+    assert fresh.info["dev_select"]["over_refusal"] <= fresh.info["max_over_refusal"]

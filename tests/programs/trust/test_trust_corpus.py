@@ -1,0 +1,47 @@
+"""The API vocabulary of the real docs, and the premise check over real gold questions (corpus tier)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eval.gold import load_gold
+from programs.trust.premise import unknown_apis
+from programs.trust.vocabulary import ApiVocabulary, load_vocabulary
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.fixture(scope="module")
+def vocab(real_store: tuple[Path, object]) -> ApiVocabulary:
+    return load_vocabulary(real_store[0])
+
+
+def test_the_docs_vocabulary_knows_fastapis_api(vocab: ApiVocabulary) -> None:
+    assert {"BackgroundTasks", "Depends", "APIRouter", "CORSMiddleware", "Annotated"} <= vocab.names
+    assert vocab.knows_kwarg("Depends", "use_cache") and vocab.knows_kwarg("Query", "max_length")
+    assert vocab.knows_kwarg("FastAPI", "lifespan") and vocab.knows_kwarg("add_middleware", "allow_origins")
+    assert not vocab.knows_kwarg("Depends", "timeout") and not vocab.knows_kwarg("FastAPI", "strict_mode")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what exactly does FastAPI(strict_mode=True) change?",
+        "Does Depends(get_db, timeout=5) send a 504 when it runs over?",
+        "app.enable_graphql(schema, path='/graphql') works, how do I turn on GraphiQL?",
+        "How do I configure FastAPI's built-in rate limiter, like @app.rate_limit('10/minute')?",
+    ],
+)
+def test_invented_apis_are_caught(vocab: ApiVocabulary, question: str) -> None:
+    assert unknown_apis(question, vocab)
+
+
+def test_answerable_train_questions_are_almost_never_flagged(vocab: ApiVocabulary) -> None:
+    """Gold v2 train and v1 train: at most 1% of the answerable rows declined by the check. (Measured: 1 of 264,
+    `add_task(run_at=...)`: the docs do not show it, and the gold answer says so instead of declining.)"""
+    rows = [r for r in [*load_gold("v2", "train"), *load_gold("v1", "train")] if not r.expect_refusal]
+    flagged = {r.id: [u.describe() for u in unknown_apis(r.question, vocab)] for r in rows}
+    flagged = {k: v for k, v in flagged.items() if v}
+    assert len(rows) > 200 and len(flagged) <= 0.01 * len(rows), flagged

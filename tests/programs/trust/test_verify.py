@@ -1,0 +1,82 @@
+"""programs/trust/verify.py: each sentence against the passage it cites; markup and made-up APIs out."""
+
+from __future__ import annotations
+
+from programs.trust.verify import rule_lines, strip_markup, verify_answer
+from programs.trust.vocabulary import ApiVocabulary
+from signatures.answer import CitedAnswer
+from tests.programs.trust.test_vocabulary import DOCS
+
+VOCAB = ApiVocabulary.from_texts(DOCS)
+SHOWN = [
+    "Add CORSMiddleware and pass allow_origins with the list of allowed origins.",
+    "Background tasks run after returning a response: declare BackgroundTasks and call add_task.",
+]
+RULES = rule_lines(CitedAnswer.__doc__ or "")
+
+
+def test_supported_sentences_stay_and_keep_their_markers() -> None:
+    text = "Add CORSMiddleware with allow_origins listing the allowed origins [1]."
+    out = verify_answer(text, SHOWN, VOCAB)
+    assert out.text == text and out.removed == 0 and out.sentences == 1
+
+
+def test_unsupported_sentence_is_removed_and_counted() -> None:
+    out = verify_answer("Add CORSMiddleware with allow_origins [1]. The moon is made of green cheese [2].", SHOWN)
+    assert out.text == "Add CORSMiddleware with allow_origins [1]."
+    assert (out.sentences, out.removed, out.removed_share) == (2, 1, 0.5)
+
+
+def test_mark_mode_keeps_and_flags_it() -> None:
+    out = verify_answer("The moon is made of green cheese [2].", SHOWN, mode="mark")
+    assert out.text.endswith("(not found in the cited docs)") and out.removed == 1
+
+
+def test_wrong_marker_moves_to_the_supporting_passage() -> None:
+    out = verify_answer("Declare BackgroundTasks and call add_task after returning a response [1].", SHOWN)
+    assert out.text.endswith("[2].") and out.recited == 1
+
+
+def test_lumped_markers_are_spread_to_the_sentences_they_support() -> None:
+    text = "Add CORSMiddleware with allow_origins. Declare BackgroundTasks and call add_task. [1][2]"
+    out = verify_answer(text, SHOWN)
+    assert out.text == "Add CORSMiddleware with allow_origins [1]. Declare BackgroundTasks and call add_task [2]."
+    assert out.attributed == 1
+
+
+def test_code_with_a_made_up_api_is_removed() -> None:
+    text = "Add CORSMiddleware with allow_origins [1].\n\n```python\napp.enable_cors(origins=['*'])\n```"
+    out = verify_answer(text, SHOWN, VOCAB)
+    assert "enable_cors" not in out.text and out.code_removed == 1 and out.unknown_apis == ("app.enable_cors",)
+
+
+def test_code_the_docs_show_is_kept() -> None:
+    code = "```python\napp.add_middleware(CORSMiddleware, allow_origins=['*'])\n```"
+    out = verify_answer(f"Add CORSMiddleware with allow_origins [1].\n\n{code}", SHOWN, VOCAB)
+    assert code in out.text and out.code_removed == 0
+
+
+def test_adapter_markup_and_echoed_rules_never_reach_the_user() -> None:
+    leaked = (
+        "[[ ## answer ## ]]\nAdd CORSMiddleware with allow_origins [1].\n"
+        "Every sentence that states a fact ends with the number of the source it comes from, like [2].\n"
+        "[[ ## cited ## ]]\n[1]\n[[ ## completed ## ]]\nignored"
+    )
+    out = verify_answer(leaked, SHOWN, VOCAB, rules=RULES)
+    assert out.text == "Add CORSMiddleware with allow_origins [1]." and out.leaked_markup
+    assert "[[" not in out.text and "completed" not in out.text
+
+
+def test_field_lines_are_markup() -> None:
+    text, leaked = strip_markup("answer: Use CORSMiddleware [1].\ncited: [1]\ncannot_answer: false")
+    assert text == "Use CORSMiddleware [1]." and leaked
+
+
+def test_off_still_strips_markup_and_checks_nothing_else() -> None:
+    out = verify_answer("[[ ## answer ## ]]\nThe moon is cheese [2].", SHOWN, mode="off")
+    assert out.text == "The moon is cheese [2]." and out.removed == 0 and out.leaked_markup
+
+
+def test_sentences_without_content_words_pass_untouched() -> None:
+    out = verify_answer("Here it is:\n\n```python\nx = 1\n```", SHOWN, VOCAB)
+    assert out.text == "Here it is:\n\n```python\nx = 1\n```" and out.sentences == 0

@@ -1,0 +1,34 @@
+"""programs/trust/vocabulary.py: what the docs' code shows, per callable."""
+
+from __future__ import annotations
+
+from programs.trust.vocabulary import ApiVocabulary, balanced, calls, code_parts, top_level
+
+DOCS = [
+    "Use `Depends(get_db, use_cache=False)` to skip the cache.\n\n"
+    "```python\nfrom fastapi import BackgroundTasks, FastAPI\napp = FastAPI(title='x', lifespan=lifespan)\n"
+    "app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)\n```",
+    "Prose mentioning a timeout without code.",
+]
+
+
+def test_balanced_and_top_level_keep_only_outer_keywords() -> None:
+    code = "f(a, b=g(c=1), d='e=f')"
+    inner = balanced(code, 1)
+    assert inner == "a, b=g(c=1), d='e=f'"
+    assert next(c.kwargs for c in calls(code)) == ("b", "d")  # c is g's, the string's e is data
+    assert "c=" not in top_level(inner)
+
+
+def test_code_parts_are_fences_and_inline_spans() -> None:
+    parts = code_parts("Text `Query(max_length=3)` then\n```py\nx = 1\n```\nand `y`.")
+    assert parts == ["x = 1\n", "Query(max_length=3)", "y"]
+
+
+def test_vocabulary_knows_kwargs_per_callable() -> None:
+    vocab = ApiVocabulary.from_texts(DOCS)
+    assert vocab.knows("BackgroundTasks") and vocab.knows_callable("FastAPI")
+    assert vocab.knows_kwarg("Depends", "use_cache") and not vocab.knows_kwarg("Depends", "timeout")
+    assert vocab.knows_kwarg("add_middleware", "allow_origins")
+    assert vocab.knows_attribute("add_middleware") and not vocab.knows_attribute("enable_graphql")
+    assert vocab.mentions("timeout") and not vocab.knows("timeout")  # prose words are not API names
