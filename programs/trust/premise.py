@@ -21,6 +21,7 @@ from programs.trust.vocabulary import IDENT, ApiVocabulary, calls
 RECEIVERS = frozenset({"app", "router", "fastapi", "FastAPI", "APIRouter", "request", "Request", "response"})
 _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.[a-z_]+)*)\s+import\s+\(?\s*([A-Za-z_][\w\s,]*)")
 _QUALIFIED = re.compile(r"\bfastapi\.((?:[a-z_]+\.)*)([A-Za-z_]\w*)")
+_ASSIGNED = re.compile(r"[\w\])]\s*=\s*$")
 _RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(?")
 
 
@@ -66,7 +67,9 @@ def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:
         if vocab.knows_callable(callee):
             # FastAPI's own callables (imported from fastapi in the docs, or methods of app/router) are held to
             # the keywords the docs show them with; anything else only to names the docs never use at all
-            own = vocab.exported(callee) or receiver in RECEIVERS
+            # (``app = FastAPI(..., x=1)`` is the user's own configuration, pasted: held to the looser rule)
+            assigned = bool(_ASSIGNED.search(question[: call.start]))
+            own = (vocab.exported(callee) or receiver in RECEIVERS) and not assigned
             for kw in call.kwargs:
                 if not vocab.knows_kwarg(callee, kw) and (own or not _known_anywhere(vocab, kw)):
                     flag(kw, callee)

@@ -34,6 +34,7 @@ class Call:
 
     name: str
     kwargs: tuple[str, ...]
+    start: int = 0  # where the call's name starts in the text
 
     @property
     def callee(self) -> str:
@@ -80,7 +81,7 @@ def top_level(args: str) -> str:
 def calls(code: str) -> Iterator[Call]:
     for m in _CALL.finditer(code):
         args = balanced(code, m.end() - 1)
-        yield Call(m.group(1), tuple(dict.fromkeys(_KWARG.findall(top_level(args)))))
+        yield Call(m.group(1), tuple(dict.fromkeys(_KWARG.findall(top_level(args)))), m.start())
 
 
 def code_parts(text: str) -> list[str]:
