@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -107,3 +108,51 @@ def write_template(path: Path, run_id: str, rows: list[dict[str, Any]]) -> Path:
         for row in rows:
             writer.writerow({"run_id": run_id, **row})
     return path
+
+
+def section_texts(db_path: Path, urls: Sequence[str]) -> dict[str, str]:
+    """The full text of each section URL (its chunks in order) from the store, for a labelling pack."""
+    from index.ingest.store import open_store
+
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    with open_store(db_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT url, text FROM chunks WHERE url IN (SELECT unnest(?)) ORDER BY url, ordinal, chunk_id", [wanted]
+        ).fetchall()
+    out: dict[str, list[str]] = {}
+    for url, text in rows:
+        out.setdefault(url, []).append(text)
+    return {url: "\n\n".join(parts) for url, parts in out.items()}
+
+
+def label_pack(
+    run_id: str, rows: Sequence[dict[str, Any]], gold: dict[str, Any], texts: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One self-contained record per answered question of a committed run (eval/results/<run>.jsonl): what a
+    labelling pass reads (docs/labelling.md). Declined answers are left out: their label is automatic."""
+    pack = []
+    for row in rows:
+        g = gold.get(row["question_id"])
+        if g is None or row.get("declined") or not row.get("answer"):
+            continue
+        cited = [c["url"] for c in row.get("cited", [])]
+        pack.append(
+            {
+                "run_id": run_id,
+                "question_id": row["question_id"],
+                "answer_sha": answer_sha(row["answer"]),
+                "question": g.question,
+                "expect_refusal": g.expect_refusal,
+                "reference_answer": g.reference_answer,
+                "facts": [{"claim": f.claim, "polarity": f.polarity} for f in g.facts],
+                "answer": row["answer"],
+                "cited": [
+                    {"number": c["number"], "url": c["url"], "text": texts.get(c["url"], "")}
+                    for c in row.get("cited", [])
+                ],
+                "gold_sections": {u: texts.get(u, "") for u in g.gold_sections if u not in cited},
+            }
+        )
+    return pack

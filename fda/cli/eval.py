@@ -359,8 +359,19 @@ def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under
 def label_cmd(
     path: Annotated[Path | None, typer.Argument(help="Labels to import: .csv or .jsonl.")] = None,
     template: Annotated[str | None, typer.Option("--template", help="RUN_ID: write a CSV to fill in.")] = None,
+    pack: Annotated[
+        str | None,
+        typer.Option(
+            "--pack",
+            help="RUN_ID of a committed run (eval/results/): write a JSONL labelling pack, one record per answered "
+            "question with the gold facts and the full text of every cited and gold section (docs/labelling.md).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where --pack writes (default: eval/reports/<RUN_ID>/pack.jsonl).")
+    ] = None,
 ) -> None:
-    """Import human labels into state/eval.duckdb, or write a labelling template for a run."""
+    """Import human labels into state/eval.duckdb, or write a labelling template or pack for a run."""
     from eval.gold import load_all_rows
     from eval.labels import answer_sha, load_labels, write_template
     from eval.results import load_results
@@ -368,6 +379,9 @@ def label_cmd(
 
     s = get_settings()
     try:
+        if pack:
+            write_pack(pack, out, s.db_path)
+            return
         if template:
             run_dir = session.REPORTS_DIR / template
             from eval.run import read_meta
@@ -402,6 +416,30 @@ def label_cmd(
         fail(err)
         return
     console.print(f"imported {n} labels into {session.eval_db(s)}; rebuild a report with `fda eval report RUN_ID`")
+
+
+def write_pack(run_id: str, out: Path | None, db_path: Path) -> None:
+    import json
+
+    from eval.gold import load_all_rows
+    from eval.labels import label_pack, section_texts
+    from eval.results_export import RESULTS_DIR
+
+    src = RESULTS_DIR / f"{run_id}.jsonl"
+    if not src.is_file():
+        raise EvalError(
+            f"no committed run {run_id} in {RESULTS_DIR}", hint="Export it first: `fda eval export RUN_ID`."
+        )
+    meta = json.loads((RESULTS_DIR / f"{run_id}.meta.json").read_text(encoding="utf-8")).get("meta", {})
+    gold = {g.id: g for g in load_all_rows(meta.get("gold_version") or "v2")}
+    rows = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines() if line.strip()]
+    urls = [c["url"] for r in rows for c in r.get("cited", [])]
+    urls += [u for r in rows if r["question_id"] in gold for u in gold[r["question_id"]].gold_sections]
+    records = label_pack(run_id, rows, gold, section_texts(db_path, urls))
+    dest = out or session.REPORTS_DIR / run_id / "pack.jsonl"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    console.print(f"{len(records)} answers to label (declined ones are automatic): {dest}")
 
 
 def print_gate(report: GateReport) -> None:

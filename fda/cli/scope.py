@@ -80,3 +80,29 @@ def check_cmd(questions: Annotated[list[str], typer.Argument(help="One or more q
     for q in questions:
         d = gate.check(q)
         console.print(f"{'in scope ' if d.in_scope else 'declined '} p={d.p_in_scope:.3f}  {q}")
+
+
+@scope_app.command("eval")
+def eval_cmd(
+    split: Annotated[str, typer.Option(help="Gold v2 split: train, dev-select or dev-confirm (test is sealed).")] = (
+        "dev-confirm"
+    ),
+) -> None:
+    """The committed gate on a gold v2 split: over-refusal of its answerable rows, out-of-scope rows declined."""
+    from eval.gold import load_gold
+    from fda.console import console, fail
+    from optimizers.scope import dev_rates
+    from programs.trust.checks import SCOPE_MODEL
+    from programs.trust.scope import ScopeGate, ScopeModel
+
+    s = get_settings()
+    try:
+        if split not in ("train", "dev-select", "dev-confirm", "test"):
+            raise FDAError(f"unknown split {split!r}", hint="Use train, dev-select or dev-confirm.")
+        rows = load_gold("v2", split)  # type: ignore[arg-type]  # checked above; test raises SealedSplitError
+        gate = ScopeGate(_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+    except FDAError as err:
+        fail(err)
+    p = [gate.check(r.question).p_in_scope for r in rows]
+    console.print(f"{split} ({len(rows)} rows, threshold {gate.model.threshold}):")
+    console.print(json.dumps(dev_rates(rows, p, gate.model.threshold)))

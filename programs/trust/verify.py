@@ -167,8 +167,13 @@ def verify_answer(
     counts = {"sentences": 0, "removed": 0, "recited": 0, "attributed": 0, "code_removed": 0}
     unknown: list[str] = []
     out: list[str] = []
+    seen_code: set[str] = set()
     for segment in _FENCE.split(clean):
         if segment.startswith("```"):
+            key = " ".join(segment.split())
+            if key in seen_code:  # a looping model repeats its example: once is enough
+                continue
+            seen_code.add(key)
             bad = unknown_in_code(segment, vocab, everything) if vocab is not None else []
             if bad:
                 unknown.extend(bad)

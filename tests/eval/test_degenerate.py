@@ -5,12 +5,10 @@ program that never declines and one that always declines (eval/degenerate.py) mu
 program that does the job (answers with the reference answer and the gold sections, declines what it
 should): the metrics separate good from trivial.
 
-The committed rag runs are held to the same comparison, and today they do not pass it: the uncompiled rag
-program on the embedded 1.5B declines 2 of the 36 rows it should decline, so always declining scores 0.333 on
-answer score against its 0.274, and never declining is within noise of it (the 0.5B: 1 of 18, 0.300 against
-0.115). That is the metric doing its job
-on a program that is itself nearly never-declining (issue #19, trustworthy answers); the test is a strict
-xfail, so it turns red the day a committed run passes it and the marker must go.
+The committed rag runs are held to the same comparison. The two made before the trust checks (programs/trust/,
+issue #19) do not pass it: the uncompiled rag program on the embedded 1.5B declined 2 of the 36 rows it should
+decline, so always declining scored 0.333 on answer score against its 0.274 (the 0.5B: 1 of 18, 0.300 against
+0.115); they are strict xfails. Every later run must pass.
 """
 
 from __future__ import annotations
@@ -104,14 +102,29 @@ def rescored(path: Path) -> list[QuestionResult]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="#19: the uncompiled rag declines 2 of 36 (1.5B) and 1 of 18 (0.5B, 60-row subset) rows it should "
-    "decline; always declining beats it on answer score (0.333 vs 0.274; 0.300 vs 0.115)",
-)
-@pytest.mark.parametrize("path", RAG_RUNS, ids=[p.stem for p in RAG_RUNS])
+# The runs of the program before the trust checks (programs/trust/, #19): they fail the comparison, which is the
+# metric doing its job on a nearly never-declining program; strict, so each turns red if it ever passes.
+BEFORE_TRUST_CHECKS = {
+    "20261204-213454-rag-fused-dev-select": "1.5B: declines 2 of 36 rows it should; always declining scores 0.333 "
+    "against its 0.274",
+    "20261204-223104-rag-fused-dev-select": "0.5B, 60-row subset: declines 1 of 18; always declining 0.300 against "
+    "its 0.115",
+}
+
+
+def _param(path: Path) -> object:
+    why = BEFORE_TRUST_CHECKS.get(path.stem)
+    marks = [pytest.mark.xfail(strict=True, reason=f"#19, before the trust checks: {why}")] if why else []
+    return pytest.param(path, marks=marks, id=path.stem)
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in RAG_RUNS])
 def test_the_committed_rag_run_beats_never_and_always_declining(path: Path) -> None:
     real = rescored(path)
     never, always = degenerate_runs(ROWS, real)
     assert_clearly_worse(real, never, "never declines")
     assert_clearly_worse(real, always, "always declines")
+
+
+def test_a_run_with_the_trust_checks_is_committed() -> None:
+    assert [p for p in RAG_RUNS if p.stem not in BEFORE_TRUST_CHECKS], "no rag run with the trust checks committed"

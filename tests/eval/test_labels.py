@@ -137,3 +137,37 @@ def test_write_template(tmp_path: Path) -> None:
     text = out.read_text()
     assert text.splitlines()[0] == "run_id,question_id,question,answer,cited,answer_label,citations_ok,note,labeller"
     assert '"A, with comma"' in text
+
+
+def test_label_pack_holds_what_a_labeller_reads() -> None:
+    from eval.gold import Fact, GoldQuestion
+    from eval.labels import answer_sha, label_pack
+
+    gold = GoldQuestion.model_validate(
+        {
+            "id": "cors-q1",
+            "question": "How do I enable CORS?",
+            "category": "middleware",
+            "type": "howto",
+            "gold_sections": ["https://x/cors#a", "https://x/cors#b"],
+            "reference_answer": "Add CORSMiddleware.",
+            "facts": [Fact(claim="CORSMiddleware is added with app.add_middleware", polarity="must")],
+        }
+    )
+    rows = [
+        {
+            "question_id": "cors-q1",
+            "answer": "Add it [1].",
+            "declined": False,
+            "cited": [{"number": 1, "url": "https://x/cors#a"}],
+        },
+        {"question_id": "cors-q1", "answer": "I can't answer that.", "declined": True, "cited": []},
+        {"question_id": "unknown", "answer": "x", "declined": False, "cited": []},
+    ]
+    texts = {"https://x/cors#a": "Use CORSMiddleware.", "https://x/cors#b": "Allowed origins."}
+    pack = label_pack("run-1", rows, {"cors-q1": gold}, texts)
+    assert len(pack) == 1  # the declined answer is automatic; an unknown question is skipped
+    rec = pack[0]
+    assert rec["answer_sha"] == answer_sha("Add it [1].") and rec["facts"][0]["polarity"] == "must"
+    assert rec["cited"] == [{"number": 1, "url": "https://x/cors#a", "text": "Use CORSMiddleware."}]
+    assert rec["gold_sections"] == {"https://x/cors#b": "Allowed origins."}  # the cited one is not repeated

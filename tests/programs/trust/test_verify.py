@@ -80,3 +80,9 @@ def test_off_still_strips_markup_and_checks_nothing_else() -> None:
 def test_sentences_without_content_words_pass_untouched() -> None:
     out = verify_answer("Here it is:\n\n```python\nx = 1\n```", SHOWN, VOCAB)
     assert out.text == "Here it is:\n\n```python\nx = 1\n```" and out.sentences == 0
+
+
+def test_a_repeated_code_block_is_kept_once() -> None:
+    block = "```python\nx = 1\n```"
+    out = verify_answer(f"Here:\n\n{block}\n\nAgain:\n\n{block}", SHOWN, VOCAB)
+    assert out.text.count("x = 1") == 1
