@@ -39,6 +39,10 @@ _FENCE = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)
 _PIECES = re.compile(r"((?<=[.!?])[ \t]+|\n+)")
 _ONLY_MARKERS = re.compile(r"^(\s*\[\d+\])+\s*[.!?]?$")
 _INLINE = re.compile(r"`([^`\n]{1,120})`")
+_CLAIMED = re.compile(
+    r"\bFastAPI(?:'s)?\s+(?:provides|has|includes|offers|ships|comes with|exposes)?\s*(?:a|an|the|its)?\s*"
+    r"(?:built-in\s+|own\s+)?`(?:fastapi\.)?([A-Z]\w+)`",
+)
 _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.\w+)*)\s+import\s+\(?([\w\s,]+)")
 _RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 
@@ -219,6 +223,10 @@ def _check_sentence(
                 for n in IDENT.findall(span)
                 if n[0].isupper() and len(n) > 3 and not (n in everything or vocab.knows(n) or vocab.mentions(n))
             )
+        for m in _CLAIMED.finditer(bare):  # "FastAPI provides `Settings`": a docs example's class is not FastAPI's
+            name = m.group(1)
+            if not (vocab.exported(name) or vocab.knows_attribute(name)):
+                bad_apis.append(f"fastapi.{name}")
     if bad_apis:
         unknown.extend(bad_apis)
     together = lexical_support(bare, "\n".join(shown[n - 1] for n in cited)) if cited else 0.0

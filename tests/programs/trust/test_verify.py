@@ -86,3 +86,11 @@ def test_a_repeated_code_block_is_kept_once() -> None:
     block = "```python\nx = 1\n```"
     out = verify_answer(f"Here:\n\n{block}\n\nAgain:\n\n{block}", SHOWN, VOCAB)
     assert out.text.count("x = 1") == 1
+
+
+def test_a_docs_example_class_presented_as_fastapis_own_is_caught() -> None:
+    shown = ["class Settings(BaseSettings): app_name: str. Declare BackgroundTasks and call add_task."]
+    out = verify_answer("FastAPI provides a built-in `Settings` class for app_name [1].", shown, VOCAB)
+    assert out.removed == 1 and out.unknown_apis == ("fastapi.Settings",)
+    kept = verify_answer("FastAPI provides `BackgroundTasks` to call add_task [1].", shown, VOCAB)
+    assert kept.removed == 0
