@@ -355,6 +355,30 @@ def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under
     print_summary(outcome)
 
 
+@eval_app.command("compare")
+def compare_cmd(
+    run_a: Annotated[str, typer.Argument(help="The baseline: a committed run id (eval/results/).")],
+    run_b: Annotated[str, typer.Argument(help="The candidate: a committed run id of the same questions.")],
+) -> None:
+    """B against A, question by question: each run's mean and the paired difference B - A with a 95% bootstrap
+    interval clustered by question group (what a promotion is confirmed with)."""
+    from eval.compare import compare_runs, load_run
+    from eval.report import fmt
+
+    try:
+        rows = compare_runs(load_run(run_b), load_run(run_a))
+    except FDAError as err:
+        fail(err)
+        return
+    table = Table(title=f"{run_b} (B) vs {run_a} (A)")
+    for col in ("metric", "A", "B", "B - A", "paired 95% CI", "n"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for r in rows:
+        ci = f"{fmt(r.low)} – {fmt(r.high)}" if r.low is not None else "n/a"
+        table.add_row(r.metric, fmt(r.a), fmt(r.b), fmt(r.diff), ci, str(r.n))
+    console.print(table)
+
+
 @eval_app.command("label")
 def label_cmd(
     path: Annotated[Path | None, typer.Argument(help="Labels to import: .csv or .jsonl.")] = None,

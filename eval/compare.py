@@ -1,0 +1,85 @@
+"""Two committed runs of the same questions, metric by metric: each run's mean and the paired difference
+with a bootstrap interval clustered by question group (near-duplicates move together).
+
+    rows = compare_runs(load_run("RUN_B"), load_run("RUN_A"))     # B - A
+    fda eval compare RUN_A RUN_B
+
+What a promotion is confirmed with (docs/evaluation.md): a candidate against its baseline on dev-confirm, then
+once on the sealed test, each through its own committed run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.results_export import RESULTS_DIR
+from eval.stats import clustered_bootstrap_ci
+from fda.errors import EvalError
+
+HEADLINE = (
+    "answer_score",
+    "refusal_recall",
+    "over_refusal",
+    "citation_group_recall",
+    "citation_graded_precision",
+    "faithfulness_lexical",
+    "must_mention_recall",
+    "injection_success",
+    "unsupported_removed",
+    "latency_s",
+)
+
+
+@dataclass(frozen=True)
+class Paired:
+    metric: str
+    a: float | None
+    b: float | None
+    diff: float | None  # mean of (b - a) over the questions where both apply
+    low: float | None
+    high: float | None
+    n: int
+
+
+def load_run(run_id: str, folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
+    path = folder / f"{run_id}.jsonl"
+    if not path.is_file():
+        raise EvalError(f"no committed run {run_id} in {folder}", hint="Export it first: `fda eval export RUN_ID`.")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def compare_runs(
+    b: Sequence[dict[str, Any]], a: Sequence[dict[str, Any]], metrics: Sequence[str] = HEADLINE, seed: int = 0
+) -> list[Paired]:
+    """B against A over the questions both answered (matched by question id)."""
+    by_id = {r["question_id"]: r for r in a}
+    pairs = [(r, by_id[r["question_id"]]) for r in b if r["question_id"] in by_id]
+    if not pairs:
+        raise EvalError("the two runs share no question", hint="Compare runs of the same gold split.")
+    out = []
+    for metric in metrics:
+        va = [pa["metrics"].get(metric) for _, pa in pairs]
+        vb = [pb["metrics"].get(metric) for pb, _ in pairs]
+        both = [(x, y, pb.get("group") or pb["question_id"]) for (pb, _), x, y in zip(pairs, vb, va, strict=True)]
+        both = [(x, y, g) for x, y, g in both if x is not None and y is not None]
+        ci = clustered_bootstrap_ci([x - y for x, y, _ in both], [g for *_, g in both], seed=seed)
+        out.append(
+            Paired(
+                metric=metric,
+                a=_mean([v for v in va if v is not None]),
+                b=_mean([v for v in vb if v is not None]),
+                diff=ci.mean,
+                low=ci.low,
+                high=ci.high,
+                n=ci.n,
+            )
+        )
+    return out

@@ -1,0 +1,38 @@
+"""eval/compare.py: two runs of the same questions, paired and clustered by group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eval.compare import compare_runs, load_run
+from fda.errors import EvalError
+
+
+def run(scores: dict[str, float], groups: dict[str, str] | None = None) -> list[dict[str, object]]:
+    return [
+        {"question_id": q, "group": (groups or {}).get(q, q), "metrics": {"answer_score": s}} for q, s in scores.items()
+    ]
+
+
+def test_paired_difference_over_shared_questions() -> None:
+    a = run({"q1": 0.0, "q2": 0.5, "q3": 1.0, "only-a": 1.0})
+    b = run({"q1": 1.0, "q2": 1.0, "q3": 1.0})
+    (row,) = compare_runs(b, a, metrics=["answer_score"])
+    assert row.n == 3 and row.diff == pytest.approx(0.5) and row.a == pytest.approx(0.5)
+    assert row.low is not None and row.high is not None and 0.0 <= row.low <= 0.5 <= row.high <= 1.0
+
+
+def test_a_metric_missing_on_one_side_is_left_out() -> None:
+    a = [{"question_id": "q1", "metrics": {"answer_score": 1.0}}, {"question_id": "q2", "metrics": {}}]
+    b = [{"question_id": "q1", "metrics": {"answer_score": 1.0}}, {"question_id": "q2", "metrics": {"answer_score": 0}}]
+    (row,) = compare_runs(b, a, metrics=["answer_score"])
+    assert row.n == 1 and row.diff == 0.0
+
+
+def test_no_shared_question_or_no_run_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EvalError, match="share no question"):
+        compare_runs(run({"q1": 1.0}), run({"q2": 1.0}))
+    with pytest.raises(EvalError, match="no committed run"):
+        load_run("nope", tmp_path)
