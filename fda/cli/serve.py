@@ -51,12 +51,19 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
         console.print("\n[bold]Context shown to the model[/]")
         for i, p in enumerate(passages, start=1):
             console.print(f"  [{i}] {escape(p.title)} ({p.version}, score {p.score:.3f})\n      {p.url}")
+    checked = resp.get("verification") or {}
+    if checked.get("removed") or checked.get("code_removed"):
+        console.print(
+            f"\n[yellow]{checked.get('removed', 0)} of {checked.get('sentences', 0)} sentences and "
+            f"{checked.get('code_removed', 0)} code blocks removed: not supported by the cited docs[/]"
+        )
     usage = resp.get("usage") or {}
     console.print(
         f"\n[dim]{escape(resp['program'])} {escape(resp['program_version'])} · "
         f"{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
         f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens"
-        f"{' · ' + ', '.join(flags) if flags else ''}[/]"
+        f"{' · ' + ', '.join(flags) if flags else ''}"
+        f"{' (' + escape(resp['reason']) + ')' if flags and resp.get('reason') else ''}[/]"
     )
 
 
@@ -104,6 +111,8 @@ def ask_cmd(
         "program_version": services.program_version(name),
         "timings_ms": {"total": round(elapsed, 1)},
         "usage": dict(getattr(pred, "usage", {}) or {}),
+        "reason": str(getattr(pred, "reason", "") or ""),
+        "verification": getattr(pred, "verification", None),
     }
     if as_json:
         if show_context:
