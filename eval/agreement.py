@@ -144,7 +144,9 @@ def label_scored_means(
     gold_version: str = "v2",
 ) -> list[dict[str, Any]]:
     """Per run: the mean of ``metric`` over the labelled answers as the run scored them (the embedded judge's
-    fact checks) and rescored with each labeller's fact verdicts instead: how far judge noise moves it."""
+    fact checks) and rescored with each labeller's fact verdicts instead: how far judge noise moves it.
+    A declined answer scores without any fact verdict (1 on a row to decline, else 0), so the run's declined
+    answers count even where a pass did not label them (label packs leave them out)."""
     from eval.gold import load_all_rows
     from eval.judge import JudgeResult
     from eval.results_export import to_result
@@ -157,7 +159,8 @@ def label_scored_means(
         by_run.setdefault(lab.run_id, []).append(lab)
     for run_id, labs in sorted(by_run.items()):
         record: dict[str, Any] = {"run_id": run_id}
-        keys = sorted({(lab.run_id, lab.question_id) for lab in labs})
+        declined = {k for k, a in answers.items() if k[0] == run_id and a.get("declined") and k[1] in rows}
+        keys = sorted({(lab.run_id, lab.question_id) for lab in labs} | declined)
         judged = [answers[k]["metrics"].get(metric) for k in keys]
         record["judge"] = _mean(judged)
         for name in sorted({lab.labeller for lab in labs}):
@@ -168,6 +171,8 @@ def label_scored_means(
                 res = to_result(answers[(lab.run_id, lab.question_id)])
                 judge = JudgeResult(verdict=lab.answer_label, facts=list(lab.facts) if lab.facts is not None else None)
                 values.append(score_question(rows[lab.question_id], res.output, answers=True, judge=judge).get(metric))
+            mine = {lab.question_id for lab in labs if lab.labeller == name}
+            values.extend(answers[k]["metrics"].get(metric) for k in sorted(declined) if k[1] not in mine)
             record[name] = _mean(values)
         record["n"] = len(keys)
         out.append(record)
