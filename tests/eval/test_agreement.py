@@ -104,3 +104,10 @@ def test_label_scored_means_rescore_with_each_labellers_facts(tmp_path: Path, mo
     ]
     (record,) = label_scored_means(labels, answers)
     assert (record["judge"], record["ann-a"], record["ann-b"], record["n"]) == (1.0, 1.0, 0.0, 1)
+
+    declined = {**committed, "question_id": "w-q1", "answer": "I can't answer that.", "declined": True, "cited": []}
+    declined["metrics"] = {"answer_score": 0.0}  # an answerable row declined: 0 whatever the facts
+    monkeypatch.setattr(eval.gold, "load_all_rows", lambda version: [row, row.model_copy(update={"id": "w-q1"})])
+    (tmp_path / "run1.jsonl").write_text(json.dumps(committed) + "\n" + json.dumps(declined) + "\n")
+    (record,) = label_scored_means(labels, committed_answers(["run1"], tmp_path))  # w-q1 unlabelled: automatic
+    assert (record["judge"], record["ann-a"], record["ann-b"], record["n"]) == (0.5, 0.5, 0.0, 2)
