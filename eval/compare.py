@@ -83,3 +83,48 @@ def compare_runs(
             )
         )
     return out
+
+
+LABELLED = ("answer_score", "fact_recall", "fact_precision")
+
+
+def with_label_scores(run_id: str, rows: Sequence[dict[str, Any]], gold_version: str = "v2") -> list[dict[str, Any]]:
+    """``rows`` with ``answer_score``, ``fact_recall`` and ``fact_precision`` rescored from the labellers' fact
+    verdicts (data/labels/; the mean over the passes that labelled each answer) instead of the run's own.
+    A declined answer keeps its automatic score; an answered question no pass labelled is left out."""
+    from eval.agreement import load_label_files
+    from eval.gold import load_all_rows
+    from eval.judge import JudgeResult
+    from eval.results_export import to_result
+    from eval.scoring import score_question
+
+    gold = {g.id: g for g in load_all_rows(gold_version)}
+    labels: dict[str, list[Any]] = {}
+    for lab in load_label_files():
+        if lab.run_id == run_id:
+            labels.setdefault(lab.question_id, []).append(lab)
+    out = []
+    for row in rows:
+        qid = row["question_id"]
+        if qid not in gold:
+            continue
+        if row.get("declined") and qid not in labels:
+            out.append(row)
+            continue
+        scored = [
+            score_question(
+                gold[qid],
+                to_result(row).output,
+                answers=True,
+                judge=JudgeResult(verdict=lab.answer_label, facts=list(lab.facts) if lab.facts else None),
+            )
+            for lab in labels.get(qid, [])
+        ]
+        if not scored:
+            continue
+        metrics = dict(row["metrics"])
+        for name in LABELLED:
+            values = [float(v) for s in scored if (v := s.get(name)) is not None]
+            metrics[name] = sum(values) / len(values) if values else None
+        out.append({**row, "metrics": metrics})
+    return out

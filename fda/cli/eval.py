@@ -359,14 +359,25 @@ def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under
 def compare_cmd(
     run_a: Annotated[str, typer.Argument(help="The baseline: a committed run id (eval/results/).")],
     run_b: Annotated[str, typer.Argument(help="The candidate: a committed run id of the same questions.")],
+    labels: Annotated[
+        bool,
+        typer.Option(
+            "--labels",
+            help="Score content with the labellers' fact verdicts (data/labels/) instead of each run's own: "
+            "answer score, fact recall and fact precision, over the questions labelled in both runs.",
+        ),
+    ] = False,
 ) -> None:
     """B against A, question by question: each run's mean and the paired difference B - A with a 95% bootstrap
     interval clustered by question group (what a promotion is confirmed with)."""
-    from eval.compare import compare_runs, load_run
+    from eval.compare import LABELLED, compare_runs, load_run, with_label_scores
     from eval.report import fmt
 
     try:
-        rows = compare_runs(load_run(run_b), load_run(run_a))
+        a, b = load_run(run_a), load_run(run_b)
+        if labels:
+            a, b = with_label_scores(run_a, a), with_label_scores(run_b, b)
+        rows = compare_runs(b, a, metrics=LABELLED) if labels else compare_runs(b, a)
     except FDAError as err:
         fail(err)
         return

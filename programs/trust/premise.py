@@ -21,6 +21,8 @@ from programs.trust.vocabulary import IDENT, ApiVocabulary, calls
 RECEIVERS = frozenset({"app", "router", "fastapi", "FastAPI", "APIRouter", "request", "Request", "response"})
 _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.[a-z_]+)*)\s+import\s+\(?\s*([A-Za-z_][\w\s,]*)")
 _QUALIFIED = re.compile(r"\bfastapi\.((?:[a-z_]+\.)*)([A-Za-z_]\w*)")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+_HOST = re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|app|cloud|co|ai|sh|me|info|xyz|local)\b(?![(\w])")
 _ASSIGNED = re.compile(r"[\w\])]\s*=\s*$")
 _RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(?")
 
@@ -49,9 +51,11 @@ _CODE_LINE = re.compile(
 
 def prose(question: str) -> str:
     """The question without pasted code: fenced blocks and code-shaped lines go (a user's own code may
-    call anything, Flask included); what is left is what the user claims or asks."""
+    call anything, Flask included); what is left is what the user claims or asks. URLs and host names
+    (``myapp.herokuapp.com``) go too: ``app.herokuapp`` is not an attribute of an app."""
     lines = _FENCED.sub("\n", question).splitlines()
-    return "\n".join(line for line in lines if not _CODE_LINE.search(line))
+    kept = "\n".join(line for line in lines if not _CODE_LINE.search(line))
+    return _HOST.sub(" ", _URL.sub(" ", kept))
 
 
 def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:

@@ -36,3 +36,43 @@ def test_no_shared_question_or_no_run_is_a_clear_error(tmp_path: Path) -> None:
         compare_runs(run({"q1": 1.0}), run({"q2": 1.0}))
     with pytest.raises(EvalError, match="no committed run"):
         load_run("nope", tmp_path)
+
+
+def test_label_scores_replace_the_runs_own_content_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eval.agreement
+    import eval.gold
+    from eval.compare import with_label_scores
+    from eval.gold import GoldQuestion
+    from eval.labels import HumanLabel
+
+    row = GoldQuestion.model_validate(
+        {
+            "id": "w-q0", "question": "How?", "category": "routing", "type": "howto",
+            "gold_groups": [{"sections": ["https://d.io/p#a"]}],
+            "facts": [{"claim": "the needed claim", "polarity": "must"}], "source": {"kind": "written"},
+        }
+    )  # fmt: skip
+    monkeypatch.setattr(eval.gold, "load_all_rows", lambda version: [row, row.model_copy(update={"id": "w-q1"})])
+    labels = [
+        HumanLabel(run_id="r", question_id="w-q0", answer_label=label, facts=[fact], labeller=name)
+        for label, fact, name in (("correct", "stated", "a"), ("wrong", "absent", "b"))
+    ]
+    monkeypatch.setattr(eval.agreement, "load_label_files", lambda: labels)
+    cited = [{"number": 1, "url": "https://d.io/p#a", "chunk_id": "c"}]
+    rows = [
+        {
+            "question_id": "w-q0",
+            "type": "howto",
+            "category": "routing",
+            "split": "train",
+            "answer": "x [1]",
+            "cited": cited,
+            "metrics": {"answer_score": 0.0, "fact_recall": 0.0},
+        },
+        {"question_id": "w-q1", "answer": "no", "declined": True, "metrics": {"answer_score": 0.0}},
+        {"question_id": "w-q2-unknown", "answer": "x", "metrics": {}},
+    ]
+    out = with_label_scores("r", rows)
+    assert [r["question_id"] for r in out] == ["w-q0", "w-q1"]
+    assert out[0]["metrics"]["fact_recall"] == pytest.approx(0.5)  # mean of the two passes: stated, absent
+    assert out[1]["metrics"] == {"answer_score": 0.0}  # declined: automatic

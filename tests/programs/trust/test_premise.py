@@ -36,3 +36,14 @@ def test_pasted_code_is_not_a_claim() -> None:
 def test_the_note_names_what_the_docs_do_not_show() -> None:
     note = premise_note(unknown_apis("Depends(get_db, timeout=5)?", VOCAB))
     assert "`timeout` for `Depends`" in note and "can't confirm" in note
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "My app at https://myapp.herokuapp.com/docs shows a blank page, why?",
+        "Deployed to myapp.herokuapp.com and app.example.com both 404 on /items",
+    ],
+)
+def test_host_names_are_not_attributes_of_an_app(question: str) -> None:
+    assert unknown_apis(question, VOCAB) == []
