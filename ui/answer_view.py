@@ -33,3 +33,24 @@ def status_line(resp: dict[str, Any]) -> str:
         f"trace `{resp.get('trace_id')}`",
     ]
     return " · ".join(p for p in parts if p)
+
+
+def checks_note(resp: dict[str, Any]) -> str:
+    """What the trust checks did (docs/trust.md), in one sentence; empty when they changed nothing."""
+    reason = str(resp.get("reason") or "")
+    if reason.startswith("out_of_scope"):
+        return "Declined before answering: the question does not look like it is about FastAPI."
+    if reason.startswith("premise"):
+        return "Declined before answering: the question names an API the FastAPI docs never show."
+    if reason.startswith("verification"):
+        return "Declined after answering: no sentence of the draft answer was supported by the docs it cited."
+    checked = resp.get("verification") or {}
+    removed, code = int(checked.get("removed") or 0), int(checked.get("code_removed") or 0)
+    if not (removed or code):
+        return ""
+    parts = []
+    if removed:
+        parts.append(f"{removed} of {checked.get('sentences', removed)} sentences")
+    if code:
+        parts.append(f"{code} code block{'s' if code > 1 else ''}")
+    return f"Removed {' and '.join(parts)} that the cited docs do not support."

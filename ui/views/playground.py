@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from fda.errors import ApiError, FDAError
-from ui.answer_view import link_markers, status_line
+from ui.answer_view import checks_note, link_markers, status_line
 from ui.api_client import ApiClient
 from ui.components import client, show_error
 from ui.config import load_config
@@ -113,6 +113,8 @@ if shown:
         st.markdown(link_markers(resp.get("answer") or "", citations))
     if resp.get("invalid_citations"):
         st.caption(f"{resp['invalid_citations']} citation marker(s) named no shown passage and were stripped.")
+    if note := checks_note(resp):
+        st.caption(note)
     st.caption(status_line(resp))
 
     if citations:

@@ -1,0 +1,26 @@
+"""ui/answer_view.py: what the trust checks did, said in one caption."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.answer_view import checks_note
+
+
+@pytest.mark.parametrize(
+    ("resp", "expected"),
+    [
+        ({"reason": "out_of_scope (p=0.02)"}, "not look like it is about FastAPI"),
+        ({"reason": "premise: not in the docs: `timeout` for `Depends`"}, "never show"),
+        ({"reason": "verification: no sentence of the answer is supported"}, "no sentence"),
+        (
+            {"verification": {"sentences": 4, "removed": 1, "code_removed": 2}},
+            "Removed 1 of 4 sentences and 2 code blocks",
+        ),
+        ({"verification": {"sentences": 4, "removed": 0, "code_removed": 0}}, ""),
+        ({}, ""),
+    ],
+)
+def test_checks_note(resp: dict[str, object], expected: str) -> None:
+    note = checks_note(resp)
+    assert (expected in note) if expected else note == ""
