@@ -74,8 +74,20 @@ def build_manifest(
         "predictors": predictors_of(program_module),
         "dspy_version": dspy.__version__,
         "mlflow_run_id": run_id,
+        "command": _command_line(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _command_line() -> str:
+    """The command that compiled it (``fda compile ...``), as this process was started."""
+    import shlex
+    import sys
+
+    argv = list(sys.argv)
+    if argv and Path(argv[0]).name in ("fda", "__main__.py"):
+        argv[0] = "fda"
+    return shlex.join(argv)
 
 
 def mismatches(manifest: Mapping[str, Any], *, program: str, corpus_hash: str, retriever: str) -> list[str]:

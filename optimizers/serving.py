@@ -23,6 +23,7 @@ from fda.settings import Settings
 from index.retrieval.base import Retriever
 from optimizers.manifest import PROGRAM, check_fits, check_manifest, read_manifest
 from optimizers.registry import ProgramRegistry
+from optimizers.shipped import ensure_shipped, shipped_folder
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ def tracking_uri_of(settings: Settings) -> str:
     from eval.tracking import default_tracking_uri
 
     return settings.eval.tracking_uri or default_tracking_uri(settings.state_dir)
+
+
+def artifact_location_of(settings: Settings) -> str:
+    from eval.tracking import default_artifact_location
+
+    return settings.eval.artifact_location or default_artifact_location(settings.state_dir)
 
 
 def program_versions(settings: Settings) -> tuple[list[str], str | None]:
@@ -94,11 +101,14 @@ def load_champion(
         )
 
     uri = tracking_uri_of(settings)
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    shipped = shipped_folder(name) is not None
+    if not shipped and uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         log.warning("serving the uncompiled %s program: no MLflow store at %s (compile with `fda compile`)", name, uri)
         return fresh(), UNCOMPILED
     try:
         registry = ProgramRegistry(uri, prefix=settings.compile.registry_prefix)
+        if shipped:  # data/programs/<name>: registered once, champion when there is none (optimizers/shipped.py)
+            ensure_shipped(name, registry, artifact_location=artifact_location_of(settings))
         version = registry.champion(name)
         if version is None:
             log.warning("serving the uncompiled %s program: %s has no champion yet", name, registry.model_name(name))

@@ -172,6 +172,28 @@ def rollback_cmd(program: ProgramOpt = "rag") -> None:
     console.print(f"{registry.model_name(program)}: rolled back, version {version} is the champion")
 
 
+@programs_app.command("ship")
+def ship_cmd(
+    version: Annotated[str, typer.Argument(help="Version number to ship, or 'champion'.")] = "champion",
+    program: ProgramOpt = "rag",
+) -> None:
+    """Copy a registered version (program.json + manifest.json) into data/programs/<program>/ to commit: a fresh
+    clone then registers it on first start and serves it as the champion (optimizers/shipped.py)."""
+    from optimizers.shipped import ship
+
+    s = get_settings()
+    try:
+        registry = registry_of(s)
+        number = registry.champion(program) if version == "champion" else version
+        if number is None:
+            raise FDAError(f"{registry.model_name(program)} has no champion", hint="`fda programs list`.")
+        dest = ship(program, registry, number)
+    except FDAError as err:
+        fail(err)
+        return
+    console.print(f"{registry.model_name(program)}/{number} -> {dest}: commit it (git add {dest})")
+
+
 @programs_app.command("eval")
 def eval_cmd(
     version: Annotated[str, typer.Argument(help="A version number, 'champion', or 'uncompiled'.")] = "champion",
