@@ -1,0 +1,54 @@
+"""Do retrieval scores tell unanswerable questions from answerable ones? (docs/trust.md, "What is left")
+
+    python -m experiments.answerability_signal
+
+For gold v2 train and dev-select: the area under the ROC curve of each feature for "answerable" against
+"unanswerable" rows (0.5 = no signal): the fused backend's top-1 score, top-1 minus top-2, the mean of the
+top 5, the scope gate's p(in scope), the question's length. Retrieval only: no LM call, about a minute.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from eval.gold import load_gold
+from fda.settings import Settings
+from index.retrieval.factory import open_retriever
+from programs.trust.checks import checks_for
+
+FEATURES = ("top-1 score", "top-1 minus top-2", "mean of top 5", "scope p", "length")
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg]))
+
+
+def main() -> None:
+    settings = Settings()
+    retriever = open_retriever("fused", settings)
+    checks = checks_for(settings, retriever)
+    assert checks.scope is not None, "the scope model did not load"
+
+    def features(question: str) -> list[float]:
+        scores = [p.score for p in retriever.search(question, k=5)] + [0.0] * 5
+        return [
+            scores[0],
+            scores[0] - scores[1],
+            float(np.mean(scores[:5])),
+            checks.scope.check(question).p_in_scope,
+            len(question),
+        ]  # type: ignore[union-attr]
+
+    sys.stdout.write("split, answerable, unanswerable, " + ", ".join(f"AUC {f}" for f in FEATURES) + "\n")
+    for split in ("train", "dev-select"):
+        rows = [r for r in load_gold("v2", split) if r.type.value == "unanswerable" or not r.expect_refusal]
+        x = np.array([features(r.question) for r in rows])
+        y = np.array([r.type.value == "unanswerable" for r in rows])
+        aucs = ", ".join(f"{auc(x[~y, i], x[y, i]):.2f}" for i in range(len(FEATURES)))
+        sys.stdout.write(f"{split}, {int((~y).sum())}, {int(y.sum())}, {aucs}\n")
+
+
+if __name__ == "__main__":
+    main()
