@@ -29,7 +29,8 @@ def main() -> None:
     settings = Settings()
     retriever = open_retriever("fused", settings)
     checks = checks_for(settings, retriever)
-    assert checks.scope is not None, "the scope model did not load"
+    gate = checks.scope
+    assert gate is not None, "the scope model did not load"
 
     def features(question: str) -> list[float]:
         scores = [p.score for p in retriever.search(question, k=5)] + [0.0] * 5
@@ -37,9 +38,9 @@ def main() -> None:
             scores[0],
             scores[0] - scores[1],
             float(np.mean(scores[:5])),
-            checks.scope.check(question).p_in_scope,
+            gate.check(question).p_in_scope,
             len(question),
-        ]  # type: ignore[union-attr]
+        ]
 
     sys.stdout.write("split, answerable, unanswerable, " + ", ".join(f"AUC {f}" for f in FEATURES) + "\n")
     for split in ("train", "dev-select"):
