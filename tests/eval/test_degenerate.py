@@ -8,7 +8,9 @@ should): the metrics separate good from trivial.
 The committed rag runs are held to the same comparison. The two made before the trust checks (programs/trust/,
 issue #19) do not pass it: the uncompiled rag program on the embedded 1.5B declined 2 of the 36 rows it should
 decline, so always declining scored 0.333 on answer score against its 0.274 (the 0.5B: 1 of 18, 0.300 against
-0.115); they are strict xfails. Every later run must pass.
+0.115); nor does the 1.5B with the checks switched off, nor the 0.5B with them (it then declines too much:
+over-refusal 0.31). Those are strict xfails, each with why; any other committed run must pass, and one does:
+the 1.5B with the checks (answer score 0.456 against 0.280 never / 0.333 always declining).
 """
 
 from __future__ import annotations
@@ -102,19 +104,25 @@ def rescored(path: Path) -> list[QuestionResult]:
     ]
 
 
-# The runs of the program before the trust checks (programs/trust/, #19): they fail the comparison, which is the
-# metric doing its job on a nearly never-declining program; strict, so each turns red if it ever passes.
+# Runs that fail the comparison, each with why: the program before the trust checks (programs/trust/, #19), or
+# with them switched off, nearly never declines; the 0.5B with them declines too much. The metric doing its job;
+# strict, so each turns red if it ever passes.
 BEFORE_TRUST_CHECKS = {
     "20261204-213454-rag-fused-dev-select": "1.5B: declines 2 of 36 rows it should; always declining scores 0.333 "
     "against its 0.274",
     "20261204-223104-rag-fused-dev-select": "0.5B, 60-row subset: declines 1 of 18; always declining 0.300 against "
     "its 0.115",
+    "20261205-005759-rag-fused-dev-select": "1.5B with the checks switched off (the paired baseline of the run with "
+    "them): declines 2 of 36; always declining 0.333 against its 0.315",
+    # with the checks, the 0.5B still fails: verification declines 13 of its 42 answerable rows
+    "20261205-005723-rag-fused-dev-select": "0.5B, 60-row subset, WITH the checks: over-refusal 0.31 (its answers are "
+    "loosely tied to their sources); always declining 0.300 against its 0.281",
 }
 
 
 def _param(path: Path) -> object:
     why = BEFORE_TRUST_CHECKS.get(path.stem)
-    marks = [pytest.mark.xfail(strict=True, reason=f"#19, before the trust checks: {why}")] if why else []
+    marks = [pytest.mark.xfail(strict=True, reason=f"#19: {why}")] if why else []
     return pytest.param(path, marks=marks, id=path.stem)
 
 
@@ -126,5 +134,5 @@ def test_the_committed_rag_run_beats_never_and_always_declining(path: Path) -> N
     assert_clearly_worse(real, always, "always declines")
 
 
-def test_a_run_with_the_trust_checks_is_committed() -> None:
-    assert [p for p in RAG_RUNS if p.stem not in BEFORE_TRUST_CHECKS], "no rag run with the trust checks committed"
+def test_a_passing_run_is_committed() -> None:
+    assert [p for p in RAG_RUNS if p.stem not in BEFORE_TRUST_CHECKS], "no committed rag run passes the comparison"
