@@ -15,6 +15,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
+def checks_of(program: object) -> dict[str, object]:
+    """The default program's trust checks (docs/trust.md): the scope gate's threshold (None: not loaded),
+    whether the premise check runs, the verification mode. Empty for a program without them."""
+    checks = getattr(program, "checks", None)
+    describe = getattr(checks, "describe", None)
+    return dict(describe()) if callable(describe) else {}
+
+
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> JSONResponse:
     body = {
@@ -24,6 +32,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         "latest": services.latest,
         "program_version": services.program_version(services.settings.api.default_program),
         "program_versions": {name: services.program_version(name) for name in services.programs},
+        "checks": checks_of(services.programs.get(services.settings.api.default_program)),
     }
     return JSONResponse(body, status_code=200 if services.ready else 503)
 

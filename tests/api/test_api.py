@@ -153,6 +153,7 @@ def test_health_ready_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "alive"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert ready.json()["checks"] == {}  # the fake program has no trust checks
     services_of(client).readiness["lm"] = "not loaded: connection refused"
     assert client.get("/readyz").status_code == 503
     client.post("/v1/ask", json={"question": "How do I enable CORS?"})
