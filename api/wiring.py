@@ -64,7 +64,7 @@ def load_programs(
     for name in ANSWER_PROGRAMS:
         if settings.compile.serve_champion:
             programs[name], served[name] = load_champion(
-                name, settings, retriever, lm, versions=list(versions), latest=latest
+                name, settings, retriever, lm, versions=list(versions), latest=latest, checks=checks
             )
         else:
             programs[name] = build_answer_program(

@@ -15,7 +15,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dspy
 
@@ -24,6 +24,9 @@ from index.retrieval.base import Retriever
 from optimizers.manifest import PROGRAM, check_fits, check_manifest, read_manifest
 from optimizers.registry import ProgramRegistry
 from optimizers.shipped import ensure_shipped, shipped_folder
+
+if TYPE_CHECKING:
+    from programs.trust.checks import TrustChecks
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,12 @@ def load_champion(
     *,
     versions: Sequence[str] | None = None,
     latest: str | None = None,
+    checks: TrustChecks | None = None,
 ) -> tuple[dspy.Module, str]:
     """(program, program_version): the champion of program ``name`` ("rag" or "multihop") built over
-    ``retriever`` with ``lm``, or the uncompiled program and ``"uncompiled"`` (a warning says why)."""
+    ``retriever`` with ``lm``, or the uncompiled program and ``"uncompiled"`` (a warning says why).
+    ``checks``: the trust checks (programs/trust/checks.py), loaded from ``settings`` when not given; a caller
+    loading several programs loads them once and passes them."""
     from index.ingest.pipeline import corpus_hash
     from programs.factory import build_answer_program
     from programs.trust.checks import checks_for
@@ -93,7 +99,8 @@ def load_champion(
     if versions is None:
         versions, latest = program_versions(settings) if name == "multihop" else ([], latest)
 
-    checks = checks_for(settings, retriever)
+    if checks is None:
+        checks = checks_for(settings, retriever)
 
     def fresh() -> dspy.Module:
         return build_answer_program(

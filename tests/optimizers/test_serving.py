@@ -126,3 +126,14 @@ def test_a_champion_that_cannot_serve_falls_back_to_uncompiled(
         assert served == [] and "compile.serve_champion is off" in caplog.text
     else:
         assert any(warning in m for m in served), served
+
+
+def test_the_trust_checks_load_once_for_every_program(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import programs.trust.checks as trust
+
+    loaded: list[object] = []
+    real = trust.load_checks
+    monkeypatch.setattr(trust, "load_checks", lambda *a, **k: loaded.append(1) or real(*a, **k))
+    programs, _ = load_programs(settings, FakeRetriever(), ScriptedLM(), versions=VERSIONS, latest=VERSIONS[-1])
+    assert len(loaded) == 1  # the vocabulary and the scope model: read once at start, shared by both programs
+    assert programs["rag"].checks is programs["multihop"].checks
