@@ -29,6 +29,7 @@ OUT_OF_SCOPE = (
     "If it is about FastAPI, name the feature you mean."
 )
 FALLBACK_INTRO = "The language model is unavailable, so here are the most relevant sections of the docs:"
+_RULES = rule_lines(CitedAnswer.__doc__ or "")  # an answer line repeating one of these is an echo
 
 
 QUESTION_FIRST = 5  # the question's own top results kept ahead of the rewrites' (docs/retrieval.md)
@@ -193,7 +194,8 @@ def answer_over(
     raw = str(out.answer or "")
     verified = verify_answer(raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES)
     checked = validate_citations(verified.text, passages, list(out.cited or []))
-    invalid = validate_citations(raw, passages).invalid  # the model's bad markers, removed sentences' included
+    # the model's bad markers (removed sentences' included) and, as before verification, its bad ``cited`` numbers
+    invalid = validate_citations(raw, passages, list(out.cited or [])).invalid
     if not checked.citations or not checked.text or (bool(out.cannot_answer) and declines(raw)):
         why = "model found no support in the sources"
         if verified.sentences and verified.removed == verified.sentences:
@@ -212,9 +214,6 @@ def answer_over(
     )
     res.verification = verified.report()
     return res
-
-
-_RULES = rule_lines(CitedAnswer.__doc__ or "")  # an answer line repeating one of these is an echo
 
 
 def salvage(err: dspy.AdapterParseError) -> dspy.Prediction | None:

@@ -146,3 +146,11 @@ def test_a_question_not_in_english_is_searched_through_its_rewrites_only() -> No
     r = ByQuery({question: ["junk1", "junk2"], "UploadFile": ["files1", "files2"], "Request Files": ["files2"]})
     got = ids(retrieve_all(r, [question, "UploadFile", "Request Files"], 3, None))
     assert got == ["files2", "files1"] and question not in r.searched
+
+
+def test_cited_numbers_naming_nothing_are_counted_when_the_text_has_no_marker() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1, 9], answer="Add CORSMiddleware with allow_origins.", cannot_answer=False)
+
+    pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500)  # type: ignore[arg-type]
+    assert pred.invalid_citations == 1 and [c.chunk_id for c in pred.citations] == ["c-cors"]
