@@ -14,6 +14,7 @@ from index.retrieval.base import Retriever
 from programs.citations import snippet, validate_citations
 from programs.context import cut_chars, focused, format_sources
 from programs.fusion import rrf
+from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
 from programs.trust.checks import TrustChecks
 from programs.trust.premise import premise_note, unknown_apis
@@ -96,9 +97,18 @@ def cannot_answer(
     return result(answer=answer, passages=passages, cannot_answer=True, queries=queries, reason=reason)
 
 
-def check_before(checks: TrustChecks | None, question: str) -> dspy.Prediction | None:
-    """Decline before any LM call when the question is out of scope or names an API the docs never show
-    (programs/trust/); ``None``: go on and answer."""
+def check_before(question: str, max_chars: int, checks: TrustChecks | None) -> tuple[Screened, dspy.Prediction | None]:
+    """Every deterministic step before the first LM call, the same in each answer program: the length check
+    (raises ``InvalidQuestionError``), the screen (programs/guard.py: refusals, injected sentences dropped), then
+    the trust checks (programs/trust/: out of scope, an API the docs never show). (screened question, the
+    answer to return now, or ``None``: go on and answer ``screened.question``)."""
+    screened = screen_question(check_question(question, max_chars))
+    if screened.refuse:
+        return screened, refusal(screened.reason)
+    return screened, _trust_before(checks, screened.question)
+
+
+def _trust_before(checks: TrustChecks | None, question: str) -> dspy.Prediction | None:
     if checks is None:
         return None
     if checks.scope is not None:

@@ -16,7 +16,6 @@ from fda.lm.adapter import lm_scope
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, check_before, refusal, retrieve_all, widener
-from programs.guard import check_question, screen_question
 from programs.language import wants_rewrite_call
 from programs.reranker import LMReranker
 from programs.rewriter import QueryRewriter
@@ -92,11 +91,7 @@ class CitedRAG(dspy.Module):
         return pred
 
     def _answer(self, question: str, version: str | None) -> dspy.Prediction:
-        q = check_question(question, self.max_question_chars)
-        screened = screen_question(q)
-        if screened.refuse:
-            return refusal(screened.reason)
-        early = check_before(self.checks, screened.question)
+        screened, early = check_before(question, self.max_question_chars, self.checks)
         if early is not None:
             return early
         intent, queries = self.route(screened.question)

@@ -13,7 +13,6 @@ from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, check_before, refusal, widener
 from programs.fusion import rrf
-from programs.guard import check_question, screen_question
 from programs.language import wants_rewrite_call
 from programs.rewriter import QueryRewriter
 from programs.trust.checks import TrustChecks
@@ -60,11 +59,7 @@ class MultiHopRAG(dspy.Module):
         return [self.retriever.search(query, k=self.per_query_k, version=v) for v in versions]
 
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
-        q = check_question(question, self.max_question_chars)
-        screened = screen_question(q)
-        if screened.refuse:
-            return refusal(screened.reason)
-        early = check_before(self.checks, screened.question)
+        screened, early = check_before(question, self.max_question_chars, self.checks)
         if early is not None:
             return early
         with lm_scope(self.lm), tracked() as usage:
