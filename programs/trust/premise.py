@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from programs.trust.vocabulary import IDENT, ApiVocabulary, calls
+from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls
 
 # Objects whose methods and attributes the docs document: `app.` or `router.` followed by a name the docs
 # never show is an invented API. Other receivers (a user's own objects) are not judged.
@@ -24,7 +24,6 @@ _QUALIFIED = re.compile(r"\bfastapi\.((?:[a-z_]+\.)*)([A-Za-z_]\w*)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 _HOST = re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|app|cloud|co|ai|sh|me|info|xyz|local)\b(?![(\w])")
 _ASSIGNED = re.compile(r"[\w\])]\s*=\s*$")
-_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(?")
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,6 @@ class Unknown:
         if self.owner:
             return f"`{self.name}` for `{self.owner}`"
         return f"`{self.name}`"
-
-
-def _known_anywhere(vocab: ApiVocabulary, name: str) -> bool:
-    return vocab.knows(name) or vocab.knows_attribute(name)
 
 
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
@@ -75,13 +70,13 @@ def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:
             assigned = bool(_ASSIGNED.search(question[: call.start]))
             own = (vocab.exported(callee) or receiver in RECEIVERS) and not assigned
             for kw in call.kwargs:
-                if not vocab.knows_kwarg(callee, kw) and (own or not _known_anywhere(vocab, kw)):
+                if not vocab.knows_kwarg(callee, kw) and (own or not vocab.knows_name(kw)):
                     flag(kw, callee)
-        elif receiver in RECEIVERS and not _known_anywhere(vocab, callee):
+        elif receiver in RECEIVERS and not vocab.knows_name(callee):
             flag(callee, receiver)
-    for m in _RECEIVER.finditer(question):
+    for m in ATTRIBUTE_REF.finditer(question):
         receiver, attr = m.group(1), m.group(2)
-        if receiver in RECEIVERS and not _known_anywhere(vocab, attr) and not vocab.mentions(attr):
+        if receiver in RECEIVERS and not vocab.knows_name(attr) and not vocab.mentions(attr):
             flag(attr, receiver)
     for m in _IMPORT.finditer(question):
         for name in IDENT.findall(m.group(2)):

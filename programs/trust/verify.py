@@ -27,7 +27,7 @@ from typing import Literal
 
 from programs.trust.premise import RECEIVERS
 from programs.trust.support import LEXICAL_SUPPORT_MIN, MARKER, content_words, lexical_support
-from programs.trust.vocabulary import IDENT, ApiVocabulary, calls
+from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls
 
 Mode = Literal["remove", "mark", "off"]
 UNVERIFIED = " (not found in the cited docs)"
@@ -44,7 +44,6 @@ _CLAIMED = re.compile(
     r"(?:built-in\s+|own\s+)?`(?:fastapi\.)?([A-Z]\w+)`",
 )
 _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.\w+)*)\s+import\s+\(?([\w\s,]+)")
-_RECEIVER = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def unknown_in_code(code: str, vocab: ApiVocabulary, shown: str) -> list[str]:
     """FastAPI names in ``code`` that neither the shown passages nor the docs' vocabulary have."""
 
     def known(name: str) -> bool:
-        return name in shown or vocab.knows(name) or vocab.knows_attribute(name)
+        return name in shown or vocab.knows_name(name)
 
     out: list[str] = []
     for call in calls(code):
@@ -125,7 +124,7 @@ def unknown_in_code(code: str, vocab: ApiVocabulary, shown: str) -> list[str]:
                 for kw in call.kwargs
                 if not vocab.knows_kwarg(call.callee, kw) and not known(kw)
             )
-    for m in _RECEIVER.finditer(code):
+    for m in ATTRIBUTE_REF.finditer(code):
         if m.group(1) in RECEIVERS and not known(m.group(2)):
             out.append(f"{m.group(1)}.{m.group(2)}")
     for m in _IMPORT.finditer(code):

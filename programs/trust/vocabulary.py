@@ -23,6 +23,7 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\(")
 _KWARG = re.compile(r"(?<![=!<>])\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _ATTR = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+ATTRIBUTE_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")  # obj.name: (obj, name)
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _INLINE = re.compile(r"`([^`\n]{1,200})`")
 _IMPORT_FROM = re.compile(r"\bfrom\s+(?:fastapi|starlette)(?:\.\w+)*\s+import\s+\(?([\w\s,]+?)\)?(?:\n\S|$|\n\n)")
@@ -132,6 +133,10 @@ class ApiVocabulary:
 
     def knows_attribute(self, name: str) -> bool:
         return name in self.attributes
+
+    def knows_name(self, name: str) -> bool:
+        """Is ``name`` in the docs' code at all, as an identifier or read off an object?"""
+        return self.knows(name) or self.knows_attribute(name)
 
     def mentions(self, word: str) -> bool:
         """Is ``word`` anywhere in the docs, prose included (case-insensitive)?"""
