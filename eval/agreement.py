@@ -137,6 +137,17 @@ def fact_agreement_table(
     return out
 
 
+def scored_with_label(gold: Any, row: dict[str, Any], label: HumanLabel) -> dict[str, float | None]:
+    """Every metric of the committed answer ``row`` (eval/results/) with ``label``'s answer label and fact
+    verdicts in place of the judge's (``gold``: its GoldQuestion)."""
+    from eval.judge import JudgeResult
+    from eval.results_export import to_result
+    from eval.scoring import score_question
+
+    judge = JudgeResult(verdict=label.answer_label, facts=list(label.facts) if label.facts is not None else None)
+    return score_question(gold, to_result(row).output, answers=True, judge=judge)
+
+
 def label_scored_means(
     labels: Sequence[HumanLabel],
     answers: dict[tuple[str, str], dict[str, Any]],
@@ -148,9 +159,6 @@ def label_scored_means(
     A declined answer scores without any fact verdict (1 on a row to decline, else 0), so the run's declined
     answers count even where a pass did not label them (label packs leave them out)."""
     from eval.gold import load_all_rows
-    from eval.judge import JudgeResult
-    from eval.results_export import to_result
-    from eval.scoring import score_question
 
     rows = {r.id: r for r in load_all_rows(gold_version)}
     out = []
@@ -168,9 +176,8 @@ def label_scored_means(
             for lab in labs:
                 if lab.labeller != name or lab.question_id not in rows:
                     continue
-                res = to_result(answers[(lab.run_id, lab.question_id)])
-                judge = JudgeResult(verdict=lab.answer_label, facts=list(lab.facts) if lab.facts is not None else None)
-                values.append(score_question(rows[lab.question_id], res.output, answers=True, judge=judge).get(metric))
+                scored = scored_with_label(rows[lab.question_id], answers[(lab.run_id, lab.question_id)], lab)
+                values.append(scored.get(metric))
             mine = {lab.question_id for lab in labs if lab.labeller == name}
             values.extend(answers[k]["metrics"].get(metric) for k in sorted(declined) if k[1] not in mine)
             record[name] = _mean(values)

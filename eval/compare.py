@@ -92,11 +92,8 @@ def with_label_scores(run_id: str, rows: Sequence[dict[str, Any]], gold_version:
     """``rows`` with ``answer_score``, ``fact_recall`` and ``fact_precision`` rescored from the labellers' fact
     verdicts (data/labels/; the mean over the passes that labelled each answer) instead of the run's own.
     A declined answer keeps its automatic score; an answered question no pass labelled is left out."""
-    from eval.agreement import load_label_files
+    from eval.agreement import load_label_files, scored_with_label
     from eval.gold import load_all_rows
-    from eval.judge import JudgeResult
-    from eval.results_export import to_result
-    from eval.scoring import score_question
 
     gold = {g.id: g for g in load_all_rows(gold_version)}
     labels: dict[str, list[Any]] = {}
@@ -111,15 +108,7 @@ def with_label_scores(run_id: str, rows: Sequence[dict[str, Any]], gold_version:
         if row.get("declined") and qid not in labels:
             out.append(row)
             continue
-        scored = [
-            score_question(
-                gold[qid],
-                to_result(row).output,
-                answers=True,
-                judge=JudgeResult(verdict=lab.answer_label, facts=list(lab.facts) if lab.facts else None),
-            )
-            for lab in labels.get(qid, [])
-        ]
+        scored = [scored_with_label(gold[qid], row, lab) for lab in labels.get(qid, [])]
         if not scored:
             continue
         metrics = dict(row["metrics"])
