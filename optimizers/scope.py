@@ -17,8 +17,10 @@ one that declines at most ``max_over_refusal`` of its answerable rows. The seale
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,31 +159,20 @@ def train_scope(
     dev_p = [model.p_in_scope(v) for v in encode(encoder, [r.question for r in dev], tick)]
     answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]
     threshold = choose_threshold(answerable, max_over_refusal)
-    origins: dict[str, int] = {}
-    for e in examples:
-        key = f"{e.origin}:{'in' if e.in_scope else 'out'}"
-        origins[key] = origins.get(key, 0) + 1
+    origins = Counter(f"{e.origin}:{'in' if e.in_scope else 'out'}" for e in examples)
     info = {
         "command": COMMAND,
         "l2": l2,
         "k_in": k_in,
         "k_out": k_out,
         "max_over_refusal": max_over_refusal,
-        "training": origins,
+        "training": dict(origins),
         "gold_v2_hash": gold_hash("v2"),
         "train": rates(train_p, [bool(v) for v in y], threshold),
         "dev_select": dev_rates(dev, dev_p, threshold),
         "threshold_chosen_on": "gold v2 dev-select: its answerable rows",
     }
-    model = ScopeModel(
-        weights=model.weights,
-        bias=b,
-        threshold=round(threshold, 4),
-        centroids_in=c_in,
-        centroids_out=c_out,
-        encoder=encoder_id,
-        info=info,
-    )
+    model = dataclasses.replace(model, threshold=round(threshold, 4), encoder=encoder_id, info=info)
     if out is not None:
         model.save(out)
     return model
