@@ -102,7 +102,9 @@ def compile_program(
 ) -> CompileOutcome:
     if spec.optimizer not in OPTIMIZERS:
         raise CompileError(f"unknown optimizer {spec.optimizer!r}", hint=f"Use one of: {', '.join(OPTIMIZERS)}.")
-    for rows, split in ((train, "train"), (dev, "dev")):
+    # the selection split is v1's dev or v2's dev-select (stored per row); check_split refuses any mix
+    select = "dev-select" if dev and dev[0].assigned_split else "dev"
+    for rows, split in ((train, "train"), (dev, select)):
         if not rows:
             raise CompileError(f"the {split} split is empty", hint="Check --gold, --limit-train and --limit-dev.")
         check_split(rows, split)  # type: ignore[arg-type]

@@ -174,3 +174,20 @@ def test_test_rows_never_reach_a_compile(tmp_path: Path, tracking: Tracking, com
     with pytest.raises(CompileError, match="train split is empty"):
         run(tmp_path, "c2", compile_settings, tracking, train=[])
     assert not Path(tracking.tracking_uri.removeprefix("sqlite:///")).exists()  # refused before any run started
+
+
+def v2_rows(rows: list[Any], split: str) -> list[Any]:
+    """The fixture rows as gold v2 stores them: with an assigned split."""
+    return [g.model_copy(update={"assigned_split": split}) for g in rows]
+
+
+def test_a_v2_compile_selects_on_dev_select_and_refuses_dev_confirm_and_test(
+    tmp_path: Path, tracking: Tracking, compile_settings: CompileSettings, served: None
+) -> None:
+    train = v2_rows(TRAIN, "train")
+    outcome = run(tmp_path, "v2", compile_settings, tracking, train=train, dev=v2_rows(DEV, "dev-select"))
+    assert outcome.compiled.score == pytest.approx(1.0) and outcome.promoted
+    for wrong in ("dev-confirm", "test"):
+        with pytest.raises(CompileError, match="used as dev-select belong to another split"):
+            run(tmp_path, f"v2-{wrong}", compile_settings, tracking, train=train,
+                dev=[*v2_rows(DEV, "dev-select"), *v2_rows(TEST, wrong)])  # fmt: skip
