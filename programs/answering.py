@@ -237,7 +237,30 @@ def salvage(err: dspy.AdapterParseError) -> dspy.Prediction | None:
     if not isinstance(answer, str) or not answer.strip():
         return None
     cited = [n for n in parsed.get("cited") or [] if isinstance(n, int)]
-    return dspy.Prediction(cited=cited, answer=drop_repeats(answer), cannot_answer=False)
+    kept = drop_unfinished(drop_repeats(answer))
+    return dspy.Prediction(cited=cited, answer=kept, cannot_answer=False) if kept else None
+
+
+# a finished sentence or line: terminal punctuation, then any citation markers, then a space or the end
+_FINISHED = re.compile(r"[.!?:;)`\"'*](?:\s*\[\d+\])*(?=\s|$)")
+
+
+def drop_unfinished(text: str) -> str:
+    """``text`` cut at max_tokens, without the piece the cut left unfinished: a code block cut open keeps its
+    complete lines and is closed (dropped when fewer than two lines were complete); prose cut mid-sentence
+    (``@app.middleware(``) loses that sentence or line. A text that ends cleanly comes back unchanged."""
+    text = text.rstrip()
+    if text.count("```") % 2:  # cut inside a code block
+        head, _, code = text.rpartition("```")
+        lines = code.split("\n")
+        if len([line for line in lines[1:-1] if line.strip()]) >= 2:  # first: the language tag; last: cut
+            return head + "```" + "\n".join(lines[:-1]).rstrip() + "\n```"
+        text = head.rstrip()
+    ends = [m.end() for m in _FINISHED.finditer(text)]
+    if not text or text.endswith("```") or (ends and ends[-1] == len(text)):
+        return text
+    cut = max([*ends, text.rfind("\n")])
+    return text[:cut].rstrip() if cut > 0 else ""
 
 
 def drop_repeats(text: str) -> str:

@@ -154,3 +154,30 @@ def test_cited_numbers_naming_nothing_are_counted_when_the_text_has_no_marker() 
 
     pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500)  # type: ignore[arg-type]
     assert pred.invalid_citations == 1 and [c.chunk_id for c in pred.citations] == ["c-cors"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Add the middleware [1].", "Add the middleware [1]."),  # finished: unchanged
+        ("Use a middleware [1]. Decorate a function with @app.middleware(", "Use a middleware [1]."),
+        ("Steps:\n- create the app\n- add @app.middleware(", "Steps:\n- create the app"),
+        (
+            "Like this:\n```python\napp = FastAPI()\napp.add_middleware(CORSMiddleware)\nallow_orig",
+            "Like this:\n```python\napp = FastAPI()\napp.add_middleware(CORSMiddleware)\n```",
+        ),
+        ("Like this:\n```python\napp = Fas", "Like this:"),  # too little code to keep: the block goes
+        ("```python\nx = (", ""),
+    ],
+)
+def test_drop_unfinished(text: str, expected: str) -> None:
+    from programs.answering import drop_unfinished
+
+    assert drop_unfinished(text) == expected
+
+
+def test_a_cut_answer_loses_its_unfinished_tail() -> None:
+    answerer = CutShort({"cited": [1], "answer": "Add CORSMiddleware to the app [1]. Then call app.add_middleware("})
+    pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500)  # type: ignore[arg-type]
+    assert pred.reason.startswith("salvaged") and "add_middleware(" not in pred.answer
+    assert "CORSMiddleware" in pred.answer
