@@ -16,12 +16,14 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.querylog import flush_spool
 from api.routers import ask, feedback, health, search, sources
+from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
 from api.wiring import wire
 from fda.settings import Settings, get_settings
@@ -123,6 +125,28 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     for router in (ask.router, search.router, sources.router, feedback.router, health.router):
         app.include_router(router)
 
+    harden(app, settings)
     app.add_middleware(RequestContext)
 
     return app
+
+
+def harden(app: FastAPI, settings: Settings) -> None:
+    """api/security.py's layers, outermost last: a request meets security headers, CORS, the body limit,
+    the key check, then the rate limit; RequestContext (added after) logs and counts even the refusals."""
+    api = settings.api
+    if api.rate_limit_per_minute:
+        app.add_middleware(RateLimit, per_minute=api.rate_limit_per_minute, burst=api.rate_limit_burst)
+    if api.api_keys:
+        app.add_middleware(ApiKeyAuth, keys=[k.get_secret_value() for k in api.api_keys])
+    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes)
+    if api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=api.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    if api.security_headers:
+        app.add_middleware(SecurityHeaders, hsts=api.hsts)

@@ -209,12 +209,53 @@ class ApiSettings(_Section):
     cache_size: int = Field(default=1024, ge=0)
     search_max_k: int = Field(default=50, ge=1)
     log_flush_s: float = Field(default=2.0, gt=0, description="How often spooled query logs move into DuckDB.")
+    # hardening (api/security.py; docs/security.md): permissive for a local run, on in the `production` preset
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Keys a client must send (Authorization: Bearer <key> or X-API-Key); empty: no auth. "
+        'Env: FDA_API__API_KEYS=\'["key-1","key-2"]\'.',
+    )
+    require_api_key: bool = Field(default=False, description="Refuse to start without api_keys (production).")
+    rate_limit_per_minute: int = Field(default=0, ge=0, description="Requests per minute per client; 0: no limit.")
+    rate_limit_burst: int = Field(default=10, ge=1, description="Requests a client may send at once.")
+    max_body_bytes: int = Field(default=65_536, ge=1024, description="Larger request bodies get a 413.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser; empty: no CORS headers."
+    )
+    security_headers: bool = Field(default=True, description="nosniff, no framing, no referrer, a strict CSP.")
+    hsts: bool = Field(default=False, description="Strict-Transport-Security (only behind TLS).")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _strong_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            if len(key.get_secret_value()) < 16:
+                raise ValueError(
+                    "an API key needs at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                )
+        return keys
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError("'*' would let any web page call the API with a user's browser: list the origins")
+        return origins
+
+    @model_validator(mode="after")
+    def _keys_when_required(self) -> ApiSettings:
+        if self.require_api_key and not self.api_keys:
+            raise ValueError(
+                "require_api_key is on (the production preset) but no key is set: set FDA_API__API_KEYS='[\"<key>\"]'"
+            )
+        return self
 
 
 class UiSettings(_Section):
     """The Streamlit explorer (ui/; docs/ui.md): where it listens, which API it calls, what it reads."""
 
     api_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the running API (`fda serve`).")
+    api_key: SecretStr | None = Field(default=None, description="Key sent to the API (default: api.api_keys' first).")
     host: str = Field(default="127.0.0.1", description="Bind address of `fda ui` (loopback by default).")
     port: int = Field(default=8501, ge=1, le=65535)
     request_timeout_s: float = Field(default=120.0, gt=0, description="Budget of one API call from the UI.")
@@ -294,6 +335,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lm": {"model": "local:qwen2.5-coder-0.5b"},  # about 2x faster than the 1.5B
     },
     "debug": {"logging": {"level": "DEBUG"}},
+    # A service others reach (docs/security.md): keys required, a rate per client, HSTS, JSON logs.
+    "production": {
+        "api": {"require_api_key": True, "rate_limit_per_minute": 30, "rate_limit_burst": 5, "hsts": True},
+        "logging": {"json_logs": True},
+    },
 }
 
 
@@ -398,7 +444,9 @@ class Settings(BaseSettings):
         env_prefix="FDA_", env_nested_delimiter="__", env_file=".env", extra="forbid", validate_default=True
     )
 
-    preset: Literal["default", "fast", "debug"] = Field(default="default", description="Named bundle of overrides.")
+    preset: Literal["default", "fast", "debug", "production"] = Field(
+        default="default", description="Named bundle of overrides."
+    )
     state_dir: Path = Field(
         default_factory=lambda: project_root() / "state",
         description="Git-ignored folder for the DuckDB file, indexes, model files and the MLflow store.",

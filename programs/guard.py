@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from fda.errors import InvalidQuestionError
+from fda.text import clean_text, has_lone_surrogate
 
 DEFAULT_MAX_CHARS = 2000
 
@@ -48,7 +49,14 @@ class Screened:
 
 
 def check_question(question: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
-    q = (question or "").strip()
+    """The question cleaned (``clean_text``) and stripped; ``InvalidQuestionError`` when it is empty, too long
+    or not valid Unicode (a lone surrogate, which no UTF-8 store or model can take)."""
+    if has_lone_surrogate(question or ""):
+        raise InvalidQuestionError(
+            "the question is not valid Unicode (it holds a lone surrogate)",
+            hint="Send the question as UTF-8 text.",
+        )
+    q = clean_text(question or "").strip()
     if not q:
         raise InvalidQuestionError(
             "the question is empty", hint="Ask something about FastAPI, e.g. 'How do I enable CORS?'."

@@ -23,13 +23,22 @@ log = logging.getLogger(__name__)
 
 
 class ApiClient:
-    def __init__(self, base_url: str, timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+        api_key: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = httpx.Timeout(timeout_s, connect=3.0)
         self.transport = transport
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}  # an API with api.api_keys set
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self.transport)
+        return httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, transport=self.transport, headers=self.headers
+        )
 
     def _fail(self, err: httpx.HTTPError) -> ApiError:
         if isinstance(err, httpx.ConnectError):

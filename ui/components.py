@@ -72,7 +72,7 @@ def load_eval_usage(cfg: UiConfig) -> tuple[Any, Any]:
 
 
 def client(cfg: UiConfig) -> ApiClient:
-    return ApiClient(cfg.api_url, cfg.timeout_s)
+    return ApiClient(cfg.api_url, cfg.timeout_s, api_key=cfg.api_key)
 
 
 def pick_run(frame: pd.DataFrame, label: str, key: str, param: str | None = None, index: int = 0) -> str:

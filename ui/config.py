@@ -5,7 +5,7 @@ Pages call :func:`load_config` (the app's entry point, like the CLI); data modul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fda.settings import Settings, get_settings
@@ -21,6 +21,7 @@ class UiConfig:
     tracking_uri: str
     experiment: str
     load_committed_runs: bool = True
+    api_key: str | None = field(default=None, repr=False)  # never shown
 
 
 def from_settings(s: Settings) -> UiConfig:
@@ -35,7 +36,14 @@ def from_settings(s: Settings) -> UiConfig:
         tracking_uri=s.eval.tracking_uri or default_tracking_uri(s.state_dir),
         experiment=s.eval.experiment,
         load_committed_runs=s.ui.load_committed_runs,
+        api_key=ui_api_key(s),
     )
+
+
+def ui_api_key(s: Settings) -> str | None:
+    """The key the UI sends: its own, else the first of the API it runs next to (none: the API needs none)."""
+    key = s.ui.api_key or next(iter(s.api.api_keys), None)
+    return key.get_secret_value() if key is not None else None
 
 
 def load_config() -> UiConfig:

@@ -12,6 +12,7 @@ import logging
 from typing import Protocol, runtime_checkable
 
 from fda.errors import InvalidQuestionError
+from fda.text import clean_text, has_lone_surrogate
 from fda.types import Passage
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,12 @@ class Retriever(Protocol):
 
 
 def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
-    """Strip; refuse empty; cut very long queries and log that it happened."""
-    q = query.strip()
+    """Clean (fda.text.clean_text) and strip; refuse empty or invalid Unicode; cut very long queries and log it."""
+    if has_lone_surrogate(query):
+        raise InvalidQuestionError(
+            "the query is not valid Unicode (it holds a lone surrogate)", hint="Send UTF-8 text."
+        )
+    q = clean_text(query).strip()
     if not q:
         raise InvalidQuestionError("the query is empty", hint="Ask a question, e.g. 'How do I enable CORS?'.")
     if len(q) > max_chars:

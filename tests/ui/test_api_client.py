@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -95,3 +97,22 @@ def test_status_line_names_trace_and_timings() -> None:
         }
     )
     assert "docs 0.141.1" in line and "cached" in line and "total 12 ms" in line and "`abc`" in line
+
+
+def test_the_key_goes_with_every_call_when_the_api_needs_one(tmp_path: Path) -> None:
+    from fda.settings import Settings
+    from ui.config import from_settings
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(200, json={"ready": True, "components": {}})
+
+    key = "k" * 24
+    cfg = from_settings(Settings(state_dir=tmp_path, api={"api_keys": [key]}))  # type: ignore[arg-type]
+    assert key not in repr(cfg)
+    ApiClient(cfg.api_url, transport=httpx.MockTransport(handler), api_key=cfg.api_key).ready()
+    ApiClient(cfg.api_url, transport=httpx.MockTransport(handler)).ready()
+    assert seen == [f"Bearer {key}", None]
+    assert from_settings(Settings(state_dir=tmp_path)).api_key is None
