@@ -4,7 +4,8 @@
 
 Data (docs/trust.md):
 - in scope: the questions generated per docs section (data/retriever/section-questions-v1), the user-style
-  questions in data/scope/positives.jsonl, every gold v2 *train* row that is not out of scope, gold v1
+  questions in data/scope/positives.jsonl and positives-2.jsonl (heldout-positives.jsonl, written in the same
+  pass as positives-2, is never trained on: it measures over-refusal on questions the gate has not seen), every gold v2 *train* row that is not out of scope, gold v1
   train rows likewise;
 - out of scope: data/scope/negatives.jsonl (other frameworks and languages, general chat, near misses),
   the gold v2 and v1 train rows of type out_of_scope.
@@ -35,8 +36,10 @@ log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SECTION_QUESTIONS = DATA / "retriever" / "section-questions-v1" / "questions.jsonl"
-POSITIVES = DATA / "scope" / "positives.jsonl"
-NEGATIVES = DATA / "scope" / "negatives.jsonl"
+POSITIVES = (DATA / "scope" / "positives.jsonl", DATA / "scope" / "positives-2.jsonl")
+HELDOUT_POSITIVES = DATA / "scope" / "heldout-positives.jsonl"  # never trained on: `fda scope eval --file`
+NEGATIVES = (DATA / "scope" / "negatives.jsonl", DATA / "scope" / "negatives-2.jsonl")
+HELDOUT_NEGATIVES = DATA / "scope" / "heldout-negatives.jsonl"  # never trained on, like HELDOUT_POSITIVES
 COMMAND = "fda scope train"
 
 
@@ -63,8 +66,14 @@ def training_examples() -> list[Example]:
     out: list[Example] = []
     for row in _jsonl(SECTION_QUESTIONS):
         out.extend(Example(q, True, "section-questions") for q in row.get("questions", []) if q.strip())
-    out.extend(Example(r["question"], True, "scope-positives") for r in _jsonl(POSITIVES))
-    out.extend(Example(r["question"], False, "scope-negatives") for r in _jsonl(NEGATIVES))
+    for path in POSITIVES:
+        out.extend(
+            Example(r["question"], True, path.stem.replace("positives", "scope-positives")) for r in _jsonl(path)
+        )
+    for path in NEGATIVES:
+        out.extend(
+            Example(r["question"], False, path.stem.replace("negatives", "scope-negatives")) for r in _jsonl(path)
+        )
     out.extend(gold_examples(load_gold("v2", "train"), "gold-v2-train"))
     out.extend(gold_examples(load_gold("v1", "train"), "gold-v1-train"))
     return out
@@ -190,4 +199,26 @@ def dev_rates(rows: Sequence[GoldQuestion], p: Sequence[float], threshold: float
         "out_of_scope_declined": round(sum(oos) / len(oos), 4) if oos else 0.0,
         "other_to_decline": len(other),
         "other_to_decline_declined": round(sum(other) / len(other), 4) if other else 0.0,
+    }
+
+
+def heldout_rates(gate: Any, path: Path, in_scope: bool) -> dict[str, Any]:
+    """Wrong decisions of ``gate`` on a held-out file whose rows are all in scope (or all out): how many, per
+    kind, and the wrong ones (p, kind, question), the most confidently wrong first."""
+    rows = _jsonl(path)
+    errors: list[tuple[float, str, str]] = []
+    per_kind: Counter[str] = Counter()
+    for r in rows:
+        d = gate.check(r["question"])
+        if d.in_scope != in_scope:
+            errors.append((d.p_in_scope, r.get("kind", ""), r["question"]))
+            per_kind[r.get("kind", "")] += 1
+    errors.sort(reverse=not in_scope)
+    n = len(rows)
+    return {
+        "n": n,
+        "wrong": len(errors),
+        "rate": len(errors) / n if n else 0.0,
+        "per_kind": dict(per_kind),
+        "errors": errors,
     }

@@ -106,3 +106,28 @@ def eval_cmd(
     p = [gate.check(r.question).p_in_scope for r in rows]
     console.print(f"{split} ({len(rows)} rows, threshold {gate.model.threshold}):")
     console.print(json.dumps(dev_rates(rows, p, gate.model.threshold)))
+
+
+@scope_app.command("heldout")
+def heldout_cmd(
+    show: Annotated[int, typer.Option(help="List this many wrong decisions per file.")] = 10,
+) -> None:
+    """The committed gate on the user-style questions it was never trained on (data/scope/heldout-*.jsonl,
+    written with positives-2 / negatives-2 and split from them by hash): wrong decisions per kind."""
+    from fda.console import console, fail
+    from optimizers.scope import HELDOUT_NEGATIVES, HELDOUT_POSITIVES, heldout_rates
+    from programs.trust.checks import SCOPE_MODEL
+    from programs.trust.scope import ScopeGate, ScopeModel
+
+    s = get_settings()
+    try:
+        gate = ScopeGate(_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+    except FDAError as err:
+        fail(err)
+    for path, in_scope in ((HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False)):
+        report = heldout_rates(gate, path, in_scope)
+        console.print(
+            f"{path.name}: {report['wrong']} of {report['n']} wrong ({report['rate']:.3f}); per kind {report['per_kind']}"
+        )
+        for p_in, kind, question in report["errors"][:show]:
+            console.print(f"  p={p_in:.3f} {kind}: {question[:100]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +72,19 @@ def test_the_gate_is_shared_by_program_copies() -> None:
 
     gate = ScopeGate(FakeEncoder(), fitted())
     assert copy.deepcopy(gate) is gate
+
+
+def test_heldout_rates_count_wrong_decisions_per_kind(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from optimizers.scope import heldout_rates
+
+    path = tmp_path / "held.jsonl"
+    rows = [("a poem", "chat", 0.1), ("django forms", "web", 0.7), ("a joke about APIs", "near", 0.9)]
+    path.write_text("".join(json.dumps({"question": q, "kind": k}) + "\n" for q, k, _ in rows))
+    p = {q: v for q, _, v in rows}
+    gate = SimpleNamespace(check=lambda q: SimpleNamespace(in_scope=p[q] >= 0.5, p_in_scope=p[q]))
+    out = heldout_rates(gate, path, in_scope=False)
+    assert out["n"] == 3 and out["wrong"] == 2 and out["per_kind"] == {"web": 1, "near": 1}
+    assert [e[2] for e in out["errors"]] == ["a joke about APIs", "django forms"]  # most confidently wrong first
+    assert heldout_rates(gate, path, in_scope=True)["wrong"] == 1
