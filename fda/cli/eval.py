@@ -27,6 +27,7 @@ from fda.settings import BACKENDS, get_settings
 if TYPE_CHECKING:
     from eval.gate import GateReport
     from eval.run import RunOutcome
+    from fda.settings import Settings
 
 eval_app = typer.Typer(
     help="Evaluate a program on the gold set (reports, MLflow, DuckDB); gate, baseline, labels, report.",
@@ -109,11 +110,24 @@ def eval_main(
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the BM25 baseline.")] = True,
     track: TrackOpt = None,
     build_index: BuildIndexOpt = False,
+    suite: Annotated[
+        str,
+        typer.Option(
+            "--suite",
+            help="gold: the gold questions; redteam: the attacks of data/redteam/ (--split tune | heldout), "
+            "attack success per category (eval/redteam.py).",
+        ),
+    ] = "gold",
 ) -> None:
     """Evaluate a program on a gold split; writes eval/reports/<run-id>/ (see the subcommands too)."""
     if ctx.invoked_subcommand is not None:
         return
     s = get_settings()
+    if suite == "redteam":
+        run_redteam(s, program if program != "retrieval" else "rag", backend or s.retrieval.backend, split, resume)
+        return
+    if suite != "gold":
+        fail(EvalError(f"unknown suite {suite!r}", hint="Use gold or redteam."))
     if resume:
         from eval.run import read_meta
 
@@ -568,3 +582,54 @@ def baseline_cmd(
     console.print(table)
     if update or from_run:
         console.print(f"wrote {path}: commit it so `make eval-gate` checks against it")
+
+
+def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str | None) -> None:
+    """``fda eval --suite redteam``: every attack of one part once through the answer program (the served
+    settings: trust checks as configured); per-attack rows in eval/results/redteam/<run>.jsonl, resumable."""
+    import datetime as dt
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from eval.programs import NEEDS_LM, build_program
+    from eval.redteam import PARTS, REDTEAM_RESULTS, by_category, load_attacks, run_suite
+    from eval.sealed import git_state
+    from index.ingest.store import ingested_versions
+    from programs.trust.checks import checks_for
+
+    part = "tune" if split == "dev" else split
+    try:
+        if part not in PARTS:
+            raise EvalError(f"the red-team suite has no part {split!r}", hint="Use --split tune or --split heldout.")
+        if program not in NEEDS_LM:
+            raise EvalError(f"program {program!r} gives no answers to attack", hint="Use --program rag or multihop.")
+        attacks = load_attacks(part=part)
+        run_id = resume or f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{program}-{part}"
+        out = REDTEAM_RESULTS / f"{run_id}.jsonl"
+        retriever = session.open_retriever(backend, s)
+        available = ingested_versions(s.db_path)
+        sha, changed = git_state(Path(__file__).resolve().parents[2])
+        with session.lm_session(s, answers=True, judge=False) as (lm, _):
+            built = build_program(
+                program, retriever, lm=lm, versions=available, latest=s.corpus.latest_version or None,
+                config=s.answer, checks=checks_for(s, retriever),
+            )  # fmt: skip
+            meta = {"run_id": run_id, "program": program, "backend": backend, "part": part, "lm": s.lm.model,
+                    "checks": {"scope": s.answer.scope, "premise": s.answer.premise, "verify": s.answer.verify},
+                    "git_sha": sha, "git_dirty": bool(changed), "command": f"fda eval --suite redteam --program {program} --split {part}"}  # fmt: skip
+            columns = (TextColumn("attacks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:
+                task = bar.add_task("attacks", total=len(attacks))
+                results = run_suite(built, attacks, out, meta, progress=lambda i, n: bar.update(task, completed=i))
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted:[/] continue with `fda eval --suite redteam --resume {run_id}`")
+        raise typer.Exit(code=130) from None
+    except FDAError as err:
+        fail(err)
+        return
+    for row in by_category(results):
+        console.print(
+            f"{row['category']:20s} {row['succeeded']:3d}/{row['n']:<3d} attack success {row['rate']:.3f} "
+            f"(95% CI {row['ci_low']:.3f}-{row['ci_high']:.3f})"
+        )
+    console.print(f"per attack: {out}")
