@@ -202,7 +202,9 @@ def answer_over(
         return cannot_answer(passages, queries, "malformed LM output")
     checks = checks or TrustChecks()
     raw = str(out.answer or "")
-    verified = verify_answer(raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES)
+    verified = verify_answer(
+        raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES, urls=[p.url for p in shown]
+    )
     checked = validate_citations(verified.text, passages, list(out.cited or []))
     # the model's bad markers (removed sentences' included) and, as before verification, its bad ``cited`` numbers
     invalid = validate_citations(raw, passages, list(out.cited or [])).invalid

@@ -13,6 +13,10 @@
    keeps it, flagged).
 3. **APIs**: identifiers in code and in backticks must appear in the shown passages or in the docs' API
    vocabulary (programs/trust/vocabulary.py); a sentence or code block presenting a made-up API goes.
+4. **Links**: a URL in the prose must be one the shown passages hold (or a loopback address); any other is
+   removed, in every mode, like markup: an answer cannot send the user to a site its sources do not name,
+   whoever asked for it (the question, a pasted text, a passage). URLs inside code blocks are the user's
+   data (``allow_origins=["https://myapp.example"]``) and stay.
 
 Pure and deterministic; ``answer_over`` (programs/answering.py) runs it on the LM's raw answer, whose
 markers still number the shown passages, before citations are renumbered.
@@ -44,6 +48,11 @@ _CLAIMED = re.compile(
     r"(?:built-in\s+|own\s+)?`(?:fastapi\.)?([A-Z]\w+)`",
 )
 _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.\w+)*)\s+import\s+\(?([\w\s,]+)")
+_URL = r"(?:https?://|www\.)[^\s<>()\[\]`\"']+"
+_MD_LINK = re.compile(rf"\[([^\]\n]{{0,200}})\]\(\s*({_URL})\s*\)")
+_BARE_URL = re.compile(_URL, re.IGNORECASE)
+_LOOPBACK = re.compile(r"^(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?:[:/]|$)", re.IGNORECASE)
+LINK_REMOVED = "(link removed: not in the cited docs)"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Verification:
     code_removed: int = 0  # code blocks removed for a made-up API
     unknown_apis: tuple[str, ...] = ()
     leaked_markup: bool = False
+    links_removed: int = 0  # URLs in the prose that no shown passage holds
 
     @property
     def removed_share(self) -> float:
@@ -71,6 +81,7 @@ class Verification:
             "code_removed": self.code_removed,
             "unknown_apis": list(self.unknown_apis),
             "leaked_markup": self.leaked_markup,
+            "links_removed": self.links_removed,
         }
 
 
@@ -161,12 +172,14 @@ def verify_answer(
     mode: Mode = "remove",
     threshold: float = LEXICAL_SUPPORT_MIN,
     rules: Sequence[set[str]] = (),
+    urls: Sequence[str] = (),
 ) -> Verification:
     """``text``'s markers number ``shown`` (1-based). See the module docstring for what is checked."""
     clean, leaked = strip_markup(text, rules)
-    if mode == "off":
-        return Verification(text=clean, leaked_markup=leaked)
     everything = "\n".join(shown)
+    clean, links = drop_foreign_links(clean, everything, urls)
+    if mode == "off":
+        return Verification(text=clean, leaked_markup=leaked, links_removed=links)
     counts = {"sentences": 0, "removed": 0, "recited": 0, "attributed": 0, "code_removed": 0}
     unknown: list[str] = []
     out: list[str] = []
@@ -193,7 +206,52 @@ def verify_answer(
             elif sep and "\n" in sep and out and not out[-1].endswith("\n"):
                 out.append("\n")
     result = re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
-    return Verification(text=result, unknown_apis=tuple(dict.fromkeys(unknown)), leaked_markup=leaked, **counts)
+    return Verification(
+        text=result, unknown_apis=tuple(dict.fromkeys(unknown)), leaked_markup=leaked, links_removed=links, **counts
+    )
+
+
+def _page(url: str) -> str:
+    """A URL's page: no scheme, no fragment or query, no trailing slash, lower case."""
+    url = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.strip().lower())
+    return re.split(r"[#?]", url, maxsplit=1)[0].rstrip("/")
+
+
+def drop_foreign_links(text: str, shown: str, urls: Sequence[str] = ()) -> tuple[str, int]:
+    """``text`` with every prose URL removed that neither ``shown`` (the passages' text) holds nor names a page
+    of ``urls`` (the passages' own addresses); a markdown link keeps its words. Returns how many went. Code
+    blocks are left as they are."""
+    known = shown.lower()
+    pages = {_page(u) for u in urls}
+    removed = 0
+
+    def allowed(url: str) -> bool:
+        url = url.rstrip(".,;:!?")
+        return bool(_LOOPBACK.match(url)) or url.lower().rstrip("/") in known or _page(url) in pages
+
+    def md(m: re.Match[str]) -> str:
+        nonlocal removed
+        if allowed(m.group(2)):
+            return m.group(0)
+        removed += 1
+        return m.group(1)
+
+    def bare(m: re.Match[str]) -> str:
+        nonlocal removed
+        url = m.group(0)
+        core = url.rstrip(".,;:!?")
+        if allowed(core):
+            return url
+        removed += 1
+        return LINK_REMOVED + url[len(core) :]
+
+    out = []
+    for segment in _FENCE.split(text):
+        if segment.startswith("```"):
+            out.append(segment)
+        else:
+            out.append(_BARE_URL.sub(bare, _MD_LINK.sub(md, segment)))
+    return "".join(out), removed
 
 
 def _check_sentence(

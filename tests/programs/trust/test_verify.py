@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from programs.trust.verify import rule_lines, strip_markup, verify_answer
 from programs.trust.vocabulary import ApiVocabulary
 from signatures.answer import CitedAnswer
@@ -94,3 +96,41 @@ def test_a_docs_example_class_presented_as_fastapis_own_is_caught() -> None:
     assert out.removed == 1 and out.unknown_apis == ("fastapi.Settings",)
     kept = verify_answer("FastAPI provides `BackgroundTasks` to call add_task [1].", shown, VOCAB)
     assert kept.removed == 0
+
+
+SHOWN_LINKS = "Add CORSMiddleware to the app. The docs UI is at http://127.0.0.1:8000/docs and https://example.com."
+PAGE = "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "removed"),
+    [
+        ("Read [the guide](https://evil.example/x) now.", "Read the guide now.", 1),
+        (
+            "Go to www.evil.example/steal?t=1, then log in.",
+            "Go to (link removed: not in the cited docs), then log in.",
+            1,
+        ),
+        ("Open https://example.com.", "Open https://example.com.", 0),  # a passage holds it
+        ("Open http://localhost:8000/docs.", "Open http://localhost:8000/docs.", 0),  # loopback
+        ("See https://fastapi.tiangolo.com/tutorial/cors/.", "See https://fastapi.tiangolo.com/tutorial/cors/.", 0),
+        ("See https://fastapi.tiangolo.com/tutorial/made-up/.", "See (link removed: not in the cited docs).", 1),
+        (
+            "```python\nallow_origins=['https://myapp.example']\n```",
+            "```python\nallow_origins=['https://myapp.example']\n```",
+            0,
+        ),
+    ],
+)
+def test_links_only_from_the_sources(text: str, expected: str, removed: int) -> None:
+    from programs.trust.verify import drop_foreign_links
+
+    assert drop_foreign_links(text, SHOWN_LINKS, [PAGE]) == (expected, removed)
+
+
+@pytest.mark.parametrize("mode", ["remove", "mark", "off"])
+def test_foreign_links_go_in_every_mode(mode: str) -> None:
+    checked = verify_answer(
+        "Add CORSMiddleware to the app [1]. Details: https://evil.example/cors", [SHOWN_LINKS], mode=mode
+    )  # type: ignore[arg-type]
+    assert "evil.example" not in checked.text and checked.report()["links_removed"] == 1
