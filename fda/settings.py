@@ -378,6 +378,14 @@ class AnswerSettings(_Section):
     scope_model: Path | None = Field(
         default=None, description="The scope classifier's weights; default: data/scope/model.json in the repository."
     )
+    harm: bool = Field(
+        default=True,
+        description="Refuse requests the harm classifier (data/harm/model.json, `fda harm train`) finds ask for help "
+        "causing harm, before any LM call (docs/security.md).",
+    )
+    harm_model: Path | None = Field(
+        default=None, description="The harm classifier's weights; default: data/harm/model.json in the repository."
+    )
     premise: bool = Field(
         default=True,
         description="Say so, instead of answering, when the question names an API (a keyword argument, a method, an "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,12 +117,13 @@ def kmeans(vectors: np.ndarray, k: int, iterations: int = 25, seed: int = 0) -> 
 
 
 def choose_threshold(p_in_scope: Sequence[float], max_over_refusal: float) -> float:
-    """The highest threshold declining at most ``max_over_refusal`` of these in-scope probabilities."""
+    """The highest threshold declining at most ``max_over_refusal`` of these in-scope probabilities, floored to 4
+    decimals (the precision it is stored with: rounding up could decline the row it was chosen to keep)."""
     ps = sorted(p_in_scope)
     allowed = int(np.floor(max_over_refusal * len(ps) + 1e-9))  # rows that may fall under it
     if not ps:
         return 0.5
-    return float(ps[allowed]) if allowed < len(ps) else 1.0
+    return math.floor(float(ps[allowed]) * 1e4) / 1e4 if allowed < len(ps) else 1.0
 
 
 def rates(p: Sequence[float], labels: Sequence[bool], threshold: float) -> dict[str, float | int]:
@@ -181,7 +183,7 @@ def train_scope(
         "dev_select": dev_rates(dev, dev_p, threshold),
         "threshold_chosen_on": "gold v2 dev-select: its answerable rows",
     }
-    model = dataclasses.replace(model, threshold=round(threshold, 4), encoder=encoder_id, info=info)
+    model = dataclasses.replace(model, threshold=threshold, encoder=encoder_id, info=info)
     if out is not None:
         model.save(out)
     return model

@@ -111,6 +111,10 @@ def check_before(question: str, max_chars: int, checks: TrustChecks | None) -> t
 def _trust_before(checks: TrustChecks | None, question: str) -> dspy.Prediction | None:
     if checks is None:
         return None
+    if checks.harm is not None:
+        harm = checks.harm.check(question)
+        if harm.harmful:
+            return refusal(f"unsafe (harm classifier p_harmless={harm.p_harmless:.2f})", [question])
     if checks.scope is not None:
         decision = checks.scope.check(question)
         if not decision.in_scope:

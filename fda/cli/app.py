@@ -17,6 +17,7 @@ from fda.cli.bench import bench_app
 from fda.cli.corpus import corpus_app, ingest_cmd
 from fda.cli.eval import eval_app
 from fda.cli.gold import gold_app
+from fda.cli.harm import harm_app
 from fda.cli.index import index_cmd, search_cmd, train_retriever_cmd
 from fda.cli.models import models_app
 from fda.cli.programs import compile_cmd, programs_app
@@ -50,6 +51,7 @@ app.command("compile")(compile_cmd)
 app.add_typer(programs_app, name="programs")
 app.add_typer(bench_app, name="bench")
 app.add_typer(scope_app, name="scope")
+app.add_typer(harm_app, name="harm")
 app.command("ui")(ui_cmd)
 
 

@@ -14,7 +14,7 @@ from fda.settings import get_settings
 scope_app = typer.Typer(help="The scope gate: is a question about FastAPI? (docs/trust.md)", no_args_is_help=True)
 
 
-def _encoder():  # type: ignore[no-untyped-def]
+def question_encoder():  # type: ignore[no-untyped-def]
     from index.retrieval.factory import open_retriever
     from programs.trust.checks import find_encoder
 
@@ -45,7 +45,7 @@ def train_cmd(
     from programs.trust.checks import SCOPE_MODEL
 
     try:
-        encoder = _encoder()
+        encoder = question_encoder()
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("encoding questions", total=None)
             model = train_scope(
@@ -74,7 +74,7 @@ def check_cmd(questions: Annotated[list[str], typer.Argument(help="One or more q
 
     s = get_settings()
     try:
-        gate = ScopeGate(_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+        gate = ScopeGate(question_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
     except FDAError as err:
         fail(err)
     for q in questions:
@@ -100,7 +100,7 @@ def eval_cmd(
         if split not in ("train", "dev-select", "dev-confirm", "test"):
             raise FDAError(f"unknown split {split!r}", hint="Use train, dev-select or dev-confirm.")
         rows = load_gold("v2", split)  # type: ignore[arg-type]  # checked above; test raises SealedSplitError
-        gate = ScopeGate(_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+        gate = ScopeGate(question_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
     except FDAError as err:
         fail(err)
     p = [gate.check(r.question).p_in_scope for r in rows]
@@ -121,7 +121,7 @@ def heldout_cmd(
 
     s = get_settings()
     try:
-        gate = ScopeGate(_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+        gate = ScopeGate(question_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
     except FDAError as err:
         fail(err)
     for path, in_scope in ((HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False)):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from programs.trust.harm import HarmGate
 from programs.trust.scope import QuestionEncoder, ScopeGate, ScopeModel
 from programs.trust.verify import Mode
 from programs.trust.vocabulary import ApiVocabulary, load_vocabulary
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCOPE_MODEL = Path(__file__).resolve().parents[2] / "data" / "scope" / "model.json"
+HARM_MODEL = Path(__file__).resolve().parents[2] / "data" / "harm" / "model.json"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class TrustChecks:
     vocabulary: ApiVocabulary | None = None  # the premise check and the API check of answers
     verify: Mode = "remove"
     premise: bool = True
+    harm: HarmGate | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TrustChecks:  # optimizers copy programs: share the checks
         return self
@@ -39,6 +42,7 @@ class TrustChecks:
     def describe(self) -> dict[str, object]:
         return {
             "scope": self.scope.model.threshold if self.scope else None,
+            "harm": self.harm.model.threshold if self.harm else None,
             "premise": bool(self.premise and self.vocabulary is not None),
             "verify": self.verify,
         }
@@ -71,13 +75,22 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
                 scope = ScopeGate(encoder, ScopeModel.load(config.scope_model or SCOPE_MODEL))
             except Exception as err:  # a missing or corrupt model file: serve without the gate, say so
                 log.warning("scope check off: %s", err)
+    harm = None
+    if config.harm:
+        if encoder is None:
+            log.warning("harm check off: no MiniLM encoder to embed questions with (use a dense or fused backend)")
+        else:
+            try:
+                harm = HarmGate(encoder, ScopeModel.load(config.harm_model or HARM_MODEL))
+            except Exception as err:  # a missing or corrupt model file: the regular-expression screen still runs
+                log.warning("harm check off: %s", err)
     vocabulary = None
     if config.premise or config.verify != "off":
         try:
             vocabulary = load_vocabulary(settings.db_path)
         except Exception as err:  # no store: the API checks are off, the rest still runs
             log.warning("API vocabulary unavailable (premise and API checks off): %s", err)
-    return TrustChecks(scope=scope, vocabulary=vocabulary, verify=config.verify, premise=config.premise)
+    return TrustChecks(scope=scope, vocabulary=vocabulary, verify=config.verify, premise=config.premise, harm=harm)
 
 
 def checks_for(settings: Settings, retriever: object) -> TrustChecks:

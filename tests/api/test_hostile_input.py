@@ -73,7 +73,7 @@ def test_hostile_text_reaches_the_program_cleaned_and_the_log_store_holds(
     if seen is not None:
         assert r.json()["answer"].startswith(f"Answer to: {seen}")
     flush_spool(tmp_path / "spool", tmp_path / "logs.duckdb")
-    with duckdb.connect(str(tmp_path / "logs.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(tmp_path / "logs.duckdb")) as con:  # same process as the app's flusher: same config
         logged = [q for (q,) in con.execute("SELECT question FROM query_log").fetchall()]
     assert len(logged) == 1 and "\x00" not in logged[0] and "\u202e" not in logged[0]
 

@@ -11,6 +11,7 @@ from tests.programs.trust.test_in_programs import CHECKS
 def test_readyz_reports_the_default_programs_checks() -> None:
     assert checks_of(CitedRAG(FakeRetriever(), checks=CHECKS)) == {
         "scope": CHECKS.scope.model.threshold,
+        "harm": None,  # no harm classifier in this bundle: said, not hidden
         "premise": True,
         "verify": "remove",
     }  # type: ignore[union-attr]

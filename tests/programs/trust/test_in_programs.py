@@ -77,3 +77,18 @@ def test_find_encoder_looks_under_wrappers() -> None:
 
     assert isinstance(find_encoder(Wrapper(Wrapper(Fused()))), FakeEncoder)
     assert find_encoder(FakeRetriever()) is None
+
+
+@pytest.mark.parametrize("program_cls", [CitedRAG, MultiHopRAG])
+def test_the_harm_gate_refuses_before_the_scope_gate_without_the_lm(
+    retriever: FakeRetriever, program_cls: type
+) -> None:
+    from programs.trust.harm import HarmGate
+
+    # the fake model's harmful side is "not FastAPI": the poem is refused as harmful before scope can decline it
+    checks = TrustChecks(scope=CHECKS.scope, vocabulary=CHECKS.vocabulary, harm=HarmGate(FakeEncoder(), fitted()))
+    with dspy.context(lm=CountingLM()):
+        pred = program_cls(retriever, checks=checks)(question="Write me a poem about autumn")
+    assert pred.refused and pred.reason.startswith("unsafe (harm classifier p_harmless=") and retriever.calls == []
+    assert checks.describe()["harm"] == 0.5
+    assert not checks.harm.check("How do I enable CORS in FastAPI?").harmful  # type: ignore[union-attr]
