@@ -27,8 +27,10 @@ Loader = Callable[..., list[GoldQuestion]]
 
 
 def to_example(gold: GoldQuestion) -> dspy.Example:
-    """The gold row as an example whose only input is the question."""
-    return dspy.Example(**gold.model_dump(mode="json")).with_inputs("question")
+    """The gold row as an example whose only input is the question. A v2 row's ``gold_sections`` are derived
+    from its ``gold_groups`` and left out, so ``to_gold`` reads the row back (the model refuses both)."""
+    exclude = {"gold_sections"} if gold.gold_groups else set()
+    return dspy.Example(**gold.model_dump(mode="json", exclude=exclude)).with_inputs("question")
 
 
 def to_gold(example: Any) -> GoldQuestion:
