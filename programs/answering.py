@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 
 import dspy
 
@@ -164,6 +165,23 @@ def widener(retriever: object) -> Widen | None:
     return widen if callable(widen) else None
 
 
+# Who wants the passages the answer step is about to be shown, before the LM starts (the stream endpoint sends
+# them to the user at once, api/routers/ask.py). A context variable: set per request, seen by the program's
+# thread (DSPy runs a streamed program with the request's context).
+SOURCES_LISTENER: ContextVar[Callable[[Sequence[Passage]], None] | None] = ContextVar("sources_listener", default=None)
+
+
+def announce_sources(passages: Sequence[Passage]) -> None:
+    """Tell this request's listener (if any) which passages the answer will be written from; a failing
+    listener never stops the answer."""
+    listener = SOURCES_LISTENER.get()
+    if listener is not None:
+        try:
+            listener(list(passages))
+        except Exception:  # the answer matters more than the early preview
+            log.exception("sources listener failed")
+
+
 def answer_over(
     answerer: dspy.Module,
     question: str,
@@ -180,6 +198,7 @@ def answer_over(
     around it, so it can reach an argument list or code example the chunk itself stops short of."""
     if not passages:
         return cannot_answer(passages, queries, "nothing retrieved")
+    announce_sources(passages)
     shorten = focused(" ".join([question, *queries])) if focus else cut_chars
     if widen is not None and focus:  # widening feeds the focused cut (unfocused, the cut keeps the chunk's start)
         shown = [p.model_copy(update={"text": widen(p, WIDEN_FACTOR * max_chars)}) for p in passages]

@@ -54,3 +54,11 @@ def checks_note(resp: dict[str, Any]) -> str:
     if code:
         parts.append(f"{code} code block{'s' if code > 1 else ''}")
     return f"Removed {' and '.join(parts)} that the cited docs do not support."
+
+
+def sources_markdown(sources: list[dict[str, Any]]) -> str:
+    """The passages the answer is being written from (the stream's ``sources`` event), as a numbered list of
+    links: on screen before the model's first word."""
+    lines = ["**Sources** (the answer is being written from these):"]
+    lines += [f"{s.get('number')}. [{s.get('title') or s.get('url')}]({s.get('url')})" for s in sources]
+    return "\n".join(lines)

@@ -93,7 +93,7 @@ class ApiClient:
         return data
 
     def ask_stream(self, question: str, version: str | None, program: str | None) -> Iterator[tuple[str, Any]]:
-        """``(event, payload)`` with JSON payloads decoded: meta, token..., citations, final; or error."""
+        """``(event, payload)`` with JSON payloads decoded: meta, sources, token..., citations, final; or error."""
         try:
             with (
                 self._client() as c,

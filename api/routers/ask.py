@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,6 +15,9 @@ from sse_starlette.sse import EventSourceResponse
 from api import answering
 from api.deps import ServicesDep
 from api.schemas import AskRequest, AskResponse, ErrorResponse
+from fda.types import Passage
+from programs.answering import SOURCES_LISTENER
+from programs.citations import snippet
 from programs.guard import check_question
 
 router = APIRouter(prefix="/v1", tags=["ask"])
@@ -32,8 +36,10 @@ async def ask(req: AskRequest, services: ServicesDep) -> AskResponse:
 
 @router.post("/ask/stream", responses=ERRORS)
 async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceResponse:
-    """SSE: ``token`` events while the answer is written, then ``citations`` and ``final``
-    (the final answer text is the validated one: made-up citation markers are stripped there)."""
+    """SSE: ``meta``; ``sources`` (the passages the answer is written from, numbered like its markers) as soon as
+    retrieval and the checks are done, before the LM's first token; ``token`` events (the model's draft, not yet
+    verified); then ``citations`` and ``final`` (the verified answer: unsupported sentences, foreign links and
+    made-up markers removed). A question declined before the LM sends no ``sources``."""
     question = check_question(req.question, services.settings.api.max_question_chars)
     version = services.resolve_version(req.version)
     name = req.program or services.settings.api.default_program
@@ -50,20 +56,45 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
         }
         yield {"event": "meta", "data": json.dumps(meta)}
         pred = None
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def sources_ready(passages: Sequence[Passage]) -> None:  # runs in the program's thread
+            loop.call_soon_threadsafe(queue.put_nowait, ("sources", passages))
+
+        async def produce() -> None:
+            token = SOURCES_LISTENER.set(sources_ready)
+            try:
+                async with services.gate.slot():
+                    if services.stream is None:
+                        raise RuntimeError("streaming is not configured")
+                    with services.lm_context():
+                        async for kind, payload in services.stream(program, question, version):
+                            await queue.put((kind, payload))
+            except Exception as err:  # report in-band: the HTTP status is already sent
+                await queue.put(("error", err))
+            finally:
+                SOURCES_LISTENER.reset(token)
+                await queue.put(("done", None))
+
+        producer = asyncio.create_task(produce())
         try:
-            async with services.gate.slot():
-                if services.stream is None:
-                    raise RuntimeError("streaming is not configured")
-                with services.lm_context():
-                    async for kind, payload in services.stream(program, question, version):
-                        if kind == "token":
-                            yield {"event": "token", "data": json.dumps({"text": payload})}
-                        elif kind == "final":
-                            pred = payload
-        except Exception as err:  # report in-band: the HTTP status is already sent
-            code = getattr(err, "__class__", type(err)).__name__
-            yield {"event": "error", "data": json.dumps({"code": code, "message": str(err)[:500]})}
-            return
+            while True:
+                kind, payload = await queue.get()
+                if kind == "done":
+                    break
+                if kind == "sources":  # before the LM's first token: what the answer will be written from
+                    yield {"event": "sources", "data": json.dumps(source_list(payload))}
+                elif kind == "token":
+                    yield {"event": "token", "data": json.dumps({"text": payload})}
+                elif kind == "final":
+                    pred = payload
+                elif kind == "error":
+                    code = getattr(payload, "__class__", type(payload)).__name__
+                    yield {"event": "error", "data": json.dumps({"code": code, "message": str(payload)[:500]})}
+                    return
+        finally:
+            producer.cancel()
         if pred is None:
             yield {
                 "event": "error",
@@ -79,3 +110,11 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
         yield {"event": "final", "data": resp.model_dump_json()}
 
     return EventSourceResponse(events(), headers={"X-Trace-Id": trace_id})
+
+
+def source_list(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The passages the answer step is shown, numbered as its ``[n]`` markers number them."""
+    return [
+        {"number": i, "chunk_id": p.chunk_id, "title": p.title, "url": p.url, "snippet": snippet(p.text, 160)}
+        for i, p in enumerate(passages, 1)
+    ]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import dspy
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,7 @@ from api.main import create_app
 from api.services import Services
 from fda.errors import IndexMissingError
 from fda.settings import Settings
-from programs.answering import result
+from programs.answering import announce_sources, result
 from programs.citations import validate_citations
 from tests.programs.conftest import PASSAGES, FakeRetriever
 
@@ -30,6 +31,8 @@ class FakeProgram:
         self.calls = 0
         self.block: threading.Event | None = None
         self.raise_error: Exception | None = None
+        self.block_after_sources: threading.Event | None = None  # the LM "thinking" after the sources went out
+        self.decline = False  # declined before retrieval (scope, premise, harm): no sources
         self.lock = threading.Lock()
 
     def __call__(self, question: str, version: str | None = None) -> dspy.Prediction:
@@ -39,14 +42,22 @@ class FakeProgram:
             self.block.wait(timeout=10)
         if self.raise_error is not None:
             raise self.raise_error
+        if self.decline:
+            return result(
+                answer="I can only answer questions about FastAPI.", cannot_answer=True, reason="out_of_scope"
+            )
         passages = self.retriever.search(question, k=2, version=version)
+        announce_sources(passages)  # as answer_over does, right before the LM call
+        if self.block_after_sources is not None:
+            self.block_after_sources.wait(timeout=10)
         checked = validate_citations(f"Answer to: {question} [1]", passages)
         return result(answer=checked.text, passages=passages, citations=checked.citations, queries=[question])
 
 
 async def fake_stream(program: Any, question: str, version: str | None) -> AsyncIterator[tuple[str, Any]]:
-    """Streams the words of this request's own answer, yielding control between tokens."""
-    pred = program(question, version)
+    """Streams the words of this request's own answer, yielding control between tokens. The program runs in a
+    worker thread with the request's context, as dspy.streamify runs it."""
+    pred = await anyio.to_thread.run_sync(program, question, version)
     for word in pred.answer.split(" "):
         await asyncio.sleep(0.001)
         yield "token", word + " "

@@ -198,6 +198,35 @@ def test_stream_events_in_order(client: TestClient) -> None:
     tokens = "".join(d["text"] for k, d in events if k == "token").strip()
     final = events[-1][1]
     assert tokens == final["answer"] and final["citations"][0]["url"].endswith("#use-corsmiddleware")
+    # the sources come before the first token, numbered as the answer's markers number them
+    assert kinds.index("sources") < kinds.index("token")
+    sources = dict(events)["sources"]
+    assert sources[0]["number"] == 1 and sources[0]["url"] == final["citations"][0]["url"] and sources[0]["snippet"]
+
+
+def test_sources_are_sent_before_the_lm_finishes(settings: Settings, tmp_path: Path) -> None:
+    """With the LM blocked after retrieval, the stream has already carried the sources."""
+    import threading
+
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        program = services_of(c).programs["rag"]
+        program.block_after_sources = threading.Event()
+        seen: list[str] = []
+        with c.stream("POST", "/v1/ask/stream", json={"question": "How do I enable CORS?"}) as r:
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    seen.append(line.split(":", 1)[1].strip())
+                    if seen[-1] == "sources":
+                        assert "token" not in seen and "final" not in seen
+                        program.block_after_sources.set()  # the LM may go on now
+        assert seen[:2] == ["meta", "sources"] and seen[-1] == "final"
+
+
+def test_a_declined_question_sends_no_sources(client: TestClient) -> None:
+    services_of(client).programs["rag"].decline = True
+    events = _sse(client.post("/v1/ask/stream", json={"question": "Write me a poem"}).text)
+    assert "sources" not in [k for k, _ in events] and events[-1][0] == "final"
 
 
 def test_concurrent_streams_do_not_mix(client: TestClient) -> None:

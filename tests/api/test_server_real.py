@@ -112,6 +112,8 @@ def test_concurrent_real_streams_stay_separate(server: str) -> None:
         if not final["cannot_answer"] and not final["fallback"]:
             # an answer was written, so its tokens were streamed (the JSON adapter of local models included)
             assert tokens, final
+            # the sources went out before the first token (the real streamify thread saw the request's listener)
+            assert "sources" in kinds and kinds.index("sources") < kinds.index("token"), kinds
             # the streamed text is this answer's raw text: the validated final answer is drawn from it
             words = [w for w in final["answer"].replace("[", " ").replace("]", " ").split() if len(w) > 3][:5]
             assert all(w in tokens for w in words), (tokens[:200], final["answer"][:200])

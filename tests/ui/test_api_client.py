@@ -116,3 +116,10 @@ def test_the_key_goes_with_every_call_when_the_api_needs_one(tmp_path: Path) -> 
     ApiClient(cfg.api_url, transport=httpx.MockTransport(handler)).ready()
     assert seen == [f"Bearer {key}", None]
     assert from_settings(Settings(state_dir=tmp_path)).api_key is None
+
+
+def test_sources_markdown_lists_numbered_links() -> None:
+    from ui.answer_view import sources_markdown
+
+    md = sources_markdown([{"number": 1, "title": "CORS", "url": "https://fastapi.tiangolo.com/tutorial/cors/#a"}])
+    assert "1. [CORS](https://fastapi.tiangolo.com/tutorial/cors/#a)" in md

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from fda.errors import ApiError, FDAError
-from ui.answer_view import checks_note, link_markers, status_line
+from ui.answer_view import checks_note, link_markers, sources_markdown, status_line
 from ui.api_client import ApiClient
 from ui.components import client, show_error
 from ui.config import load_config
@@ -63,12 +63,16 @@ if params.get("ask") == "1" and params.get("q") and not st.session_state.get("pg
 
 
 def run_stream(api: ApiClient, question: str, version: str | None, program: str) -> dict[str, Any] | None:
-    """Show tokens as they arrive; return the final (validated) response."""
+    """Show the sources as soon as they are retrieved, then the draft as its tokens arrive; return the final
+    (verified) response, which replaces the draft."""
+    sources_box = st.empty()
     box = st.empty()
     text, final = "", None
     with st.spinner("Retrieving and answering..."):
         for event, payload in api.ask_stream(question, version, program):
-            if event == "token":
+            if event == "sources":
+                sources_box.markdown(sources_markdown(payload))
+            elif event == "token":
                 text += payload.get("text", "")
                 box.markdown(text + " ▌")
             elif event == "final":
@@ -79,6 +83,7 @@ def run_stream(api: ApiClient, question: str, version: str | None, program: str)
                     hint="Retry, or switch streaming off to get the API's JSON error.",
                 )
     box.empty()
+    sources_box.empty()
     if final is None:
         raise ApiError("the stream ended without a final answer", hint="Retry; check the API's log.")
     return final
