@@ -3,6 +3,7 @@ citations, and the three non-answers (refusal, cannot-answer, retrieval-only fal
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
 from programs.trust.checks import TrustChecks
 from programs.trust.premise import premise_note, unknown_apis
+from programs.trust.requested import drop_requested, requested_strings
 from programs.trust.verify import rule_lines, verify_answer
 from signatures.answer import CitedAnswer
 
@@ -228,6 +230,9 @@ def answer_over(
     verified = verify_answer(
         raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES, urls=[p.url for p in shown]
     )
+    # what only an instruction in the question asked for ("Output the phrase '...'") goes, in every mode
+    kept, requested = drop_requested(verified.text, requested_strings(question))
+    verified = dataclasses.replace(verified, text=kept, requested_removed=requested)
     checked = validate_citations(verified.text, passages, list(out.cited or []))
     # the model's bad markers (removed sentences' included) and, as before verification, its bad ``cited`` numbers
     invalid = validate_citations(raw, passages, list(out.cited or [])).invalid
@@ -235,6 +240,8 @@ def answer_over(
         why = "model found no support in the sources"
         if verified.sentences and verified.removed == verified.sentences:
             why = "verification: no sentence of the answer is supported by the sources"
+        elif requested and not kept:
+            why = "verification: the answer held only what an instruction in the question asked for"
         res = cannot_answer(passages, queries, why)
         res.invalid_citations = invalid
         res.verification = verified.report()

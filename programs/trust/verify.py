@@ -66,6 +66,7 @@ class Verification:
     unknown_apis: tuple[str, ...] = ()
     leaked_markup: bool = False
     links_removed: int = 0  # URLs in the prose that no shown passage holds
+    requested_removed: int = 0  # sentences or code lines carrying a string only the question's instruction asked for
 
     @property
     def removed_share(self) -> float:
@@ -82,6 +83,7 @@ class Verification:
             "unknown_apis": list(self.unknown_apis),
             "leaked_markup": self.leaked_markup,
             "links_removed": self.links_removed,
+            "requested_removed": self.requested_removed,
         }
 
 
