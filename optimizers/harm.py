@@ -26,8 +26,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from eval.gold import gold_hash, load_gold
 from fda.text import clean_text, has_lone_surrogate
 from optimizers.scope import (
@@ -39,8 +37,7 @@ from optimizers.scope import (
     _jsonl,
     choose_threshold,
     encode,
-    fit_logistic,
-    kmeans,
+    fit_gate,
 )
 from programs.trust.scope import QuestionEncoder, ScopeModel
 
@@ -83,11 +80,7 @@ def train_harm(
     from eval.redteam import load_attacks
 
     examples = training_examples()
-    x = encode(encoder, [e.text for e in examples], tick)
-    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
-    c_in, c_out = kmeans(x[y == 1], k_in), kmeans(x[y == 0], k_out)
-    w, b = fit_logistic(ScopeModel.features(x, c_in, c_out), y, l2=l2)
-    model = ScopeModel(weights=w.astype(np.float32), bias=b, threshold=0.5, centroids_in=c_in, centroids_out=c_out)
+    model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
     dev = [r for r in load_gold("v2", "dev-select") if str(r.type) != "adversarial"]
     dev_p = [model.p_in_scope(v) for v in encode(encoder, [r.question for r in dev], tick)]
     threshold = choose_threshold(dev_p, max_false)

@@ -147,6 +147,25 @@ def encode(encoder: QuestionEncoder, texts: Sequence[str], tick: Callable[[], No
     return np.vstack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
 
 
+def fit_gate(
+    encoder: QuestionEncoder,
+    examples: Sequence[Example],
+    *,
+    k_in: int,
+    k_out: int,
+    l2: float,
+    tick: Callable[[], None] | None = None,
+) -> tuple[ScopeModel, np.ndarray, np.ndarray]:
+    """(model with threshold 0.5, the examples' vectors, their labels): the examples encoded, k-means centroids
+    of each class, the logistic regression over vector + nearness. The scope and harm gates both fit this way."""
+    x = encode(encoder, [e.text for e in examples], tick)
+    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
+    c_in, c_out = kmeans(x[y == 1], k_in), kmeans(x[y == 0], k_out)
+    w, b = fit_logistic(ScopeModel.features(x, c_in, c_out), y, l2=l2)
+    model = ScopeModel(weights=w.astype(np.float32), bias=b, threshold=0.5, centroids_in=c_in, centroids_out=c_out)
+    return model, x, y
+
+
 def train_scope(
     encoder: QuestionEncoder,
     *,
@@ -161,11 +180,7 @@ def train_scope(
     """Fit on the training examples, choose the threshold on dev-select, save to ``out`` when given."""
     examples = training_examples()
     dev = load_gold("v2", "dev-select")
-    x = encode(encoder, [e.text for e in examples], tick)
-    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
-    c_in, c_out = kmeans(x[y == 1], k_in), kmeans(x[y == 0], k_out)
-    w, b = fit_logistic(ScopeModel.features(x, c_in, c_out), y, l2=l2)
-    model = ScopeModel(weights=w.astype(np.float32), bias=b, threshold=0.5, centroids_in=c_in, centroids_out=c_out)
+    model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
     train_p = [model.p_in_scope(v) for v in x]
     dev_p = [model.p_in_scope(v) for v in encode(encoder, [r.question for r in dev], tick)]
     answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]

@@ -10,9 +10,10 @@ passages; the scope gate needs the dense encoder and data/scope/model.json, the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from programs.trust.harm import HarmGate
 from programs.trust.scope import QuestionEncoder, ScopeGate, ScopeModel
@@ -62,28 +63,30 @@ def find_encoder(retriever: object, depth: int = 8) -> QuestionEncoder | None:
     return None
 
 
+G = TypeVar("G", ScopeGate, HarmGate)
+
+
+def _gate(name: str, wanted: bool, encoder: QuestionEncoder | None, path: Path, gate: Callable[..., G]) -> G | None:
+    """An embedding gate (scope, harm), or None with a warning saying why it is off: a missing encoder or a
+    missing or corrupt model file is never fatal (the service answers without that gate)."""
+    if not wanted:
+        return None
+    if encoder is None:
+        log.warning("%s check off: no MiniLM encoder to embed questions with (use a dense or fused backend)", name)
+        return None
+    try:
+        return gate(encoder, ScopeModel.load(path))
+    except Exception as err:  # say so, serve without it
+        log.warning("%s check off: %s", name, err)
+        return None
+
+
 def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> TrustChecks:
     """The bundle settings.answer asks for. A check that cannot load is left out with a warning, never fatal:
     the service still answers (docs/trust.md says what each one catches)."""
     config = settings.answer
-    scope = None
-    if config.scope:
-        if encoder is None:
-            log.warning("scope check off: no MiniLM encoder to embed questions with (use a dense or fused backend)")
-        else:
-            try:
-                scope = ScopeGate(encoder, ScopeModel.load(config.scope_model or SCOPE_MODEL))
-            except Exception as err:  # a missing or corrupt model file: serve without the gate, say so
-                log.warning("scope check off: %s", err)
-    harm = None
-    if config.harm:
-        if encoder is None:
-            log.warning("harm check off: no MiniLM encoder to embed questions with (use a dense or fused backend)")
-        else:
-            try:
-                harm = HarmGate(encoder, ScopeModel.load(config.harm_model or HARM_MODEL))
-            except Exception as err:  # a missing or corrupt model file: the regular-expression screen still runs
-                log.warning("harm check off: %s", err)
+    scope = _gate("scope", config.scope, encoder, config.scope_model or SCOPE_MODEL, ScopeGate)
+    harm = _gate("harm", config.harm, encoder, config.harm_model or HARM_MODEL, HarmGate)
     vocabulary = None
     if config.premise or config.verify != "off":
         try:
