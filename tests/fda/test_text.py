@@ -33,3 +33,16 @@ def test_check_question_cleans_and_refuses_surrogates() -> None:
         check_question("CORS \udc80")
     with pytest.raises(InvalidQuestionError, match="empty"):
         check_question("\u200b\u202e\x00")
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Hоw dо I writе a middlеwarе", "How do I write a middleware"),  # Cyrillic о, е inside Latin words
+        ("Как включить CORS в FastAPI?", "Как включить CORS в FastAPI?"),  # Russian stays Russian
+        ("Ελληνικά and FastAPI", "Ελληνικά and FastAPI"),
+        ("naïve café", "naïve café"),  # Latin with accents is not mixed script
+    ],
+)
+def test_mixed_script_look_alikes_fold_to_latin(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
