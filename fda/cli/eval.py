@@ -615,7 +615,7 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
                 config=s.answer, checks=checks_for(s, retriever),
             )  # fmt: skip
             meta = {"run_id": run_id, "program": program, "backend": backend, "part": part, "lm": s.lm.model,
-                    "checks": {"scope": s.answer.scope, "premise": s.answer.premise, "verify": s.answer.verify},
+                    "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "premise": s.answer.premise, "verify": s.answer.verify},
                     "git_sha": sha, "git_dirty": bool(changed), "command": f"fda eval --suite redteam --program {program} --split {part}"}  # fmt: skip
             columns = (TextColumn("attacks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:
