@@ -117,6 +117,10 @@ BEFORE_TRUST_CHECKS = {
     # with the checks, the 0.5B still fails: verification declines 13 of its 42 answerable rows
     "20261205-005723-rag-fused-dev-select": "0.5B, 60-row subset, WITH the checks: over-refusal 0.31 (its answers are "
     "loosely tied to their sources); always declining 0.300 against its 0.281",
+    # session 11's checks on dev-select: 0.447 against 0.333, the interval's low end at -0.006 (the first checks'
+    # run, 20261205-003539, passes at 0.456); on dev-confirm the same checks score higher than the first ones
+    "20261205-044942-rag-fused-dev-select": "1.5B, session 11's checks: 0.447 against always declining's 0.333, "
+    "paired 95% CI -0.006..0.229",
 }
 
 
