@@ -21,6 +21,7 @@ from programs.language import looks_english
 from programs.trust.checks import TrustChecks
 from programs.trust.premise import premise_note, unknown_apis
 from programs.trust.requested import drop_requested, requested_strings
+from programs.trust.support import MARKER
 from programs.trust.verify import rule_lines, verify_answer
 from signatures.answer import CitedAnswer
 
@@ -226,7 +227,7 @@ def answer_over(
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
     checks = checks or TrustChecks()
-    raw = str(out.answer or "")
+    raw = drop_broken_tail(str(out.answer or ""))
     verified = verify_answer(
         raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES, urls=[p.url for p in shown]
     )
@@ -293,6 +294,21 @@ def drop_unfinished(text: str) -> str:
         return text
     cut = max([*ends, text.rfind("\n")])
     return text[:cut].rstrip() if cut > 0 else ""
+
+
+def drop_broken_tail(text: str) -> str:
+    """Any answer without a last sentence that is visibly broken: an open backtick or an open bracket, ``=`` or
+    comma at its end (``The `fallback= [3]``: the model stopped mid-expression). A last sentence without a full
+    stop but otherwise whole (a list item) stays; a code block left open goes through ``drop_unfinished``."""
+    text = text.rstrip()
+    if text.count("```") % 2:
+        return drop_unfinished(text)
+    ends = [m.end() for m in _FINISHED.finditer(text)]
+    cut = max([*ends, text.rfind("\n"), text.rfind("```") + 3 if "```" in text else 0])
+    tail = MARKER.sub("", text[cut:]).strip()
+    if tail and (tail.count("`") % 2 or re.search(r"[(\[{=,]$", tail)):
+        return text[:cut].rstrip()
+    return text
 
 
 def drop_repeats(text: str) -> str:

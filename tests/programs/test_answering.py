@@ -181,3 +181,20 @@ def test_a_cut_answer_loses_its_unfinished_tail() -> None:
     pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500)  # type: ignore[arg-type]
     assert pred.reason.startswith("salvaged") and "add_middleware(" not in pred.answer
     assert "CORSMiddleware" in pred.answer
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Serve it with app.frontend() [2]. The `fallback= [3]", "Serve it with app.frontend() [2]."),
+        ("Use Depends [1]. Then call get_db(", "Use Depends [1]."),
+        ("Steps:\n- create the app\n- add the middleware", "Steps:\n- create the app\n- add the middleware"),  # whole
+        ("Add CORSMiddleware [1].", "Add CORSMiddleware [1]."),
+        ("Like this:\n```python\napp = FastAPI()\n```", "Like this:\n```python\napp = FastAPI()\n```"),
+        ("It takes `allow_origins` [1]", "It takes `allow_origins` [1]"),  # balanced backticks: kept
+    ],
+)
+def test_drop_broken_tail(text: str, expected: str) -> None:
+    from programs.answering import drop_broken_tail
+
+    assert drop_broken_tail(text) == expected
