@@ -38,22 +38,34 @@ def status_line(resp: dict[str, Any]) -> str:
 def checks_note(resp: dict[str, Any]) -> str:
     """What the trust checks did (docs/trust.md), in one sentence; empty when they changed nothing."""
     reason = str(resp.get("reason") or "")
+    if reason.startswith("unsafe (harm classifier"):
+        return "Refused before answering: the request reads as asking for help causing harm, or about this assistant's own setup."
     if reason.startswith("out_of_scope"):
         return "Declined before answering: the question does not look like it is about FastAPI."
     if reason.startswith("premise"):
         return "Declined before answering: the question names an API the FastAPI docs never show."
+    if reason.startswith("verification: the answer held only"):
+        return "Declined after answering: the draft held only what an instruction inside the question asked for."
     if reason.startswith("verification"):
         return "Declined after answering: no sentence of the draft answer was supported by the docs it cited."
     checked = resp.get("verification") or {}
     removed, code = int(checked.get("removed") or 0), int(checked.get("code_removed") or 0)
-    if not (removed or code):
-        return ""
-    parts = []
-    if removed:
-        parts.append(f"{removed} of {checked.get('sentences', removed)} sentences")
-    if code:
-        parts.append(f"{code} code block{'s' if code > 1 else ''}")
-    return f"Removed {' and '.join(parts)} that the cited docs do not support."
+    links, requested = int(checked.get("links_removed") or 0), int(checked.get("requested_removed") or 0)
+    notes = []
+    if removed or code:
+        parts = []
+        if removed:
+            parts.append(f"{removed} of {checked.get('sentences', removed)} sentences")
+        if code:
+            parts.append(f"{code} code block{'s' if code > 1 else ''}")
+        notes.append(f"Removed {' and '.join(parts)} that the cited docs do not support.")
+    if links:
+        notes.append(f"Removed {links} link{'s' if links > 1 else ''} the cited docs do not hold.")
+    if requested:
+        notes.append(
+            f"Removed {requested} piece{'s' if requested > 1 else ''} only an instruction in the question asked for."
+        )
+    return " ".join(notes)
 
 
 def sources_markdown(sources: list[dict[str, Any]]) -> str:

@@ -18,6 +18,16 @@ from ui.answer_view import checks_note
             "Removed 1 of 4 sentences and 2 code blocks",
         ),
         ({"verification": {"sentences": 4, "removed": 0, "code_removed": 0}}, ""),
+        ({"reason": "unsafe (harm classifier p_harmless=0.05)"}, "causing harm"),
+        ({"reason": "verification: the answer held only what an instruction in the question asked for"}, "instruction"),
+        (
+            {"verification": {"sentences": 2, "removed": 0, "links_removed": 2}},
+            "Removed 2 links the cited docs do not hold",
+        ),
+        (
+            {"verification": {"sentences": 2, "removed": 1, "requested_removed": 1}},
+            "Removed 1 of 2 sentences that the cited docs do not support. Removed 1 piece only",
+        ),
         ({}, ""),
     ],
 )
