@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 
+from programs.trust.support import SENTENCE_BREAK
+from programs.trust.verify import FENCE, PIECES
+
 _LABEL = re.compile(r"^\W*(?:[A-Za-z][A-Za-z ]{0,24}:\s+)?")  # "New task: ", "### ", "IMPORTANT: "
 _LEAD = r"(?:(?:please|also|and|now|then|just|instead|finally|first|only|simply)\s+)*"
 _SPEECH = r"(?:print|output|say|reply|respond|repeat|echo|sign|answer)"
@@ -25,14 +28,12 @@ _REQUEST = re.compile(rf"^{_LEAD}(?:{_SPEECH}|{_FRAME})\b(?:\W+\w+){{0,3}}?\W*{_
 _YOU = re.compile(
     rf"\byou\s+(?:must|should|will|have to|need to)\s+{_SPEECH}\b(?:\W+\w+){{0,3}}?\W*{_QUOTE}", re.IGNORECASE
 )
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
-_FENCE = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)
 
 
 def requested_strings(question: str) -> list[str]:
     """Quoted strings the question's instruction-like sentences tell the assistant to produce."""
     out: list[str] = []
-    for sentence in _SENTENCES.split(question):
+    for sentence in SENTENCE_BREAK.split(question):
         plain = re.sub(r"^\W+", "", sentence.strip())
         text = _LABEL.sub("", sentence.strip(), count=1)
         for m in (_REQUEST.match(plain), _REQUEST.match(text), _YOU.search(plain)):
@@ -49,8 +50,8 @@ def drop_requested(text: str, requested: list[str]) -> tuple[str, int]:
     needles = [r.lower() for r in requested]
     removed = 0
     out: list[str] = []
-    for segment in _FENCE.split(text):
-        pieces = segment.split("\n") if segment.startswith("```") else re.split(r"((?<=[.!?])[ \t]+|\n+)", segment)
+    for segment in FENCE.split(text):
+        pieces = segment.split("\n") if segment.startswith("```") else PIECES.split(segment)
         kept = []
         for piece in pieces:
             if any(n in piece.lower() for n in needles):

@@ -16,7 +16,7 @@ import re
 LEXICAL_SUPPORT_MIN = 0.5  # fixed before any labelled data: docs/evaluation.md
 CODE = re.compile(r"```.*?```", re.DOTALL)
 MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")  # between sentences of prose
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d{3}")
 _STOP = frozenset(
     [
@@ -126,7 +126,7 @@ def split_sentences(answer: str) -> list[str]:
     belong to that sentence."""
     prose = CODE.sub(" ", answer)
     out: list[str] = []
-    for piece in (s.strip() for s in _SENTENCE.split(prose)):
+    for piece in (s.strip() for s in SENTENCE_BREAK.split(prose)):
         if not piece:
             continue
         if out and _ONLY_MARKERS.match(piece):

@@ -39,8 +39,8 @@ UNVERIFIED = " (not found in the cited docs)"
 _ADAPTER_MARK = re.compile(r"\[\[\s*##\s*(\w+)\s*##\s*\]\]")
 _FIELD_LINE = re.compile(r"^\s*[\"']?(question|sources|cited|cannot_answer|reasoning)[\"']?\s*[:=]", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*[\"']?answer[\"']?\s*:\s*", re.IGNORECASE)
-_FENCE = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)
-_PIECES = re.compile(r"((?<=[.!?])[ \t]+|\n+)")
+FENCE = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)  # split keeps the code blocks (an unclosed one too)
+PIECES = re.compile(r"((?<=[.!?])[ \t]+|\n+)")  # split keeps the separators between sentences
 _ONLY_MARKERS = re.compile(r"^(\s*\[\d+\])+\s*[.!?]?$")
 _INLINE = re.compile(r"`([^`\n]{1,120})`")
 _CLAIMED = re.compile(
@@ -147,7 +147,7 @@ def unknown_in_code(code: str, vocab: ApiVocabulary, shown: str) -> list[str]:
 
 def _pieces(prose: str) -> list[list[str]]:
     """[sentence, separator] pairs of a prose segment; markers standing alone join the sentence before."""
-    parts = _PIECES.split(prose)
+    parts = PIECES.split(prose)
     pairs: list[list[str]] = []
     for i in range(0, len(parts), 2):
         sentence, sep = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
@@ -186,7 +186,7 @@ def verify_answer(
     unknown: list[str] = []
     out: list[str] = []
     seen_code: set[str] = set()
-    for segment in _FENCE.split(clean):
+    for segment in FENCE.split(clean):
         if segment.startswith("```"):
             key = " ".join(segment.split())
             if key in seen_code:  # a looping model repeats its example: once is enough
@@ -248,7 +248,7 @@ def drop_foreign_links(text: str, shown: str, urls: Sequence[str] = ()) -> tuple
         return LINK_REMOVED + url[len(core) :]
 
     out = []
-    for segment in _FENCE.split(text):
+    for segment in FENCE.split(text):
         if segment.startswith("```"):
             out.append(segment)
         else:
