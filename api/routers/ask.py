@@ -90,8 +90,8 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
                 elif kind == "final":
                     pred = payload
                 elif kind == "error":
-                    code = getattr(payload, "__class__", type(payload)).__name__
-                    yield {"event": "error", "data": json.dumps({"code": code, "message": str(payload)[:500]})}
+                    error = {"code": type(payload).__name__, "message": str(payload)[:500]}
+                    yield {"event": "error", "data": json.dumps(error)}
                     return
         finally:
             producer.cancel()

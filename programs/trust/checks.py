@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -66,6 +67,15 @@ def find_encoder(retriever: object, depth: int = 8) -> QuestionEncoder | None:
 G = TypeVar("G", ScopeGate, HarmGate)
 
 
+class RecentEncodings:
+    """``encoder`` remembering its last ``size`` questions: the harm and scope gates read the same question one
+    after the other, and one encoding serves both (thread-safe: ``functools.lru_cache``)."""
+
+    def __init__(self, encoder: QuestionEncoder, size: int = 32) -> None:
+        self.encoder = encoder
+        self.encode_query = lru_cache(maxsize=size)(encoder.encode_query)
+
+
 def _gate(name: str, wanted: bool, encoder: QuestionEncoder | None, path: Path, gate: Callable[..., G]) -> G | None:
     """An embedding gate (scope, harm), or None with a warning saying why it is off: a missing encoder or a
     missing or corrupt model file is never fatal (the service answers without that gate)."""
@@ -85,6 +95,7 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
     """The bundle settings.answer asks for. A check that cannot load is left out with a warning, never fatal:
     the service still answers (docs/trust.md says what each one catches)."""
     config = settings.answer
+    encoder = RecentEncodings(encoder) if encoder is not None else None
     scope = _gate("scope", config.scope, encoder, config.scope_model or SCOPE_MODEL, ScopeGate)
     harm = _gate("harm", config.harm, encoder, config.harm_model or HARM_MODEL, HarmGate)
     vocabulary = None

@@ -92,3 +92,28 @@ def test_the_harm_gate_refuses_before_the_scope_gate_without_the_lm(
     assert pred.refused and pred.reason.startswith("unsafe (harm classifier p_harmless=") and retriever.calls == []
     assert checks.describe()["harm"] == 0.5
     assert not checks.harm.check("How do I enable CORS in FastAPI?").harmful  # type: ignore[union-attr]
+
+
+def test_the_harm_and_scope_gates_share_one_encoding_per_question(tmp_path: Any) -> None:
+    import numpy as np
+
+    from fda.settings import Settings
+    from programs.trust.checks import load_checks
+
+    class Counting:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def encode_query(self, text: str) -> np.ndarray:
+            self.calls += 1
+            v = np.ones(384, dtype=np.float32)
+            return v / np.linalg.norm(v)
+
+    encoder = Counting()
+    checks = load_checks(Settings(state_dir=tmp_path), encoder=encoder)  # the committed scope and harm models
+    assert checks.scope is not None and checks.harm is not None
+    checks.harm.check("How do I enable CORS?")
+    checks.scope.check("How do I enable CORS?")
+    assert encoder.calls == 1
+    checks.scope.check("How do I declare a path parameter?")
+    assert encoder.calls == 2
