@@ -47,7 +47,10 @@ ingest: setup  ## Parse the docs (../shared/corpus by default) into state/fda.du
 stats: setup  ## Counts per version and section type
 	$(FDA) corpus stats
 
-run: index models  ## Set everything up (env, corpus, indexes, model files) and serve on http://127.0.0.1:8000
+# `make run` builds bm25 and dense (about 2 min) and serves; `fda serve` builds the colbert index in a
+# background process (~10 min on 2 cores) and switches `fused` over to it when ready (/readyz: degraded).
+run: ingest models  ## Set everything up (env, corpus, bm25 + dense indexes, model files) and serve on http://127.0.0.1:8000 (colbert builds in the background)
+	$(FDA) index --backend bm25 --backend dense
 	$(FDA) serve
 
 test: setup  ## Offline tests: fast tier + real-corpus tier (CI runs this)

@@ -48,6 +48,11 @@ class TTLCache:
             while len(self._data) > self.max_size:
                 self._data.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget every entry (what produced them changed, e.g. a retrieval signal came online)."""
+        with self._lock:
+            self._data.clear()
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"size": len(self._data), "hits": self.hits, "misses": self.misses}

@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         gc.collect()
         gc.freeze()
         flusher = asyncio.create_task(_flush_forever(services))
-        log.info("ready: %s", services.readiness)
+        log.info("ready: %s", services.components())
         try:
             yield
         finally:

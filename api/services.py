@@ -48,6 +48,7 @@ class Services:
     stream: StreamFn | None = None
     readiness: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    builds: list[Any] = field(default_factory=list)  # background index builds (index/retrieval/background.py)
     telemetry: Telemetry = field(default_factory=Telemetry)
     answer_cache: TTLCache = field(init=False)
     search_cache: TTLCache = field(init=False)
@@ -72,9 +73,24 @@ class Services:
         """The version of program ``name`` being served: its registry tag, or "uncompiled"."""
         return self.program_versions.get(name, UNCOMPILED)
 
+    def components(self) -> dict[str, str]:
+        """Each component's state: "ok", "degraded: ..." (serving, with less) or why it is not available."""
+        out = dict(self.readiness)
+        for build in self.builds:
+            line = build.summary()
+            if line != "ok":
+                out[f"index.{build.name}"] = line
+        return out
+
+    @property
+    def degraded(self) -> list[str]:
+        return [name for name, state in self.components().items() if state.startswith("degraded")]
+
     @property
     def ready(self) -> bool:
-        return bool(self.readiness) and all(v == "ok" for v in self.readiness.values())
+        """Serving: every component ok or degraded (answers with less, said so on /readyz)."""
+        states = self.components().values()
+        return bool(states) and all(v == "ok" or v.startswith("degraded") for v in states)
 
     def close(self) -> None:
         for closer in reversed(self.closers):

@@ -10,6 +10,7 @@ answer, in /readyz and in the answer cache key.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,8 +19,9 @@ from api.services import Services
 from api.streaming import stream_program
 from fda.env import apply_offline_defaults
 from fda.settings import Settings
+from index.retrieval.background import COLBERT_SECONDS_PER_CHUNK, BackgroundBuild
 from index.retrieval.base import Retriever
-from index.retrieval.factory import open_retriever
+from index.retrieval.factory import Deferred, open_retriever, open_retriever_deferring
 from index.retrieval.lookup import ChunkLookup
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
 from programs.trust.checks import checks_for
@@ -27,17 +29,41 @@ from programs.trust.checks import checks_for
 log = logging.getLogger(__name__)
 
 
-def _retrievers(settings: Settings) -> dict[str, Retriever]:
-    """The configured backend (required) and BM25 for /v1/search (cheap, always built)."""
+def _retrievers(settings: Settings, defer_colbert: bool) -> tuple[dict[str, Retriever], Deferred | None]:
+    """The configured backend (required; ``fused`` may open without ColBERT, see ``Deferred``) and BM25 for
+    /v1/search (cheap, always built)."""
     main = settings.retrieval.backend
-    out: dict[str, Retriever] = {main: open_retriever(main, settings)}
+    retriever, deferred = open_retriever_deferring(main, settings, defer_colbert=defer_colbert)
+    out: dict[str, Retriever] = {main: retriever}
     for extra in ("bm25",):
         if extra not in out:
             try:
                 out[extra] = open_retriever(extra, settings)
             except Exception as err:  # optional backend: searchable only when built
                 log.warning("backend %s not available for /v1/search: %s", extra, err)
-    return out
+    return out, deferred
+
+
+def colbert_build(settings: Settings, deferred: Deferred, services: Services) -> BackgroundBuild:
+    """``fda index --backend colbert`` as a low-priority child process; when it succeeds the colbert signal is
+    attached to ``fused`` and the caches (filled without it) are emptied."""
+    from index.retrieval.passages import load_chunks, versions
+
+    known, latest = versions(settings.db_path)
+    chunks = len(load_chunks(settings.db_path, latest or known[-1])) if known else 0
+
+    def attach() -> None:
+        deferred.attach()
+        services.answer_cache.clear()
+        services.search_cache.clear()
+
+    return BackgroundBuild(
+        "colbert",
+        [sys.executable, "-m", "fda.cli", "index", "--backend", "colbert"],
+        settings.state_dir / "logs" / "index-colbert.log",
+        attach,
+        expected_s=chunks * COLBERT_SECONDS_PER_CHUNK if chunks else None,
+    )
 
 
 def warm_up(retriever: Retriever) -> None:
@@ -76,12 +102,16 @@ def load_programs(
     return programs, served
 
 
-def wire(settings: Settings) -> Services:
+def wire(settings: Settings, *, build_missing: bool = True) -> Services:
+    """Everything the service needs. ``build_missing`` (``fda serve``): a missing colbert index is built in the
+    background (``retrieval.build_missing_on_serve``) while ``fused`` answers without it; ``fda ask`` passes
+    False and answers without it, with a warning."""
     apply_offline_defaults(settings.state_dir)
     lookup = ChunkLookup(settings.db_path)
     versions = lookup.versions()
     latest = next((v for v, is_latest in versions if is_latest), versions[-1][0] if versions else "")
-    retrievers = _retrievers(settings)
+    background = build_missing and settings.retrieval.build_missing_on_serve
+    retrievers, deferred = _retrievers(settings, defer_colbert=background or not build_missing)
     main = retrievers[settings.retrieval.backend]
     warm_up(main)
     readiness = {"store": "ok", "index": "ok"}
@@ -101,7 +131,9 @@ def wire(settings: Settings) -> Services:
 
     names = [v for v, _ in versions]
     programs, program_versions = load_programs(settings, main, lm, versions=names, latest=latest)
-    return Services(
+    if deferred is not None and not background:
+        readiness["index"] = "degraded: no colbert index; run `fda index --backend colbert` for the full fused"
+    services = Services(
         settings=settings,
         programs=programs,
         program_versions=program_versions,
@@ -117,3 +149,9 @@ def wire(settings: Settings) -> Services:
         readiness=readiness,
         closers=closers,
     )
+    if deferred is not None and background:
+        build = colbert_build(settings, deferred, services)
+        services.builds.append(build)
+        services.closers.append(build.stop)
+        build.start()
+    return services

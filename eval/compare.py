@@ -31,6 +31,11 @@ HEADLINE = (
     "injection_success",
     "unsupported_removed",
     "latency_s",
+    # retrieval runs (`fda eval --program retrieval`): the answer metrics above are n/a there
+    "recall_at_5_section",
+    "mrr_at_10_section",
+    "ndcg_at_10_section",
+    "recall_at_5_page",
 )
 
 

@@ -89,6 +89,18 @@ class RetrievalSettings(_Section):
     k: int = Field(default=10, ge=1, le=100, description="Passages returned per search.")
     index_dir: Path | None = Field(default=None, description="Where indexes are built; default: <state_dir>/indexes.")
     build: list[Indexed] = Field(default_factory=_all_indexed, description="Indexes `fda index` builds.")
+    build_threads: int = Field(
+        default=0,
+        ge=0,
+        description="CPU threads `fda index` encodes with (0: every core). Searches keep OMP_NUM_THREADS (1 by "
+        "default: two threads on a busy 2-core box made ColBERT searches spike); a build is a batch job.",
+    )
+    build_missing_on_serve: bool = Field(
+        default=True,
+        description="`fda serve` with `fused` and no colbert index yet: serve at once without the colbert signal "
+        "and build the index in a background process (low priority), then switch it on; /readyz says 'degraded' "
+        "meanwhile. false: a missing colbert index stops start-up with the command that builds it.",
+    )
     neural_versions: Literal["latest", "all"] = Field(
         default="latest",
         description="Versions the dense and colbert indexes cover (bm25 always covers all): 'latest' keeps a "

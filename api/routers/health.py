@@ -1,4 +1,5 @@
-"""GET /healthz (alive), /readyz (index and LM loaded), /metrics (Prometheus text)."""
+"""GET /healthz (alive), /readyz (index and LM loaded; 200 also while degraded, e.g. the colbert index still
+building in the background, which ``degraded`` and ``builds`` show), /metrics (Prometheus text)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def checks_of(program: object) -> dict[str, object]:
 async def readyz(services: ServicesDep) -> JSONResponse:
     body = {
         "ready": services.ready,
-        "components": services.readiness,
+        "components": services.components(),
+        "degraded": services.degraded,
+        "builds": [build.describe() for build in services.builds],
         "versions": services.versions,
         "latest": services.latest,
         "program_version": services.program_version(services.settings.api.default_program),

@@ -399,6 +399,8 @@ def compare_cmd(
     for col in ("metric", "A", "B", "B - A", "paired 95% CI", "n"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for r in rows:
+        if r.n == 0 and r.a is None and r.b is None:  # e.g. answer metrics of retrieval runs
+            continue
         ci = f"{fmt(r.low)} – {fmt(r.high)}" if r.low is not None else "n/a"
         table.add_row(r.metric, fmt(r.a), fmt(r.b), fmt(r.diff), ci, str(r.n))
     console.print(table)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,12 @@ def index_cmd(
     from index.retrieval.layout import paths_for
 
     s = get_settings()
+    threads = s.retrieval.build_threads or os.cpu_count() or 1
+    if set(backend or s.retrieval.build) - {"bm25"}:  # the encoders: a batch job gets every core
+        import torch
+
+        torch.set_num_threads(threads)
+        log.info("encoding with %d threads (retrieval.build_threads)", threads)
     try:
         reports = build_indexes(
             s.retrieval,

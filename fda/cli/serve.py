@@ -81,7 +81,7 @@ def ask_cmd(
     s = get_settings()
     try:
         check_question(question, s.api.max_question_chars)
-        services = wire(s)
+        services = wire(s, build_missing=False)
     except FDAError as err:
         fail(err)
         return

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fda.errors import ConfigError
+from fda.errors import ConfigError, IndexMissingError
 from fda.settings import BACKENDS, RetrievalSettings, Settings
 from index.retrieval.base import Retriever
 from index.retrieval.bm25 import BM25Retriever
@@ -28,11 +28,15 @@ class Opener:
     """Opens each bare index once, with the settings' encoders and search options, so hybrid, rerank and fused
     share the loaded backends they combine (the ablation and tuning benches open theirs here too)."""
 
-    def __init__(self, rs: RetrievalSettings, paths: Paths) -> None:
+    def __init__(self, rs: RetrievalSettings, paths: Paths, defer_colbert: bool = False) -> None:
         self.rs = rs
         self.paths = paths
         self.cache: dict[str, Retriever] = {}
         self.onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
+        # defer_colbert: a missing colbert index does not stop ``fused``; it opens without that signal and
+        # ``deferred`` says what to attach once the index is built (fda serve builds it in the background)
+        self.defer_colbert = defer_colbert
+        self.deferred: Deferred | None = None
 
     def get(self, backend: str) -> Retriever:
         if backend not in self.cache:
@@ -86,12 +90,20 @@ class Opener:
         bm25, dense = self.get("bm25"), self.get("dense")
         assert isinstance(bm25, BM25Retriever) and isinstance(dense, DenseRetriever)
         # weights: bm25, dense, colbert, headings, questions
-        needs_colbert = len(rs.fused_weights) > 2 and rs.fused_weights[2] != 0
-        colbert = self.get("colbert") if needs_colbert else None
+        weights = list(rs.fused_weights)
+        needs_colbert = len(weights) > 2 and weights[2] != 0
+        colbert, colbert_weight = None, 0.0
+        if needs_colbert:
+            try:
+                colbert = self.get("colbert")
+            except IndexMissingError as err:
+                if not self.defer_colbert:
+                    raise
+                log.warning("fused starts without its colbert signal until the index is built: %s", err.args[0])
+                colbert_weight, weights[2] = weights[2], 0.0
         assert colbert is None or isinstance(colbert, ColBERTRetriever)
         cache = self.paths.models_dir.parent / "cache"
         headings = HeadingVectors(dense.encoder, cache / "headings", dense.folder.name)
-        weights = list(rs.fused_weights)
         questions = (
             question_vectors(self.paths.questions_file, dense, cache / "questions")
             if len(weights) > 4 and weights[4]
@@ -99,9 +111,29 @@ class Opener:
         )
         if questions is None and len(weights) > 4:
             weights[4] = 0.0
-        return FusedRetriever(
+        fused = FusedRetriever(
             bm25, dense, colbert, headings, weights, page_weight=rs.page_weight, depth=rs.depth, questions=questions
         )
+        if needs_colbert and colbert is None:
+            self.deferred = Deferred(fused, colbert_weight, self)
+        return fused
+
+
+class Deferred:
+    """A ``fused`` retriever serving without ColBERT: ``attach()`` opens the colbert index (once it is built),
+    loads it with one search, and turns the signal on with its configured weight."""
+
+    def __init__(self, fused: Any, weight: float, opener: Opener) -> None:
+        self.fused = fused
+        self.weight = weight
+        self.opener = opener
+
+    def attach(self) -> None:
+        colbert = self.opener.get("colbert")  # raises IndexMissingError while the index is still missing
+        search = getattr(colbert, "search", None)
+        if callable(search):
+            search("How do I enable CORS?", k=1)  # load PLAID and the query encoder before the switch
+        self.fused.attach_colbert(colbert, self.weight)
 
 
 def question_vectors(path: Path | None, dense: Any, cache_dir: Path) -> Any:
@@ -123,9 +155,17 @@ def question_vectors(path: Path | None, dense: Any, cache_dir: Path) -> Any:
 def open_retriever(backend: str | None, settings: Settings, paths: Paths | None = None) -> Retriever:
     """A ready backend (``None``: ``settings.retrieval.backend``), wrapped as the service searches: older
     versions through BM25, release notes last, one chunk per section, section context for the answer step."""
+    return open_retriever_deferring(backend, settings, paths, defer_colbert=False)[0]
+
+
+def open_retriever_deferring(
+    backend: str | None, settings: Settings, paths: Paths | None = None, *, defer_colbert: bool = True
+) -> tuple[Retriever, Deferred | None]:
+    """``open_retriever``, except that ``fused`` with a missing colbert index opens without that signal and the
+    :class:`Deferred` says how to attach it later (``None`` when nothing was deferred)."""
     rs = settings.retrieval
     paths = paths or paths_for(rs, settings.state_dir, settings.db_path)
-    opener = Opener(rs, paths)
+    opener = Opener(rs, paths, defer_colbert=defer_colbert)
     name = backend or rs.backend
     retriever = opener.get(name)
     if name != "bm25":  # dense/colbert may cover the latest version only (retrieval.neural_versions)
@@ -136,4 +176,5 @@ def open_retriever(backend: str | None, settings: Settings, paths: Paths | None 
         retriever = SectionFolding(retriever)
     bm25 = opener.get("bm25")
     assert isinstance(bm25, BM25Retriever)
-    return SectionContext(retriever, bm25)  # the answer step may show what follows a chunk in its section
+    # the answer step may show what follows a chunk in its section
+    return SectionContext(retriever, bm25), opener.deferred

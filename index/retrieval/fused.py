@@ -128,13 +128,27 @@ class FusedRetriever:
         self.name = name
 
     def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
-        pool = self.pool(query, version)
+        weights = self.weights  # one snapshot per search: attach_colbert may swap the list meanwhile
+        pool = self.pool(query, version, weights)
         if k <= 0:
             return []
-        return rank(pool, self.weights, self.page_weight)[:k]
+        return rank(pool, weights, self.page_weight)[:k]
 
-    def pool(self, query: str, version: str | None = None) -> Pool:
-        """The candidates of ``query`` and their raw signals (what :func:`rank` fuses)."""
+    def attach_colbert(self, colbert: Rescorer, weight: float) -> None:
+        """Turn the ColBERT signal on: ``fda serve`` starts on the other signals while the colbert index builds
+        in the background (index/retrieval/background.py), then attaches it here. Safe while searches run:
+        each search reads the weights once, and the scorer is in place before its weight is."""
+        if weight <= 0:
+            raise ConfigError(f"attach_colbert needs a positive weight, got {weight}")
+        self.colbert = colbert
+        weights = list(self.weights)
+        weights[2] = weight
+        self.weights = weights
+
+    def pool(self, query: str, version: str | None = None, weights: Sequence[float] | None = None) -> Pool:
+        """The candidates of ``query`` and their raw signals (what :func:`rank` fuses); a signal whose weight in
+        ``weights`` (default: the retriever's) is 0 is not computed and stays 0."""
+        weights = self.weights if weights is None else weights
         q = check_query(query)
         if self.clean_query:
             q = strip_urls(q)
@@ -150,27 +164,27 @@ class FusedRetriever:
             [
                 bm25_scores[ids],
                 dense_scores[ids],
-                self._colbert(q, picked, version),
-                self._headings(query_vector, chunks, ids),
-                self._questions(query_vector, chunks, ids),
+                self._colbert(q, picked, version) if weights[2] else np.zeros(len(ids)),
+                self._headings(query_vector, chunks, ids) if weights[3] else np.zeros(len(ids)),
+                self._questions(query_vector, chunks, ids) if weights[4] else np.zeros(len(ids)),
             ]
         ).astype(np.float64)
         return Pool(picked, signals)
 
     def _colbert(self, query: str, picked: list[Chunk], version: str | None) -> np.ndarray:
-        if not self.weights[2] or self.colbert is None:
+        if self.colbert is None:
             return np.zeros(len(picked))
         got = self.colbert.rescore(query, [c.chunk_id for c in picked], version)
         floor = min(got.values()) if got else 0.0  # a chunk the index lacks scores as the worst candidate
         return np.array([got.get(c.chunk_id, floor) for c in picked], dtype=np.float64)
 
     def _headings(self, query_vector: np.ndarray, chunks: list[Chunk], pool: list[int]) -> np.ndarray:
-        if not self.weights[3] or self.headings is None:
+        if self.headings is None:
             return np.zeros(len(pool))
         return np.asarray(self.headings.matrix(chunks)[pool] @ query_vector, dtype=np.float64)
 
     def _questions(self, query_vector: np.ndarray, chunks: list[Chunk], pool: list[int]) -> np.ndarray:
-        if not self.weights[4] or self.questions is None:
+        if self.questions is None:
             return np.zeros(len(pool))
         return fill_missing(self.questions.scores(query_vector, chunks, pool))
 

@@ -248,3 +248,41 @@ def test_stream_error_reported_in_band(client: TestClient) -> None:
     services_of(client).programs["rag"].raise_error = RuntimeError("model crashed")
     events = _sse(client.post("/v1/ask/stream", json={"question": "How do I enable CORS?"}).text)
     assert events[-1][0] == "error" and "model crashed" in events[-1][1]["message"]
+
+
+def test_readyz_while_an_index_builds_in_the_background(client: TestClient) -> None:
+    """Serving on fewer signals is ready (200) but says what is degraded and how far the build is; once the
+    build is done the service is whole, and a failed build stays degraded with its command."""
+
+    class Build:
+        name = "colbert"
+        state = "building"
+
+        def summary(self) -> str:
+            return "ok" if self.state == "done" else f"degraded: colbert index {self.state}"
+
+        def describe(self) -> dict[str, object]:
+            return {"index": self.name, "state": self.state, "elapsed_s": 12.0, "expected_s": 600}
+
+    build = Build()
+    services_of(client).builds.append(build)
+    body = client.get("/readyz")
+    assert body.status_code == 200 and body.json()["ready"] is True
+    assert body.json()["degraded"] == ["index.colbert"]
+    assert body.json()["components"]["index.colbert"] == "degraded: colbert index building"
+    assert body.json()["builds"] == [{"index": "colbert", "state": "building", "elapsed_s": 12.0, "expected_s": 600}]
+    build.state = "done"
+    body = client.get("/readyz").json()
+    assert body["degraded"] == [] and "index.colbert" not in body["components"]
+    services_of(client).readiness["lm"] = "not available: connection refused"  # degraded is not a way round this
+    build.state = "failed"
+    assert client.get("/readyz").status_code == 503
+
+
+def test_caches_can_be_emptied() -> None:
+    from api.cache import TTLCache
+
+    cache = TTLCache(4, 60)
+    cache.put("a", 1)
+    cache.clear()
+    assert cache.get("a") is None and cache.stats()["size"] == 0

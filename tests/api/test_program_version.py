@@ -58,7 +58,7 @@ def test_fda_ask_prints_the_program_version(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path))
-    monkeypatch.setattr("api.wiring.wire", lambda s: with_champion(s, tmp_path))
+    monkeypatch.setattr("api.wiring.wire", lambda s, **_: with_champion(s, tmp_path))
     runner = CliRunner()
     as_json = runner.invoke(app, ["ask", QUESTION, "--json"])
     assert as_json.exit_code == 0, as_json.output

@@ -68,3 +68,35 @@ def test_colbert_builds_searches_rescores_and_fuses(tiny_store: Path) -> None:  
     )
     for backend in ("hybrid", "rerank"):
         assert open_retriever(backend, settings, paths).search("CORSMiddleware", k=2)[0].url == CORS
+
+
+def test_serve_builds_the_missing_colbert_index_in_the_background(
+    tiny_store: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fresh clone's `make run`: bm25 and dense built, colbert not. ``fused`` answers at once without it; the
+    real ``fda index --backend colbert`` runs as a child process; its index is then attached to the live
+    retriever, which now scores with ColBERT."""
+    from types import SimpleNamespace
+
+    from api.cache import TTLCache
+    from api.wiring import _retrievers, colbert_build
+    from index.retrieval.layout import paths_for
+
+    root = tiny_store.parent
+    monkeypatch.setenv("FDA_STATE_DIR", str(root))  # the child reads the same settings
+    settings = Settings(state_dir=root)
+    assert settings.retrieval.backend == "fused" and settings.retrieval.fused_weights[2] > 0
+    build_indexes(settings.retrieval, paths_for(settings.retrieval, root, tiny_store), ["bm25", "dense"], progress=False)
+    retrievers, deferred = _retrievers(settings, defer_colbert=True)
+    assert deferred is not None and deferred.fused.colbert is None
+    assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
+
+    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60))
+    build = colbert_build(settings, deferred, services)  # type: ignore[arg-type]
+    build.start()
+    assert build.wait(600), "the background colbert build did not finish in 10 minutes"
+    assert build.state == "done", f"{build.error}\n{build.log_path.read_text()[-3000:]}"
+    assert deferred.fused.colbert is not None and deferred.fused.weights[2] == settings.retrieval.fused_weights[2]
+    assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
+    assert "colbert" in build.log_path.read_text()

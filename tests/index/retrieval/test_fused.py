@@ -248,3 +248,85 @@ def test_a_cache_that_cannot_be_written_costs_the_cache_not_the_search(
     enc = QuestionEncoder()
     got = encode_cached(enc, ["upload?"], blocker / "questions", "questions", "m1")
     assert got.shape[0] == 1 and "not cached" in caplog.text
+
+
+def test_attach_colbert_turns_the_signal_on_for_later_searches() -> None:
+    bm25, dense_ = FakeBM25([3, 2, 1, 0]), FakeDense([0.3, 0.2, 0.1, 0])
+    r = FusedRetriever(bm25, dense_, None, None, (1, 0, 0, 0), page_weight=0, depth=3)
+    assert _ids(r.search("q", k=3)) == ["a1", "a2", "b1"]  # bm25 alone
+    colbert = FakeColBERT({"a1": 0.0, "a2": 0.0, "b1": 100.0})
+    r.attach_colbert(colbert, 5.0)
+    assert r.weights[2] == 5.0 and colbert.asked == []
+    assert _ids(r.search("q", k=3))[0] == "b1"  # ColBERT now outweighs bm25
+    assert colbert.asked == [["a1", "a2", "b1"]]
+    with pytest.raises(ConfigError):
+        r.attach_colbert(colbert, 0.0)
+
+
+def test_a_search_uses_one_snapshot_of_the_weights() -> None:
+    """attach_colbert in the middle of a search: the pool and the ranking use the same weights."""
+    colbert = FakeColBERT({"a1": 0.0, "a2": 0.0, "b1": 100.0})
+
+    class AttachingBM25(FakeBM25):
+        def scores(self, query: str, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
+            r.attach_colbert(colbert, 5.0)  # another thread finishing the build, simulated
+            return super().scores(query, version)
+
+    r = FusedRetriever(AttachingBM25([3, 2, 1, 0]), FakeDense([0.3, 0.2, 0.1, 0]), None, None, (1, 0, 0, 0), depth=3)
+    assert _ids(r.search("q", k=3)) == ["a1", "a2", "b1"] and colbert.asked == []
+    assert _ids(r.search("q", k=3))[0] == "b1"
+
+
+def test_fused_opens_without_a_missing_colbert_index_only_when_asked_to_defer(
+    paths: Paths,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fda.errors import IndexMissingError
+    from index.retrieval.factory import open_retriever_deferring
+
+    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
+    settings = Settings(
+        state_dir=paths.db_path.parent,
+        retrieval=RetrievalSettings(backend="fused", fused_weights=[1.0, 1.0, 2.0, 0.5], checkpoint="test/colbert"),
+    )
+    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
+    with pytest.raises(IndexMissingError, match="fda index"):
+        open_retriever(None, settings, paths)
+    retriever, deferred = open_retriever_deferring(None, settings, paths)
+    assert deferred is not None and deferred.weight == 2.0 and deferred.fused.weights[2] == 0.0
+    assert retriever.search("How do I use CORSMiddleware?", k=2)[0].url == CORS
+    with pytest.raises(IndexMissingError):  # still missing: attaching says so and changes nothing
+        deferred.attach()
+    assert deferred.fused.weights[2] == 0.0 and deferred.fused.colbert is None
+
+    class Built:
+        def __init__(self) -> None:
+            self.searched: list[str] = []
+
+        def search(self, query: str, k: int = 10, version: str | None = None) -> list[Any]:
+            self.searched.append(query)
+            return []
+
+        def rescore(self, query: str, chunk_ids: Sequence[str], version: str | None = None) -> dict[str, float]:
+            return {c: 1.0 for c in chunk_ids}
+
+    built = Built()
+    deferred.opener.cache["colbert"] = built  # type: ignore[assignment]  # what the finished build opens
+    deferred.attach()
+    assert built.searched and deferred.fused.colbert is built and deferred.fused.weights[2] == 2.0
+    assert retriever.search("How do I use CORSMiddleware?", k=2)[0].url == CORS
+
+
+def test_nothing_is_deferred_when_colbert_is_not_weighted(
+    paths: Paths,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from index.retrieval.factory import open_retriever_deferring
+
+    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
+    settings = Settings(
+        state_dir=paths.db_path.parent,
+        retrieval=RetrievalSettings(backend="fused", fused_weights=[1.0, 1.0, 0.0, 0.5]),
+    )
+    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
+    assert open_retriever_deferring(None, settings, paths)[1] is None

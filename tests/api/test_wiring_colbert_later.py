@@ -1,0 +1,72 @@
+"""api/wiring.py on a fresh clone's state: bm25 and dense built, colbert not yet. ``fused`` opens without
+ColBERT, the build is a niced ``fda index --backend colbert`` child, and its success attaches the signal and
+empties the caches that were filled without it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from api.cache import TTLCache
+from api.wiring import _retrievers, colbert_build
+from fda.errors import IndexMissingError
+from fda.settings import RetrievalSettings, Settings
+from index.retrieval import dense
+from index.retrieval.build import build_indexes
+from index.retrieval.layout import paths_for
+from tests.index.conftest import tiny_dumps  # noqa: F401  (fixture)
+from tests.index.retrieval.test_retrievers import CORS, HashEncoder, tiny_store  # noqa: F401  (fixtures)
+
+
+class BuiltColBERT:
+    def __init__(self) -> None:
+        self.searched: list[str] = []
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Any]:
+        self.searched.append(query)
+        return []
+
+    def rescore(self, query: str, chunk_ids: Sequence[str], version: str | None = None) -> dict[str, float]:
+        return {c: float(i) for i, c in enumerate(chunk_ids)}
+
+
+@pytest.fixture
+def settings(tiny_store: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:  # noqa: F811
+    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
+    s = Settings(state_dir=tiny_store.parent, retrieval=RetrievalSettings(backend="fused", checkpoint="test/colbert"))
+    build_indexes(s.retrieval, paths_for(s.retrieval, s.state_dir, s.db_path), ["bm25", "dense"], progress=False)
+    return s
+
+
+def test_without_deferral_a_missing_colbert_index_stops_start_up(settings: Settings) -> None:
+    with pytest.raises(IndexMissingError, match="fda index"):
+        _retrievers(settings, defer_colbert=False)
+
+
+def test_fused_serves_at_once_and_the_finished_build_switches_colbert_on(settings: Settings) -> None:
+    retrievers, deferred = _retrievers(settings, defer_colbert=True)
+    assert deferred is not None and deferred.fused.weights[2] == 0.0 and set(retrievers) == {"fused", "bm25"}
+    assert retrievers["fused"].search("How do I use CORSMiddleware?", k=1)[0].url == CORS
+
+    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60))
+    services.answer_cache.put("q", "an answer made without colbert")
+    build = colbert_build(settings, deferred, services)  # type: ignore[arg-type]
+    assert build.command[1:] == ["-m", "fda.cli", "index", "--backend", "colbert"]
+    assert build.command[0] == sys.executable and build.expected_s and build.expected_s > 0
+    assert build.log_path == settings.state_dir / "logs" / "index-colbert.log"
+
+    colbert = BuiltColBERT()
+    deferred.opener.cache["colbert"] = colbert  # type: ignore[assignment]  # what the finished index opens as
+    build.command = [sys.executable, "-c", "print('built')"]  # the real build takes minutes: the slow tier runs it
+    build.poll_s = 0.02
+    build.start()
+    assert build.wait(30) and build.state == "done", build.error
+    assert deferred.fused.weights[2] == settings.retrieval.fused_weights[2] and deferred.fused.colbert is colbert
+    assert colbert.searched  # loaded before the switch, not by the first user
+    assert services.answer_cache.get("q") is None
+    retrievers["fused"].search("How do I use CORSMiddleware?", k=1)
