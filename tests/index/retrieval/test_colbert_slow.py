@@ -87,7 +87,9 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     monkeypatch.setenv("FDA_STATE_DIR", str(root))  # the child reads the same settings
     settings = Settings(state_dir=root)
     assert settings.retrieval.backend == "fused" and settings.retrieval.fused_weights[2] > 0
-    build_indexes(settings.retrieval, paths_for(settings.retrieval, root, tiny_store), ["bm25", "dense"], progress=False)
+    build_indexes(
+        settings.retrieval, paths_for(settings.retrieval, root, tiny_store), ["bm25", "dense"], progress=False
+    )
     retrievers, deferred = _retrievers(settings, defer_colbert=True)
     assert deferred is not None and deferred.fused.colbert is None
     assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
