@@ -227,7 +227,7 @@ def answer_over(
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
     checks = checks or TrustChecks()
-    raw = drop_broken_tail(str(out.answer or ""))
+    raw = fences_on_own_lines(drop_broken_tail(str(out.answer or "")))
     verified = verify_answer(
         raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES, urls=[p.url for p in shown]
     )
@@ -309,6 +309,25 @@ def drop_broken_tail(text: str) -> str:
     if tail and (tail.count("`") % 2 or re.search(r"[(\[{=,]$", tail)):
         return text[:cut].rstrip()
     return text
+
+
+def fences_on_own_lines(text: str) -> str:
+    """Code fences moved onto lines of their own: the small models glue an opening fence to the sentence that
+    introduces it (``add it [2]:```python``), which Markdown renders as inline code running into the next
+    paragraph, and the verifier reads as prose. A closing fence with text after it gets that text its own line."""
+    if "```" not in text:
+        return text
+    parts = text.split("```")
+    out = [parts[0]]
+    for i, part in enumerate(parts[1:], start=1):
+        before = out[-1]
+        if before and not before.endswith("\n") and before.rpartition("\n")[2].strip():
+            out[-1] = before.rstrip(" \t") + "\n"
+        opening = i % 2 == 1
+        if not opening and part and not part.startswith("\n") and part.partition("\n")[0].strip():
+            part = "\n" + part.lstrip(" \t")
+        out.append(part)
+    return "```".join(out)
 
 
 def drop_repeats(text: str) -> str:

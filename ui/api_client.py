@@ -128,3 +128,13 @@ def _ask_body(question: str, version: str | None, program: str | None) -> dict[s
     if program:
         body["program"] = program
     return body
+
+
+def readiness(body: dict[str, Any]) -> tuple[str, str]:
+    """A /readyz body -> ("ready" | "degraded" | "down", detail). Degraded: answering with less (e.g. the colbert
+    index still building in the background), and the detail says what."""
+    components = body.get("components") or {}
+    if body.get("ready") and body.get("degraded"):
+        return "degraded", "; ".join(f"{k}: {components.get(k, '')}" for k in body["degraded"])
+    parts = ", ".join(f"{k}: {v}" for k, v in components.items())
+    return ("ready" if body.get("ready") else "down"), parts or "no components reported"

@@ -21,22 +21,24 @@ PAGES = [
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def api_status(api_url: str, timeout_s: float) -> tuple[bool, str]:
-    from ui.api_client import ApiClient
+def api_status(api_url: str, timeout_s: float) -> tuple[str, str]:
+    """("ready" | "degraded" | "down", detail): degraded = answering with less, e.g. the colbert index still
+    building in the background (the detail says what and for how long)."""
+    from ui.api_client import ApiClient, readiness
 
     try:
-        ready = ApiClient(api_url, timeout_s).ready()
+        return readiness(ApiClient(api_url, timeout_s).ready())
     except ApiError as err:
-        return False, str(err.args[0])
-    parts = ", ".join(f"{k}: {v}" for k, v in (ready.get("components") or {}).items())
-    return bool(ready.get("ready")), parts or "no components reported"
+        return "down", str(err.args[0])
 
 
 def sidebar(cfg: UiConfig) -> None:
     with st.sidebar:
-        up, detail = api_status(cfg.api_url, min(cfg.timeout_s, 3.0))
-        if up:
+        state, detail = api_status(cfg.api_url, min(cfg.timeout_s, 3.0))
+        if state == "ready":
             st.success(f"API ready at {cfg.api_url}", icon=":material/check_circle:")
+        elif state == "degraded":
+            st.info(f"API answering at {cfg.api_url}, degraded: {detail}", icon=":material/hourglass_top:")
         else:
             st.warning(f"API not ready at {cfg.api_url}: {detail}", icon=":material/warning:")
         st.caption(f"eval store `{cfg.eval_db}`  \nquery log `{cfg.logs_db}`  \ncorpus `{cfg.corpus_db}`")

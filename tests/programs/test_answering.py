@@ -198,3 +198,34 @@ def test_drop_broken_tail(text: str, expected: str) -> None:
     from programs.answering import drop_broken_tail
 
     assert drop_broken_tail(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Add it [1]:```python\napp.add_middleware(CORSMiddleware)\n```",
+            "Add it [1]:\n```python\napp.add_middleware(CORSMiddleware)\n```",
+        ),
+        ("Code:\n```py\nx = 1\n```Then run it [1].", "Code:\n```py\nx = 1\n```\nThen run it [1]."),
+        ("Code:\n```py\nx = 1\n```\nDone [1].", "Code:\n```py\nx = 1\n```\nDone [1]."),  # already clean: unchanged
+        ("No code here [1].", "No code here [1]."),
+        ("See ```python\nz = 1```", "See\n```python\nz = 1\n```"),  # a closing fence glued to the last code line
+    ],
+)
+def test_fences_on_own_lines(text: str, expected: str) -> None:
+    from programs.answering import fences_on_own_lines
+
+    assert fences_on_own_lines(text) == expected
+
+
+def test_a_glued_opening_fence_is_served_on_its_own_line() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(
+            cited=[1],
+            answer="Add CORSMiddleware with allow_origins [1]:```python\napp.add_middleware(CORSMiddleware)\n```",
+            cannot_answer=False,
+        )
+
+    pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500)  # type: ignore[arg-type]
+    assert "[1]:\n```python\n" in pred.answer, pred.answer

@@ -123,3 +123,19 @@ def test_sources_markdown_lists_numbered_links() -> None:
 
     md = sources_markdown([{"number": 1, "title": "CORS", "url": "https://fastapi.tiangolo.com/tutorial/cors/#a"}])
     assert "1. [CORS](https://fastapi.tiangolo.com/tutorial/cors/#a)" in md
+
+
+def test_readiness_tells_ready_degraded_and_down_apart() -> None:
+    from ui.api_client import readiness
+
+    assert readiness({"ready": True, "components": {"index": "ok", "lm": "ok"}, "degraded": []}) == (
+        "ready",
+        "index: ok, lm: ok",
+    )
+    building = "degraded: colbert index building in the background (120 s, about 8 min left)"
+    state, detail = readiness(
+        {"ready": True, "components": {"lm": "ok", "index.colbert": building}, "degraded": ["index.colbert"]}
+    )
+    assert state == "degraded" and detail == f"index.colbert: {building}"
+    assert readiness({"ready": False, "components": {"lm": "not available: refused"}})[0] == "down"
+    assert readiness({"ready": False}) == ("down", "no components reported")
