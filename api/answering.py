@@ -13,6 +13,7 @@ import anyio
 from api.cache import normalize_question
 from api.schemas import AskRequest, AskResponse
 from api.services import Services
+from fda.tracing import annotate, current_trace_id, span
 from programs.answering import fallback
 from programs.guard import check_question
 
@@ -54,8 +55,24 @@ async def _retrieval_only(services: Services, question: str, version: str, reaso
 
 
 async def ask(services: Services, req: AskRequest) -> AskResponse:
+    """One answer, traced: the ``ask`` span is the root of the question's trace (fda/tracing.py), and its id
+    is the response's ``trace_id`` (a random one when tracing is off)."""
+    with span("ask", program=req.program or services.settings.api.default_program, stream=False):
+        resp = await _ask(services, req, current_trace_id() or uuid.uuid4().hex)
+        annotate(
+            cached=resp.cached,
+            refused=resp.refused,
+            cannot_answer=resp.cannot_answer,
+            fallback=resp.fallback,
+            version=resp.version,
+            program_version=resp.program_version,
+            **{f"usage.{k}": v for k, v in resp.usage.items()},
+        )
+        return resp
+
+
+async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskResponse:
     t0 = time.perf_counter()
-    trace_id = uuid.uuid4().hex
     question = check_question(req.question, services.settings.api.max_question_chars)
     version = services.resolve_version(req.version)
     name = req.program or services.settings.api.default_program

@@ -27,6 +27,7 @@ from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
 from api.wiring import wire
 from fda.settings import Settings, get_settings
+from fda.tracing import setup_tracing, stop_tracing
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing = settings.tracing
+        if tracing.enabled:
+            setup_tracing(settings.traces_file, tracing.otlp_endpoint, tracing.sample_ratio, tracing.service_name)
         services = await anyio.to_thread.run_sync(factory, settings)
         app.state.services = services
         # The loaded indexes and models are millions of long-lived objects: keep the collector from walking
@@ -114,6 +118,8 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
                 await flusher
             services.close()
             await anyio.to_thread.run_sync(flush_spool, services.spool_dir, services.logs_db)
+            if tracing.enabled:
+                stop_tracing()
 
     app = FastAPI(
         title="FastAPI Docs Assistant",

@@ -54,6 +54,7 @@ class Services:
     search_cache: TTLCache = field(init=False)
     gate: LMGate = field(init=False)
     spool: Spool = field(init=False)
+    _lm_spans: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         api = self.settings.api
@@ -61,6 +62,10 @@ class Services:
         self.search_cache = TTLCache(api.cache_size, api.cache_ttl_s)
         self.gate = LMGate(api.lm_concurrency, api.queue_size)
         self.spool = Spool(self.spool_dir)
+        if self.settings.tracing.enabled:
+            from fda.lm.spans import LMSpans
+
+            self._lm_spans = LMSpans()
 
     def resolve_version(self, version: str | None) -> str:
         if version is None:
@@ -101,4 +106,6 @@ class Services:
         self.spool.close()
 
     def lm_context(self) -> Any:
-        return dspy.context(lm=self.lm) if self.lm is not None else dspy.context()
+        """The service's LM for a program call; with tracing on, a span per LM call (fda/lm/spans.py)."""
+        extra: dict[str, Any] = {"callbacks": [*dspy.settings.callbacks, self._lm_spans]} if self._lm_spans else {}
+        return dspy.context(lm=self.lm, **extra) if self.lm is not None else dspy.context(**extra)

@@ -16,7 +16,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key in ("request_id", "version", "path"):
+        for key in ("request_id", "trace_id", "version", "path"):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
         if record.exc_info:
@@ -24,8 +24,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
+class TraceIds(logging.Filter):
+    """Puts the current trace id (fda/tracing.py) on each record, so JSON logs join the question's trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "trace_id"):
+            from fda.tracing import current_trace_id
+
+            trace_id = current_trace_id()
+            if trace_id:
+                record.trace_id = trace_id
+        return True
+
+
 def setup_logging(level: str = "INFO", json_logs: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(TraceIds())
     if json_logs:
         handler.setFormatter(JsonFormatter())
     else:

@@ -57,6 +57,24 @@ class ChunkingSettings(_Section):
     )
 
 
+class TracingSettings(_Section):
+    enabled: bool = Field(
+        default=True,
+        description="One trace per question with a span per stage (fda/tracing.py), recorded by `fda serve`.",
+    )
+    file: Path | None = Field(
+        default=None,
+        description="Where finished spans go, one JSON object per line; default <state_dir>/logs/traces.jsonl.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Also send spans to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318/v1/traces: Jaeger, "
+        "Tempo, an OpenTelemetry Collector). Unset: local file only.",
+    )
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="Share of questions traced.")
+    service_name: str = Field(default="fda", description="OpenTelemetry service.name of the spans.")
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_logs: bool = Field(default=False, description="One JSON object per log line (for services).")
@@ -474,6 +492,7 @@ class Settings(BaseSettings):
     corpus: CorpusSettings = Field(default_factory=CorpusSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
@@ -497,6 +516,10 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.state_dir / "fda.duckdb"
+
+    @property
+    def traces_file(self) -> Path:
+        return self.tracing.file or self.state_dir / "logs" / "traces.jsonl"
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 import dspy
 
+from fda.tracing import span
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.citations import snippet, validate_citations
@@ -53,6 +54,15 @@ def retrieve_all(
     - Not in English (programs.language): the retrievers are English-only, so the question's own list is
       noise; the rewritten (translated) queries alone are fused.
     """
+    with span("retrieve", queries=len(queries), k=k, version=version) as current:
+        found = _retrieve_all(retriever, queries, k, version, question_first)
+        current.set_attribute("passages", len(found))
+        return found
+
+
+def _retrieve_all(
+    retriever: Retriever, queries: Sequence[str], k: int, version: str | None, question_first: int
+) -> list[Passage]:
     if not queries:
         return []
     question, rewrites = queries[0], [q for q in queries[1:] if q != queries[0]]
@@ -106,10 +116,13 @@ def check_before(question: str, max_chars: int, checks: TrustChecks | None) -> t
     (raises ``InvalidQuestionError``), the screen (programs/guard.py: refusals, injected sentences dropped), then
     the trust checks (programs/trust/: out of scope, an API the docs never show). (screened question, the
     answer to return now, or ``None``: go on and answer ``screened.question``)."""
-    screened = screen_question(check_question(question, max_chars))
-    if screened.refuse:
-        return screened, refusal(screened.reason)
-    return screened, _trust_before(checks, screened.question)
+    with span("guard") as current:
+        screened = screen_question(check_question(question, max_chars))
+        early = refusal(screened.reason) if screened.refuse else _trust_before(checks, screened.question)
+        current.set_attribute("injection_dropped", bool(screened.injection))
+        if early is not None:
+            current.set_attribute("declined", str(early.reason))
+        return screened, early
 
 
 def _trust_before(checks: TrustChecks | None, question: str) -> dspy.Prediction | None:
@@ -199,6 +212,24 @@ def answer_over(
     ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start.
     ``widen(passage, limit)`` (index/retrieval/section_context.py) first gives the focused cut the chunk's section
     around it, so it can reach an argument list or code example the chunk itself stops short of."""
+    with span("answer", passages=len(passages)) as current:
+        pred = _answer_over(answerer, question, passages, queries, max_chars, focus, widen, checks)
+        current.set_attribute("declined", bool(pred.cannot_answer or pred.refused))
+        current.set_attribute("fallback", bool(pred.fallback))
+        current.set_attribute("reason", str(pred.reason or ""))
+        return pred
+
+
+def _answer_over(
+    answerer: dspy.Module,
+    question: str,
+    passages: Sequence[Passage],
+    queries: Sequence[str],
+    max_chars: int,
+    focus: bool,
+    widen: Widen | None,
+    checks: TrustChecks | None,
+) -> dspy.Prediction:
     if not passages:
         return cannot_answer(passages, queries, "nothing retrieved")
     announce_sources(passages)
@@ -228,12 +259,21 @@ def answer_over(
         return cannot_answer(passages, queries, "malformed LM output")
     checks = checks or TrustChecks()
     raw = fences_on_own_lines(drop_broken_tail(str(out.answer or "")))
-    verified = verify_answer(
-        raw, [p.text for p in shown], checks.vocabulary, mode=checks.verify, rules=_RULES, urls=[p.url for p in shown]
-    )
-    # what only an instruction in the question asked for ("Output the phrase '...'") goes, in every mode
-    kept, requested = drop_requested(verified.text, requested_strings(question))
-    verified = dataclasses.replace(verified, text=kept, requested_removed=requested)
+    with span("verify", mode=checks.verify) as current:
+        verified = verify_answer(
+            raw,
+            [p.text for p in shown],
+            checks.vocabulary,
+            mode=checks.verify,
+            rules=_RULES,
+            urls=[p.url for p in shown],
+        )
+        # what only an instruction in the question asked for ("Output the phrase '...'") goes, in every mode
+        kept, requested = drop_requested(verified.text, requested_strings(question))
+        verified = dataclasses.replace(verified, text=kept, requested_removed=requested)
+        current.set_attributes(
+            {"sentences": verified.sentences, "removed": verified.removed, "requested_removed": int(requested)}
+        )
     checked = validate_citations(verified.text, passages, list(out.cited or []))
     # the model's bad markers (removed sentences' included) and, as before verification, its bad ``cited`` numbers
     invalid = validate_citations(raw, passages, list(out.cited or [])).invalid

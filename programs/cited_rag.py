@@ -13,6 +13,7 @@ import logging
 import dspy
 
 from fda.lm.adapter import lm_scope
+from fda.tracing import span
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, check_before, refusal, retrieve_all, widener
@@ -62,7 +63,7 @@ class CitedRAG(dspy.Module):
         if not wants_rewrite_call(question, self.use_rewrite, self.translate):
             return "fastapi", [question]
         try:
-            with lm_scope(self.rewrite_lm):
+            with span("rewrite"), lm_scope(self.rewrite_lm):
                 out = self.rewriter(question=question)
             return str(out.intent), list(out.queries)
         except Exception as err:  # LM down, timeout, unparseable: keep going without rewriting

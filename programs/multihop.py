@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import dspy
 
 from fda.lm.adapter import lm_scope
+from fda.tracing import span
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, check_before, refusal, widener
@@ -56,7 +57,8 @@ class MultiHopRAG(dspy.Module):
         self.answerer = dspy.Predict(CitedAnswer)
 
     def _search(self, query: str, versions: Sequence[str | None]) -> list[list[Passage]]:
-        return [self.retriever.search(query, k=self.per_query_k, version=v) for v in versions]
+        with span("retrieve", queries=1, versions=len(versions), k=self.per_query_k):
+            return [self.retriever.search(query, k=self.per_query_k, version=v) for v in versions]
 
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
         screened, early = check_before(question, self.max_question_chars, self.checks)
@@ -71,7 +73,8 @@ class MultiHopRAG(dspy.Module):
         intent, queries = "fastapi", [question]
         if wants_rewrite_call(question, self.use_rewrite, self.translate):
             try:
-                routed = self.rewriter(question=question)
+                with span("rewrite"):
+                    routed = self.rewriter(question=question)
                 intent, queries = str(routed.intent), list(routed.queries)
             except Exception as err:  # LM trouble: search the question as asked
                 log.warning("query rewriting skipped: %s", type(err).__name__)
@@ -87,7 +90,8 @@ class MultiHopRAG(dspy.Module):
         for hop in range(self.max_hops):
             found = "\n".join(f"- {p.title} (FastAPI {p.version})" for p in rrf(lists, limit=self.k))
             try:
-                nxt = self.follow_up(question=question, found=found)
+                with span("follow_up", hop=hop + 1):
+                    nxt = self.follow_up(question=question, found=found)
             except Exception as err:  # no follow-up is not fatal: answer from what we have
                 log.warning("follow-up query skipped at hop %d: %s", hop + 1, type(err).__name__)
                 break

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter
+from opentelemetry.trace import use_span
 from sse_starlette.sse import EventSourceResponse
 
 from api import answering
 from api.deps import ServicesDep
 from api.schemas import AskRequest, AskResponse, ErrorResponse
+from fda.tracing import tracer
 from fda.types import Passage
 from programs.answering import SOURCES_LISTENER
 from programs.citations import snippet
@@ -44,9 +46,18 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
     version = services.resolve_version(req.version)
     name = req.program or services.settings.api.default_program
     program = services.programs[name]
-    trace_id = uuid.uuid4().hex
+    root = tracer().start_span("ask", attributes={"program": name, "version": version, "stream": True})
+    trace_id = format(root.get_span_context().trace_id, "032x") if root.get_span_context().is_valid else ""
+    trace_id = trace_id or uuid.uuid4().hex
 
     async def events() -> AsyncIterator[dict[str, str]]:
+        try:
+            async for event in _events():
+                yield event
+        finally:
+            root.end()
+
+    async def _events() -> AsyncIterator[dict[str, str]]:
         t0 = time.perf_counter()
         meta = {
             "trace_id": trace_id,
@@ -65,17 +76,21 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
         async def produce() -> None:
             token = SOURCES_LISTENER.set(sources_ready)
             try:
-                async with services.gate.slot():
-                    if services.stream is None:
-                        raise RuntimeError("streaming is not configured")
-                    with services.lm_context():
-                        async for kind, payload in services.stream(program, question, version):
-                            await queue.put((kind, payload))
+                with use_span(root, end_on_exit=False):  # the program's spans join this question's trace
+                    await _run()
             except Exception as err:  # report in-band: the HTTP status is already sent
                 await queue.put(("error", err))
             finally:
                 SOURCES_LISTENER.reset(token)
                 await queue.put(("done", None))
+
+        async def _run() -> None:
+            async with services.gate.slot():
+                if services.stream is None:
+                    raise RuntimeError("streaming is not configured")
+                with services.lm_context():
+                    async for kind, payload in services.stream(program, question, version):
+                        await queue.put((kind, payload))
 
         producer = asyncio.create_task(produce())
         try:

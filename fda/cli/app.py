@@ -24,6 +24,7 @@ from fda.cli.programs import compile_cmd, programs_app
 from fda.cli.questions import gen_questions_cmd
 from fda.cli.scope import scope_app
 from fda.cli.serve import ask_cmd, serve_cmd
+from fda.cli.trace import trace_cmd
 from fda.cli.ui import ui_cmd
 from fda.console import fail
 from fda.env import apply_offline_defaults
@@ -46,6 +47,7 @@ app.command("gen-questions")(gen_questions_cmd)
 app.add_typer(models_app, name="models")
 app.command("serve")(serve_cmd)
 app.command("ask")(ask_cmd)
+app.command("trace")(trace_cmd)
 app.add_typer(eval_app, name="eval")
 app.command("compile")(compile_cmd)
 app.add_typer(programs_app, name="programs")

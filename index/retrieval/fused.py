@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from fda.errors import ConfigError
+from fda.tracing import annotate, span
 from fda.types import Passage
 from index.retrieval.base import check_query
 from index.retrieval.bm25 import top_k
@@ -152,20 +153,31 @@ class FusedRetriever:
         q = check_query(query)
         if self.clean_query:
             q = strip_urls(q)
-        query_vector = self.dense.encode_query(q)
-        dense_scores, chunks = self.dense.scores_for_vector(query_vector, version)
-        bm25_scores = _aligned(*self.bm25.scores(q, version), chunks)
+        with span("retrieve.dense"):
+            query_vector = self.dense.encode_query(q)
+            dense_scores, chunks = self.dense.scores_for_vector(query_vector, version)
+        with span("retrieve.bm25"):
+            bm25_scores = _aligned(*self.bm25.scores(q, version), chunks)
         bm25_top = [i for i in top_k(bm25_scores, self.depth) if bm25_scores[i] > 0]
         ids = sorted(set(bm25_top) | set(top_k(dense_scores, self.depth)))
         picked = [chunks[i] for i in ids]
+        annotate(candidates=len(ids), colbert=bool(weights[2]))
         if not ids:
             return Pool(picked, np.zeros((0, len(SIGNALS))))
+        colbert = np.zeros(len(ids))
+        if weights[2]:
+            with span("retrieve.colbert", candidates=len(ids)):
+                colbert = self._colbert(q, picked, version)
+        headings = np.zeros(len(ids))
+        if weights[3]:
+            with span("retrieve.headings"):
+                headings = self._headings(query_vector, chunks, ids)
         signals = np.column_stack(
             [
                 bm25_scores[ids],
                 dense_scores[ids],
-                self._colbert(q, picked, version) if weights[2] else np.zeros(len(ids)),
-                self._headings(query_vector, chunks, ids) if weights[3] else np.zeros(len(ids)),
+                colbert,
+                headings,
                 self._questions(query_vector, chunks, ids) if weights[4] else np.zeros(len(ids)),
             ]
         ).astype(np.float64)

@@ -286,3 +286,28 @@ def test_caches_can_be_emptied() -> None:
     cache.put("a", 1)
     cache.clear()
     assert cache.get("a") is None and cache.stats()["size"] == 0
+
+
+def test_each_answer_is_a_trace_whose_id_the_response_carries(settings: Settings, tmp_path: Path) -> None:
+    from fda.tracing import read_trace
+
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        plain = c.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
+        with c.stream("POST", "/v1/ask/stream", json={"question": "How do I add a middleware?"}) as resp:
+            streamed = resp.headers["X-Trace-Id"]
+            resp.read()
+    # the app's shutdown flushed the spans to <state_dir>/logs/traces.jsonl
+    # (FastAPI's own request spans join the trace when this provider is OpenTelemetry's global one)
+    (ask,) = [s for s in read_trace(settings.traces_file, plain["trace_id"]) if s["name"] == "ask"]
+    assert ask["attributes"]["stream"] is False and ask["attributes"]["cached"] is False
+    assert ask["attributes"]["program_version"] == "uncompiled"
+    (stream,) = [s for s in read_trace(settings.traces_file, streamed) if s["name"] == "ask"]
+    assert stream["attributes"]["stream"] is True
+
+
+def test_tracing_off_records_nothing(tmp_path: Path) -> None:
+    s = Settings(state_dir=tmp_path, tracing={"enabled": False})  # type: ignore[arg-type]
+    with TestClient(create_app(s, lambda st: make_services(st, tmp_path))) as c:
+        body = c.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
+    assert len(body["trace_id"]) == 32 and not s.traces_file.exists()
