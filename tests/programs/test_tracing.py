@@ -138,3 +138,36 @@ def test_fda_trace_lists_questions_and_prints_one_as_a_tree(
         assert stage in tree.output
     missing = runner.invoke(app, ["trace", "0" * 32])
     assert missing.exit_code != 0 and "fda trace" in missing.output
+
+
+def test_spans_reach_an_otlp_collector(tmp_path: Path) -> None:
+    """tracing.otlp_endpoint: a real OTLP/HTTP export to a collector on loopback (a stand-in that decodes it)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    got: list[str] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            got.extend(s.name for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        setup_tracing(None, f"http://127.0.0.1:{server.server_port}/v1/traces", batch=False)
+        with span("ask"), span("retrieve"):
+            pass
+    finally:
+        stop_tracing()
+        server.shutdown()
+    assert sorted(got) == ["ask", "retrieve"]
