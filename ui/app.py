@@ -17,6 +17,7 @@ PAGES = [
     st.Page("views/labelling.py", title="Labelling", icon=":material/rule:"),
     st.Page("views/playground.py", title="Playground", icon=":material/chat:"),
     st.Page("views/coverage.py", title="Coverage", icon=":material/library_books:"),
+    st.Page("views/service.py", title="Service", icon=":material/speed:"),
 ]
 
 

@@ -132,3 +132,29 @@ def trend(runs: pd.DataFrame, metric: str, title: str = "") -> Any:
         )
         .properties(height=260)
     )
+
+
+def stage_latency(table: pd.DataFrame) -> Any:
+    """p50 (bar) and p95 (tick) per stage, in pipeline order, on a log scale (ms)."""
+    y = alt.Y("stage:N", sort=list(table["stage"]), title=None)
+    x = alt.X("p50_ms:Q", scale=alt.Scale(type="log"), title="ms (bar: p50, tick: p95)")
+    tooltip = ["stage", "count", "p50_ms", "p95_ms", "max_ms"]
+    bars = alt.Chart(table).mark_bar(color=SERIES_COLORS[0]).encode(x=x, y=y, tooltip=tooltip)
+    ticks = alt.Chart(table).mark_tick(color=SERIES_COLORS[2], thickness=2).encode(x="p95_ms:Q", y=y, tooltip=tooltip)
+    return (bars + ticks).properties(height=40 + 24 * len(table))
+
+
+def per_minute(frame: pd.DataFrame) -> Any:
+    """Questions per minute, with the declined and failed ones."""
+    long = frame.melt("minute", ["questions", "declined", "errors"], var_name="series", value_name="count")
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("minute:T", title=None),
+            y=alt.Y("count:Q", title="per minute"),
+            color=alt.Color("series:N", scale=alt.Scale(range=[*SERIES_COLORS[:2], "#c62828"])),
+            tooltip=["minute:T", "series", "count"],
+        )
+        .properties(height=220)
+    )

@@ -21,6 +21,7 @@ class UiConfig:
     tracking_uri: str
     experiment: str
     load_committed_runs: bool = True
+    traces_file: Path | None = None  # the service's spans (fda/tracing.py); the Service page reads them
     api_key: str | None = field(default=None, repr=False)  # never shown
 
 
@@ -36,6 +37,7 @@ def from_settings(s: Settings) -> UiConfig:
         tracking_uri=s.eval.tracking_uri or default_tracking_uri(s.state_dir),
         experiment=s.eval.experiment,
         load_committed_runs=s.ui.load_committed_runs,
+        traces_file=s.traces_file,
         api_key=ui_api_key(s),
     )
 

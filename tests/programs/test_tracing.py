@@ -150,7 +150,7 @@ def test_spans_reach_an_otlp_collector(tmp_path: Path) -> None:
     got: list[str] = []
 
     class Collector(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             request = ExportTraceServiceRequest()
             request.ParseFromString(body)

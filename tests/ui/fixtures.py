@@ -293,7 +293,43 @@ def make_state(state_dir: Path, n_questions: int = 14, bootstrap_samples: int = 
     make_labels(state)
     make_query_log(state)
     make_corpus(state)
+    make_traces(state)
     return state
+
+
+def make_traces(state: FixtureState, n: int = 12) -> None:
+    """Spans as `fda serve` records them (the real exporter, fda/tracing.py): a question per trace, some cached,
+    declined, one failed."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.trace import Status, StatusCode
+
+    from fda.tracing import JsonlSpanExporter
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(state.state_dir / "logs" / "traces.jsonl")))  # type: ignore[arg-type]
+    tracer = provider.get_tracer("fixture")
+    for i in range(n):
+        cached, declined, failed = i % 4 == 3, i % 5 == 4, i == n - 1
+        with tracer.start_as_current_span("ask", attributes={"program": "rag", "stream": i % 2 == 0}) as ask:
+            ask.set_attribute("cached", cached)
+            ask.set_attribute("cannot_answer", declined)
+            if not cached:
+                with tracer.start_as_current_span("guard"):
+                    pass
+                with tracer.start_as_current_span("retrieve", attributes={"passages": 3}):
+                    for signal in ("retrieve.dense", "retrieve.bm25", "retrieve.colbert"):
+                        with tracer.start_as_current_span(signal):
+                            pass
+                with tracer.start_as_current_span("answer"):
+                    attrs = {"lm.model": "openai/qwen", "lm.cached": False, "lm.prompt_tokens": 900}
+                    with tracer.start_as_current_span("lm", attributes={**attrs, "lm.completion_tokens": 120}):
+                        time.sleep(0.002)
+                    with tracer.start_as_current_span("verify", attributes={"sentences": 4, "removed": 1}):
+                        pass
+            if failed:
+                ask.set_status(Status(StatusCode.ERROR, "LM timeout"))
+    provider.shutdown()
 
 
 if __name__ == "__main__":  # pragma: no cover - a demo folder for screenshots and manual checks

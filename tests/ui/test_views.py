@@ -262,3 +262,19 @@ def test_a_fresh_clone_shows_the_committed_runs(empty_env: Path) -> None:
     no_exceptions(at)
     assert not any("No eval runs yet" in i.value for i in at.info)
     assert set(committed) <= set(at.dataframe[0].value["run_id"])
+
+
+def test_service_page(ui_env: FixtureState) -> None:
+    at = page("service").run()
+    no_exceptions(at)
+    assert {"questions", "LM tokens/s", "cache hits", "declined", "errors"} <= {m.label for m in at.metric}
+    assert next(m for m in at.metric if m.label == "questions").value == "12"
+    assert len(charts(at)) == 2  # questions per minute, latency per stage
+    stages = next(df.value for df in at.dataframe if "stage" in df.value.columns)
+    assert {"ask", "guard", "retrieve", "retrieve.colbert", "lm", "verify"} <= set(stages["stage"])
+
+
+def test_service_page_without_traces(empty_env: Path) -> None:
+    at = page("service").run()
+    no_exceptions(at)
+    assert "No traces yet" in texts(at)
