@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/state/torch_extensions
 export DSPY_CACHEDIR ?= $(CURDIR)/state/dspy_cache
 
-.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate models ui chromium image image-test mlflow-ui load
+.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate models ui chromium image image-test mlflow-ui load prometheus prometheus-bin
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,7 +59,7 @@ test: setup  ## Offline tests: fast tier + real-corpus tier (CI runs this)
 test-fast: setup  ## Only the fast tier (fixtures and fakes)
 	$(PY) -m pytest -m 'not slow and not corpus'
 
-test-slow: models chromium warm  ## Real models, servers and the UI's browser check (minutes)
+test-slow: models chromium warm prometheus-bin  ## Real models, servers and the UI's browser check (minutes)
 	$(PY) -m pytest -m 'slow and not image'; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests collected"; else exit $$rc; fi
 
 lint: setup  ## ruff + mypy + the import contract (tests/test_import_contract.py; docs/architecture.md)
@@ -104,6 +104,14 @@ mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, 
 
 ui: setup  ## The Streamlit explorer on http://127.0.0.1:8501 (needs `fda serve` for the playground)
 	$(FDA) ui
+
+prometheus:  ## Prometheus (Debian package) scraping `fda serve`'s /metrics on http://127.0.0.1:9090 (data in state/prometheus)
+	ops/install-prometheus.sh
+	prometheus --config.file=infra/prometheus/prometheus.yml --storage.tsdb.path=state/prometheus \
+		--web.listen-address=127.0.0.1:9090
+
+prometheus-bin:  ## Install Prometheus only (Debian package; idempotent)
+	ops/install-prometheus.sh
 
 chromium:  ## Headless Chromium for the UI's browser check (Debian package; idempotent)
 	ops/install-chromium.sh

@@ -119,6 +119,9 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
     for kind, n in resp.usage.items():
         if kind.endswith("tokens"):
             services.telemetry.lm_tokens.labels(kind=kind).inc(n)
+    services.telemetry.outcome(
+        {"fallback": resp.fallback, "refused": resp.refused, "cannot_answer": resp.cannot_answer}, resp.cached
+    )
     log_answer(services, question, resp)
     return resp
 

@@ -25,6 +25,7 @@ from api.querylog import flush_spool
 from api.routers import ask, feedback, health, search, sources
 from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
+from api.telemetry import StageMetrics
 from api.wiring import wire
 from fda.settings import Settings, get_settings
 from fda.tracing import setup_tracing, stop_tracing
@@ -100,9 +101,14 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing = settings.tracing
+        provider = None
         if tracing.enabled:
-            setup_tracing(settings.traces_file, tracing.otlp_endpoint, tracing.sample_ratio, tracing.service_name)
+            provider = setup_tracing(
+                settings.traces_file, tracing.otlp_endpoint, tracing.sample_ratio, tracing.service_name
+            )
         services = await anyio.to_thread.run_sync(factory, settings)
+        if provider is not None:  # per-stage latency and LM throughput on /metrics, from the same spans
+            provider.add_span_processor(StageMetrics(services.telemetry))
         app.state.services = services
         # The loaded indexes and models are millions of long-lived objects: keep the collector from walking
         # them on every full collection (each one stalled all requests for ~0.5 s under load).

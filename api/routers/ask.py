@@ -120,6 +120,9 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
         resp = answering.to_response(
             pred, version=version, program=name, services=services, cached=False, timings=timings, trace_id=trace_id
         )
+        services.telemetry.outcome(
+            {"fallback": resp.fallback, "refused": resp.refused, "cannot_answer": resp.cannot_answer}, False
+        )
         answering.log_answer(services, question, resp)
         yield {"event": "citations", "data": json.dumps([c.model_dump() for c in resp.citations])}
         yield {"event": "final", "data": resp.model_dump_json()}

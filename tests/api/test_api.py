@@ -297,6 +297,9 @@ def test_each_answer_is_a_trace_whose_id_the_response_carries(settings: Settings
         with c.stream("POST", "/v1/ask/stream", json={"question": "How do I add a middleware?"}) as resp:
             streamed = resp.headers["X-Trace-Id"]
             resp.read()
+        metrics = c.get("/metrics").text  # the same spans feed /metrics: per-stage latency, outcomes
+        assert 'fda_stage_seconds_count{stage="ask"} 2.0' in metrics
+        assert 'fda_answers_total{cached="false",outcome="answered"} 2.0' in metrics
     # the app's shutdown flushed the spans to <state_dir>/logs/traces.jsonl
     # (FastAPI's own request spans join the trace when this provider is OpenTelemetry's global one)
     (ask,) = [s for s in read_trace(settings.traces_file, plain["trace_id"]) if s["name"] == "ask"]
@@ -311,3 +314,20 @@ def test_tracing_off_records_nothing(tmp_path: Path) -> None:
     with TestClient(create_app(s, lambda st: make_services(st, tmp_path))) as c:
         body = c.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
     assert len(body["trace_id"]) == 32 and not s.traces_file.exists()
+
+
+def test_lm_spans_feed_throughput_counters() -> None:
+    from api.telemetry import Telemetry
+
+    t = Telemetry()
+    t.span_ended("lm", 2.0, {"lm.model": "m", "lm.cached": False, "lm.completion_tokens": 50})
+    t.span_ended("lm", 0.01, {"lm.model": "m", "lm.cached": True})  # DSPy's cache: not LM time
+    t.span_ended("verify", 0.003, {})
+    text = t.render().decode()
+    assert 'fda_lm_seconds_total{model="m"} 2.0' in text and 'fda_lm_completion_tokens_total{model="m"} 50.0' in text
+    assert 'fda_stage_seconds_count{stage="lm"} 2.0' in text and 'fda_stage_seconds_count{stage="verify"} 1.0' in text
+    t.outcome({"cannot_answer": True}, cached=True)
+    t.outcome({"fallback": True, "refused": True}, cached=False)
+    text = t.render().decode()
+    assert 'fda_answers_total{cached="true",outcome="declined"} 1.0' in text
+    assert 'fda_answers_total{cached="false",outcome="fallback"} 1.0' in text
