@@ -18,9 +18,11 @@ ensure_tools() {
     command -v podman >/dev/null || missing+=(podman)
     command -v runc >/dev/null || missing+=(runc)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
+    # `podman run --init` (image_test.sh, compose's init: true) needs it; podman does not depend on it
+    [[ -x /usr/libexec/podman/catatonit ]] || command -v catatonit >/dev/null || missing+=(catatonit)
     ((${#missing[@]} == 0)) && return 0
     if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-        log "missing ${missing[*]}: install them (Debian: apt-get install -y podman runc debootstrap)"
+        log "missing ${missing[*]}: install them (Debian: apt-get install -y podman runc debootstrap catatonit)"
         return 1
     fi
     log "installing ${missing[*]} with apt-get"
