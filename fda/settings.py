@@ -328,6 +328,17 @@ class LMSettings(_Section):
     )
     threads: int = Field(default=2, ge=1, le=256, description="Local models: CPU threads for llama.cpp.")
     parallel: int = Field(default=1, ge=1, le=16, description="Local models: requests served concurrently.")
+    speculative: Literal["none", "draft", "ngram"] = Field(
+        default="none",
+        description="Local models: speculative decoding in llama.cpp. 'draft': `draft_model` proposes tokens the "
+        "served model verifies; 'ngram': proposals copied from n-grams already in the prompt (the sources). "
+        "Off by default: neither was faster on this 2-core box (docs/lm.md, `fda bench answer`).",
+    )
+    draft_model: str = Field(
+        default="local:qwen2.5-coder-0.5b",
+        description="lm.speculative=draft: the local model that drafts (same tokenizer as the served one).",
+    )
+    draft_max: int = Field(default=16, ge=1, le=64, description="lm.speculative: most tokens proposed per step.")
     startup_timeout_s: float = Field(default=120.0, gt=0, description="Local models: load + health-check budget.")
 
     @field_validator("model", "teacher_model", "judge_model")

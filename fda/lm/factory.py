@@ -51,6 +51,9 @@ def runtime_from_settings(settings: Settings, *, progress: bool = False) -> Loca
         startup_timeout_s=lm.startup_timeout_s,
         log_dir=settings.state_dir / "logs",
         progress=progress,
+        speculative=lm.speculative,
+        draft=get_spec(lm.draft_model) if lm.speculative == "draft" else None,
+        draft_max=lm.draft_max,
     )
 
 

@@ -34,6 +34,9 @@ class LocalRuntime:
         log_dir: Path | None = None,
         progress: bool = False,
         command: Sequence[str] = WORKER_COMMAND,
+        speculative: str = "none",
+        draft: ModelSpec | None = None,
+        draft_max: int = 16,
     ) -> None:
         self.models_dir = models_dir
         self.context_size = context_size
@@ -43,16 +46,28 @@ class LocalRuntime:
         self.log_dir = log_dir
         self.progress = progress
         self.command = list(command)
+        self.speculative = speculative
+        self.draft = draft  # lm.speculative=draft: the local model that drafts
+        self.draft_max = draft_max
         self._servers: dict[str, LocalServer] = {}
         self._lock = threading.Lock()
 
     def config_for(self, spec: ModelSpec, model_path: Path) -> ServerConfig:
+        speculative, draft_path = self.speculative, None
+        if speculative == "draft":
+            if self.draft is None or self.draft.name == spec.name:  # a model does not draft for itself
+                speculative = "none"
+            else:
+                draft_path = assemble(self.draft, self.models_dir, progress=self.progress)
         return ServerConfig(
             model_path=model_path,
             alias=spec.name,
             context_size=min(self.context_size, spec.context_length),
             threads=self.threads,
             parallel=self.parallel,
+            speculative=speculative,
+            draft_path=draft_path,
+            draft_max=self.draft_max,
         )
 
     def server_for(self, spec: ModelSpec) -> LocalServer:

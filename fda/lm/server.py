@@ -56,9 +56,16 @@ class ServerConfig:
     parallel: int = 1  # concurrent requests (slots)
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port picked by the worker
+    speculative: str = "none"  # "draft" (draft_path proposes tokens) or "ngram" (from the prompt's n-grams)
+    draft_path: Path | None = None
+    draft_max: int = 16
 
     def argv(self) -> list[str]:
+        extra = ["--speculative", self.speculative, "--draft-max", str(self.draft_max)]
+        if self.draft_path is not None:
+            extra += ["--draft", str(self.draft_path)]
         return [
+            *(extra if self.speculative != "none" else []),
             "--model",
             str(self.model_path),
             "--alias",

@@ -36,8 +36,26 @@ def start_llama_server(config: ServerConfig) -> tuple[Any, str]:
     params.cpuparams_batch.n_threads = config.threads
     params.hostnames = [config.host]
     params.port = config.port
+    speculative(params, config, xllamacpp)
     server = xllamacpp.Server(params)
     return server, str(server.listening_address).rstrip("/")
+
+
+def speculative(params: Any, config: ServerConfig, xllamacpp: Any) -> None:
+    """lm.speculative: a draft model proposing tokens (same tokenizer), or proposals from the prompt's n-grams."""
+    kinds = xllamacpp.common_speculative_type
+    if config.speculative == "draft":
+        if config.draft_path is None:
+            raise ValueError("speculative decoding with a draft model needs --draft PATH")
+        draft = params.speculative.draft
+        draft.mparams.path = str(config.draft_path)
+        draft.n_max = config.draft_max
+        draft.cpuparams.n_threads = config.threads
+        draft.cpuparams_batch.n_threads = config.threads
+        params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
+    elif config.speculative == "ngram":
+        params.speculative.draft.n_max = config.draft_max
+        params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
 
 
 def serve_until(config: ServerConfig, stop: threading.Event, on_ready: Callable[[str], None]) -> None:
@@ -85,8 +103,13 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerConfig:
     p.add_argument("--parallel", type=int, default=1)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--speculative", choices=("none", "draft", "ngram"), default="none")
+    p.add_argument("--draft", type=Path, default=None, help="the draft model's GGUF (--speculative draft)")
+    p.add_argument("--draft-max", type=int, default=16)
     a = p.parse_args(argv)
-    return ServerConfig(a.model, a.alias, a.ctx, a.threads, a.parallel, a.host, a.port)
+    return ServerConfig(
+        a.model, a.alias, a.ctx, a.threads, a.parallel, a.host, a.port, a.speculative, a.draft, a.draft_max
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -142,3 +142,40 @@ def test_worker_gets_openmp_settings(monkeypatch: pytest.MonkeyPatch, preset: st
     ):
         env = json.loads(resp.read())
     assert env == {"OMP_NUM_THREADS": "3", "OMP_WAIT_POLICY": expected}
+
+
+def test_speculative_settings_reach_the_worker(make_parts: Callable[..., ModelSpec], tmp_path: Path) -> None:
+    from fda.lm.worker import parse_args
+
+    spec = make_parts([b"GGUF"])
+    rt = LocalRuntime(tmp_path, speculative="ngram", draft_max=8)
+    cfg = rt.config_for(spec, tmp_path / "x.gguf")
+    assert (cfg.speculative, cfg.draft_path, cfg.draft_max) == ("ngram", None, 8)
+    back = parse_args(cfg.argv())  # what the worker process reads
+    assert (back.speculative, back.draft_max, back.draft_path) == ("ngram", 8, None)
+    # a model never drafts for itself: speculative decoding is off then
+    same = LocalRuntime(tmp_path, speculative="draft", draft=spec).config_for(spec, tmp_path / "x.gguf")
+    assert same.speculative == "none" and "--speculative" not in same.argv()
+    assert parse_args(ServerConfig(Path("/m.gguf"), "m").argv()).speculative == "none"
+
+
+def test_the_worker_configures_llama_cpp_for_each_mode() -> None:
+    import xllamacpp
+
+    from fda.lm.worker import speculative
+
+    kinds = xllamacpp.common_speculative_type
+    for mode, draft, kind in (
+        ("draft", Path("/d.gguf"), kinds.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE),
+        ("ngram", None, kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE),
+        ("none", None, kinds.COMMON_SPECULATIVE_TYPE_NONE),
+    ):
+        params = xllamacpp.CommonParams()
+        speculative(
+            params, ServerConfig(Path("/m.gguf"), "m", threads=2, speculative=mode, draft_path=draft), xllamacpp
+        )
+        assert list(params.speculative.types) == [kind]
+        if draft is not None:
+            assert params.speculative.draft.mparams.path == "/d.gguf" and params.speculative.draft.n_max == 16
+    with pytest.raises(ValueError, match="--draft"):
+        speculative(xllamacpp.CommonParams(), ServerConfig(Path("/m.gguf"), "m", speculative="draft"), xllamacpp)
