@@ -133,3 +133,28 @@ def per_minute(spans: pd.DataFrame) -> pd.DataFrame:
         questions=("trace_id", "size"), declined=("declined", "sum"), errors=("error", "sum")
     )
     return grouped.reset_index()
+
+
+def trace_frame(spans: list[dict[str, Any]]) -> pd.DataFrame:
+    """One question's spans (fda.tracing.read_trace) as rows in tree order: the stage indented under its
+    parent, ms, and the attributes worth reading (tokens, passages, what was declined or removed)."""
+    from fda.tracing import tree_lines
+
+    keep = (
+        "lm.prompt_tokens",
+        "lm.completion_tokens",
+        "lm.cached",
+        "passages",
+        "candidates",
+        "declined",
+        "sentences",
+        "removed",
+        "reason",
+        "cached",
+    )
+    rows = []
+    for depth, s in tree_lines(spans):
+        attrs = s.get("attributes") or {}
+        detail = ", ".join(f"{k.removeprefix('lm.')}={attrs[k]}" for k in keep if attrs.get(k) not in (None, ""))
+        rows.append({"stage": "\u2003" * depth + s["name"], "ms": round(float(s["duration_ms"]), 1), "details": detail})
+    return pd.DataFrame(rows, columns=["stage", "ms", "details"])

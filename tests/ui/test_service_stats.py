@@ -67,3 +67,39 @@ def test_no_file_is_an_empty_frame(tmp_path: Path) -> None:
     empty = stats.load_spans(tmp_path / "none.jsonl")
     assert empty.empty and stats.headline(empty)["questions"] == 0 and stats.headline(empty)["p50_ms"] is None
     assert stats.per_minute(empty).empty and stats.stage_latency(empty).empty
+
+
+def test_trace_frame_indents_stages_under_their_parents() -> None:
+    spans = [
+        {
+            "trace_id": "t",
+            "span_id": "1",
+            "parent_id": None,
+            "name": "ask",
+            "start_ns": 0,
+            "duration_ms": 900.0,
+            "attributes": {"cached": False},
+        },
+        {
+            "trace_id": "t",
+            "span_id": "2",
+            "parent_id": "1",
+            "name": "answer",
+            "start_ns": 5,
+            "duration_ms": 800.0,
+            "attributes": {"passages": 3},
+        },
+        {
+            "trace_id": "t",
+            "span_id": "3",
+            "parent_id": "2",
+            "name": "lm",
+            "start_ns": 6,
+            "duration_ms": 700.0,
+            "attributes": {"lm.prompt_tokens": 900, "lm.completion_tokens": 80, "lm.cached": False, "lm.model": "m"},
+        },
+    ]
+    frame = stats.trace_frame(spans)
+    assert list(frame["stage"]) == ["ask", "\u2003answer", "\u2003\u2003lm"]
+    assert frame["details"].iloc[2] == "prompt_tokens=900, completion_tokens=80, cached=False"
+    assert frame["details"].iloc[0] == "cached=False" and list(frame["ms"]) == [900.0, 800.0, 700.0]

@@ -62,6 +62,22 @@ if params.get("ask") == "1" and params.get("q") and not st.session_state.get("pg
     asked, question = True, params["q"]
 
 
+def show_trace(trace_id: str) -> None:
+    """The answer's spans, read from the file `fda serve` records them to (written in batches: seconds later)."""
+    from fda.tracing import read_trace
+    from ui.service_stats import trace_frame
+
+    spans = read_trace(cfg.traces_file, trace_id) if cfg.traces_file is not None and trace_id else []
+    if not spans:
+        st.caption(
+            f"No spans of `{trace_id}` in `{cfg.traces_file}` yet: they are written every few seconds (reopen), "
+            "and only when the API runs on this machine with tracing on."
+        )
+        return
+    st.dataframe(trace_frame(spans), hide_index=True, width="stretch")
+    st.caption(f"`fda trace {trace_id}` prints the same in a terminal.")
+
+
 def run_stream(api: ApiClient, question: str, version: str | None, program: str) -> dict[str, Any] | None:
     """Show the sources as soon as they are retrieved, then the draft as its tokens arrive; return the final
     (verified) response, which replaces the draft."""
@@ -136,6 +152,9 @@ if shown:
                     show_error(err, "Cannot load the section")
             if c["chunk_id"] in sources:
                 st.markdown(sources[c["chunk_id"]].get("section_text") or "")
+
+    with st.expander("Trace: what the service did, stage by stage"):
+        show_trace(resp.get("trace_id") or "")
 
     st.markdown("**Was this helpful?**")
     sent = st.session_state.get("pg_feedback")
