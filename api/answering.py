@@ -77,7 +77,8 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
     version = services.resolve_version(req.version)
     name = req.program or services.settings.api.default_program
     program = services.programs[name]
-    key = (normalize_question(question), version, name, services.program_version(name))  # a new champion: new key
+    # a new champion or a retrieval signal coming online (the background colbert build): a new key
+    key = (normalize_question(question), version, name, services.program_version(name), services.index_generation)
     cached = services.answer_cache.get(key)
     services.telemetry.cache.labels(cache="answer", result="hit" if cached is not None else "miss").inc()
     if cached is not None:

@@ -46,7 +46,7 @@ def _retrievers(settings: Settings, defer_colbert: bool) -> tuple[dict[str, Retr
 
 def colbert_build(settings: Settings, deferred: Deferred, services: Services) -> BackgroundBuild:
     """``fda index --backend colbert`` as a low-priority child process; when it succeeds the colbert signal is
-    attached to ``fused`` and the caches (filled without it) are emptied."""
+    attached to ``fused``, the cache keys move to a new generation and the caches (filled without it) are emptied."""
     from index.retrieval.passages import load_chunks, versions
 
     known, latest = versions(settings.db_path)
@@ -54,12 +54,14 @@ def colbert_build(settings: Settings, deferred: Deferred, services: Services) ->
 
     def attach() -> None:
         deferred.attach()
+        # answers still being written without ColBERT land under the old generation's keys, never read again
+        services.index_generation += 1
         services.answer_cache.clear()
         services.search_cache.clear()
 
     return BackgroundBuild(
         "colbert",
-        [sys.executable, "-m", "fda.cli", "index", "--backend", "colbert"],
+        [sys.executable, "-m", "fda.cli", "index", "--backend", "colbert", "--exit-with-parent"],
         settings.state_dir / "logs" / "index-colbert.log",
         attach,
         expected_s=chunks * COLBERT_SECONDS_PER_CHUNK if chunks else None,

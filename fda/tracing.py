@@ -62,7 +62,8 @@ def annotate(**attributes: Any) -> None:
 def current_trace_id() -> str:
     """The current trace's id as 32 hex digits; "" outside a recorded trace."""
     context = trace.get_current_span().get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else ""
+    # a trace not sampled (tracing.sample_ratio < 1) is not recorded: no id that leads nowhere
+    return format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else ""
 
 
 def tracer() -> trace.Tracer:

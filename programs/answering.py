@@ -351,23 +351,52 @@ def drop_broken_tail(text: str) -> str:
     return text
 
 
+_OPEN_AT_END = re.compile(r"^(?P<prose>.*\S)[ \t]*(?<!`)```(?P<info>[\w+#.-]*)[ \t]*$")  # "Add it [1]:```python"
+_CLOSE_AT_END = re.compile(r"^(?P<code>.*\S)[ \t]*(?<!`)```[ \t]*$")  # "z = 1```"
+_CLOSE_THEN_TEXT = re.compile(r"^(?P<indent>[ \t]*)```(?!`)[ \t]*(?P<text>[^`\s].*)$")  # "```Then run it"
+_FENCE = re.compile(r"^[ \t]*(?P<run>`{3,}|~{3,})")
+
+
 def fences_on_own_lines(text: str) -> str:
-    """Code fences moved onto lines of their own: the small models glue an opening fence to the sentence that
-    introduces it (``add it [2]:```python``), which Markdown renders as inline code running into the next
-    paragraph, and the verifier reads as prose. A closing fence with text after it gets that text its own line."""
+    """Code fences moved onto lines of their own, line by line as Markdown reads them: the small models glue an
+    opening fence to the sentence that introduces it (``add it [2]:```python``), the last code line to the
+    closing fence, or the next sentence to it, which renders as inline code running on and the verifier reads as
+    prose. Only a lone three-backtick run is moved; longer fences, tildes and backticks elsewhere in a line
+    (inline code, strings inside code) stay as they are."""
     if "```" not in text:
         return text
-    parts = text.split("```")
-    out = [parts[0]]
-    for i, part in enumerate(parts[1:], start=1):
-        before = out[-1]
-        if before and not before.endswith("\n") and before.rpartition("\n")[2].strip():
-            out[-1] = before.rstrip(" \t") + "\n"
-        opening = i % 2 == 1
-        if not opening and part and not part.startswith("\n") and part.partition("\n")[0].strip():
-            part = "\n" + part.lstrip(" \t")
-        out.append(part)
-    return "```".join(out)
+    out: list[str] = []
+    fence = ""  # the open block's fence run; "" outside code
+    for line in text.split("\n"):
+        if line.count("```") != 1 or "````" in line:  # several runs or a longer fence: not a glued fence
+            run = _FENCE.match(line)
+            if run and (not fence or (run["run"].startswith(fence[0]) and len(run["run"]) >= len(fence))):
+                fence = "" if fence else run["run"]
+            out.append(line)
+            continue
+        if not fence:
+            if m := _OPEN_AT_END.match(line):
+                out += [m["prose"].rstrip(), f"```{m['info']}"]
+                fence = "```"
+                continue
+            if _FENCE.match(line):
+                fence = "```"
+            out.append(line)
+            continue
+        if fence != "```":  # inside a longer fence: three backticks are content
+            out.append(line)
+            continue
+        if m := _CLOSE_THEN_TEXT.match(line):
+            out += [f"{m['indent']}```", m["text"]]
+            fence = ""
+        elif (m := _CLOSE_AT_END.match(line)) and not _FENCE.match(line):
+            out += [m["code"], "```"]
+            fence = ""
+        else:
+            if _FENCE.match(line):
+                fence = ""
+            out.append(line)
+    return "\n".join(out)
 
 
 def drop_repeats(text: str) -> str:

@@ -47,7 +47,8 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
     name = req.program or services.settings.api.default_program
     program = services.programs[name]
     root = tracer().start_span("ask", attributes={"program": name, "version": version, "stream": True})
-    trace_id = format(root.get_span_context().trace_id, "032x") if root.get_span_context().is_valid else ""
+    context = root.get_span_context()
+    trace_id = format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else ""
     trace_id = trace_id or uuid.uuid4().hex
 
     async def events() -> AsyncIterator[dict[str, str]]:
@@ -122,6 +123,16 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
         )
         services.telemetry.outcome(
             {"fallback": resp.fallback, "refused": resp.refused, "cannot_answer": resp.cannot_answer}, False
+        )
+        root.set_attributes(
+            {
+                "cached": False,
+                "refused": resp.refused,
+                "cannot_answer": resp.cannot_answer,
+                "fallback": resp.fallback,
+                "program_version": resp.program_version,
+                **{f"usage.{k}": v for k, v in resp.usage.items()},
+            }
         )
         answering.log_answer(services, question, resp)
         yield {"event": "citations", "data": json.dumps([c.model_dump() for c in resp.citations])}

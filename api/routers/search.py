@@ -41,7 +41,7 @@ async def search(
     if name not in services.retrievers:
         raise InvalidQuestionError(f"unknown backend {name!r}", hint=f"Use one of: {', '.join(services.retrievers)}.")
     v = services.resolve_version(version)
-    key = (" ".join(query.lower().split()), k, v, name)
+    key = (" ".join(query.lower().split()), k, v, name, services.index_generation)  # a signal came online: new key
     cached: list[Passage] | None = services.search_cache.get(key)
     was_cached = cached is not None
     services.telemetry.cache.labels(cache="search", result="hit" if was_cached else "miss").inc()

@@ -30,8 +30,13 @@ def index_cmd(
     ] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even when the inputs did not change.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    exit_with_parent: Annotated[
+        bool, typer.Option("--exit-with-parent", hidden=True, help="Exit when stdin closes (fda serve's builds).")
+    ] = False,
 ) -> None:
     """Build the retrieval indexes for every ingested version (rebuilt only when their inputs change)."""
+    if exit_with_parent:
+        _exit_when_stdin_closes()
     from index.retrieval.build import build_indexes
     from index.retrieval.layout import paths_for
 
@@ -67,6 +72,19 @@ def index_cmd(
         console.print_json(json.dumps(rows))
         return
     print_df(pd.DataFrame(rows), "fda index")
+
+
+def _exit_when_stdin_closes() -> None:
+    """`fda serve` started this build with a pipe on stdin: EOF means the service is gone (even killed), and an
+    unfinished index is worth nothing to anyone; its folder has no manifest, so the next start builds again."""
+    import threading
+
+    def watch() -> None:
+        sys.stdin.buffer.read()
+        log.warning("the service that started this build is gone: stopping")
+        os._exit(3)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def search_cmd(

@@ -54,6 +54,7 @@ def runtime_from_settings(settings: Settings, *, progress: bool = False) -> Loca
         speculative=lm.speculative,
         draft=get_spec(lm.draft_model) if lm.speculative == "draft" else None,
         draft_max=lm.draft_max,
+        speculative_for=get_spec(lm.model).name if is_local(lm.model) else None,
     )
 
 

@@ -37,6 +37,7 @@ class LocalRuntime:
         speculative: str = "none",
         draft: ModelSpec | None = None,
         draft_max: int = 16,
+        speculative_for: str | None = None,
     ) -> None:
         self.models_dir = models_dir
         self.context_size = context_size
@@ -49,11 +50,14 @@ class LocalRuntime:
         self.speculative = speculative
         self.draft = draft  # lm.speculative=draft: the local model that drafts
         self.draft_max = draft_max
+        self.speculative_for = speculative_for  # the model it applies to (None: every local model)
         self._servers: dict[str, LocalServer] = {}
         self._lock = threading.Lock()
 
     def config_for(self, spec: ModelSpec, model_path: Path) -> ServerConfig:
         speculative, draft_path = self.speculative, None
+        if self.speculative_for is not None and spec.name != self.speculative_for:
+            speculative = "none"  # the served model only: not the judge or teacher
         if speculative == "draft":
             if self.draft is None or self.draft.name == spec.name:  # a model does not draft for itself
                 speculative = "none"

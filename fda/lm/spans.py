@@ -11,6 +11,7 @@ from typing import Any
 
 import dspy
 from dspy.utils.callback import BaseCallback
+from opentelemetry.trace import Status, StatusCode
 
 from fda.tracing import tracer
 
@@ -53,4 +54,5 @@ class LMSpans(BaseCallback):
         if exception is not None:
             span.record_exception(exception)
             span.set_attribute("error.type", type(exception).__name__)
+            span.set_status(Status(StatusCode.ERROR, str(exception)[:200]))
         span.end()

@@ -12,8 +12,11 @@ ends, a crash in colbert-ai cannot take the service down, and ``nice`` keeps it 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -26,6 +29,12 @@ log = logging.getLogger(__name__)
 # Measured on the 2-core box that targets run on (docs/benchmarks.md, "Index build on a fresh clone"):
 # 692 s for 2,895 chunks on an idle box. Only an estimate for the status line; nothing waits on it.
 COLBERT_SECONDS_PER_CHUNK = 0.24
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """``sig`` to the child's process group (its own session: colbert-ai's helpers too)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 class BackgroundBuild:
@@ -76,8 +85,11 @@ class BackgroundBuild:
                     self.command,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
+                    # a pipe the child watches (`fda index --exit-with-parent`): EOF when this process dies,
+                    # even by SIGKILL, so no orphaned build keeps the CPU busy
+                    stdin=subprocess.PIPE,
                     env=self.env,
+                    start_new_session=True,  # Ctrl+C on `make run` stops the service, which stops the build
                 )
             except OSError as err:
                 self._fail(f"could not start {self.command[0]}: {err}")
@@ -99,6 +111,8 @@ class BackgroundBuild:
             return
         self.returncode = code
         self._ended_at = self._clock()
+        if self._stopping.is_set():  # the service is shutting down: attach nothing
+            return
         if code != 0:
             self._fail(f"`{' '.join(self.command)}` exited with {code}; see {self.log_path}")
             return
@@ -135,15 +149,19 @@ class BackgroundBuild:
         self._stopping.set()
         proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.terminate()
+            _signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(grace_s)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(proc, signal.SIGKILL)
                 proc.wait()
             if self.state == "building":
                 self.state = "failed"
                 self.error = "stopped with the service before it finished"
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(grace_s + self.poll_s)
 
     def describe(self) -> dict[str, Any]:
         """What /readyz shows: state, seconds so far, the estimate, the log, the error."""

@@ -11,9 +11,12 @@ the other versions added to it (and its manifest) when ``retrieval.neural_versio
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,19 +81,50 @@ def build_indexes(
     for backend in backends or list(rs.build):
         spec = spec_for(backend, rs, paths)
         folder = index_dir(paths.index_root, backend, spec)
-        wanted = versions_for(backend, rs, known, latest)
-        previous: dict[str, Any] | None = None
-        if is_built(folder) and not force:
-            previous = read_manifest(folder, backend)
-            missing = [v for v in wanted if v not in previous["versions"]]
-            if not missing:
-                log.info("%s index is up to date: %s", backend, folder)
-                reports.append(BuildReport(backend, folder, "up to date"))
-                continue
-            log.info("%s index lacks %s: adding to %s", backend, ", ".join(missing), folder)
-            wanted = missing
-        reports.append(_build(backend, spec, folder, rs, paths, progress, wanted, latest, previous))
+        with build_lock(folder):  # another process building the same folder: wait, then find it built
+            reports.append(_build_or_reuse(backend, spec, folder, rs, paths, force, progress, known, latest))
     return reports
+
+
+@contextmanager
+def build_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``<folder>.lock`` for one build: two `fda serve` workers, or a background build a
+    killed service left running, must not both write (and ``fresh_dir`` delete) the same index folder."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with (folder.parent / f"{folder.name}.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another process is building %s: waiting for it", folder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_or_reuse(
+    backend: str,
+    spec: dict[str, Any],
+    folder: Path,
+    rs: RetrievalSettings,
+    paths: Paths,
+    force: bool,
+    progress: bool,
+    known: list[str],
+    latest: str | None,
+) -> BuildReport:
+    wanted = versions_for(backend, rs, known, latest)
+    previous: dict[str, Any] | None = None
+    if is_built(folder) and not force:
+        previous = read_manifest(folder, backend)
+        missing = [v for v in wanted if v not in previous["versions"]]
+        if not missing:
+            log.info("%s index is up to date: %s", backend, folder)
+            return BuildReport(backend, folder, "up to date")
+        log.info("%s index lacks %s: adding to %s", backend, ", ".join(missing), folder)
+        wanted = missing
+    return _build(backend, spec, folder, rs, paths, progress, wanted, latest, previous)
 
 
 def _build(

@@ -97,7 +97,8 @@ class Opener:
             try:
                 colbert = self.get("colbert")
             except IndexMissingError as err:
-                if not self.defer_colbert:
+                others = [w for i, w in enumerate(weights) if i != 2 and w]
+                if not self.defer_colbert or not others:  # ColBERT alone: nothing to serve meanwhile
                     raise
                 log.warning("fused starts without its colbert signal until the index is built: %s", err.args[0])
                 colbert_weight, weights[2] = weights[2], 0.0

@@ -306,7 +306,8 @@ def test_each_answer_is_a_trace_whose_id_the_response_carries(settings: Settings
     assert ask["attributes"]["stream"] is False and ask["attributes"]["cached"] is False
     assert ask["attributes"]["program_version"] == "uncompiled"
     (stream,) = [s for s in read_trace(settings.traces_file, streamed) if s["name"] == "ask"]
-    assert stream["attributes"]["stream"] is True
+    assert stream["attributes"]["stream"] is True and stream["attributes"]["cannot_answer"] is False
+    assert stream["attributes"]["program_version"] == "uncompiled"  # outcomes on streamed questions' roots too
 
 
 def test_tracing_off_records_nothing(tmp_path: Path) -> None:
@@ -331,3 +332,12 @@ def test_lm_spans_feed_throughput_counters() -> None:
     text = t.render().decode()
     assert 'fda_answers_total{cached="true",outcome="declined"} 1.0' in text
     assert 'fda_answers_total{cached="false",outcome="fallback"} 1.0' in text
+
+
+def test_answers_cached_before_a_signal_came_online_are_not_served_after(client: TestClient) -> None:
+    services = services_of(client)
+    first = client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
+    assert client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()["cached"] is True
+    services.index_generation += 1  # what attaching the background-built colbert index does
+    again = client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
+    assert again["cached"] is False and again["answer"] == first["answer"]

@@ -53,10 +53,10 @@ def test_fused_serves_at_once_and_the_finished_build_switches_colbert_on(setting
     assert deferred is not None and deferred.fused.weights[2] == 0.0 and set(retrievers) == {"fused", "bm25"}
     assert retrievers["fused"].search("How do I use CORSMiddleware?", k=1)[0].url == CORS
 
-    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60))
+    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60), index_generation=0)
     services.answer_cache.put("q", "an answer made without colbert")
     build = colbert_build(settings, deferred, services)  # type: ignore[arg-type]
-    assert build.command[1:] == ["-m", "fda.cli", "index", "--backend", "colbert"]
+    assert build.command[1:] == ["-m", "fda.cli", "index", "--backend", "colbert", "--exit-with-parent"]
     assert build.command[0] == sys.executable and build.expected_s and build.expected_s > 0
     assert build.log_path == settings.state_dir / "logs" / "index-colbert.log"
 
@@ -68,5 +68,5 @@ def test_fused_serves_at_once_and_the_finished_build_switches_colbert_on(setting
     assert build.wait(30) and build.state == "done", build.error
     assert deferred.fused.weights[2] == settings.retrieval.fused_weights[2] and deferred.fused.colbert is colbert
     assert colbert.searched  # loaded before the switch, not by the first user
-    assert services.answer_cache.get("q") is None
+    assert services.answer_cache.get("q") is None and services.index_generation == 1
     retrievers["fused"].search("How do I use CORSMiddleware?", k=1)

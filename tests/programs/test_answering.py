@@ -211,6 +211,14 @@ def test_drop_broken_tail(text: str, expected: str) -> None:
         ("Code:\n```py\nx = 1\n```\nDone [1].", "Code:\n```py\nx = 1\n```\nDone [1]."),  # already clean: unchanged
         ("No code here [1].", "No code here [1]."),
         ("See ```python\nz = 1```", "See\n```python\nz = 1\n```"),  # a closing fence glued to the last code line
+        # valid Markdown stays as it is: backticks in prose, a longer fence, a string of backticks in code
+        (
+            "Wrap code in ``` fences. Example:\n```python\nx\n```",
+            "Wrap code in ``` fences. Example:\n```python\nx\n```",
+        ),
+        ("````md\n```py\nx\n```\n````", "````md\n```py\nx\n```\n````"),
+        ('Code [1]:\n```python\ns = """```"""\n```', 'Code [1]:\n```python\ns = """```"""\n```'),
+        ("Use `` ``` `` inline.", "Use `` ``` `` inline."),
     ],
 )
 def test_fences_on_own_lines(text: str, expected: str) -> None:

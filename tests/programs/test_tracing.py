@@ -79,6 +79,7 @@ def test_an_lm_error_is_recorded_on_its_span(traces: Path, retriever: FakeRetrie
     assert pred.fallback
     lm = next(s for s in read_trace(traces, trace_id) if s["name"] == "lm")
     assert lm["attributes"]["error.type"] == "ConnectionError" and "exception" in lm["events"]
+    assert lm["status"] == "ERROR"  # shown as an error by fda trace and the Service page
 
 
 def test_without_setup_spans_are_no_ops(tmp_path: Path) -> None:

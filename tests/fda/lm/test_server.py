@@ -157,6 +157,9 @@ def test_speculative_settings_reach_the_worker(make_parts: Callable[..., ModelSp
     same = LocalRuntime(tmp_path, speculative="draft", draft=spec).config_for(spec, tmp_path / "x.gguf")
     assert same.speculative == "none" and "--speculative" not in same.argv()
     assert parse_args(ServerConfig(Path("/m.gguf"), "m").argv()).speculative == "none"
+    # only the served model: a judge or teacher on the same runtime decodes as usual
+    only = LocalRuntime(tmp_path, speculative="ngram", speculative_for="served-model")
+    assert only.config_for(spec, tmp_path / "x.gguf").speculative == "none"
 
 
 def test_the_worker_configures_llama_cpp_for_each_mode() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from index.retrieval.background import BackgroundBuild
@@ -71,3 +74,48 @@ def test_a_command_that_cannot_start_fails_cleanly(tmp_path: Path) -> None:
     build.start()
     assert build.state == "failed" and "could not start" in build.error
     assert build.wait(1) and build.summary().startswith("degraded")
+
+
+def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
+    """colbert-ai's helpers die with the build: the child runs in its own session and stop() signals the group."""
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys, time; "
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
+    build = _build(tmp_path, code, niceness=0)
+    build.start()
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    build.stop(grace_s=5)
+    time.sleep(0.3)
+    assert not _alive(grandchild)
+
+
+def test_a_build_exits_when_the_service_that_started_it_dies(tmp_path: Path) -> None:
+    """`fda index --exit-with-parent`: EOF on stdin (the service is gone, even killed) ends the build."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from fda.cli.index import _exit_when_stdin_closes as w; w(); import time; time.sleep(60)",
+        ],
+        stdin=subprocess.PIPE,
+    )
+    time.sleep(1.0)
+    assert child.poll() is None
+    assert child.stdin is not None
+    child.stdin.close()  # what the kernel does when the service's process ends
+    assert child.wait(20) == 3
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its reaper counts as gone
+        return stat.read().split(") ")[1][0] != "Z"

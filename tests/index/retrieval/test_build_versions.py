@@ -124,3 +124,24 @@ def test_fallback_is_opened_lazily_and_never_for_the_latest() -> None:
     assert opened == ["bm25"]  # opened once
     with pytest.raises(UnknownVersionError):
         VersionFallback(_Fixed("colbert", set()), open_bm25).search("q", version=None)
+
+
+def test_a_second_build_of_the_same_folder_waits_for_the_first(paths: Paths) -> None:  # noqa: F811
+    """Two `fda serve` workers, or a leftover background build: the second waits on the lock, then reuses."""
+    import threading
+
+    from index.retrieval.build import build_lock, folder_for
+
+    rs = RetrievalSettings()
+    folder = folder_for("bm25", rs, paths)
+    done: list[str] = []
+    with build_lock(folder):
+        worker = threading.Thread(
+            target=lambda: done.extend(r.status for r in build_indexes(rs, paths, ["bm25"], progress=False))
+        )
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive() and done == []  # waiting for the lock
+    worker.join(30)
+    assert done == ["built"]
+    assert [r.status for r in build_indexes(rs, paths, ["bm25"], progress=False)] == ["up to date"]

@@ -94,7 +94,7 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     assert deferred is not None and deferred.fused.colbert is None
     assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
 
-    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60))
+    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60), index_generation=0)
     build = colbert_build(settings, deferred, services)  # type: ignore[arg-type]
     build.start()
     assert build.wait(600), "the background colbert build did not finish in 10 minutes"

@@ -330,3 +330,21 @@ def test_nothing_is_deferred_when_colbert_is_not_weighted(
     )
     build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
     assert open_retriever_deferring(None, settings, paths)[1] is None
+
+
+def test_colbert_alone_is_not_deferred(
+    paths: Paths,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Weights with ColBERT alone: without it nothing is left to serve, so the missing index is the error."""
+    from fda.errors import IndexMissingError
+    from index.retrieval.factory import open_retriever_deferring
+
+    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
+    settings = Settings(
+        state_dir=paths.db_path.parent,
+        retrieval=RetrievalSettings(backend="fused", fused_weights=[0, 0, 1, 0, 0], checkpoint="test/colbert"),
+    )
+    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
+    with pytest.raises(IndexMissingError, match="fda index"):
+        open_retriever_deferring(None, settings, paths)
