@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,35 @@ def span_record(s: Any) -> dict[str, Any]:
     }
 
 
+PROBES = frozenset({"GET /healthz", "GET /readyz", "GET /metrics"})
+
+
+class SkipProbes(Sampler):
+    """A sampler that records nothing for health probes and scrapes (FastAPI names their root spans
+    ``GET /readyz``...): one every few seconds would be most of the file. Everything else goes to ``inner``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> Any:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if not parent.is_valid and name in PROBES:
+            return SamplingResult(Decision.DROP)
+        return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"SkipProbes({self.inner.get_description()})"
+
+
 def setup_tracing(
     file: Path | None,
     otlp_endpoint: str | None = None,
@@ -136,7 +166,7 @@ def setup_tracing(
 
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name}),
-        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+        sampler=SkipProbes(ParentBased(TraceIdRatioBased(sample_ratio))),
     )
     processor = BatchSpanProcessor if batch else SimpleSpanProcessor
     if file is not None:

@@ -341,3 +341,16 @@ def test_answers_cached_before_a_signal_came_online_are_not_served_after(client:
     services.index_generation += 1  # what attaching the background-built colbert index does
     again = client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
     assert again["cached"] is False and again["answer"] == first["answer"]
+
+
+def test_probes_and_scrapes_are_not_traced(settings: Settings, tmp_path: Path) -> None:
+    """A health probe every few seconds would fill the trace file: only questions are recorded."""
+    import json as _json
+
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        for path in ("/readyz", "/healthz", "/metrics", "/readyz"):
+            c.get(path)
+        c.post("/v1/ask", json={"question": "How do I enable CORS?"})
+    names = {_json.loads(line)["name"] for line in settings.traces_file.read_text().splitlines()}
+    assert "ask" in names and not any(n.startswith(("GET /readyz", "GET /healthz", "GET /metrics")) for n in names)
