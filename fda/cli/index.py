@@ -80,7 +80,10 @@ def _exit_when_stdin_closes() -> None:
     import threading
 
     def watch() -> None:
-        sys.stdin.buffer.read()
+        # the raw descriptor, not sys.stdin: a daemon thread blocked in a buffered read holds its lock, and the
+        # interpreter then aborts at a normal exit ("could not acquire lock for <stdin> at interpreter shutdown")
+        while os.read(0, 4096):
+            pass
         log.warning("the service that started this build is gone: stopping")
         os._exit(3)
 

@@ -119,3 +119,20 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its reaper counts as gone
         return stat.read().split(") ")[1][0] != "Z"
+
+
+def test_a_build_that_finishes_exits_cleanly_while_watching_its_parent() -> None:
+    """The watcher must not stop a normal exit: a daemon thread blocked reading sys.stdin made the interpreter
+    abort at shutdown (exit -6 after a finished build, found on a fresh clone)."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from fda.cli.index import _exit_when_stdin_closes as w; w(); import time; time.sleep(0.5)",
+        ],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.wait(30) == 0, child.stderr.read().decode() if child.stderr else ""
+    assert child.stdin is not None
+    child.stdin.close()
