@@ -26,9 +26,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Measured on the 2-core box that targets run on (docs/benchmarks.md, "Index build on a fresh clone"):
-# 692 s for 2,895 chunks on an idle box. Only an estimate for the status line; nothing waits on it.
-COLBERT_SECONDS_PER_CHUNK = 0.24
+# Measured on the 2-core box that targets run on (docs/benchmarks.md, "Start-up on a fresh clone"): 407 and 419 s
+# for 2,895 chunks as this niced background child with 2 threads while the service answered a few questions.
+# Only an estimate for the status line; nothing waits on it.
+COLBERT_SECONDS_PER_CHUNK = 0.15
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
