@@ -48,9 +48,10 @@ stats: setup  ## Counts per version and section type
 	$(FDA) corpus stats
 
 # `make run` builds bm25 and dense (about 2 min) and serves; `fda serve` builds the colbert index in a
-# background process (~10 min on 2 cores) and switches `fused` over to it when ready (/readyz: degraded).
+# background process (~7 min on 2 cores) and switches `fused` over to it when ready (/readyz: degraded).
+# Another backend that needs ColBERT (FDA_RETRIEVAL__BACKEND=colbert|hybrid|rerank) gets it built first.
 run: ingest models  ## Set everything up (env, corpus, bm25 + dense indexes, model files) and serve on http://127.0.0.1:8000 (colbert builds in the background)
-	$(FDA) index --backend bm25 --backend dense
+	$(FDA) index --backend bm25 --backend dense $(if $(filter-out fused bm25 dense,$(FDA_RETRIEVAL__BACKEND)),--backend colbert)
 	$(FDA) serve
 
 test: setup  ## Offline tests: fast tier + real-corpus tier (CI runs this)
