@@ -36,6 +36,7 @@ SHOTS = (
     Shot("labelling", "labelling", ("Labelling", "Judge-human agreement", "Save label")),
     Shot("playground", "playground?q=How+do+I+enable+CORS%3F&ask=1", ("Playground", "Sources", "Was this helpful?")),
     Shot("coverage", "coverage", ("Coverage", "By docs area", "never retrieved")),
+    Shot("service", "service", ("Service", "Questions per minute", "Latency per stage")),
 )
 
 

@@ -24,7 +24,7 @@ def test_ui_renders_in_a_real_browser(tmp_path: Path) -> None:
     for shot in SHOTS:
         png = out / f"ui-{shot.name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000, shot.name
-    nav = ("Runs", "Question drill-down", "Labelling", "Playground", "Coverage")
+    nav = ("Runs", "Question drill-down", "Labelling", "Playground", "Coverage", "Service")
     for name, dom in doms.items():
         assert all(f">{label}<" in dom for label in nav), f"navigation missing on {name}"
         assert "API ready at" in dom, name
@@ -38,4 +38,5 @@ def test_ui_renders_in_a_real_browser(tmp_path: Path) -> None:
     assert "Answer to: How do I enable CORS?" in play
     assert re.search(r">\s*Helpful\s*<", play) and re.search(r">\s*Not helpful\s*<", play)
     assert 'data-testid="stVegaLiteChart"' in doms["coverage"]
+    assert doms["service"].count('data-testid="stVegaLiteChart"') >= 2  # questions per minute, stage latency
     assert "Save label" in doms["labelling"]
