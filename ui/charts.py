@@ -135,13 +135,15 @@ def trend(runs: pd.DataFrame, metric: str, title: str = "") -> Any:
 
 
 def stage_latency(table: pd.DataFrame) -> Any:
-    """p50 (bar) and p95 (tick) per stage, in pipeline order, on a log scale (ms)."""
+    """p50 (dot) to p95 (end of the line) per stage, in pipeline order, on a log scale (ms): stages span 0.1 ms
+    (a heading lookup) to tens of seconds (an LM call), which bars from zero cannot show on a log axis."""
+    data = table.assign(p50_ms=table["p50_ms"].clip(lower=0.01), p95_ms=table["p95_ms"].clip(lower=0.01))
     y = alt.Y("stage:N", sort=list(table["stage"]), title=None)
-    x = alt.X("p50_ms:Q", scale=alt.Scale(type="log"), title="ms (bar: p50, tick: p95)")
+    x = alt.X("p50_ms:Q", scale=alt.Scale(type="log"), title="ms (dot: p50, line to p95)")
     tooltip = ["stage", "count", "p50_ms", "p95_ms", "max_ms"]
-    bars = alt.Chart(table).mark_bar(color=SERIES_COLORS[0]).encode(x=x, y=y, tooltip=tooltip)
-    ticks = alt.Chart(table).mark_tick(color=SERIES_COLORS[2], thickness=2).encode(x="p95_ms:Q", y=y, tooltip=tooltip)
-    return (bars + ticks).properties(height=40 + 24 * len(table))
+    line = alt.Chart(data).mark_rule(color=SERIES_COLORS[1], strokeWidth=3).encode(x=x, x2="p95_ms:Q", y=y)
+    dots = alt.Chart(data).mark_point(filled=True, size=70, color=SERIES_COLORS[0]).encode(x=x, y=y, tooltip=tooltip)
+    return (line + dots).properties(height=40 + 24 * len(table))
 
 
 def per_minute(frame: pd.DataFrame) -> Any:
