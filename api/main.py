@@ -104,7 +104,11 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         provider = None
         if tracing.enabled:
             provider = setup_tracing(
-                settings.traces_file, tracing.otlp_endpoint, tracing.sample_ratio, tracing.service_name
+                settings.traces_file,
+                tracing.otlp_endpoint,
+                tracing.sample_ratio,
+                tracing.service_name,
+                max_file_mb=tracing.max_file_mb,
             )
         services = await anyio.to_thread.run_sync(factory, settings)
         if provider is not None:  # per-stage latency and LM throughput on /metrics, from the same spans

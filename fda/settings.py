@@ -72,6 +72,11 @@ class TracingSettings(_Section):
         "Tempo, an OpenTelemetry Collector). Unset: local file only.",
     )
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="Share of questions traced.")
+    max_file_mb: float = Field(
+        default=50.0,
+        ge=0.0,
+        description="Past this size the traces file becomes <file>.1 (the older one goes); 0: never.",
+    )
     service_name: str = Field(default="fda", description="OpenTelemetry service.name of the spans.")
 
 

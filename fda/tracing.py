@@ -75,8 +75,9 @@ class JsonlSpanExporter:
     """Finished spans appended to a JSONL file, one object per span (what ``fda trace`` reads). Implements
     OpenTelemetry's ``SpanExporter`` interface (export, shutdown, force_flush)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = 50 * 2**20) -> None:
         self.path = path
+        self.max_bytes = max_bytes  # past it the file becomes <name>.1 (the one before is dropped)
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[Any]) -> Any:
@@ -86,6 +87,8 @@ class JsonlSpanExporter:
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if self.max_bytes and self.path.is_file() and self.path.stat().st_size > self.max_bytes:
+                    self.path.replace(rotated(self.path))
                 with self.path.open("a", encoding="utf-8") as out:
                     out.write("".join(line + "\n" for line in lines))
         except OSError as err:  # a trace is never worth a failed request
@@ -154,6 +157,7 @@ def setup_tracing(
     service_name: str = "fda",
     *,
     batch: bool = True,
+    max_file_mb: float = 50.0,
 ) -> Any:
     """Record spans: to ``file`` (JSONL) and/or an OTLP/HTTP ``otlp_endpoint``. Returns the SDK provider
     (``shutdown()`` flushes it). Also installed as OpenTelemetry's global provider when none is set yet, so other
@@ -170,7 +174,8 @@ def setup_tracing(
     )
     processor = BatchSpanProcessor if batch else SimpleSpanProcessor
     if file is not None:
-        provider.add_span_processor(processor(JsonlSpanExporter(file)))  # type: ignore[arg-type]
+        exporter = JsonlSpanExporter(file, int(max_file_mb * 2**20))
+        provider.add_span_processor(processor(exporter))  # type: ignore[arg-type]
     if otlp_endpoint:
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -197,20 +202,25 @@ def stop_tracing() -> None:
     _tracer = trace.NoOpTracer()
 
 
+def rotated(file: Path) -> Path:
+    return file.with_name(file.name + ".1")
+
+
 def read_trace(file: Path, trace_id: str) -> list[dict[str, Any]]:
-    """The stored spans of one trace, in start order ([] when there are none)."""
-    if not file.is_file():
-        return []
+    """The stored spans of one trace (in ``file`` and the rotated ``file.1``), in start order ([] if none)."""
     found = []
-    with file.open(encoding="utf-8") as lines:
-        for line in lines:
-            if trace_id in line:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:  # a line cut by a crash: skip it
-                    continue
-                if record.get("trace_id") == trace_id:
-                    found.append(record)
+    for path in (rotated(file), file):
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if trace_id in line:
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:  # a line cut by a crash: skip it
+                        continue
+                    if record.get("trace_id") == trace_id:
+                        found.append(record)
     return sorted(found, key=lambda r: r["start_ns"])
 
 

@@ -172,3 +172,20 @@ def test_spans_reach_an_otlp_collector(tmp_path: Path) -> None:
         stop_tracing()
         server.shutdown()
     assert sorted(got) == ["ask", "retrieve"]
+
+
+def test_the_traces_file_rotates_and_both_halves_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "traces.jsonl"
+    setup_tracing(path, batch=False, max_file_mb=0.001)  # ~1 KB: a few spans per file
+    try:
+        ids = []
+        for _ in range(6):
+            with span("ask"), span("retrieve"):
+                ids.append(current_trace_id())
+    finally:
+        stop_tracing()
+    old = tmp_path / "traces.jsonl.1"
+    assert old.is_file() and path.stat().st_size < 2048  # rotated, one older file kept
+    assert [s["name"] for s in read_trace(path, ids[-1])] == ["ask", "retrieve"]
+    kept = [i for i in ids if read_trace(path, i)]
+    assert len(kept) >= 2  # the newest traces are readable across the rotated file and the current one
