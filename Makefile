@@ -106,16 +106,15 @@ mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, 
 ui: setup  ## The Streamlit explorer on http://127.0.0.1:8501 (needs `fda serve` for the playground)
 	$(FDA) ui
 
-prometheus:  ## Prometheus (Debian package) scraping `fda serve`'s /metrics on http://127.0.0.1:9090 (data in state/prometheus)
-	ops/install-prometheus.sh
+prometheus: prometheus-bin  ## Prometheus (Debian package) scraping `fda serve`'s /metrics on http://127.0.0.1:9090 (data in state/prometheus)
 	prometheus --config.file=infra/prometheus/prometheus.yml --storage.tsdb.path=state/prometheus \
 		--web.listen-address=127.0.0.1:9090
 
 prometheus-bin:  ## Install Prometheus only (Debian package; idempotent)
-	ops/install-prometheus.sh
+	ops/install-debian-package.sh prometheus
 
 chromium:  ## Headless Chromium for the UI's browser check (Debian package; idempotent)
-	ops/install-chromium.sh
+	ops/install-debian-package.sh chromium
 
 image:  ## Build the container image with podman (infra/Dockerfile; docs/deployment.md)
 	infra/image_build.sh

@@ -43,7 +43,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
 def test_prometheus_scrapes_the_service_and_runs_the_dashboard_queries(app_url: str, tmp_path: Path) -> None:
     binary = shutil.which("prometheus")
     if binary is None:
-        pytest.fail("prometheus is not installed: run `make prometheus-bin` (ops/install-prometheus.sh)")
+        pytest.fail("prometheus is not installed: run `make prometheus-bin` (ops/install-debian-package.sh prometheus)")
     for question in ("How do I enable CORS?", "How do I add a middleware?"):
         assert httpx.post(f"{app_url}/v1/ask", json={"question": question}, timeout=10).status_code == 200
     config = tmp_path / "prometheus.yml"
