@@ -13,7 +13,7 @@ import anyio
 from api.cache import normalize_question
 from api.schemas import AskRequest, AskResponse
 from api.services import Services
-from fda.tracing import annotate, current_trace_id, span
+from fda.tracing import span, trace_id_of
 from programs.answering import fallback
 from programs.guard import check_question
 
@@ -57,18 +57,30 @@ async def _retrieval_only(services: Services, question: str, version: str, reaso
 async def ask(services: Services, req: AskRequest) -> AskResponse:
     """One answer, traced: the ``ask`` span is the root of the question's trace (fda/tracing.py), and its id
     is the response's ``trace_id`` (a random one when tracing is off)."""
-    with span("ask", program=req.program or services.settings.api.default_program, stream=False):
-        resp = await _ask(services, req, current_trace_id() or uuid.uuid4().hex)
-        annotate(
-            cached=resp.cached,
-            refused=resp.refused,
-            cannot_answer=resp.cannot_answer,
-            fallback=resp.fallback,
-            version=resp.version,
-            program_version=resp.program_version,
-            **{f"usage.{k}": v for k, v in resp.usage.items()},
-        )
+    with span("ask", program=req.program or services.settings.api.default_program, stream=False) as root:
+        resp = await _ask(services, req, trace_id_of(root) or uuid.uuid4().hex)
+        record_outcome(services, resp, root)
         return resp
+
+
+def record_outcome(services: Services, resp: AskResponse, root: Any) -> None:
+    """What became of a question, on /metrics (answers by outcome) and on its trace's ``ask`` span: both ask
+    routes call this once the response is made."""
+    services.telemetry.outcome(
+        {"fallback": resp.fallback, "refused": resp.refused, "cannot_answer": resp.cannot_answer}, resp.cached
+    )
+    if root.is_recording():
+        root.set_attributes(
+            {
+                "cached": resp.cached,
+                "refused": resp.refused,
+                "cannot_answer": resp.cannot_answer,
+                "fallback": resp.fallback,
+                "version": resp.version,
+                "program_version": resp.program_version,
+                **{f"usage.{k}": v for k, v in resp.usage.items()},
+            }
+        )
 
 
 async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskResponse:
@@ -120,9 +132,6 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
     for kind, n in resp.usage.items():
         if kind.endswith("tokens"):
             services.telemetry.lm_tokens.labels(kind=kind).inc(n)
-    services.telemetry.outcome(
-        {"fallback": resp.fallback, "refused": resp.refused, "cannot_answer": resp.cannot_answer}, resp.cached
-    )
     log_answer(services, question, resp)
     return resp
 

@@ -62,8 +62,13 @@ def annotate(**attributes: Any) -> None:
 
 def current_trace_id() -> str:
     """The current trace's id as 32 hex digits; "" outside a recorded trace."""
-    context = trace.get_current_span().get_span_context()
-    # a trace not sampled (tracing.sample_ratio < 1) is not recorded: no id that leads nowhere
+    return trace_id_of(trace.get_current_span())
+
+
+def trace_id_of(current: trace.Span) -> str:
+    """``current``'s trace id as 32 hex digits; "" when it is not recorded (a no-op span, or a trace not sampled
+    under tracing.sample_ratio < 1: no id that leads nowhere)."""
+    context = current.get_span_context()
     return format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else ""
 
 

@@ -16,7 +16,7 @@ from sse_starlette.sse import EventSourceResponse
 from api import answering
 from api.deps import ServicesDep
 from api.schemas import AskRequest, AskResponse, ErrorResponse
-from fda.tracing import tracer
+from fda.tracing import trace_id_of, tracer
 from fda.types import Passage
 from programs.answering import SOURCES_LISTENER
 from programs.citations import snippet
@@ -47,9 +47,7 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
     name = req.program or services.settings.api.default_program
     program = services.programs[name]
     root = tracer().start_span("ask", attributes={"program": name, "version": version, "stream": True})
-    context = root.get_span_context()
-    trace_id = format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else ""
-    trace_id = trace_id or uuid.uuid4().hex
+    trace_id = trace_id_of(root) or uuid.uuid4().hex
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
@@ -121,19 +119,7 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
         resp = answering.to_response(
             pred, version=version, program=name, services=services, cached=False, timings=timings, trace_id=trace_id
         )
-        services.telemetry.outcome(
-            {"fallback": resp.fallback, "refused": resp.refused, "cannot_answer": resp.cannot_answer}, False
-        )
-        root.set_attributes(
-            {
-                "cached": False,
-                "refused": resp.refused,
-                "cannot_answer": resp.cannot_answer,
-                "fallback": resp.fallback,
-                "program_version": resp.program_version,
-                **{f"usage.{k}": v for k, v in resp.usage.items()},
-            }
-        )
+        answering.record_outcome(services, resp, root)
         answering.log_answer(services, question, resp)
         yield {"event": "citations", "data": json.dumps([c.model_dump() for c in resp.citations])}
         yield {"event": "final", "data": resp.model_dump_json()}
