@@ -5,10 +5,8 @@ empties the caches that were filled without it."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -20,19 +18,8 @@ from index.retrieval import dense
 from index.retrieval.build import build_indexes
 from index.retrieval.layout import paths_for
 from tests.index.conftest import tiny_dumps  # noqa: F401  (fixture)
+from tests.index.retrieval.test_fused import BuiltColBERT
 from tests.index.retrieval.test_retrievers import CORS, HashEncoder, tiny_store  # noqa: F401  (fixtures)
-
-
-class BuiltColBERT:
-    def __init__(self) -> None:
-        self.searched: list[str] = []
-
-    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Any]:
-        self.searched.append(query)
-        return []
-
-    def rescore(self, query: str, chunk_ids: Sequence[str], version: str | None = None) -> dict[str, float]:
-        return {c: float(i) for i, c in enumerate(chunk_ids)}
 
 
 @pytest.fixture

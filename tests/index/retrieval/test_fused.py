@@ -219,16 +219,37 @@ def test_ablation_final_row_is_the_default_configuration() -> None:
     assert len({v.name for v in VARIANTS}) == len(VARIANTS)
 
 
+def fused_built(paths: Paths, monkeypatch: pytest.MonkeyPatch, weights: list[float], **retrieval: Any) -> Settings:  # noqa: F811
+    """Settings for ``fused`` with ``weights`` over the tiny store, its bm25 and dense indexes built (the hash
+    encoder for MiniLM); no colbert index."""
+    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
+    settings = Settings(
+        state_dir=paths.db_path.parent,
+        retrieval=RetrievalSettings(backend="fused", fused_weights=weights, **retrieval),
+    )
+    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)  # dense: latest only
+    return settings
+
+
+class BuiltColBERT:
+    """What a finished colbert build opens as: records the warm-up search, scores every chunk alike."""
+
+    def __init__(self) -> None:
+        self.searched: list[str] = []
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Any]:
+        self.searched.append(query)
+        return []
+
+    def rescore(self, query: str, chunk_ids: Sequence[str], version: str | None = None) -> dict[str, float]:
+        return {c: 1.0 for c in chunk_ids}
+
+
 def test_open_fused_from_settings(
     paths: Paths,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
-    settings = Settings(
-        state_dir=paths.db_path.parent,
-        retrieval=RetrievalSettings(backend="fused", fused_weights=[1.0, 1.0, 0.0, 0.5]),
-    )
-    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)  # dense: latest only
+    settings = fused_built(paths, monkeypatch, [1.0, 1.0, 0.0, 0.5])
     retriever = open_retriever(None, settings, paths)
     hits = retriever.search("How do I use CORSMiddleware?", k=4)
     assert hits[0].url == CORS and {p.version for p in hits} == {"0.2.0"}
@@ -284,12 +305,7 @@ def test_fused_opens_without_a_missing_colbert_index_only_when_asked_to_defer(
     from fda.errors import IndexMissingError
     from index.retrieval.factory import open_retriever_deferring
 
-    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
-    settings = Settings(
-        state_dir=paths.db_path.parent,
-        retrieval=RetrievalSettings(backend="fused", fused_weights=[1.0, 1.0, 2.0, 0.5], checkpoint="test/colbert"),
-    )
-    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
+    settings = fused_built(paths, monkeypatch, [1.0, 1.0, 2.0, 0.5], checkpoint="test/colbert")
     with pytest.raises(IndexMissingError, match="fda index"):
         open_retriever(None, settings, paths)
     retriever, deferred = open_retriever_deferring(None, settings, paths)
@@ -299,18 +315,7 @@ def test_fused_opens_without_a_missing_colbert_index_only_when_asked_to_defer(
         deferred.attach()
     assert deferred.fused.weights[2] == 0.0 and deferred.fused.colbert is None
 
-    class Built:
-        def __init__(self) -> None:
-            self.searched: list[str] = []
-
-        def search(self, query: str, k: int = 10, version: str | None = None) -> list[Any]:
-            self.searched.append(query)
-            return []
-
-        def rescore(self, query: str, chunk_ids: Sequence[str], version: str | None = None) -> dict[str, float]:
-            return {c: 1.0 for c in chunk_ids}
-
-    built = Built()
+    built = BuiltColBERT()
     deferred.opener.cache["colbert"] = built  # type: ignore[assignment]  # what the finished build opens
     deferred.attach()
     assert built.searched and deferred.fused.colbert is built and deferred.fused.weights[2] == 2.0
@@ -323,12 +328,7 @@ def test_nothing_is_deferred_when_colbert_is_not_weighted(
 ) -> None:
     from index.retrieval.factory import open_retriever_deferring
 
-    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
-    settings = Settings(
-        state_dir=paths.db_path.parent,
-        retrieval=RetrievalSettings(backend="fused", fused_weights=[1.0, 1.0, 0.0, 0.5]),
-    )
-    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
+    settings = fused_built(paths, monkeypatch, [1.0, 1.0, 0.0, 0.5])
     assert open_retriever_deferring(None, settings, paths)[1] is None
 
 
@@ -340,11 +340,6 @@ def test_colbert_alone_is_not_deferred(
     from fda.errors import IndexMissingError
     from index.retrieval.factory import open_retriever_deferring
 
-    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: HashEncoder())
-    settings = Settings(
-        state_dir=paths.db_path.parent,
-        retrieval=RetrievalSettings(backend="fused", fused_weights=[0, 0, 1, 0, 0], checkpoint="test/colbert"),
-    )
-    build_indexes(settings.retrieval, paths, ["bm25", "dense"], progress=False)
+    settings = fused_built(paths, monkeypatch, [0, 0, 1, 0, 0], checkpoint="test/colbert")
     with pytest.raises(IndexMissingError, match="fda index"):
         open_retriever_deferring(None, settings, paths)
