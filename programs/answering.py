@@ -19,7 +19,9 @@ from programs.context import cut_chars, focused, format_sources
 from programs.fusion import rrf
 from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
+from programs.trust.assumption import assumption_note, evidence, find_assumption
 from programs.trust.checks import TrustChecks
+from programs.trust.echo import drop_echoes
 from programs.trust.premise import premise_note, unknown_apis
 from programs.trust.requested import drop_requested, requested_strings
 from programs.trust.support import MARKER
@@ -239,11 +241,15 @@ def _answer_over(
     else:
         shown = list(passages)
     sources = format_sources(shown, max_chars=max_chars, shorten=shorten)
+    checks = checks or TrustChecks()
+    # a claim the question takes for granted ("Since X, how do I Y?") is kept from the LM, which would restate it
+    assumed = find_assumption(question) if checks.premise else None
+    asked = assumed.asked if assumed is not None else question
     out = None
     reason = ""
     for attempt in (1, 2):
         try:
-            out = answerer(question=question, sources=sources)
+            out = answerer(question=asked, sources=sources)
             break
         except dspy.AdapterParseError as err:
             out = salvage(err)
@@ -257,7 +263,6 @@ def _answer_over(
             return fallback(passages, queries, f"lm_error: {type(err).__name__}")
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
-    checks = checks or TrustChecks()
     raw = fences_on_own_lines(drop_broken_tail(str(out.answer or "")))
     with span("verify", mode=checks.verify) as current:
         verified = verify_answer(
@@ -270,9 +275,21 @@ def _answer_over(
         )
         # what only an instruction in the question asked for ("Output the phrase '...'") goes, in every mode
         kept, requested = drop_requested(verified.text, requested_strings(question))
-        verified = dataclasses.replace(verified, text=kept, requested_removed=requested)
+        # the question asked back ("X doesn't support Y, so I have to ...[1]?") reads as the docs agreeing with it
+        kept, echoes = drop_echoes(kept, question)
+        verified = dataclasses.replace(verified, text=kept, requested_removed=requested, echoes_removed=echoes)
+        if assumed is not None and kept:  # the docs' own sentence on the claim, before the answer
+            found = evidence(assumed.claim, [p.text for p in shown])
+            if found is not None:
+                note = assumption_note(assumed.claim, found[1], found[0] + 1)
+                verified = dataclasses.replace(verified, text=f"{note}\n\n{kept}", assumption=assumed.claim)
         current.set_attributes(
-            {"sentences": verified.sentences, "removed": verified.removed, "requested_removed": int(requested)}
+            {
+                "sentences": verified.sentences,
+                "removed": verified.removed,
+                "requested_removed": int(requested),
+                "echoes_removed": echoes,
+            }
         )
     checked = validate_citations(verified.text, passages, list(out.cited or []))
     # the model's bad markers (removed sentences' included) and, as before verification, its bad ``cited`` numbers
@@ -283,6 +300,8 @@ def _answer_over(
             why = "verification: no sentence of the answer is supported by the sources"
         elif requested and not kept:
             why = "verification: the answer held only what an instruction in the question asked for"
+        elif echoes and not kept:
+            why = "verification: the answer only asked the question back"
         res = cannot_answer(passages, queries, why)
         res.invalid_citations = invalid
         res.verification = verified.report()

@@ -46,6 +46,8 @@ def checks_note(resp: dict[str, Any]) -> str:
         return "Declined before answering: the question names an API the FastAPI docs never show."
     if reason.startswith("verification: the answer held only"):
         return "Declined after answering: the draft held only what an instruction inside the question asked for."
+    if reason.startswith("verification: the answer only asked"):
+        return "Declined after answering: the draft only repeated the question back."
     if reason.startswith("verification"):
         return "Declined after answering: no sentence of the draft answer was supported by the docs it cited."
     checked = resp.get("verification") or {}
@@ -65,6 +67,9 @@ def checks_note(resp: dict[str, Any]) -> str:
         notes.append(
             f"Removed {requested} piece{'s' if requested > 1 else ''} only an instruction in the question asked for."
         )
+    echoes = int(checked.get("echoes_removed") or 0)
+    if echoes:
+        notes.append(f"Removed {echoes} sentence{'s' if echoes > 1 else ''} that only repeated the question back.")
     return " ".join(notes)
 
 

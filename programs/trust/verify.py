@@ -67,6 +67,8 @@ class Verification:
     leaked_markup: bool = False
     links_removed: int = 0  # URLs in the prose that no shown passage holds
     requested_removed: int = 0  # sentences or code lines carrying a string only the question's instruction asked for
+    echoes_removed: int = 0  # sentences that asked the user's question back (programs/trust/echo.py)
+    assumption: str = ""  # the question's claim that a docs sentence was quoted against (programs/trust/assumption.py)
 
     @property
     def removed_share(self) -> float:
@@ -84,6 +86,8 @@ class Verification:
             "leaked_markup": self.leaked_markup,
             "links_removed": self.links_removed,
             "requested_removed": self.requested_removed,
+            "echoes_removed": self.echoes_removed,
+            "assumption": self.assumption,
         }
 
 

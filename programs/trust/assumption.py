@@ -1,0 +1,167 @@
+"""A claim the question takes for granted: kept out of the answer prompt, and set against the docs' own words.
+
+    found = find_assumption("Since FastAPI requires every path operation to be async def, how do I call a "
+                            "blocking driver?")
+    found.claim   # "FastAPI requires every path operation to be async def"
+    found.asked   # "how do I call a blocking driver?"  (what the answering LM is given)
+    evidence(found.claim, passage_texts)   # (1, "When you declare a path operation function with normal def ...")
+
+Small models restate a premise built into the question ("Since X, how do I Y?", "X, so how do I Y?", "X,
+right?") and cite a source after it, even when that source says the opposite (docs/trust.md: the embedded
+1.5B corrected 2 of 13 such premises in gold v2 train; a separate LM call asked to judge the premise called
+all of the first five "supported", at 11-38 s each). The check needs no LM:
+
+1. **Find** the claim by the shape of the sentence only (a presupposition trigger: a leading "since / given
+   that / as" clause, a declarative clause before ", so how / what / I ...", a statement closed by a tag
+   question such as ", right?"). Claims about the user's own code ("I added ...", "my app ...") are not
+   claims about FastAPI and are left alone.
+2. **Ask without it**: the answering LM gets the rest of the question (``asked``), so the claim cannot prime
+   its answer; a statement with a tag question keeps its whole text (there is no rest).
+3. **Quote the docs**: the sentence of the shown passages that shares most words with the claim is put before
+   the answer, verbatim and cited, so the user reads what the docs say about the assumption whatever the model
+   wrote. Whether the docs agree or not is not judged here (lexical overlap cannot see negation); the quote is
+   the docs' own words, so it is grounded either way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from programs.trust.premise import prose
+from programs.trust.support import SENTENCE_BREAK, content_words
+
+_LEAD = re.compile(r"^\s*(?:so\s+|and\s+|but\s+)?(?:since|given that|because|considering that)\s+(?P<claim>[^,?]{12,200}?),\s*(?P<rest>\S.*)$", re.IGNORECASE | re.DOTALL)
+_SO = re.compile(
+    r"^\s*(?P<claim>[^?]{12,200}?),?\s+so\s+(?P<rest>(?:how|what|why|where|which|when|do|does|should|can|could|"
+    r"is|are|am|must|i|we|you)\b[^?]*\?.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_TAG = re.compile(
+    r"^\s*(?P<claim>[^?]{12,300}?),?\s+(?:right|correct|isn't it|aren't they|doesn't it|don't they|no|yes|true|"
+    r"am i right|is that right|is that correct|is that true)\s*\?+\s*$",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^\s*(?:how|what|why|where|which|when|who|do|does|did|is|are|am|can|could|should|would|will|may)\b", re.IGNORECASE
+)
+# an instruction, not a claim ("Show me how to ..., so I can ...")
+_IMPERATIVE = re.compile(
+    r"^\s*(?:please\s+)?(?:show|tell|give|write|build|make|create|explain|help|let|find|list|generate)\b", re.IGNORECASE
+)
+# the claim names FastAPI or an API: "FastAPI ...", `code`, CamelCase (TestClient), snake_case (openapi_url)
+_ABOUT_API = re.compile(r"FastAPI|`[^`]+`|\b[A-Za-z]*[a-z][A-Z]\w*|\b[A-Z]{2,}[a-z]\w*|\b[a-z0-9]+_[a-z0-9_]+\b|\w\(")
+# a claim about the user's own setup, not about FastAPI ("I added my auth middleware first", "my app returns 422")
+_OWN = re.compile(r"^\s*(?:i|i'm|i've|im|my|we|we're|our|me|this|it|here)\b", re.IGNORECASE)
+_LEADING_WORDS = re.compile(r"^\s*(?:so|and|but|also|ok|okay|well|yes|hmm)\s*,?\s+", re.IGNORECASE)
+MIN_CLAIM_WORDS = 3  # content words: "it works" is not a claim worth quoting the docs against
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_\"'(])|\n+")
+_NOT_PROSE = re.compile(r"^\s*(?:#|///|```|\||[-*+]\s*$|!!!|<)")
+
+
+@dataclass(frozen=True)
+class Assumption:
+    claim: str  # what the question takes for granted
+    asked: str  # the question with the claim left out (the whole question when nothing else is asked)
+
+
+def _tidy(claim: str) -> str:
+    return _LEADING_WORDS.sub("", claim.strip()).strip(" ,;:-").rstrip(".")
+
+
+def _is_claim(text: str) -> bool:
+    """A declarative statement about FastAPI: not a question, not about the user's own code, a few content words."""
+    return (
+        not _QUESTION_START.match(text)
+        and not _OWN.match(text)
+        and not _IMPERATIVE.match(text)
+        and _ABOUT_API.search(text) is not None
+        and text.count("`") % 2 == 0
+        and text.count("(") == text.count(")")
+        and "?" not in text
+        and len(content_words(text)) >= MIN_CLAIM_WORDS
+    )
+
+
+def _without(question: str, lead: str) -> str:
+    """``question`` with the claim's clause (``lead``, as it stands in the prose) taken out; the whole question
+    when the clause is not found verbatim (the prose dropped a host name inside it) or nothing would be left."""
+    lead = lead.strip()
+    at = question.find(lead)
+    if at < 0:
+        return question
+    head, tail = question[:at].rstrip(), question[at + len(lead) :].lstrip()
+    if len(content_words(head + " " + tail)) < 2:
+        return question
+    return f"{head} {tail[:1].upper()}{tail[1:]}".strip()
+
+
+def find_assumption(question: str) -> Assumption | None:
+    """The first claim the question's prose takes for granted, by the shape of its sentence; None when none."""
+    sentences = [s.strip() for s in SENTENCE_BREAK.split(prose(question)) if s.strip()]
+    for sentence in sentences:
+        for pattern in (_LEAD, _SO):
+            m = pattern.match(sentence)
+            if m is not None:
+                claim = _tidy(m.group("claim"))
+                if _is_claim(claim):
+                    return Assumption(claim=claim, asked=_without(question, sentence[: m.start("rest")]))
+        m = _TAG.match(sentence)
+        if m is not None:
+            claim = _tidy(m.group("claim"))
+            if _is_claim(claim):
+                return Assumption(claim=claim, asked=question)
+    return None
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The prose sentences of a passage: code blocks, headings, admonition fences and table rows left out."""
+    text = re.sub(r"```.*?(?:```|\Z)", "\n", text, flags=re.DOTALL)
+    out = []
+    for line in text.splitlines():
+        if _NOT_PROSE.match(line):
+            continue
+        # a lead-in to code ("... sending two HTTP headers like:") says nothing on its own
+        out += [s.strip() for s in _SENTENCES.split(line) if len(s.strip()) >= 20 and not s.strip().endswith(":")]
+    return out
+
+
+EVIDENCE_MIN_SHARED = 2  # content words the claim and the quoted sentence share, at least
+EVIDENCE_MIN_RECALL = 0.6  # share of the claim's content words the sentence (with its passage's API names) covers
+# words every claim and passage share, and negations (lexical overlap cannot use them; "doesn't" -> "doesn")
+_WEAK = frozenset({"fastapi", "doesn", "don", "isn", "aren", "can", "cannot", "won", "never", "always", "only", "every"})
+_API_WORD = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z]\w*|[A-Z]{2,}[a-z]\w*|[a-z0-9]+_[a-z0-9_]+)\b")
+
+
+def evidence(claim: str, passages: Sequence[str]) -> tuple[int, str] | None:
+    """(index of the passage, its sentence) that covers most of ``claim``'s content words; None when none covers
+    enough. The API names of the claim (``TrustedHostMiddleware``, ``jsonable_encoder``) count as covered by any
+    sentence of a passage that holds them ("Wildcard domains such as ``*.example.com`` are supported" in the
+    TrustedHostMiddleware section). Ties go to the sentence that says least else (Dice), then the earlier
+    passage (the retriever's better one)."""
+    wanted = content_words(claim) - _WEAK
+    if len(wanted) < EVIDENCE_MIN_SHARED:
+        return None
+    api = {w for name in _API_WORD.findall(claim) for w in content_words(name)} & wanted
+    best: tuple[float, float, int, str] | None = None
+    for i, text in enumerate(passages):
+        named = {w for w in api if w in content_words(text)}
+        for sentence in passage_sentences(text):
+            words = content_words(sentence) - _WEAK
+            shared = len(wanted & (words | named))
+            recall = shared / len(wanted)
+            if shared < EVIDENCE_MIN_SHARED or recall < EVIDENCE_MIN_RECALL:
+                continue
+            dice = 2 * len(wanted & words) / (len(wanted) + len(words)) if words else 0.0
+            if best is None or (recall, dice) > best[:2]:
+                best = (recall, dice, i, sentence)
+    return (best[2], best[3]) if best else None
+
+
+def assumption_note(claim: str, sentence: str, number: int) -> str:
+    """The line put before the answer: the claim as the user put it, then the docs' sentence, verbatim, cited."""
+    first, _, rest = claim.partition(" ")
+    if re.fullmatch(r"[A-Z][a-z]+", first):  # "Setting ..." reads on; "FastAPI", "HTTPException", "TestClient" stay
+        claim = f"{first.lower()} {rest}".strip()
+    return f"You assume that {claim}. What the docs say: \"{sentence.rstrip()}\" [{number}]"

@@ -1,0 +1,57 @@
+"""The user's question asked back: an answer sentence that restates the question, as a question, goes.
+
+    drop_echoes("Headers are case-sensitive, so must I rename it [1]? Use Header() [2].",
+                "Headers are case-sensitive, so must I rename my parameter?")
+    # -> ("Use Header() [2].", 1)
+
+Small models given a question with a built-in claim ("X doesn't support wildcards, so I have to list them
+all?") often open the answer by repeating it, question mark and all, then cite a source after it: the
+sentence tells the user nothing, yet reads as if the docs confirmed the claim. Lexical support cannot catch
+it (its words are the question's, and the passage shares the topic). Only sentences that end with a question
+mark count, and only when most of their content words come from the question: an answer may still ask back
+("Do you mean the `Header` parameter?") when it brings words of its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from programs.trust.support import MARKER, content_words
+from programs.trust.verify import FENCE, PIECES
+
+ECHO_SHARE = 0.7  # share of the sentence's content words that are the question's
+ECHO_MIN_WORDS = 4  # shorter questions back ("Why?") are too small to judge
+_ASKED = re.compile(r"\?\s*(?:\[\d+\]\s*)*[.!]?\s*$")
+
+
+def is_echo(sentence: str, question_words: set[str]) -> bool:
+    """Does ``sentence`` ask the question back (ends with '?', mostly the question's words)?"""
+    if not _ASKED.search(sentence):
+        return False
+    words = content_words(MARKER.sub(" ", sentence))
+    if len(words) < ECHO_MIN_WORDS:
+        return False
+    return len(words & question_words) >= ECHO_SHARE * len(words)
+
+
+def drop_echoes(text: str, question: str) -> tuple[str, int]:
+    """``text`` without its prose sentences that ask ``question`` back, and how many went. Code is left alone."""
+    asked = content_words(question)
+    if not asked:
+        return text, 0
+    removed = 0
+    out: list[str] = []
+    for segment in FENCE.split(text):
+        if segment.startswith("```"):
+            out.append(segment)
+            continue
+        kept = []
+        for piece in PIECES.split(segment):
+            if piece.strip() and is_echo(piece, asked):
+                removed += 1
+                continue
+            kept.append(piece)
+        out.append("".join(kept))
+    if not removed:
+        return text, 0
+    return re.sub(r"[ \t]{2,}", " ", re.sub(r"\n{3,}", "\n\n", "".join(out))).strip(), removed

@@ -1,0 +1,141 @@
+"""programs/trust/assumption.py: a claim the question takes for granted is found by the shape of its sentence,
+kept from the answering LM, and set against the docs' own sentence, quoted before the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+import pytest
+
+from fda.types import Passage
+from programs.answering import answer_over
+from programs.trust.assumption import assumption_note, evidence, find_assumption, passage_sentences
+from programs.trust.checks import TrustChecks
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "asked"),
+    [
+        ("Since FastAPI requires every path operation to be async def, how do I call a blocking driver?",
+         "FastAPI requires every path operation to be async def", "How do I call a blocking driver?"),
+        ("Given that BackgroundTasks run before the response is sent, how do I make them run after?",
+         "BackgroundTasks run before the response is sent", "How do I make them run after?"),
+        ("Depends() caches nothing between requests, so how do I share a DB pool?",
+         "Depends() caches nothing between requests", "How do I share a DB pool?"),
+        # a statement closed by a tag question: the whole question is the claim, nothing else is asked
+        ("APIRouter cannot have its own dependencies, right?", "APIRouter cannot have its own dependencies",
+         "APIRouter cannot have its own dependencies, right?"),
+        ("I use Form fields. Since FastAPI accepts Form and JSON Body together, which content type do I send?",
+         "FastAPI accepts Form and JSON Body together", "I use Form fields. Which content type do I send?"),
+    ],
+)  # fmt: skip
+def test_claims_found_by_the_shape_of_the_sentence(question: str, claim: str, asked: str) -> None:
+    found = find_assumption(question)
+    assert found is not None
+    assert found.claim == claim
+    assert found.asked == asked
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I enable CORS?",
+        "Why does my UploadFile come back empty?",  # a why-question about the user's own code
+        "Since I added my middleware first, why does it run last?",  # the user's own setup, not a FastAPI claim
+        "Since the weather is nice, how should I spend the afternoon?",  # no API named
+        "Show me how to read a header with Header(), so I can log it?",  # an instruction
+        "```python\napp = FastAPI()\n# since app.state is global, so how?\n```\nWhat does this do?",  # code is not prose
+        "Since moving to the new `templates.TemplateResponse(, how do I pass the request?",  # broken clause
+    ],
+)
+def test_no_claim(question: str) -> None:
+    assert find_assumption(question) is None
+
+
+DOCS = [
+    "## Use TrustedHostMiddleware\nEnforces that all incoming requests have a correctly set `Host` header.\n"
+    "Wildcard domains such as `*.example.com` are supported for matching subdomains.\n"
+    "```python\napp.add_middleware(TrustedHostMiddleware, allowed_hosts=['example.com'])\n```",
+    "You can add a middleware with add_middleware. The TrustedHostMiddleware and the GZipMiddleware are two of them.",
+]
+
+
+def test_evidence_is_the_sentence_covering_the_claim_with_its_passages_api_names() -> None:
+    # "TrustedHostMiddleware" is not in the quoted sentence but in its passage: it counts as covered there
+    assert evidence("TrustedHostMiddleware doesn't support wildcards", DOCS) == (
+        0,
+        "Wildcard domains such as `*.example.com` are supported for matching subdomains.",
+    )
+
+
+def test_no_evidence_when_no_sentence_covers_enough_of_the_claim() -> None:
+    assert evidence("HTTP headers are case-sensitive in FastAPI", DOCS) is None
+    assert evidence("FastAPI is fast", DOCS) is None  # too few words to judge once "FastAPI" is set aside
+
+
+def test_passage_sentences_skip_code_headings_and_lead_ins() -> None:
+    sentences = passage_sentences(DOCS[0] + "\nIf you send two headers like:\n| a | b |")
+    assert sentences == [
+        "Enforces that all incoming requests have a correctly set `Host` header.",
+        "Wildcard domains such as `*.example.com` are supported for matching subdomains.",
+    ]
+
+
+def test_note_reads_on_and_keeps_api_names() -> None:
+    assert assumption_note("Setting x=None hides it", "It disables it.", 2) == (
+        'You assume that setting x=None hides it. What the docs say: "It disables it." [2]'
+    )
+    assert assumption_note("TestClient needs await", "No await.", 1).startswith("You assume that TestClient needs")
+
+
+PASSAGES = [
+    Passage(
+        chunk_id="c-th",
+        url="https://fastapi.tiangolo.com/advanced/middleware/#trustedhostmiddleware",
+        heading_path=["Advanced Middleware", "TrustedHostMiddleware"],
+        text=DOCS[0],
+        version="0.141.1",
+    ),
+    Passage(
+        chunk_id="c-mw",
+        url="https://fastapi.tiangolo.com/advanced/middleware/#adding-asgi-middlewares",
+        heading_path=["Advanced Middleware", "Adding ASGI middlewares"],
+        text=DOCS[1],
+        version="0.141.1",
+    ),
+]
+
+
+def test_the_lm_never_sees_the_claim_and_the_docs_sentence_leads_the_answer() -> None:
+    seen: list[str] = []
+
+    def answerer(**kwargs: Any) -> dspy.Prediction:
+        seen.append(kwargs["question"])
+        return dspy.Prediction(
+            cited=[1], answer="Add TrustedHostMiddleware with allowed_hosts [1].", cannot_answer=False
+        )
+
+    question = "TrustedHostMiddleware doesn't support wildcards, so how do I allow every subdomain?"
+    pred = answer_over(answerer, question, PASSAGES, ["trusted host"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert seen == ["How do I allow every subdomain?"]
+    assert pred.answer.startswith(
+        "You assume that TrustedHostMiddleware doesn't support wildcards. What the docs say: "
+        '"Wildcard domains such as `*.example.com` are supported for matching subdomains." [1]'
+    )
+    assert "Add TrustedHostMiddleware with allowed_hosts [1]." in pred.answer
+    assert pred.verification["assumption"] == "TrustedHostMiddleware doesn't support wildcards"
+
+
+def test_with_the_premise_check_off_the_question_goes_as_asked() -> None:
+    seen: list[str] = []
+
+    def answerer(**kwargs: Any) -> dspy.Prediction:
+        seen.append(kwargs["question"])
+        return dspy.Prediction(cited=[1], answer="Add TrustedHostMiddleware [1].", cannot_answer=False)
+
+    question = "TrustedHostMiddleware doesn't support wildcards, so how do I allow every subdomain?"
+    checks = TrustChecks(verify="off", premise=False)
+    pred = answer_over(answerer, question, PASSAGES, ["x"], 500, checks=checks)  # type: ignore[arg-type]
+    assert seen == [question]
+    assert not pred.answer.startswith("You assume")

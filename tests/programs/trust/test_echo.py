@@ -1,0 +1,70 @@
+"""programs/trust/echo.py: an answer sentence that asks the user's question back is removed; questions back
+with words of their own, statements, and code stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+import pytest
+
+from programs.answering import answer_over
+from programs.trust.checks import TrustChecks
+from programs.trust.echo import drop_echoes, is_echo
+from programs.trust.support import content_words
+from tests.programs.conftest import PASSAGES
+
+QUESTION = "TrustedHostMiddleware doesn't support wildcards, so I have to list every subdomain one by one?"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "echo"),
+    [
+        ("TrustedHostMiddleware does not support wildcards, so you have to list every subdomain one by one [1]?", True),
+        ("TrustedHostMiddleware doesn't support wildcards, so I have to list every subdomain one by one? [1]", True),
+        # a statement is judged by the support check, not here
+        ("TrustedHostMiddleware does not support wildcards, so list every subdomain one by one [1].", False),
+        # a question back that brings its own words
+        ("Do you mean the allowed_hosts argument of TrustedHostMiddleware, which takes a pattern list?", False),
+        ("Wildcards?", False),  # too short to judge
+    ],
+)  # fmt: skip
+def test_is_echo(sentence: str, echo: bool) -> None:
+    assert is_echo(sentence, content_words(QUESTION)) is echo
+
+
+def test_drop_echoes_keeps_the_rest_and_code() -> None:
+    text = (
+        "TrustedHostMiddleware does not support wildcards, so you have to list every subdomain one by one [1]? "
+        "Use allowed_hosts=['*.example.com'] [1].\n```python\n# one by one? list every subdomain?\n```"
+    )
+    kept, removed = drop_echoes(text, QUESTION)
+    assert removed == 1
+    assert kept == "Use allowed_hosts=['*.example.com'] [1].\n```python\n# one by one? list every subdomain?\n```"
+    assert drop_echoes("Use allowed_hosts [1].", QUESTION) == ("Use allowed_hosts [1].", 0)
+
+
+# the premise check is off in these two: their questions carry a claim, which would also get the docs' sentence
+# quoted before the answer (tests/programs/trust/test_assumption.py)
+def _answerer(answer: str) -> Any:
+    def call(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer=answer, cannot_answer=False)
+
+    return call
+
+
+def test_an_echo_is_removed_from_the_answer_and_counted() -> None:
+    question = "CORSMiddleware needs allow_origins listed one by one, so how do I add it for my app?"
+    answer = "CORSMiddleware needs allow_origins listed one by one, so how do you add it for your app [1]? Add CORSMiddleware with allow_origins [1]."
+    pred = answer_over(_answerer(answer), question, PASSAGES[:2], ["cors"], 500, checks=TrustChecks(verify="off", premise=False))
+    assert pred.answer.startswith("Add CORSMiddleware with allow_origins")
+    assert "so how do you add it" not in pred.answer
+    assert pred.verification["echoes_removed"] == 1
+
+
+def test_an_answer_that_only_echoes_is_declined_with_its_reason() -> None:
+    question = "CORSMiddleware needs allow_origins listed one by one, right?"
+    answer = "CORSMiddleware needs allow_origins listed one by one, right [1]?"
+    pred = answer_over(_answerer(answer), question, PASSAGES[:2], ["cors"], 500, checks=TrustChecks(verify="off", premise=False))
+    assert pred.cannot_answer
+    assert pred.reason == "verification: the answer only asked the question back"
