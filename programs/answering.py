@@ -278,11 +278,13 @@ def _answer_over(
         # the question asked back ("X doesn't support Y, so I have to ...[1]?") reads as the docs agreeing with it
         kept, echoes = drop_echoes(kept, question)
         verified = dataclasses.replace(verified, text=kept, requested_removed=requested, echoes_removed=echoes)
-        if assumed is not None and kept:  # the docs' own sentence on the claim, before the answer
-            found = evidence(assumed.claim, [p.text for p in shown])
-            if found is not None:
-                note = assumption_note(assumed.claim, found[1], found[0] + 1)
-                verified = dataclasses.replace(verified, text=f"{note}\n\n{kept}", assumption=assumed.claim)
+        found = evidence(assumed.claim, [p.text for p in shown]) if assumed is not None else None
+        if assumed is not None and found is not None:
+            # the docs' own sentence on the claim, before the answer; when verification left nothing of the answer
+            # (it only restated the claim), that sentence is the answer. A model that declined still declines.
+            note = assumption_note(assumed.claim, found[1], found[0] + 1)
+            text = f"{note}\n\n{kept}" if kept else note
+            verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)
         current.set_attributes(
             {
                 "sentences": verified.sentences,

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from programs.trust.premise import prose
 from programs.trust.support import SENTENCE_BREAK, content_words
 
-_LEAD = re.compile(r"^\s*(?:so\s+|and\s+|but\s+)?(?:since|given that|because|considering that)\s+(?P<claim>[^,?]{12,200}?),\s*(?P<rest>\S.*)$", re.IGNORECASE | re.DOTALL)
+_LEAD = re.compile(
+    r"^\s*(?:so\s+|and\s+|but\s+)?(?:since|given that|because|considering that)\s+(?P<claim>[^,?]{12,200}?),\s*(?P<rest>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _SO = re.compile(
     r"^\s*(?P<claim>[^?]{12,200}?),?\s+so\s+(?P<rest>(?:how|what|why|where|which|when|do|does|should|can|could|"
     r"is|are|am|must|i|we|you)\b[^?]*\?.*)$",
@@ -130,7 +133,9 @@ def passage_sentences(text: str) -> list[str]:
 EVIDENCE_MIN_SHARED = 2  # content words the claim and the quoted sentence share, at least
 EVIDENCE_MIN_RECALL = 0.6  # share of the claim's content words the sentence (with its passage's API names) covers
 # words every claim and passage share, and negations (lexical overlap cannot use them; "doesn't" -> "doesn")
-_WEAK = frozenset({"fastapi", "doesn", "don", "isn", "aren", "can", "cannot", "won", "never", "always", "only", "every"})
+_WEAK = frozenset(
+    {"fastapi", "doesn", "don", "isn", "aren", "can", "cannot", "won", "never", "always", "only", "every"}
+)
 _API_WORD = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z]\w*|[A-Z]{2,}[a-z]\w*|[a-z0-9]+_[a-z0-9_]+)\b")
 
 
@@ -164,4 +169,4 @@ def assumption_note(claim: str, sentence: str, number: int) -> str:
     first, _, rest = claim.partition(" ")
     if re.fullmatch(r"[A-Z][a-z]+", first):  # "Setting ..." reads on; "FastAPI", "HTTPException", "TestClient" stay
         claim = f"{first.lower()} {rest}".strip()
-    return f"You assume that {claim}. What the docs say: \"{sentence.rstrip()}\" [{number}]"
+    return f'You assume that {claim}. What the docs say: "{sentence.rstrip()}" [{number}]'

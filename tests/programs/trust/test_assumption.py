@@ -139,3 +139,28 @@ def test_with_the_premise_check_off_the_question_goes_as_asked() -> None:
     pred = answer_over(answerer, question, PASSAGES, ["x"], 500, checks=checks)  # type: ignore[arg-type]
     assert seen == [question]
     assert not pred.answer.startswith("You assume")
+
+
+def test_an_answer_that_only_restated_the_claim_becomes_the_docs_sentence() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(
+            cited=[1], answer="TrustedHostMiddleware doesn't support wildcards, right [1]?", cannot_answer=False
+        )
+
+    question = "TrustedHostMiddleware doesn't support wildcards, right?"
+    pred = answer_over(answerer, question, PASSAGES, ["trusted host"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert not pred.cannot_answer
+    assert pred.answer == (
+        "You assume that TrustedHostMiddleware doesn't support wildcards. What the docs say: "
+        '"Wildcard domains such as `*.example.com` are supported for matching subdomains." [1]'
+    )
+    assert pred.verification["echoes_removed"] == 1
+
+
+def test_a_model_that_declined_still_declines() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[], answer="The sources do not say.", cannot_answer=True)
+
+    question = "TrustedHostMiddleware doesn't support wildcards, so how do I allow every subdomain?"
+    pred = answer_over(answerer, question, PASSAGES, ["trusted host"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert pred.cannot_answer

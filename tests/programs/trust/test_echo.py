@@ -56,7 +56,9 @@ def _answerer(answer: str) -> Any:
 def test_an_echo_is_removed_from_the_answer_and_counted() -> None:
     question = "CORSMiddleware needs allow_origins listed one by one, so how do I add it for my app?"
     answer = "CORSMiddleware needs allow_origins listed one by one, so how do you add it for your app [1]? Add CORSMiddleware with allow_origins [1]."
-    pred = answer_over(_answerer(answer), question, PASSAGES[:2], ["cors"], 500, checks=TrustChecks(verify="off", premise=False))
+    pred = answer_over(
+        _answerer(answer), question, PASSAGES[:2], ["cors"], 500, checks=TrustChecks(verify="off", premise=False)
+    )
     assert pred.answer.startswith("Add CORSMiddleware with allow_origins")
     assert "so how do you add it" not in pred.answer
     assert pred.verification["echoes_removed"] == 1
@@ -65,6 +67,8 @@ def test_an_echo_is_removed_from_the_answer_and_counted() -> None:
 def test_an_answer_that_only_echoes_is_declined_with_its_reason() -> None:
     question = "CORSMiddleware needs allow_origins listed one by one, right?"
     answer = "CORSMiddleware needs allow_origins listed one by one, right [1]?"
-    pred = answer_over(_answerer(answer), question, PASSAGES[:2], ["cors"], 500, checks=TrustChecks(verify="off", premise=False))
+    pred = answer_over(
+        _answerer(answer), question, PASSAGES[:2], ["cors"], 500, checks=TrustChecks(verify="off", premise=False)
+    )
     assert pred.cannot_answer
     assert pred.reason == "verification: the answer only asked the question back"
