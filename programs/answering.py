@@ -15,7 +15,7 @@ from fda.tracing import span
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.citations import snippet, validate_citations
-from programs.context import cut_chars, focused, format_sources
+from programs.context import cut_chars, drop_source_headers, focused, format_sources
 from programs.fusion import rrf
 from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
@@ -263,7 +263,7 @@ def _answer_over(
             return fallback(passages, queries, f"lm_error: {type(err).__name__}")
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
-    raw = fences_on_own_lines(drop_broken_tail(str(out.answer or "")))
+    raw, headers = drop_source_headers(fences_on_own_lines(drop_broken_tail(str(out.answer or ""))), shown)
     with span("verify", mode=checks.verify) as current:
         verified = verify_answer(
             raw,
@@ -277,7 +277,13 @@ def _answer_over(
         kept, requested = drop_requested(verified.text, requested_strings(question))
         # the question asked back ("X doesn't support Y, so I have to ...[1]?") reads as the docs agreeing with it
         kept, echoes = drop_echoes(kept, question)
-        verified = dataclasses.replace(verified, text=kept, requested_removed=requested, echoes_removed=echoes)
+        verified = dataclasses.replace(
+            verified,
+            text=kept,
+            requested_removed=requested,
+            echoes_removed=echoes,
+            leaked_markup=verified.leaked_markup or bool(headers),
+        )
         found = evidence(assumed.claim, [p.text for p in shown]) if assumed is not None else None
         if assumed is not None and found is not None:
             # the docs' own sentence on the claim, before the answer; when verification left nothing of the answer

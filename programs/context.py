@@ -134,10 +134,28 @@ def focused(query: str) -> Shortener:
     return shorten
 
 
+def source_header(p: Passage) -> str:
+    """A source's header line in the prompt, after its ``[n]``: ``Title (FastAPI <version>)``."""
+    return f"{p.title or p.url} (FastAPI {p.version})"
+
+
 def format_sources(passages: Sequence[Passage], max_chars: int = 900, shorten: Shortener = cut_chars) -> str:
     """``[n] Title (FastAPI <version>)`` then the (shortened) text, one block per passage."""
     blocks = []
     for i, p in enumerate(passages, start=1):
-        title = p.title or p.url
-        blocks.append(f"[{i}] {title} (FastAPI {p.version})\n{shorten(p.text, max_chars)}")
+        blocks.append(f"[{i}] {source_header(p)}\n{shorten(p.text, max_chars)}")
     return "\n\n".join(blocks)
+
+
+def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, int]:
+    """``text`` without the prompt's source header lines the model copied into it (``[2] Handling Errors > Add
+    custom headers (FastAPI 0.141.1)``: prompt format, not an answer), with any ``[n]`` before them; and how many
+    went. Measured: 6 of 108 gold v2 dev-select answers of the 1.5B carried one (run 20261205-085028)."""
+    removed = 0
+    for p in passages:
+        pattern = re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)))
+        text, n = pattern.subn("", text)
+        removed += n
+    if not removed:
+        return text, 0
+    return re.sub(r"[ \t]{2,}", " ", text).strip(), removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fda.types import Passage
-from programs.context import cut_chars, focused, format_sources, terms
+from programs.context import cut_chars, drop_source_headers, focused, format_sources, terms
 
 INTRO = "You can configure it in several ways, described below in order."
 LINES = [INTRO] * 6 + ["Use CORSMiddleware and pass allow_origins=['*'].", "app.add_middleware(CORSMiddleware)"]
@@ -80,3 +80,23 @@ def test_focused_fills_the_budget_with_the_start_of_the_next_line() -> None:
     kept = focused("enable CORS")(text, 150)
     assert kept.startswith("Enable CORS") and "supported:\nx x" in kept and kept.endswith(" …")
     assert len(kept) <= 152
+
+
+def test_source_headers_the_model_copied_are_dropped_with_their_marker() -> None:
+    p = Passage(
+        chunk_id="c1",
+        url="https://x/a/#b",
+        heading_path=["Handling Errors", "Add custom headers"],
+        text="t",
+        version="0.141.1",
+    )
+    answer = "Use headers= [1]. [2] Handling Errors > Add custom headers (FastAPI 0.141.1) and more [1]."
+    assert drop_source_headers(answer, [p]) == (
+        "Use headers= [1]. and more [1].",
+        1,
+    )
+    # the title alone, without the header's version, is ordinary prose
+    assert drop_source_headers("See Handling Errors > Add custom headers [1].", [p]) == (
+        "See Handling Errors > Add custom headers [1].",
+        0,
+    )
