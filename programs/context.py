@@ -153,7 +153,7 @@ def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, in
     went. Measured: 6 of 108 gold v2 dev-select answers of the 1.5B carried one (run 20261205-085028)."""
     removed = 0
     for p in passages:
-        pattern = re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)))
+        pattern = re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)), re.IGNORECASE)
         text, n = pattern.subn("", text)
         removed += n
     if not removed:

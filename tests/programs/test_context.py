@@ -95,6 +95,8 @@ def test_source_headers_the_model_copied_are_dropped_with_their_marker() -> None
         "Use headers= [1]. and more [1].",
         1,
     )
+    # the model lower-cased the title's first word
+    assert drop_source_headers("To handling errors > add custom headers (FastAPI 0.141.1)", [p]) == ("To", 1)
     # the title alone, without the header's version, is ordinary prose
     assert drop_source_headers("See Handling Errors > Add custom headers [1].", [p]) == (
         "See Handling Errors > Add custom headers [1].",
