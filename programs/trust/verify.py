@@ -213,7 +213,15 @@ def verify_answer(
                 out.append("\n")
     result = re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
     return Verification(
-        text=result, unknown_apis=tuple(dict.fromkeys(unknown)), leaked_markup=leaked, links_removed=links, **counts
+        text=result,
+        sentences=counts["sentences"],
+        removed=counts["removed"],
+        recited=counts["recited"],
+        attributed=counts["attributed"],
+        code_removed=counts["code_removed"],
+        unknown_apis=tuple(dict.fromkeys(unknown)),
+        leaked_markup=leaked,
+        links_removed=links,
     )
 
 
