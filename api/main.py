@@ -13,22 +13,28 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from mcp.server.mcpserver import MCPServer
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import answering, errors
+from api.mcp import build_mcp
 from api.querylog import flush_spool
 from api.routers import ask, feedback, health, search, sources
+from api.schemas import AskRequest
 from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
 from api.telemetry import StageMetrics
 from api.wiring import wire
+from fda.errors import IndexMissingError
 from fda.settings import Settings, get_settings
 from fda.tracing import setup_tracing, stop_tracing
+from programs.tools.docs import DocsTools
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +100,29 @@ class RequestContext:
                 record(500)
 
 
+def mcp_server_for(app: FastAPI) -> MCPServer:
+    """The MCP server over the services this app loads at start-up (api/mcp.py)."""
+
+    def tools() -> DocsTools:
+        services: Services | None = getattr(app.state, "services", None)
+        if services is None or services.docs_tools is None:
+            raise IndexMissingError(
+                "the docs tools are not available: the service has no docs store",
+                hint="Run `fda ingest` (or `make run`), then restart the service.",
+            )
+        return services.docs_tools
+
+    async def answer(question: str, version: str | None) -> dict[str, Any]:
+        resp = await answering.ask(app.state.services, AskRequest(question=question, version=version))
+        return resp.model_dump(mode="json", exclude={"usage"})
+
+    return build_mcp(tools, answer)
+
+
 def create_app(settings: Settings | None = None, services_factory: ServicesFactory | None = None) -> FastAPI:
     settings = settings or get_settings()
     factory = services_factory or wire
+    mcp: MCPServer | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,7 +147,8 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         flusher = asyncio.create_task(_flush_forever(services))
         log.info("ready: %s", services.components())
         try:
-            yield
+            async with mcp.session_manager.run() if mcp is not None else contextlib.nullcontext():
+                yield
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -140,6 +167,11 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     errors.install(app, settings.api.retry_after_s)
     for router in (ask.router, search.router, sources.router, feedback.router, health.router):
         app.include_router(router)
+    if settings.api.mcp:  # streamable HTTP at /mcp, behind the same keys, limits and headers as the rest
+        mcp = mcp_server_for(app)
+        app.router.routes.extend(
+            mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True).routes
+        )
 
     harden(app, settings)
     app.add_middleware(RequestContext)

@@ -49,6 +49,7 @@ class Services:
     readiness: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
     builds: list[Any] = field(default_factory=list)  # background index builds (index/retrieval/background.py)
+    docs_tools: Any | None = None  # programs/tools/docs.py: /mcp's tools (None: the store did not open)
     index_generation: int = 0  # bumped when a retrieval signal comes online: part of the cache keys
     telemetry: Telemetry = field(default_factory=Telemetry)
     answer_cache: TTLCache = field(init=False)

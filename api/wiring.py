@@ -24,6 +24,7 @@ from index.retrieval.base import Retriever
 from index.retrieval.factory import Deferred, open_retriever, open_retriever_deferring
 from index.retrieval.lookup import ChunkLookup
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
+from programs.tools.docs import DocsTools
 from programs.trust.checks import checks_for
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,15 @@ def load_programs(
     return programs, served
 
 
+def docs_tools(settings: Settings, retriever: Retriever) -> DocsTools | None:
+    """The docs tools over the store and the service's retriever; None (logged) when the store cannot open."""
+    try:
+        return DocsTools(retriever, settings.db_path)
+    except Exception as err:  # the answers still work: only the MCP tools are off
+        log.warning("docs tools (MCP) off: %s", err)
+        return None
+
+
 def wire(settings: Settings, *, build_missing: bool = True) -> Services:
     """Everything the service needs. ``build_missing`` (``fda serve``): a missing colbert index is built in the
     background (``retrieval.build_missing_on_serve``) while ``fused`` answers without it; ``fda ask`` passes
@@ -150,7 +160,10 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
         stream=stream_program,
         readiness=readiness,
         closers=closers,
+        docs_tools=docs_tools(settings, main),
     )
+    if services.docs_tools is not None:
+        services.closers.append(services.docs_tools.close)
     if deferred is not None and background:
         build = colbert_build(settings, deferred, services)
         services.builds.append(build)

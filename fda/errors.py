@@ -48,6 +48,12 @@ class IndexMissingError(FDAError):
     hint = "Run `fda index` (or `make index`) to build it."
 
 
+class SectionNotFoundError(FDAError):
+    """No docs section has that URL or chunk id (programs/tools/docs.py)."""
+
+    hint = "Use a URL#anchor returned by search_docs (the docs' own URLs), or a chunk id from a citation."
+
+
 class UnknownVersionError(FDAError):
     """A FastAPI docs version that was not ingested."""
 

@@ -259,6 +259,7 @@ class ApiSettings(_Section):
     )
     security_headers: bool = Field(default=True, description="nosniff, no framing, no referrer, a strict CSP.")
     hsts: bool = Field(default=False, description="Strict-Transport-Security (only behind TLS).")
+    mcp: bool = Field(default=True, description="Serve the docs tools over MCP (streamable HTTP) at /mcp (api/mcp.py).")
 
     @field_validator("api_keys")
     @classmethod

@@ -19,6 +19,7 @@ from fda.cli.eval import eval_app
 from fda.cli.gold import gold_app
 from fda.cli.harm import harm_app
 from fda.cli.index import index_cmd, search_cmd, train_retriever_cmd
+from fda.cli.mcp import mcp_cmd
 from fda.cli.models import models_app
 from fda.cli.programs import compile_cmd, programs_app
 from fda.cli.questions import gen_questions_cmd
@@ -48,6 +49,7 @@ app.add_typer(models_app, name="models")
 app.command("serve")(serve_cmd)
 app.command("ask")(ask_cmd)
 app.command("trace")(trace_cmd)
+app.command("mcp")(mcp_cmd)
 app.add_typer(eval_app, name="eval")
 app.command("compile")(compile_cmd)
 app.add_typer(programs_app, name="programs")

@@ -52,6 +52,34 @@ def bench_ingest(
     print_df(df, "fda bench ingest")
 
 
+@bench_app.command("tools")
+def bench_tools(
+    backend: Annotated[str | None, typer.Option(help="Retrieval backend for search_docs (default: settings).")] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Timed passes over the questions (after one warm-up).")] = 3,
+    limit: Annotated[int, typer.Option(min=1, help="Gold v2 dev-select answerable questions used as queries.")] = 60,
+    save: Annotated[bool, typer.Option(help="Write per-call rows to eval/results/bench/.")] = True,
+) -> None:
+    """Latency of the MCP docs tools through the SDK's client, in process (api/mcp.py)."""
+    from ops.bench.tools import run_bench
+
+    s = get_settings()
+    name = backend or s.retrieval.backend
+    out = None
+    if save:
+        from pathlib import Path
+
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path(__file__).resolve().parents[2] / "eval" / "results" / "bench" / f"{stamp}-tools-{name}.jsonl"
+    try:
+        df = run_bench(s, name, repeat, limit, out)
+    except FDAError as err:
+        fail(err)
+        return
+    print_df(df, f"fda bench tools --backend {name}")
+    if out is not None:
+        console.print(f"per-call rows: {out}")
+
+
 @bench_app.command("lm")
 def bench_lm(
     models: Annotated[

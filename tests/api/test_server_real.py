@@ -2,7 +2,9 @@
 
 Starts `fda serve` as a subprocess, waits for /readyz, asks a real question (JSON), then runs two
 streams at once and checks each stream's tokens belong to its own final answer (DSPy streaming
-listeners are per request; api/streaming.py).
+listeners are per request; api/streaming.py). The MCP tools (api/mcp.py) are checked with the SDK's own client
+over both transports: streamable HTTP at the server's /mcp, and stdio through `fda mcp` as a coding agent
+starts it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +36,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def real_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A state folder with the real corpus ingested and BM25 built; the env that points fda at it."""
     corpus = ROOT.parent / "shared" / "corpus"
     if not corpus.is_dir():
         pytest.skip("real corpus not found")
@@ -53,6 +59,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     models = ROOT / "state" / "models"
     if models.is_dir():  # reuse the assembled model files instead of assembling 0.5 GB again
         (state / "models").symlink_to(models, target_is_directory=True)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(real_env: dict[str, str]) -> Iterator[str]:
+    env = real_env
+    fda = [sys.executable, "-m", "fda.cli.app"]
     port = _free_port()
     proc = subprocess.Popen([*fda, "serve", "--port", str(port)], env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
@@ -117,3 +130,37 @@ def test_concurrent_real_streams_stay_separate(server: str) -> None:
             # the streamed text is this answer's raw text: the validated final answer is drawn from it
             words = [w for w in final["answer"].replace("[", " ").replace("]", " ").split() if len(w) > 3][:5]
             assert all(w in tokens for w in words), (tokens[:200], final["answer"][:200])
+
+
+def test_mcp_over_streamable_http_with_the_real_lm(server: str) -> None:
+    async def session() -> None:
+        async with Client(f"{server}/mcp") as client:
+            found = await client.call_tool("search_docs", {"query": "enable CORS", "k": 3})
+            hits = found.structured_content["result"]  # type: ignore[index]
+            assert any("/tutorial/cors/" in h["url"] for h in hits), hits
+            section = await client.call_tool("read_section", {"url_or_id": hits[0]["url"]})
+            assert not section.is_error and section.structured_content["url"] == hits[0]["url"]  # type: ignore[index]
+            answered = await client.call_tool("answer", {"question": "How do I enable CORS in FastAPI?"})
+            body = answered.structured_content
+            assert not answered.is_error and body is not None
+            assert body["cannot_answer"] or body["citations"], body
+
+    anyio.run(session)
+
+
+def test_mcp_over_stdio_as_a_coding_agent_starts_it(real_env: dict[str, str]) -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "fda.cli.app", "mcp", "--no-answer"], env=real_env, cwd=ROOT
+    )
+
+    async def session() -> None:
+        async with Client(params) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert "search_docs" in names and "answer" not in names
+            found = await client.call_tool("search_docs", {"query": "background tasks", "version": "0.68.0"})
+            hits = found.structured_content["result"]  # type: ignore[index]
+            assert hits and all(h["version"] == "0.68.0" for h in hits)
+            notes = await client.call_tool("check_deprecations", {"symbol_or_topic": "regex"})
+            assert any(d["release"] == "0.100.0" for d in notes.structured_content["result"])  # type: ignore[index]
+
+    anyio.run(session)

@@ -1,0 +1,64 @@
+"""``fda mcp``: the docs tools over MCP on stdin/stdout, for a coding agent's MCP config (api/mcp.py).
+
+    {"mcpServers": {"fastapi-docs": {"command": "/path/to/repo/.venv/bin/fda", "args": ["mcp"]}}}
+
+stdout carries the protocol, so every log line goes to stderr. The docs tools open the store and the BM25 or
+configured index at start (about a second); the ``answer`` tool starts the LM on its first call (``--no-answer``
+leaves it out).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from fda.console import fail
+from fda.errors import FDAError
+from fda.settings import get_settings
+
+
+def mcp_cmd(
+    backend: Annotated[
+        str | None, typer.Option(help="Retrieval backend for search_docs (default: settings retrieval.backend).")
+    ] = None,
+    answer: Annotated[bool, typer.Option(help="Offer the `answer` tool (starts the LM on its first call).")] = True,
+) -> None:
+    """Serve the docs tools to a coding agent over MCP (stdio): search_docs, read_section, compare_versions,
+    check_deprecations, find_related_docs, answer."""
+    import anyio
+
+    from api.mcp import build_mcp
+    from fda.env import apply_offline_defaults
+    from index.retrieval.factory import open_retriever
+    from programs.tools.docs import DocsTools
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, force=True)
+    settings = get_settings()
+    apply_offline_defaults(settings.state_dir)
+    try:
+        tools = DocsTools(open_retriever(backend or settings.retrieval.backend, settings), settings.db_path)
+    except FDAError as err:
+        fail(err)
+        return
+    services: list[Any] = []  # the answering services, started on the first `answer` call
+
+    async def ask(question: str, version: str | None) -> dict[str, Any]:
+        from api.answering import ask as ask_service
+        from api.schemas import AskRequest
+        from api.wiring import wire
+
+        if not services:
+            services.append(await anyio.to_thread.run_sync(lambda: wire(settings, build_missing=False)))
+        resp = await ask_service(services[0], AskRequest(question=question, version=version))
+        return resp.model_dump(mode="json", exclude={"usage"})
+
+    server = build_mcp(lambda: tools, ask if answer else None)
+    try:
+        server.run("stdio")
+    finally:
+        tools.close()
+        for s in services:
+            s.close()

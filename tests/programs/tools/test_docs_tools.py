@@ -1,0 +1,136 @@
+"""programs/tools/docs.py over the real ingested corpus (corpus tier): every tool returns sections of the store
+(URLs that resolve, in the asked version), within its budget; bad input gets a typed error that says what to do.
+The retriever is a small word-match fake over the same store, so these tests pin the tools, not a ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fda.errors import SectionNotFoundError, UnknownVersionError
+from fda.types import Passage
+from index.ingest.store import connect
+from programs.tools.docs import DocsTools, version_key
+
+pytestmark = pytest.mark.corpus
+
+
+class WordMatch:
+    """Sections whose heading or text holds every word of the query (longest words first), as passages."""
+
+    name = "word-match"
+
+    def __init__(self, db: Path) -> None:
+        self.con = connect(db, read_only=True)
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
+        words = sorted({w.lower() for w in query.split() if len(w) > 3}, key=len, reverse=True)[:3]
+        where = " AND ".join("lower(array_to_string(heading_path, ' ') || ' ' || text) LIKE ?" for _ in words)
+        rows = self.con.execute(
+            f"SELECT section_id, url, heading_path, text, version FROM sections WHERE kind = 'doc' AND version = ? "
+            f"{'AND ' + where if where else ''} ORDER BY length(text) DESC LIMIT ?",
+            [version or "0.141.1", *[f"%{w}%" for w in words], k],
+        ).fetchall()
+        return [
+            Passage(chunk_id=sid, url=url, heading_path=list(hp), text=text, version=v, score=1.0 / (i + 1))
+            for i, (sid, url, hp, text, v) in enumerate(rows)
+        ]
+
+
+@pytest.fixture(scope="module")
+def tools(real_store: tuple[Path, object]) -> Iterator[DocsTools]:
+    t = DocsTools(WordMatch(real_store[0]), real_store[0])
+    yield t
+    t.close()
+
+
+@pytest.fixture(scope="module")
+def urls(real_store: tuple[Path, object]) -> set[str]:
+    con = connect(real_store[0], read_only=True)
+    try:
+        return {u for (u,) in con.execute("SELECT url FROM sections").fetchall()}
+    finally:
+        con.close()
+
+
+def test_versions_sorted_by_number_and_latest(tools: DocsTools) -> None:
+    assert tools.versions == sorted(tools.versions, key=version_key)
+    assert tools.latest == "0.141.1" and "0.68.0" in tools.versions
+
+
+def test_search_docs_one_hit_per_section_within_budget(tools: DocsTools, urls: set[str]) -> None:
+    hits = tools.search_docs("CORSMiddleware origins", k=3, max_chars=600)
+    assert 1 <= len(hits) <= 3
+    assert len({h.url for h in hits}) == len(hits)
+    assert all(h.url in urls and h.version == "0.141.1" for h in hits)
+    assert sum(len(h.snippet) for h in hits) <= 600 + 3 * 5  # shared budget (plus the cut marks)
+    old = tools.search_docs("CORSMiddleware origins", version="0.68.0", k=2)
+    assert old and all(h.version == "0.68.0" and "/blob/0.68.0/" in h.url for h in old)
+
+
+def test_read_section_by_url_by_chunk_id_and_in_another_version(tools: DocsTools, urls: set[str]) -> None:
+    url = "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"
+    section = tools.read_section(url)
+    assert section.url == url and "CORSMiddleware" in section.text and not section.truncated
+    short = tools.read_section(url, max_chars=200)
+    assert short.truncated and len(short.text) <= 202
+    old = tools.read_section(url, version="0.68.0")
+    assert old.version == "0.68.0" and old.url.endswith("/tutorial/cors.md#use-corsmiddleware") and old.url in urls
+    con = tools._con.cursor()
+    chunk_id = con.execute("SELECT chunk_id FROM chunks WHERE url = ? LIMIT 1", [url]).fetchone()[0]
+    assert tools.read_section(chunk_id).url == url
+
+
+def test_read_section_of_a_section_with_code_shows_the_code(tools: DocsTools) -> None:
+    section = tools.read_section("https://fastapi.tiangolo.com/tutorial/background-tasks/#create-a-task-function")
+    assert "```python" in section.text
+
+
+@pytest.mark.parametrize("ref", ["nope", "https://fastapi.tiangolo.com/tutorial/cors/#no-such-anchor", ""])
+def test_read_section_unknown_says_what_to_use(tools: DocsTools, ref: str) -> None:
+    with pytest.raises(SectionNotFoundError) as err:
+        tools.read_section(ref)
+    assert "search_docs" in str(err.value)
+
+
+def test_unknown_version_lists_the_ingested_ones(tools: DocsTools) -> None:
+    with pytest.raises(UnknownVersionError) as err:
+        tools.search_docs("cors", version="9.9.9")
+    assert "0.68.0" in str(err.value) and "0.141.1" in str(err.value)
+
+
+def test_compare_versions_pairs_the_same_section_and_lists_release_notes(tools: DocsTools, urls: set[str]) -> None:
+    out = tools.compare_versions("query parameter regex", "0.100.0", "0.68.0")  # order does not matter
+    assert (out.from_version, out.to_version) == ("0.68.0", "0.100.0")
+    assert out.before is not None and out.after is not None
+    assert out.before.version == "0.68.0" and out.after.version == "0.100.0"
+    assert out.before.url in urls and out.after.url in urls
+    assert out.diff.startswith("--- docs 0.68.0") or out.diff == ""
+    assert all(version_key("0.68.0") < version_key(n.release) <= version_key("0.100.0") for n in out.release_notes)
+    assert all(n.url in urls for n in out.release_notes)
+
+
+def test_find_related_docs_parent_children_same_page(tools: DocsTools, urls: set[str]) -> None:
+    related = tools.find_related_docs("https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware")
+    relations = {r.relation for r in related}
+    assert {"parent", "child", "same page"} <= relations
+    parent = next(r for r in related if r.relation == "parent")
+    assert parent.url == "https://fastapi.tiangolo.com/tutorial/cors/#cors-cross-origin-resource-sharing"
+    assert all(r.url in urls for r in related)
+    assert "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware" not in {r.url for r in related}
+
+
+def test_check_deprecations_finds_release_notes_and_docs(tools: DocsTools, urls: set[str]) -> None:
+    found = tools.check_deprecations("regex", version="0.100.0")
+    notes = [d for d in found if d.source == "release notes"]
+    assert any(d.release == "0.100.0" and "pattern" in d.text for d in notes)
+    assert all(version_key(d.release or "0") <= version_key("0.100.0") for d in notes)
+    assert all(d.url in urls for d in found)
+    # asked about 0.68.0: nothing from a later release (0.100.0 deprecated `regex`), docs text from 0.68.0
+    old = tools.check_deprecations("regex", version="0.68.0")
+    assert not any(d.release == "0.100.0" for d in old)
+    assert all(version_key(d.release) <= version_key("0.68.0") for d in old if d.release)
+    assert all(d.version == "0.68.0" for d in old if d.source == "docs")
+    assert tools.check_deprecations("zzzqqqxxx") == []
