@@ -80,6 +80,7 @@ class Related(BaseModel):
 
 class Deprecation(BaseModel):
     source: Literal["release notes", "docs"]
+    title: str = Field(description="Heading path of the section the text comes from.")
     release: str | None = Field(None, description="The FastAPI release whose notes say it (release notes only).")
     version: str = Field(description="The docs version the text comes from.")
     url: str
@@ -194,8 +195,8 @@ class DocsTools:
 
     # -- compare_versions ----------------------------------------------------------------------------------------
     def release_notes(self, topic: str, after: str, upto: str, limit: int = 10) -> list[ReleaseNote]:
-        """Release-note entries of the releases after ``after`` up to ``upto`` whose text mentions ``topic``'s words
-        (from the latest docs' release notes, which hold every release)."""
+        """Release-note lines of the releases after ``after`` up to ``upto`` that hold at least half of ``topic``'s
+        words (from the latest docs' release notes, which hold every release)."""
         words = [w.lower() for w in _WORD.findall(topic) if len(w) > 2]
         rows = self._rows(
             "SELECT release, release_date, url, text FROM releases WHERE version = ? ORDER BY release_date DESC",
@@ -206,7 +207,9 @@ class DocsTools:
             if not (version_key(after) < version_key(release) <= version_key(upto)):
                 continue
             lines = [
-                line.strip() for line in (text or "").splitlines() if words and all(w in line.lower() for w in words)
+                line.strip()
+                for line in (text or "").splitlines()
+                if words and sum(w in line.lower() for w in words) >= (len(words) + 1) // 2
             ]
             if lines:
                 out.append(
@@ -314,16 +317,25 @@ class DocsTools:
             if lines and version_key(release) <= version_key(v):
                 out.append(
                     Deprecation(
-                        source="release notes", release=release, version=self.latest, url=url, text="\n".join(lines)
+                        source="release notes",
+                        title=f"Release Notes > {release}",
+                        release=release,
+                        version=self.latest,
+                        url=url,
+                        text="\n".join(lines),
                     )
                 )
-        for url, text in self._rows(
-            "SELECT url, text FROM sections WHERE version = ? AND kind = 'doc' AND lower(text) LIKE ? ORDER BY ordinal",
+        for url, heading, text in self._rows(
+            "SELECT url, heading_path, text FROM sections WHERE version = ? AND kind = 'doc' AND lower(text) LIKE ? "
+            "ORDER BY ordinal",
             [v, like],
         ):
             lines = [line for line in _mentions(text or "", needle) if _DEPRECATING.search(line)]
             if lines:
-                out.append(Deprecation(source="docs", release=None, version=v, url=url, text="\n".join(lines)))
+                title = " > ".join(heading or [])
+                out.append(
+                    Deprecation(source="docs", title=title, release=None, version=v, url=url, text="\n".join(lines))
+                )
         kept: list[Deprecation] = []
         used = 0
         for d in out:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from fda.errors import SectionNotFoundError, UnknownVersionError
+from fda.errors import InvalidQuestionError, SectionNotFoundError, UnknownVersionError
 from fda.types import Passage
 from index.ingest.store import connect
 from programs.tools.docs import DocsTools, version_key
@@ -134,3 +135,29 @@ def test_check_deprecations_finds_release_notes_and_docs(tools: DocsTools, urls:
     assert all(version_key(d.release) <= version_key("0.68.0") for d in old if d.release)
     assert all(d.version == "0.68.0" for d in old if d.source == "docs")
     assert tools.check_deprecations("zzzqqqxxx") == []
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda t: t.read_section("../../../../etc/passwd"), SectionNotFoundError),  # no file is ever opened
+        (lambda t: t.read_section("file:///etc/passwd"), SectionNotFoundError),
+        (lambda t: t.read_section("' OR 1=1 --"), SectionNotFoundError),  # parameters, not SQL text
+        (lambda t: t.find_related_docs("https://evil.example/#x"), SectionNotFoundError),
+        (lambda t: t.search_docs("   "), InvalidQuestionError),
+        (lambda t: t.search_docs("cors \ud800"), InvalidQuestionError),  # a lone surrogate
+        (lambda t: t.compare_versions("cors", "0.68.0", "../0.100.0"), UnknownVersionError),
+        (lambda t: t.check_deprecations("", version="0.68.0"), InvalidQuestionError),
+    ],
+)
+def test_hostile_input_gets_a_typed_error(tools: DocsTools, call: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        call(tools)
+
+
+def test_huge_or_odd_input_stays_within_budget(tools: DocsTools) -> None:
+    hits = tools.search_docs("cors " * 5000, k=500, max_chars=10)  # k is capped, the query cut, the budget kept
+    assert len(hits) <= 20
+    assert all(len(h.snippet) <= 122 for h in hits)  # at least 120 characters each
+    # LIKE wildcards in the input are text: "%" alone matches no line that mentions a literal "%"-free API
+    assert all("%" in d.text for d in tools.check_deprecations("%"))
