@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import answering, errors
 from api.mcp import build_mcp
 from api.querylog import flush_spool
-from api.routers import ask, feedback, health, search, sources
+from api.routers import agent, ask, feedback, health, search, sources
 from api.schemas import AskRequest
 from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         lifespan=lifespan,
     )
     errors.install(app, settings.api.retry_after_s)
-    for router in (ask.router, search.router, sources.router, feedback.router, health.router):
+    for router in (ask.router, agent.router, search.router, sources.router, feedback.router, health.router):
         app.include_router(router)
     if settings.api.mcp:  # streamable HTTP at /mcp, behind the same keys, limits and headers as the rest
         mcp = mcp_server_for(app)

@@ -43,6 +43,46 @@ class AskResponse(BaseModel):
     trace_id: str
 
 
+class AgentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, description="The question about FastAPI.")
+    version: str | None = Field(default=None, description="Docs version the tools use unless a step names one.")
+    max_steps: int | None = Field(default=None, ge=1, le=20, description="Fewer tool calls than settings.agent allows.")
+
+
+class AgentStep(BaseModel):
+    step: int
+    tool: str
+    argument: str
+    version: str = ""
+    to_version: str = ""
+    found: list[str] = Field(description="URL#anchor of each section the call returned.")
+    new: int = Field(description="Sections not in the evidence before (or now read in full).")
+    error: str = Field(default="", description="The tool's error, fed back to the next step.")
+    ms: float
+
+
+class AgentResponse(BaseModel):
+    answer: str
+    citations: list[Citation]
+    cannot_answer: bool
+    refused: bool
+    fallback: bool
+    reason: str = ""
+    verification: dict[str, object] | None = None
+    stop_reason: str = Field(
+        description="finished | max_steps | token_budget | time_budget | repeated_call | no_new_evidence | lm_error "
+        "| declined before any tool"
+    )
+    plan: list[str]
+    trajectory: list[AgentStep]
+    version: str
+    usage: dict[str, int]
+    timings_ms: dict[str, float]
+    trace_id: str
+
+
 class SearchHit(BaseModel):
     rank: int
     chunk_id: str

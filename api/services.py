@@ -50,6 +50,7 @@ class Services:
     closers: list[Callable[[], None]] = field(default_factory=list)
     builds: list[Any] = field(default_factory=list)  # background index builds (index/retrieval/background.py)
     docs_tools: Any | None = None  # programs/tools/docs.py: /mcp's tools (None: the store did not open)
+    agent: Any | None = None  # programs/agent.py: /v1/agent (None without the docs tools)
     index_generation: int = 0  # bumped when a retrieval signal comes online: part of the cache keys
     telemetry: Telemetry = field(default_factory=Telemetry)
     answer_cache: TTLCache = field(init=False)

@@ -23,9 +23,10 @@ from index.retrieval.background import COLBERT_SECONDS_PER_CHUNK, BackgroundBuil
 from index.retrieval.base import Retriever
 from index.retrieval.factory import Deferred, open_retriever, open_retriever_deferring
 from index.retrieval.lookup import ChunkLookup
+from programs.agent import Budget, DocsAgent
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
 from programs.tools.docs import DocsTools
-from programs.trust.checks import checks_for
+from programs.trust.checks import TrustChecks, checks_for
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,19 @@ def warm_up(retriever: Retriever) -> None:
 
 
 def load_programs(
-    settings: Settings, retriever: Retriever, lm: Any | None, *, versions: Sequence[str], latest: str | None
+    settings: Settings,
+    retriever: Retriever,
+    lm: Any | None,
+    *,
+    versions: Sequence[str],
+    latest: str | None,
+    checks: TrustChecks | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(programs, program versions) by name: each program's champion, or the uncompiled one (warned)."""
     from optimizers.serving import UNCOMPILED, load_champion
 
     programs: dict[str, Any] = {}
-    checks = checks_for(settings, retriever)
+    checks = checks if checks is not None else checks_for(settings, retriever)
     served: dict[str, str] = {}
     for name in ANSWER_PROGRAMS:
         if settings.compile.serve_champion:
@@ -112,6 +119,17 @@ def docs_tools(settings: Settings, retriever: Retriever) -> DocsTools | None:
     except Exception as err:  # the answers still work: only the MCP tools are off
         log.warning("docs tools (MCP) off: %s", err)
         return None
+
+
+def docs_agent(settings: Settings, tools: DocsTools | None, lm: Any | None, checks: TrustChecks) -> DocsAgent | None:
+    """The docs agent over the docs tools (None without them), with settings.agent's budgets."""
+    if tools is None:
+        return None
+    a = settings.agent
+    budget = Budget(
+        max_steps=a.max_steps, max_tokens=a.max_tokens, max_seconds=a.max_seconds, stale_steps=a.stale_steps
+    )
+    return DocsAgent(tools, budget=budget, k=a.k, lm=lm, checks=checks)
 
 
 def wire(settings: Settings, *, build_missing: bool = True) -> Services:
@@ -142,7 +160,9 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
         readiness["lm"] = f"not available: {err}"
 
     names = [v for v, _ in versions]
-    programs, program_versions = load_programs(settings, main, lm, versions=names, latest=latest)
+    checks = checks_for(settings, main)
+    programs, program_versions = load_programs(settings, main, lm, versions=names, latest=latest, checks=checks)
+    tools = docs_tools(settings, main)
     if deferred is not None and not background:
         readiness["index"] = "degraded: no colbert index; run `fda index --backend colbert` for the full fused"
     services = Services(
@@ -160,7 +180,8 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
         stream=stream_program,
         readiness=readiness,
         closers=closers,
-        docs_tools=docs_tools(settings, main),
+        docs_tools=tools,
+        agent=docs_agent(settings, tools, lm, checks),
     )
     if services.docs_tools is not None:
         services.closers.append(services.docs_tools.close)

@@ -494,6 +494,18 @@ class CompileSettings(_Section):
     )
 
 
+class AgentSettings(_Section):
+    """The docs agent (programs/agent.py; docs/agent.md): its budgets and stuck rule."""
+
+    max_steps: int = Field(default=5, ge=1, le=20, description="Tool calls at most (a request may ask for fewer).")
+    max_tokens: int = Field(
+        default=24_000, ge=0, description="Prompt + completion tokens of the plan and next-action calls, at most."
+    )
+    max_seconds: float = Field(default=120.0, gt=0, description="Wall clock for the tool loop; the answer follows.")
+    stale_steps: int = Field(default=2, ge=1, description="Calls in a row adding no docs section: stop.")
+    k: int = Field(default=5, ge=1, le=12, description="Sections the answer step sees.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FDA_", env_nested_delimiter="__", env_file=".env", extra="forbid", validate_default=True
@@ -517,6 +529,7 @@ class Settings(BaseSettings):
     lm: LMSettings = Field(default_factory=LMSettings)
     compile: CompileSettings = Field(default_factory=CompileSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="before")
     @classmethod

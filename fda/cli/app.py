@@ -24,7 +24,7 @@ from fda.cli.models import models_app
 from fda.cli.programs import compile_cmd, programs_app
 from fda.cli.questions import gen_questions_cmd
 from fda.cli.scope import scope_app
-from fda.cli.serve import ask_cmd, serve_cmd
+from fda.cli.serve import agent_cmd, ask_cmd, serve_cmd
 from fda.cli.trace import trace_cmd
 from fda.cli.ui import ui_cmd
 from fda.console import fail
@@ -48,6 +48,7 @@ app.command("gen-questions")(gen_questions_cmd)
 app.add_typer(models_app, name="models")
 app.command("serve")(serve_cmd)
 app.command("ask")(ask_cmd)
+app.command("agent")(agent_cmd)
 app.command("trace")(trace_cmd)
 app.command("mcp")(mcp_cmd)
 app.add_typer(eval_app, name="eval")

@@ -120,3 +120,73 @@ def ask_cmd(
         console.print_json(json.dumps(resp))
     else:
         _print_answer(resp, list(pred.passages), show_context)
+
+
+def agent_cmd(
+    question: Annotated[str, typer.Argument(help="The question about FastAPI.")],
+    version: Annotated[str | None, typer.Option(help="Docs version the tools use (default: latest).")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(min=1, max=20, help="Tool calls at most (default: settings).")
+    ] = None,
+    show_steps: Annotated[bool, typer.Option(help="Print the plan and each tool call.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer and trajectory as JSON.")] = False,
+) -> None:
+    """Answer with the docs agent: a plan, tool calls over the docs (search, read, compare versions,
+    deprecations), then a cited answer; --show-steps prints what each step did and why it stopped."""
+    from api.wiring import wire
+    from programs.guard import check_question
+
+    s = get_settings()
+    try:
+        check_question(question, s.api.max_question_chars)
+        services = wire(s, build_missing=False)
+    except FDAError as err:
+        fail(err)
+        return
+    try:
+        if services.agent is None:
+            fail(FDAError("the docs agent is not available: no docs store", hint="Run `fda ingest` first."))
+            return
+        v = services.resolve_version(version)
+        t0 = time.perf_counter()
+        with services.lm_context():
+            pred = services.agent(question=question, version=v, max_steps=max_steps)
+        elapsed = (time.perf_counter() - t0) * 1000
+    except FDAError as err:
+        fail(err)
+        return
+    finally:
+        services.close()
+    resp = {
+        "answer": pred.answer,
+        "citations": [c.model_dump() for c in pred.citations],
+        "cannot_answer": bool(pred.cannot_answer),
+        "refused": bool(pred.refused),
+        "fallback": bool(pred.fallback),
+        "version": v,
+        "program": "agent",
+        "program_version": "uncompiled",
+        "stop_reason": pred.stop_reason,
+        "plan": list(pred.plan),
+        "trajectory": list(pred.trajectory),
+        "timings_ms": {"total": round(elapsed, 1)},
+        "usage": dict(getattr(pred, "usage", {}) or {}),
+        "reason": str(getattr(pred, "reason", "") or ""),
+        "verification": getattr(pred, "verification", None),
+    }
+    if as_json:
+        console.print_json(json.dumps(resp))
+        return
+    if show_steps:
+        console.print("[bold]Plan[/]")
+        for line in resp["plan"] or ["(none)"]:
+            console.print(f"  - {escape(line)}")
+        console.print("[bold]Steps[/]")
+        for st in resp["trajectory"]:
+            args = ", ".join(f"{k}={st[k]!r}" for k in ("argument", "version", "to_version") if st[k])
+            what = (
+                f"[red]error: {escape(st['error'])}[/]" if st["error"] else f"{len(st['found'])} found, {st['new']} new"
+            )
+            console.print(f"  {st['step']}. {st['tool']}({escape(args)}) -> {what} [dim]{st['ms']:.0f} ms[/]")
+        console.print(f"[bold]Stopped:[/] {escape(resp['stop_reason'])}\n")
+    _print_answer(resp, list(pred.passages), False)

@@ -1,0 +1,81 @@
+"""POST /v1/agent: the agent's answer, plan and trajectory through the service (a fake agent: the loop itself is
+tested in tests/programs/test_agent.py), and the same clear errors as /v1/ask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dspy
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from fda.cli.app import app
+from fda.settings import Settings
+from programs.answering import result
+from programs.citations import validate_citations
+from tests.api.conftest import make_services, services_of
+from tests.programs.conftest import PASSAGES
+
+
+class FakeAgent:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, question: str, version: str | None = None, max_steps: int | None = None) -> dspy.Prediction:
+        self.calls.append({"question": question, "version": version, "max_steps": max_steps})
+        checked = validate_citations("Add CORSMiddleware [1].", PASSAGES[:1])
+        pred = result(answer=checked.text, passages=PASSAGES[:1], citations=checked.citations, queries=[question])
+        pred.plan = ["search_docs: CORS"]
+        pred.stop_reason = "finished"
+        pred.trajectory = [
+            {"step": 1, "tool": "search_docs", "argument": "CORS", "version": "", "to_version": "",
+             "found": [PASSAGES[0].url], "new": 1, "error": "", "ms": 2.5}
+        ]  # fmt: skip
+        pred.usage = {"lm_calls": 3, "prompt_tokens": 900, "completion_tokens": 60}
+        return pred
+
+
+def test_agent_answers_with_its_trajectory(client: TestClient) -> None:
+    fake = FakeAgent()
+    services_of(client).agent = fake
+    r = client.post("/v1/agent", json={"question": "How do I enable CORS?", "version": "0.68.0", "max_steps": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["stop_reason"] == "finished" and body["plan"] == ["search_docs: CORS"]
+    assert body["trajectory"][0]["tool"] == "search_docs" and body["trajectory"][0]["found"] == [PASSAGES[0].url]
+    assert body["citations"][0]["url"] == PASSAGES[0].url and body["usage"]["lm_calls"] == 3
+    assert fake.calls == [{"question": "How do I enable CORS?", "version": "0.68.0", "max_steps": 3}]
+
+
+def test_agent_errors_are_clear(client: TestClient) -> None:
+    services_of(client).agent = FakeAgent()
+    assert client.post("/v1/agent", json={"question": "   "}).status_code == 422
+    assert (
+        client.post("/v1/agent", json={"question": "cors", "version": "9.9"}).json()["error"]["code"]
+        == "unknown_version"
+    )
+    assert client.post("/v1/agent", json={"question": "cors", "max_steps": 99}).status_code == 422
+    services_of(client).agent = None  # no docs store: the tools and the agent are off
+    r = client.post("/v1/agent", json={"question": "How do I enable CORS?"})
+    assert r.status_code == 503 and "fda ingest" in r.json()["error"]["hint"]
+
+
+def test_fda_agent_prints_steps_and_json(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def wired(s: Settings, **_: Any) -> Any:
+        services = make_services(s, tmp_path)
+        services.agent = FakeAgent()
+        return services
+
+    monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr("api.wiring.wire", wired)
+    runner = CliRunner()
+    text = runner.invoke(app, ["agent", "How do I enable CORS?", "--show-steps"])
+    assert text.exit_code == 0, text.output
+    assert "1. search_docs(argument='CORS') -> 1 found, 1 new" in text.output
+    assert "Stopped: finished" in text.output and "Add CORSMiddleware" in text.output
+    as_json = runner.invoke(app, ["agent", "How do I enable CORS?", "--json"])
+    body = json.loads(as_json.output)
+    assert body["stop_reason"] == "finished" and body["trajectory"][0]["tool"] == "search_docs"
