@@ -67,6 +67,18 @@ def _passage(url: str, title: str, version: str, text: str) -> Passage:
     return Passage(chunk_id=url, url=url, heading_path=title.split(" > "), text=text, version=version)
 
 
+def interleave(evidence: dict[str, Passage], steps: list[Step], k: int) -> list[Passage]:
+    """Up to ``k`` evidence sections with text for the answer: each call's best first, then each call's second...
+    so a later call (the release notes of compare_versions) is not crowded out by an early search's hits."""
+    rounds: list[list[str]] = [[u for u in s.found if u in evidence and evidence[u].text.strip()] for s in steps]
+    picked: list[str] = []
+    for rank in range(max((len(r) for r in rounds), default=0)):
+        for urls in rounds:
+            if rank < len(urls) and urls[rank] not in picked:
+                picked.append(urls[rank])
+    return [evidence[u] for u in picked[:k]]
+
+
 class DocsAgent(dspy.Module):
     def __init__(
         self,
@@ -240,7 +252,7 @@ class DocsAgent(dspy.Module):
     def _answer(
         self, question: str, evidence: dict[str, Passage], steps: list[Step], plan: list[str], stop: str
     ) -> dspy.Prediction:
-        passages = [p for p in evidence.values() if p.text.strip()][: self.k]  # in the order found
+        passages = interleave(evidence, steps, self.k)
         queries = [s.argument for s in steps if s.tool == "search_docs"] or [question]
         if not passages:
             pred = cannot_answer([], queries, f"agent found no docs section ({stop})")
