@@ -85,16 +85,32 @@ def test_a_bad_tool_argument_is_an_observation_not_a_crash(tools: DocsTools) -> 
         [
             PLAN,
             act("read_section", "https://evil.example/#x"),
-            act("search_docs", "CORSMiddleware", version="9.9.9"),
             act("search_docs", "CORSMiddleware"),
             act("finish"),
             answer("Use CORSMiddleware [1].", [1]),
         ],
-        budget=Budget(stale_steps=3),
     )
     errors = [s["error"] for s in pred.trajectory]
-    assert "no docs section" in errors[0] and "not ingested" in errors[1] and errors[2] == ""
+    assert "no docs section" in errors[0] and errors[1] == ""
     assert pred.stop_reason == "finished" and not pred.cannot_answer
+
+
+def test_only_the_versions_the_question_names_are_searched(tools: DocsTools) -> None:
+    # the question names no version: a version the LM makes up, or an older one, becomes the latest
+    pred = run(
+        tools,
+        [PLAN, act("search_docs", "CORSMiddleware", version="0.68.0"), act("search_docs", "CORS origins", "9.9.9"),
+         act("finish"), answer("Use CORSMiddleware [1].", [1])],
+    )  # fmt: skip
+    assert [s["version"] for s in pred.trajectory] == ["", ""]
+    assert {p.version for p in pred.passages} == {"0.141.1"}
+    # it names 0.68: that version (and the latest, for the change) can be searched
+    pred = run(
+        tools,
+        [PLAN, act("search_docs", "CORSMiddleware", version="0.68.0"), act("finish"), answer("CORS [1].", [1])],
+        question="How did I enable CORS in FastAPI 0.68?",
+    )
+    assert pred.trajectory[0]["version"] == "0.68.0" and {p.version for p in pred.passages} == {"0.68.0"}
 
 
 def test_step_budget(tools: DocsTools) -> None:
