@@ -6,8 +6,8 @@
 Fields: ``answer`` (str), ``citations`` (list[Citation]), ``passages`` (list[Passage]: ranked retrieval
 results, the ones the answer step was shown), ``cannot_answer``, ``refused``, ``fallback`` (bool),
 ``invalid_citations`` (int: markers stripped because they named nothing shown), and optionally
-``usage`` (``prompt_tokens``, ``completion_tokens``, ``lm_calls``), ``reason`` (str) and ``verification``
-(programs/trust/verify.py's report). A program whose
+``usage`` (``prompt_tokens``, ``completion_tokens``, ``lm_calls``), ``reason`` (str), ``verification``
+(programs/trust/verify.py's report), and the docs agent's ``stop_reason`` and ``trajectory``. A program whose
 ``produces_answers`` attribute is False (retrieval only) gets answer metrics reported as n/a.
 """
 
@@ -43,6 +43,8 @@ class ProgramOutput(BaseModel):
     usage: dict[str, int] | None = None
     reason: str = ""  # why it declined or fell back (programs/answering.py), when it says
     verification: dict[str, Any] | None = None  # programs/trust/verify.py's report, when the answer was verified
+    stop_reason: str = ""  # the docs agent's (programs/agent.py): why its tool loop stopped
+    trajectory: list[dict[str, Any]] | None = None  # the agent's tool calls: tool, arguments, found, new, error, ms
 
     @property
     def declined(self) -> bool:
@@ -64,7 +66,8 @@ def read_prediction(pred: Any) -> ProgramOutput:
             hint="Return dspy.Prediction(answer=..., citations=..., passages=..., cannot_answer=..., refused=..., "
             "invalid_citations=..., fallback=...): see eval/contract.py.",
         )
-    data = {f: pred.get(f) for f in (*REQUIRED_FIELDS, "usage", "reason", "verification") if f in keys}
+    optional = ("usage", "reason", "verification", "stop_reason", "trajectory")
+    data = {f: pred.get(f) for f in (*REQUIRED_FIELDS, *optional) if f in keys}
     data["usage"] = usage_of(pred)
     try:
         return ProgramOutput.model_validate(data)

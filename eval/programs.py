@@ -3,12 +3,14 @@
 build_program("retrieval", retriever)                    # eval/retrieval_program.py
 build_program("rag", retriever, lm=lm)                   # programs/factory.py: CitedRAG
 build_program("multihop", retriever, lm=lm, versions=..., latest=...)   # programs/factory.py: MultiHopRAG
+build_program("agent", retriever, lm=lm, db_path=..., agent=settings.agent)   # programs/agent.py: DocsAgent
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from eval.contract import Program
@@ -19,8 +21,9 @@ PROGRAMS: dict[str, str] = {
     "retrieval": "eval.retrieval_program:RetrievalProgram",
     "rag": "programs.cited_rag:CitedRAG",
     "multihop": "programs.multihop:MultiHopRAG",
+    "agent": "programs.agent:DocsAgent",
 }
-NEEDS_LM = frozenset({"rag", "multihop"})
+NEEDS_LM = frozenset({"rag", "multihop", "agent"})
 
 
 def check_program(name: str) -> None:
@@ -45,6 +48,8 @@ def build_program(
     latest: str | None = None,
     config: Any | None = None,
     checks: Any | None = None,
+    db_path: Path | None = None,
+    agent: Any | None = None,
 ) -> Program:
     """A ready program for the runner. Answer programs need an LM (injected, never read from settings);
     ``config`` is settings.answer (how they build their context); ``checks`` the trust bundle
@@ -58,6 +63,18 @@ def build_program(
             f"program {name!r} needs a language model",
             hint="Configure the LM (see docs/evaluation.md) or run `--program retrieval`.",
         )
+    if name == "agent":
+        if db_path is None:
+            raise EvalError("the agent needs the docs store", hint="Run `fda ingest` first.")
+        from programs.agent import Budget
+        from programs.tools.docs import DocsTools
+
+        budget = Budget(max_steps=agent.max_steps, max_tokens=agent.max_tokens, max_seconds=agent.max_seconds,
+                        stale_steps=agent.stale_steps) if agent is not None else Budget()  # fmt: skip
+        built: Program = cls(
+            DocsTools(retriever, db_path), budget=budget, k=agent.k if agent else 5, lm=lm, checks=checks
+        )
+        return built
     from programs.factory import build_answer_program  # the one place that knows each answer program
 
     answer: Program = build_answer_program(

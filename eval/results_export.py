@@ -48,6 +48,7 @@ def slim_row(result: QuestionResult) -> dict[str, Any]:
         "usage": out.usage,
         "reason": out.reason,
         "verification": out.verification,
+        **({"stop_reason": out.stop_reason, "trajectory": out.trajectory} if out.trajectory is not None else {}),
         "judge": result.judge.model_dump() if result.judge else None,
         "judge_error": result.judge_error,
         "metrics": {k: v for k, v in result.metrics.items() if v is not None},

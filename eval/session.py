@@ -176,7 +176,15 @@ def run_eval(
     with lm_session(s, answers=program in NEEDS_LM, judge=use_judge) as (lm, judge_lm):
         checks = checks_for(s, retriever) if program in NEEDS_LM else None
         built = build_program(
-            program, retriever, lm=lm, versions=available, latest=latest, config=s.answer, checks=checks
+            program,
+            retriever,
+            lm=lm,
+            versions=available,
+            latest=latest,
+            config=s.answer,
+            checks=checks,
+            db_path=s.db_path,
+            agent=s.agent,
         )
         return execute(
             spec,

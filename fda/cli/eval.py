@@ -34,7 +34,7 @@ eval_app = typer.Typer(
     invoke_without_command=True,
 )
 
-ProgramOpt = Annotated[str, typer.Option("--program", "-p", help="retrieval | rag | multihop.")]
+ProgramOpt = Annotated[str, typer.Option("--program", "-p", help="retrieval | rag | multihop | agent.")]
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help=f"Retrieval backend: {', '.join(BACKENDS)} (default: settings).")
 ]
@@ -406,6 +406,30 @@ def compare_cmd(
     console.print(table)
 
 
+@eval_app.command("agent")
+def agent_cmd(
+    run_id: Annotated[str, typer.Argument(help="A committed run of --program agent (eval/results/).")],
+) -> None:
+    """What the docs agent did in a run: median and most steps, why it stopped, the tools it called."""
+    from eval.agent_report import summarize
+    from eval.compare import load_run
+
+    try:
+        summary = summarize(load_run(run_id))
+    except FDAError as err:
+        fail(err)
+        return
+    if not summary.runs:
+        fail(EvalError(f"run {run_id} has no agent trajectories", hint="Use a run of `fda eval --program agent`."))
+        return
+    console.print(
+        f"{summary.runs} questions · median {summary.median_steps:g} steps (most {summary.max_steps}) · "
+        f"{summary.budget_stops} budget stops · {summary.stuck_stops} stuck stops · {summary.tool_errors} tool errors"
+    )
+    console.print("stops: " + ", ".join(f"{k} {v}" for k, v in summary.stops.most_common()))
+    console.print("tools: " + ", ".join(f"{k} {v}" for k, v in summary.tools.most_common()))
+
+
 @eval_app.command("label")
 def label_cmd(
     path: Annotated[Path | None, typer.Argument(help="Labels to import: .csv or .jsonl.")] = None,
@@ -614,7 +638,7 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
         with session.lm_session(s, answers=True, judge=False) as (lm, _):
             built = build_program(
                 program, retriever, lm=lm, versions=available, latest=s.corpus.latest_version or None,
-                config=s.answer, checks=checks_for(s, retriever),
+                config=s.answer, checks=checks_for(s, retriever), db_path=s.db_path, agent=s.agent,
             )  # fmt: skip
             meta = {"run_id": run_id, "program": program, "backend": backend, "part": part, "lm": s.lm.model,
                     "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "premise": s.answer.premise, "verify": s.answer.verify},

@@ -58,10 +58,10 @@ def test_eval_retrieval_writes_a_report(cli_env: Path) -> None:
 
 
 def test_unknown_program_fails_clearly(cli_env: Path) -> None:
-    result = runner.invoke(app, ["eval", "--program", "agent", "--backend", "fake", "--limit", "2"])
+    result = runner.invoke(app, ["eval", "--program", "wizard", "--backend", "fake", "--limit", "2"])
     assert result.exit_code == 2
-    assert "unknown program 'agent'" in result.output
-    assert "retrieval, rag, multihop" in result.output
+    assert "unknown program 'wizard'" in result.output
+    assert "retrieval, rag, multihop, agent" in result.output
 
 
 def test_answer_program_with_a_dead_lm_server_fails_clearly(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -121,6 +121,12 @@ BEFORE_TRUST_CHECKS = {
     # run, 20261205-003539, passes at 0.456); on dev-confirm the same checks score higher than the first ones
     "20261205-044942-rag-fused-dev-select": "1.5B, session 11's checks: 0.447 against always declining's 0.333, "
     "paired 95% CI -0.006..0.229",
+    # session 13: the same cached LM answers replayed through session 12's code (the baseline), then with the claim,
+    # echo and source-header checks: one more false premise right (0.451), the interval's low end still below 0
+    "20261205-085004-rag-fused-dev-select": "1.5B, session 12's code: 0.447 against always declining's 0.333, "
+    "paired 95% CI -0.006..0.229",
+    "20261205-085411-rag-fused-dev-select": "1.5B, session 13's claim, echo and source-header checks: 0.451 against "
+    "always declining's 0.333, paired 95% CI -0.001..0.234",
 }
 
 

@@ -173,3 +173,23 @@ def test_each_call_gets_a_place_in_the_answer_context() -> None:
         Step(2, "compare_versions", "y", found=["empty", "b1", "b2"]),
     ]
     assert [x.url for x in interleave(evidence, steps, 4)] == ["a1", "b1", "a2", "b2"]
+
+
+def test_the_eval_harness_runs_the_agent_and_keeps_its_trajectory(
+    tools: DocsTools, real_store: tuple[Path, object]
+) -> None:
+    from eval.contract import read_prediction
+    from eval.gold import load_gold
+    from eval.programs import build_program
+    from eval.results_export import slim_row
+    from eval.runner import evaluate_one
+
+    script = [PLAN, act("search_docs", "CORSMiddleware"), act("finish"), answer("Use CORSMiddleware [1].", [1])]
+    program = build_program("agent", WordMatch(real_store[0]), lm=DummyLM(script), db_path=real_store[0])
+    assert isinstance(program, DocsAgent)
+    gold = next(r for r in load_gold(version="v2", split="train") if r.type.value == "howto")
+    result = evaluate_one(program, gold, answers=True)
+    assert result.error is None and result.output.stop_reason == "finished"
+    row = slim_row(result)
+    assert row["trajectory"][0]["tool"] == "search_docs" and row["stop_reason"] == "finished"
+    assert read_prediction(dspy.Prediction(**{**result.output.model_dump(), "trajectory": None})).trajectory is None
