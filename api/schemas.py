@@ -78,6 +78,8 @@ class AgentResponse(BaseModel):
     plan: list[str]
     trajectory: list[AgentStep]
     version: str
+    program: str = "agent"
+    program_version: str = Field(default="uncompiled", description="The agent is not compiled yet.")
     usage: dict[str, int]
     timings_ms: dict[str, float]
     trace_id: str

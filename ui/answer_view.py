@@ -79,3 +79,22 @@ def sources_markdown(sources: list[dict[str, Any]]) -> str:
     lines = ["**Sources** (the answer is being written from these):"]
     lines += [f"{s.get('number')}. [{s.get('title') or s.get('url')}]({s.get('url')})" for s in sources]
     return "\n".join(lines)
+
+
+def trajectory_rows(resp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The agent's tool calls (POST /v1/agent's ``trajectory``) as table rows: what each step asked and found."""
+    rows = []
+    for st in resp.get("trajectory") or []:
+        args = {k: st.get(k) for k in ("argument", "version", "to_version") if st.get(k)}
+        rows.append(
+            {
+                "step": st.get("step"),
+                "tool": st.get("tool"),
+                "arguments": ", ".join(f"{k}={v}" for k, v in args.items()),
+                "found": len(st.get("found") or []),
+                "new": st.get("new", 0),
+                "error": st.get("error") or "",
+                "ms": st.get("ms"),
+            }
+        )
+    return rows

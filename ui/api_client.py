@@ -92,6 +92,11 @@ class ApiClient:
         data: dict[str, Any] = self._post("/v1/ask", _ask_body(question, version, program))
         return data
 
+    def agent(self, question: str, version: str | None) -> dict[str, Any]:
+        """The docs agent (POST /v1/agent): the answer with its plan and trajectory."""
+        data: dict[str, Any] = self._post("/v1/agent", _ask_body(question, version, None))
+        return data
+
     def ask_stream(self, question: str, version: str | None, program: str | None) -> Iterator[tuple[str, Any]]:
         """``(event, payload)`` with JSON payloads decoded: meta, sources, token..., citations, final; or error."""
         try:

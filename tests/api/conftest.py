@@ -79,6 +79,24 @@ class FakeSources:
         return None
 
 
+class FakeAgent:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, question: str, version: str | None = None, max_steps: int | None = None) -> dspy.Prediction:
+        self.calls.append({"question": question, "version": version, "max_steps": max_steps})
+        checked = validate_citations("Add CORSMiddleware [1].", PASSAGES[:1])
+        pred = result(answer=checked.text, passages=PASSAGES[:1], citations=checked.citations, queries=[question])
+        pred.plan = ["search_docs: CORS"]
+        pred.stop_reason = "finished"
+        pred.trajectory = [
+            {"step": 1, "tool": "search_docs", "argument": "CORS", "version": "", "to_version": "",
+             "found": [PASSAGES[0].url], "new": 1, "error": "", "ms": 2.5}
+        ]  # fmt: skip
+        pred.usage = {"lm_calls": 3, "prompt_tokens": 900, "completion_tokens": 60}
+        return pred
+
+
 def make_services(settings: Settings, tmp: Path) -> Services:
     retriever = FakeRetriever()
     program = FakeProgram(retriever)
@@ -94,6 +112,7 @@ def make_services(settings: Settings, tmp: Path) -> Services:
         logs_db=tmp / "logs.duckdb",
         stream=fake_stream,
         readiness={"index": "ok", "lm": "ok"},
+        agent=FakeAgent(),
     )
 
 
@@ -113,4 +132,4 @@ def services_of(client: TestClient) -> Services:
     return client.app.state.services  # type: ignore[attr-defined,no-any-return]
 
 
-__all__ = ["FakeProgram", "IndexMissingError", "make_services", "services_of"]
+__all__ = ["FakeAgent", "FakeProgram", "IndexMissingError", "make_services", "services_of"]

@@ -7,35 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import dspy
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from fda.cli.app import app
 from fda.settings import Settings
-from programs.answering import result
-from programs.citations import validate_citations
-from tests.api.conftest import make_services, services_of
+from tests.api.conftest import FakeAgent, make_services, services_of
 from tests.programs.conftest import PASSAGES
-
-
-class FakeAgent:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def __call__(self, question: str, version: str | None = None, max_steps: int | None = None) -> dspy.Prediction:
-        self.calls.append({"question": question, "version": version, "max_steps": max_steps})
-        checked = validate_citations("Add CORSMiddleware [1].", PASSAGES[:1])
-        pred = result(answer=checked.text, passages=PASSAGES[:1], citations=checked.citations, queries=[question])
-        pred.plan = ["search_docs: CORS"]
-        pred.stop_reason = "finished"
-        pred.trajectory = [
-            {"step": 1, "tool": "search_docs", "argument": "CORS", "version": "", "to_version": "",
-             "found": [PASSAGES[0].url], "new": 1, "error": "", "ms": 2.5}
-        ]  # fmt: skip
-        pred.usage = {"lm_calls": 3, "prompt_tokens": 900, "completion_tokens": 60}
-        return pred
 
 
 def test_agent_answers_with_its_trajectory(client: TestClient) -> None:

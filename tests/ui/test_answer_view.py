@@ -34,3 +34,20 @@ from ui.answer_view import checks_note
 def test_checks_note(resp: dict[str, object], expected: str) -> None:
     note = checks_note(resp)
     assert (expected in note) if expected else note == ""
+
+
+def test_trajectory_rows() -> None:
+    from ui.answer_view import trajectory_rows
+
+    resp = {
+        "trajectory": [
+            {"step": 1, "tool": "compare_versions", "argument": "regex", "version": "0.68.0", "to_version": "0.100.0",
+             "found": ["a", "b"], "new": 2, "error": "", "ms": 12.0},
+            {"step": 2, "tool": "read_section", "argument": "x", "version": "", "to_version": "", "found": [],
+             "new": 0, "error": "no docs section has the URL", "ms": 1.0},
+        ]
+    }  # fmt: skip
+    rows = trajectory_rows(resp)
+    assert rows[0]["arguments"] == "argument=regex, version=0.68.0, to_version=0.100.0" and rows[0]["found"] == 2
+    assert rows[1]["arguments"] == "argument=x" and rows[1]["error"].startswith("no docs section")
+    assert trajectory_rows({"answer": "rag"}) == []

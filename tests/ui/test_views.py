@@ -278,3 +278,18 @@ def test_service_page_without_traces(empty_env: Path) -> None:
     at = page("service").run()
     no_exceptions(at)
     assert "No traces yet" in texts(at)
+
+
+def test_playground_agent_shows_its_plan_and_tool_calls(ui_env: FixtureState) -> None:
+    at = page("playground").run()
+    at.selectbox(key="pg_program").set_value("agent")
+    at.text_area(key="pg_question").input("How do I enable CORS?")
+    next(b for b in at.button if b.label == "Ask").click().run()
+    no_exceptions(at)
+    resp = at.session_state["pg_answer"]["response"]
+    assert resp["stop_reason"] == "finished" and resp["program"] == "agent"
+    body = texts(at)
+    assert "Add CORSMiddleware" in body and "1. search_docs: CORS" in body
+    assert any(e.label.startswith("Agent: plan and tool calls (stopped: finished)") for e in at.expander)
+    frame = at.dataframe[0].value
+    assert list(frame["tool"]) == ["search_docs"] and list(frame["found"]) == [1]

@@ -8,12 +8,12 @@ from typing import Any
 import streamlit as st
 
 from fda.errors import ApiError, FDAError
-from ui.answer_view import checks_note, link_markers, sources_markdown, status_line
+from ui.answer_view import checks_note, link_markers, sources_markdown, status_line, trajectory_rows
 from ui.api_client import ApiClient
 from ui.components import client, show_error
 from ui.config import load_config
 
-PROGRAMS = ["rag", "multihop"]
+PROGRAMS = ["rag", "multihop", "agent"]  # agent: POST /v1/agent, not streamed (docs/agent.md)
 
 cfg = load_config()
 st.title("Playground")
@@ -110,7 +110,14 @@ if asked:
         st.error("Write a question first.")
     else:
         try:
-            resp = run_stream(api, question, version, program) if stream else api.ask(question, version, program)
+            resp: dict[str, Any] | None
+            if program == "agent":
+                with st.spinner("The agent is planning and calling docs tools..."):
+                    resp = api.agent(question, version)
+            elif stream:
+                resp = run_stream(api, question, version, program)
+            else:
+                resp = api.ask(question, version, program)
         except FDAError as err:
             show_error(err, "No answer")
         else:
@@ -152,6 +159,16 @@ if shown:
                     show_error(err, "Cannot load the section")
             if c["chunk_id"] in sources:
                 st.markdown(sources[c["chunk_id"]].get("section_text") or "")
+
+    if "trajectory" in resp:
+        with st.expander(f"Agent: plan and tool calls (stopped: {resp.get('stop_reason')})", expanded=True):
+            st.markdown(
+                "\n".join(f"{i}. {step}" for i, step in enumerate(resp.get("plan") or [], start=1)) or "(no plan)"
+            )
+            if rows := trajectory_rows(resp):
+                st.dataframe(rows, hide_index=True)
+            else:
+                st.caption("No tool was called.")
 
     with st.expander("Trace: what the service did, stage by stage"):
         show_trace(resp.get("trace_id") or "")
