@@ -1,16 +1,22 @@
-"""What the docs agent did across a run: steps, why it stopped, which tools it called (issue #22's agent
-metrics that need no expected tools). Reads a committed run's rows (eval/results/<run>.jsonl).
+"""What the docs agent did across a run: steps, why it stopped, which tools it called, and, for the questions
+with labelled expected tools (data/agent/expected_tools.jsonl: the minimal ordered tool calls per gold v2 train
+and dev-select multi-hop and version row), tool-selection recall and step efficiency. Reads a committed run's
+rows (eval/results/<run>.jsonl).
 
     fda eval agent RUN_ID
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+EXPECTED_TOOLS = Path(__file__).resolve().parent.parent / "data" / "agent" / "expected_tools.jsonl"
 
 BUDGET_STOPS = frozenset({"max_steps", "token_budget", "time_budget"})
 STUCK_STOPS = frozenset({"repeated_call", "no_new_evidence"})
@@ -26,11 +32,32 @@ class AgentSummary:
     tool_errors: int = 0
     stops: Counter[str] = field(default_factory=Counter)
     tools: Counter[str] = field(default_factory=Counter)
+    labelled: int = 0  # rows with expected tools
+    tool_recall: float | None = None  # mean share of the expected calls (as a multiset) the agent made
+    step_ratio: float | None = None  # median steps used / minimal steps, over the labelled rows
 
 
-def summarize(rows: Sequence[dict[str, Any]]) -> AgentSummary:
+def load_expected(path: Path = EXPECTED_TOOLS) -> dict[str, list[str]]:
+    """question id -> the minimal ordered tool calls; empty when the file is absent."""
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["question_id"]: list(r["expected_tools"]) for r in rows}
+
+
+def tool_recall(expected: Sequence[str], used: Sequence[str]) -> float:
+    """Share of the expected calls the agent made, counting repeats (two searches expected, one made: 0.5)."""
+    if not expected:
+        return 1.0
+    hit = Counter(expected) & Counter(used)
+    return sum(hit.values()) / len(expected)
+
+
+def summarize(rows: Sequence[dict[str, Any]], expected: Mapping[str, Sequence[str]] | None = None) -> AgentSummary:
     out = AgentSummary()
     steps: list[int] = []
+    recalls: list[float] = []
+    ratios: list[float] = []
     for row in rows:
         trajectory = row.get("trajectory")
         if trajectory is None:
@@ -44,6 +71,14 @@ def summarize(rows: Sequence[dict[str, Any]]) -> AgentSummary:
         for step in trajectory:
             out.tools[str(step.get("tool"))] += 1
             out.tool_errors += bool(step.get("error"))
+        wanted = (expected or {}).get(str(row.get("question_id")))
+        if wanted:
+            out.labelled += 1
+            recalls.append(tool_recall(wanted, [str(s.get("tool")) for s in trajectory]))
+            ratios.append(len(trajectory) / len(wanted))
+    if recalls:
+        out.tool_recall = sum(recalls) / len(recalls)
+        out.step_ratio = float(statistics.median(ratios))
     if steps:
         out.median_steps = float(statistics.median(steps))
         out.max_steps = max(steps)

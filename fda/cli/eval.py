@@ -411,11 +411,11 @@ def agent_cmd(
     run_id: Annotated[str, typer.Argument(help="A committed run of --program agent (eval/results/).")],
 ) -> None:
     """What the docs agent did in a run: median and most steps, why it stopped, the tools it called."""
-    from eval.agent_report import summarize
+    from eval.agent_report import load_expected, summarize
     from eval.compare import load_run
 
     try:
-        summary = summarize(load_run(run_id))
+        summary = summarize(load_run(run_id), load_expected())
     except FDAError as err:
         fail(err)
         return
@@ -428,6 +428,11 @@ def agent_cmd(
     )
     console.print("stops: " + ", ".join(f"{k} {v}" for k, v in summary.stops.most_common()))
     console.print("tools: " + ", ".join(f"{k} {v}" for k, v in summary.tools.most_common()))
+    if summary.labelled:
+        console.print(
+            f"{summary.labelled} questions with expected tools (data/agent/expected_tools.jsonl): tool-selection "
+            f"recall {summary.tool_recall:.2f}, median steps / minimal steps {summary.step_ratio:.2f}"
+        )
 
 
 @eval_app.command("label")

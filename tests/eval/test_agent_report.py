@@ -23,3 +23,23 @@ def test_summary_of_agent_rows() -> None:
     assert s.tools == {"search_docs": 7, "read_section": 2}
     assert s.stops["finished"] == 1
     assert summarize([{"answer": "x"}]).median_steps is None
+
+
+def test_tool_recall_counts_repeats_and_order_does_not_matter() -> None:
+    from eval.agent_report import tool_recall
+
+    assert tool_recall(["search_docs", "search_docs"], ["search_docs"]) == 0.5
+    assert tool_recall(["compare_versions", "search_docs"], ["search_docs", "read_section", "compare_versions"]) == 1.0
+    assert tool_recall(["check_deprecations"], ["search_docs"]) == 0.0
+
+
+def test_summary_with_expected_tools() -> None:
+    rows = [
+        {"question_id": "q1", "stop_reason": "finished", "trajectory": [step("search_docs"), step("search_docs")]},
+        {"question_id": "q2", "stop_reason": "finished", "trajectory": [step("search_docs")] * 3},
+        {"question_id": "q3", "stop_reason": "finished", "trajectory": [step("search_docs")]},  # not labelled
+    ]
+    expected = {"q1": ["search_docs", "search_docs"], "q2": ["compare_versions"]}
+    s = summarize(rows, expected)
+    assert s.labelled == 2 and s.tool_recall == 0.5  # (1.0 + 0.0) / 2
+    assert s.step_ratio == 2.0  # median of 2/2 and 3/1
