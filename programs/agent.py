@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +42,22 @@ from signatures.answer import CitedAnswer
 log = logging.getLogger(__name__)
 
 TOOL_CHARS = 3000  # what one tool call may return (its max_chars)
+# Who wants the plan and each step as they happen (POST /v1/agent/stream sends them at once): set per request,
+# seen by the agent's worker thread (anyio copies the request's context into it).
+AGENT_LISTENER: ContextVar[Callable[[str, Any], None] | None] = ContextVar("agent_listener", default=None)
+
+
+def announce(kind: str, payload: Any) -> None:
+    """Tell this request's listener (if any) about the plan or a finished step; a failing listener never stops
+    the agent."""
+    listener = AGENT_LISTENER.get()
+    if listener is not None:
+        try:
+            listener(kind, payload)
+        except Exception:  # the answer matters more than the live view
+            log.exception("agent listener failed")
+
+
 EVIDENCE_LINE_CHARS = 160  # of each section's text shown to the next-action step
 
 
@@ -127,6 +145,7 @@ class DocsAgent(dspy.Module):
                 plan = [str(p) for p in self.planner(question=question, versions=versions).plan or []][:4]
         except Exception as err:  # no plan is not fatal: act without one
             log.warning("agent plan skipped: %s: %s", type(err).__name__, str(err)[:200])
+        announce("plan", plan)
         evidence: dict[str, Passage] = {}
         steps: list[Step] = []
         seen_calls: set[tuple[str, str, str, str]] = set()
@@ -171,6 +190,7 @@ class DocsAgent(dspy.Module):
             seen_calls.add(call)
             step = self._act(n, *call, default_version=version, evidence=evidence)
             steps.append(step)
+            announce("step", asdict(step))
             stale = stale + 1 if step.new == 0 else 0
             if stale >= budget.stale_steps:
                 stop = "no_new_evidence"

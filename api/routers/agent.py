@@ -1,23 +1,29 @@
-"""POST /v1/agent: the docs agent (programs/agent.py): a plan, tool calls over the docs, a cited answer, and the
-whole trajectory."""
+"""POST /v1/agent and /v1/agent/stream: the docs agent (programs/agent.py): a plan, tool calls over the docs, a
+cited answer, and the whole trajectory."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import dspy
 from fastapi import APIRouter
+from opentelemetry.trace import use_span
+from sse_starlette.sse import EventSourceResponse
 
 from api.answering import usage_of
 from api.deps import ServicesDep
 from api.schemas import AgentRequest, AgentResponse, AgentStep, ErrorResponse
+from api.services import Services
 from fda.errors import IndexMissingError
-from fda.tracing import span, trace_id_of
+from fda.tracing import trace_id_of, tracer
+from programs.agent import AGENT_LISTENER
 from programs.guard import check_question
 
 log = logging.getLogger(__name__)
@@ -30,44 +36,39 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 ANSWER_MARGIN_S = 60.0  # the answer step after the tool loop's own time budget
 
 
-@router.post("/agent", response_model=AgentResponse, responses=ERRORS)
-async def agent(req: AgentRequest, services: ServicesDep) -> AgentResponse:
-    """Plan, call docs tools (search, read, compare versions, deprecations, related sections) within the step,
-    token and time budgets, then answer with citations; the trajectory says what each step did and why it stopped."""
+def _checked(services: Services, req: AgentRequest) -> tuple[Any, str, str]:
+    """(the agent, the cleaned question, the docs version), or a clear error before anything runs."""
     if services.agent is None:
         raise IndexMissingError(
             "the docs agent is not available: the service has no docs store",
             hint="Run `fda ingest` (or `make run`), then restart the service.",
         )
-    runner = services.agent
-    t0 = time.perf_counter()
     question = check_question(req.question, services.settings.api.max_question_chars)
-    version = services.resolve_version(req.version)
-    with span("agent", stream=False) as root:
-        async with services.gate.slot():
+    return services.agent, question, services.resolve_version(req.version)
 
-            def call() -> Any:
-                with services.lm_context():
-                    return runner(question=question, version=version, max_steps=req.max_steps)
 
-            budget = services.settings.agent.max_seconds + ANSWER_MARGIN_S
-            try:
-                pred = await asyncio.wait_for(anyio.to_thread.run_sync(call), budget)
-            except TimeoutError:  # the loop keeps its own budget; this is the answer step overrunning
-                log.warning("agent over its %.0f s budget", budget)
-                pred = dspy.Prediction(
-                    answer=f"The agent ran past its {budget:.0f} s budget before answering. Try again, or ask /v1/ask.",
-                    citations=[],
-                    cannot_answer=True,
-                    refused=False,
-                    fallback=True,
-                    reason="timeout",
-                    stop_reason="time_budget",
-                    plan=[],
-                    trajectory=[],
-                    usage={},
-                )
-        trace_id = trace_id_of(root) or uuid.uuid4().hex
+async def _run(services: Services, agent: Any, question: str, version: str, max_steps: int | None) -> Any:
+    """The agent in a worker thread, behind the LM gate, within its budget (the loop keeps its own; this is the
+    answer step overrunning)."""
+    async with services.gate.slot():
+
+        def call() -> Any:
+            with services.lm_context():
+                return agent(question=question, version=version, max_steps=max_steps)
+
+        budget = services.settings.agent.max_seconds + ANSWER_MARGIN_S
+        try:
+            return await asyncio.wait_for(anyio.to_thread.run_sync(call), budget)
+        except TimeoutError:
+            log.warning("agent over its %.0f s budget", budget)
+            return dspy.Prediction(
+                answer=f"The agent ran past its {budget:.0f} s budget before answering. Try again, or ask /v1/ask.",
+                citations=[], cannot_answer=True, refused=False, fallback=True, reason="timeout",
+                stop_reason="time_budget", plan=[], trajectory=[], usage={},
+            )  # fmt: skip
+
+
+def _response(pred: Any, version: str, t0: float, trace_id: str) -> AgentResponse:
     return AgentResponse(
         answer=pred.answer,
         citations=list(pred.citations),
@@ -84,3 +85,66 @@ async def agent(req: AgentRequest, services: ServicesDep) -> AgentResponse:
         timings_ms={"total": round((time.perf_counter() - t0) * 1000, 1)},
         trace_id=trace_id,
     )
+
+
+@router.post("/agent", response_model=AgentResponse, responses=ERRORS)
+async def agent(req: AgentRequest, services: ServicesDep) -> AgentResponse:
+    """Plan, call docs tools (search, read, compare versions, deprecations, related sections) within the step,
+    token and time budgets, then answer with citations; the trajectory says what each step did and why it stopped."""
+    runner, question, version = _checked(services, req)
+    t0 = time.perf_counter()
+    root = tracer().start_span("agent", attributes={"version": version, "stream": False})
+    try:
+        with use_span(root, end_on_exit=False):
+            pred = await _run(services, runner, question, version, req.max_steps)
+        return _response(pred, version, t0, trace_id_of(root) or uuid.uuid4().hex)
+    finally:
+        root.end()
+
+
+@router.post("/agent/stream", responses=ERRORS)
+async def agent_stream(req: AgentRequest, services: ServicesDep) -> EventSourceResponse:
+    """SSE: ``plan`` (the agent's plan), a ``step`` per tool call as it finishes (tool, arguments, what it found,
+    its error), then ``final`` (the answer, as POST /v1/agent returns it), or ``error``."""
+    runner, question, version = _checked(services, req)
+    root = tracer().start_span("agent", attributes={"version": version, "stream": True})
+    trace_id = trace_id_of(root) or uuid.uuid4().hex
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        t0 = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def heard(kind: str, payload: Any) -> None:  # runs in the agent's thread
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
+
+        async def produce() -> None:
+            token = AGENT_LISTENER.set(heard)
+            try:
+                with use_span(root, end_on_exit=False):
+                    await queue.put(("final", await _run(services, runner, question, version, req.max_steps)))
+            except Exception as err:  # report in-band: the HTTP status is already sent
+                await queue.put(("error", err))
+            finally:
+                AGENT_LISTENER.reset(token)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while True:
+                kind, payload = await queue.get()
+                if kind in ("plan", "step"):
+                    yield {"event": kind, "data": json.dumps(payload)}
+                elif kind == "final":
+                    yield {"event": "final", "data": _response(payload, version, t0, trace_id).model_dump_json()}
+                    return
+                elif kind == "error":
+                    yield {
+                        "event": "error",
+                        "data": json.dumps({"code": type(payload).__name__, "message": str(payload)[:500]}),
+                    }
+                    return
+        finally:
+            producer.cancel()
+            root.end()
+
+    return EventSourceResponse(events(), headers={"X-Trace-Id": trace_id})

@@ -17,6 +17,7 @@ from api.main import create_app
 from api.services import Services
 from fda.errors import IndexMissingError
 from fda.settings import Settings
+from programs.agent import announce
 from programs.answering import announce_sources, result
 from programs.citations import validate_citations
 from tests.programs.conftest import PASSAGES, FakeRetriever
@@ -88,11 +89,13 @@ class FakeAgent:
         checked = validate_citations("Add CORSMiddleware [1].", PASSAGES[:1])
         pred = result(answer=checked.text, passages=PASSAGES[:1], citations=checked.citations, queries=[question])
         pred.plan = ["search_docs: CORS"]
-        pred.stop_reason = "finished"
+        announce("plan", pred.plan)  # as the real agent does, for /v1/agent/stream
         pred.trajectory = [
             {"step": 1, "tool": "search_docs", "argument": "CORS", "version": "", "to_version": "",
              "found": [PASSAGES[0].url], "new": 1, "error": "", "ms": 2.5}
         ]  # fmt: skip
+        announce("step", pred.trajectory[0])
+        pred.stop_reason = "finished"
         pred.usage = {"lm_calls": 3, "prompt_tokens": 900, "completion_tokens": 60}
         return pred
 

@@ -58,3 +58,25 @@ def test_fda_agent_prints_steps_and_json(settings: Settings, tmp_path: Path, mon
     as_json = runner.invoke(app, ["agent", "How do I enable CORS?", "--json"])
     body = json.loads(as_json.output)
     assert body["stop_reason"] == "finished" and body["trajectory"][0]["tool"] == "search_docs"
+
+
+def test_agent_stream_sends_the_plan_each_step_then_the_answer(client: TestClient) -> None:
+    events: list[tuple[str, Any]] = []
+    with client.stream("POST", "/v1/agent/stream", json={"question": "How do I enable CORS?"}) as r:
+        assert r.status_code == 200 and r.headers["x-trace-id"]
+        kind = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ").strip()
+            elif line.startswith("data: ") and kind:
+                events.append((kind, json.loads(line.removeprefix("data: "))))
+    assert [k for k, _ in events] == ["plan", "step", "final"]
+    assert events[0][1] == ["search_docs: CORS"] and events[1][1]["tool"] == "search_docs"
+    final = events[-1][1]
+    assert final["stop_reason"] == "finished" and final["citations"] and final["trace_id"] == r.headers["x-trace-id"]
+
+
+def test_agent_stream_refuses_bad_input_before_streaming(client: TestClient) -> None:
+    assert client.post("/v1/agent/stream", json={"question": " "}).status_code == 422
+    services_of(client).agent = None
+    assert client.post("/v1/agent/stream", json={"question": "cors"}).status_code == 503

@@ -193,3 +193,16 @@ def test_the_eval_harness_runs_the_agent_and_keeps_its_trajectory(
     row = slim_row(result)
     assert row["trajectory"][0]["tool"] == "search_docs" and row["stop_reason"] == "finished"
     assert read_prediction(dspy.Prediction(**{**result.output.model_dump(), "trajectory": None})).trajectory is None
+
+
+def test_a_listener_hears_the_plan_and_each_step(tools: DocsTools) -> None:
+    from programs.agent import AGENT_LISTENER
+
+    heard: list[tuple[str, Any]] = []
+    token = AGENT_LISTENER.set(lambda kind, payload: heard.append((kind, payload)))
+    try:
+        run(tools, [PLAN, act("search_docs", "CORSMiddleware"), act("finish"), answer("Use CORSMiddleware [1].", [1])])
+    finally:
+        AGENT_LISTENER.reset(token)
+    assert [k for k, _ in heard] == ["plan", "step"]
+    assert heard[0][1] == PLAN["plan"] and heard[1][1]["tool"] == "search_docs"
