@@ -63,6 +63,7 @@ class RunSpec:
     judge_model: str | None = None
     bootstrap_samples: int = 1000
     bootstrap_seed: int = 0
+    types: list[str] | None = None  # only these question types (fda eval --types)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

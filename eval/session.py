@@ -11,7 +11,7 @@ The CLI (fda/cli/eval.py) only parses options and prints; ``fda programs eval`` 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,10 +91,15 @@ def lm_session(s: Settings, *, answers: bool, judge: bool) -> Iterator[tuple[Any
 
 
 def select_rows(
-    gold: str, split: str, limit: int | None, seed: int = 0, access: SealedAccess | None = None
+    gold: str,
+    split: str,
+    limit: int | None,
+    seed: int = 0,
+    access: SealedAccess | None = None,
+    types: Sequence[str] | None = None,
 ) -> tuple[list[GoldQuestion], str]:
-    """The split's gold rows (a seeded stratified subset of ``limit`` rows, never the first N) and the
-    gold set's hash. A sealed split raises unless ``access`` comes from eval.sealed.open_sealed."""
+    """The split's gold rows (only ``types`` when given; a seeded stratified subset of ``limit`` rows, never the
+    first N) and the gold set's hash. A sealed split raises unless ``access`` comes from eval.sealed.open_sealed."""
     from eval.gold import gold_hash, load_gold
     from eval.gold_split import stratified_subset
 
@@ -102,6 +107,14 @@ def select_rows(
     if split not in names:
         raise EvalError(f"gold {gold} has no split {split!r}", hint=f"Use one of: {', '.join(names)}.")
     rows = load_gold(gold, split, access=access)  # type: ignore[arg-type]
+    if types:
+        known = {r.type.value for r in rows}
+        unknown = sorted(set(types) - known)
+        if unknown:
+            raise EvalError(
+                f"no {', '.join(unknown)} questions in {gold} {split}", hint=f"Types: {', '.join(sorted(known))}."
+            )
+        rows = [r for r in rows if r.type.value in types]
     return (stratified_subset(rows, limit, seed) if limit else rows), gold_hash(gold)
 
 
@@ -131,6 +144,7 @@ def run_eval(
     seed: int = 0,
     access: SealedAccess | None = None,
     lm_seed: int | None = None,
+    types: Sequence[str] | None = None,
 ) -> RunOutcome:
     """Everything a run needs, built from settings and options, then :func:`eval.run.execute`."""
     from eval.judge import AnswerJudge
@@ -144,7 +158,7 @@ def run_eval(
     if lm_seed is not None:  # the LM's sampling seed (matters only with lm.temperature > 0)
         s = s.model_copy(update={"lm": s.lm.model_copy(update={"seed": lm_seed})})
     use_judge = (s.eval.judge if judge is None else judge) and program in NEEDS_LM
-    rows, ghash = select_rows(gold, split, limit, seed, access)
+    rows, ghash = select_rows(gold, split, limit, seed, access, types)
     ensure_gold_in_corpus(rows, s.db_path)
     available = ingested_versions(s.db_path)
     latest = s.corpus.latest_version or (max(available, key=version_key) if available else None)
@@ -164,6 +178,7 @@ def run_eval(
         judge_model=(s.lm.judge_model or s.lm.model) if use_judge else None,
         bootstrap_samples=s.eval.bootstrap_samples,
         bootstrap_seed=s.eval.bootstrap_seed,
+        types=list(types) if types else None,
     )
     retriever = open_or_build(backend, s, build_index)
     base = None

@@ -94,6 +94,10 @@ def eval_main(
     limit: LimitOpt = None,
     seed: SeedOpt = 0,
     lm_seed: LmSeedOpt = None,
+    types: Annotated[
+        str | None,
+        typer.Option("--types", help="Only these question types, comma-separated (e.g. multihop,version)."),
+    ] = None,
     workers: WorkersOpt = None,
     resume: Annotated[str | None, typer.Option("--resume", help="RUN_ID of an interrupted run to finish.")] = None,
     judge: Annotated[
@@ -139,6 +143,7 @@ def eval_main(
         program, backend, split, gold = meta["program"], meta["backend"], meta["split"], meta["gold_version"]
         limit, versions, seed = meta.get("limit"), meta.get("version_policy", versions), meta.get("seed", 0)
         lm_seed = meta.get("lm_seed")
+        types = ",".join(meta.get("types") or []) or None
         if split == "test" and sealed_split(gold):
             fail(EvalError("a sealed test run cannot be resumed", hint="Start a new logged `fda eval confirm`."))
     try:
@@ -158,6 +163,7 @@ def eval_main(
             versions=versions,
             baseline=baseline,
             build_index=build_index,
+            types=[t.strip() for t in types.split(",") if t.strip()] if types else None,
         )
     except KeyboardInterrupt:
         err_console.print(
