@@ -29,7 +29,7 @@ from index.ingest.store import connect
 from index.retrieval.base import Retriever, check_query
 
 DEFAULT_MAX_CHARS = 4000
-_DEPRECATING = re.compile(r"deprecat|renam|remov|no longer|replaced by|instead of|breaking", re.IGNORECASE)
+_DEPRECATING = re.compile(r"deprecat|renam|remov|\bdrop|no longer|replaced by|instead of|breaking", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -99,9 +99,18 @@ def _cut(text: str, limit: int) -> tuple[str, bool]:
     return (head[:cut] if cut > limit // 2 else head).rstrip() + "\n…", True
 
 
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+
+
+def _short(needle: str) -> str:
+    """A dotted name's last part (``fastapi.middleware.wsgi.WSGIMiddleware`` -> ``WSGIMiddleware``); anything else
+    as it is ("Python 3.7" stays whole)."""
+    return needle.rsplit(".", 1)[-1] if _DOTTED.match(needle) else needle
+
+
 def _mentions(text: str, needle: str) -> list[str]:
     """The lines of ``text`` that mention ``needle`` (case-insensitive; a dotted name also by its last part)."""
-    needles = {needle.lower(), needle.rsplit(".", 1)[-1].lower()}
+    needles = {needle.lower(), _short(needle).lower()}
     return [line.strip() for line in text.splitlines() if any(n in line.lower() for n in needles) and line.strip()]
 
 
@@ -307,7 +316,7 @@ class DocsTools:
         ``symbol_or_topic``: only lines that mention it and a deprecating word."""
         needle = check_query(symbol_or_topic).strip("`() ")
         v = self.version(version)
-        like = f"%{needle.rsplit('.', 1)[-1].lower()}%"
+        like = f"%{_short(needle).lower()}%"
         out: list[Deprecation] = []
         for release, url, text in self._rows(
             "SELECT release, url, text FROM releases WHERE version = ? AND lower(text) LIKE ? ORDER BY release_date DESC",

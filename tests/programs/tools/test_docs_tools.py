@@ -161,3 +161,11 @@ def test_huge_or_odd_input_stays_within_budget(tools: DocsTools) -> None:
     assert all(len(h.snippet) <= 122 for h in hits)  # at least 120 characters each
     # LIKE wildcards in the input are text: "%" alone matches no line that mentions a literal "%"-free API
     assert all("%" in d.text for d in tools.check_deprecations("%"))
+
+
+def test_a_version_in_the_topic_is_not_cut_like_a_dotted_name(tools: DocsTools) -> None:
+    # "Python 3.7" once matched every line holding a "7" (its "last dotted part")
+    assert all("3.7" in d.text.lower() for d in tools.check_deprecations("Python 3.7"))
+    # a dotted API name is also found by its last part
+    found = tools.check_deprecations("fastapi.middleware.wsgi.WSGIMiddleware")
+    assert any(d.source == "docs" and "WSGIMiddleware" in d.text for d in found)
