@@ -19,7 +19,9 @@ import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import answering, errors
@@ -119,10 +121,43 @@ def mcp_server_for(app: FastAPI) -> MCPServer:
     return build_mcp(tools, answer)
 
 
+class McpEndpoint:
+    """/mcp: the streamable HTTP transport of this app's current lifespan. The SDK's session manager runs once
+    per server, so each start-up (a restart in the same process, a second test client) builds its own server and
+    transport here; between lifespans /mcp answers 503."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            body = b'{"error": {"code": "starting", "message": "the MCP server is not running"}}'
+            await send(
+                {"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    @asynccontextmanager
+    async def serving(self, app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+        server = mcp_server_for(app)
+        hosts = settings.api.mcp_allowed_hosts
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=bool(hosts), allowed_hosts=hosts)
+        self.app = server.streamable_http_app(
+            streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=security
+        )
+        try:
+            async with server.session_manager.run():
+                yield
+        finally:
+            self.app = None
+
+
 def create_app(settings: Settings | None = None, services_factory: ServicesFactory | None = None) -> FastAPI:
     settings = settings or get_settings()
     factory = services_factory or wire
-    mcp: MCPServer | None = None
+    mcp = McpEndpoint() if settings.api.mcp else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,7 +182,7 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         flusher = asyncio.create_task(_flush_forever(services))
         log.info("ready: %s", services.components())
         try:
-            async with mcp.session_manager.run() if mcp is not None else contextlib.nullcontext():
+            async with mcp.serving(app, settings) if mcp is not None else contextlib.nullcontext():
                 yield
         finally:
             flusher.cancel()
@@ -167,11 +202,8 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     errors.install(app, settings.api.retry_after_s)
     for router in (ask.router, agent.router, search.router, sources.router, feedback.router, health.router):
         app.include_router(router)
-    if settings.api.mcp:  # streamable HTTP at /mcp, behind the same keys, limits and headers as the rest
-        mcp = mcp_server_for(app)
-        app.router.routes.extend(
-            mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True).routes
-        )
+    if mcp is not None:  # streamable HTTP at /mcp, behind the same keys, limits and headers as the rest
+        app.router.routes.append(Route("/mcp", endpoint=mcp))
 
     harden(app, settings)
     app.add_middleware(RequestContext)

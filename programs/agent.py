@@ -124,7 +124,9 @@ class DocsAgent(dspy.Module):
         if early is not None:
             early.trajectory, early.stop_reason, early.plan = [], "declined before any tool", []
             return early
-        budget = Budget(**{**asdict(self.budget), **({"max_steps": max_steps} if max_steps else {})})
+        # a request may ask for fewer steps than the operator allows, never more
+        steps = min(max_steps, self.budget.max_steps) if max_steps else self.budget.max_steps
+        budget = Budget(**{**asdict(self.budget), "max_steps": steps})
         with lm_scope(self.lm), tracked() as usage:
             pred = self._run(screened.question, version, budget, usage)
         pred.usage = usage()
@@ -136,8 +138,10 @@ class DocsAgent(dspy.Module):
         t0 = time.perf_counter()
         # the versions the question names (two or more: a change between them), else the one asked for: a small LM
         # offered every ingested version searched 0.68 for a question about today's FastAPI (seen on a real run)
-        default = version or self.tools.latest
-        allowed = versions_in_question(question, self.tools.versions, self.tools.latest) or [default]
+        named = versions_in_question(question, self.tools.versions, self.tools.latest)
+        # a version the question names is the default for calls that name none ("... in FastAPI 0.68?")
+        default = named[0] if named else version or self.tools.latest
+        allowed = named or [default]
         versions = ", ".join(allowed)
         plan: list[str] = []
         try:
@@ -188,7 +192,7 @@ class DocsAgent(dspy.Module):
                 stop = "repeated_call"
                 break
             seen_calls.add(call)
-            step = self._act(n, *call, default_version=version, evidence=evidence)
+            step = self._act(n, *call, default_version=default, evidence=evidence)
             steps.append(step)
             announce("step", asdict(step))
             stale = stale + 1 if step.new == 0 else 0

@@ -284,10 +284,15 @@ def _answer_over(
             echoes_removed=echoes,
             leaked_markup=verified.leaked_markup or bool(headers),
         )
-        found = evidence(assumed.claim, [p.text for p in shown]) if assumed is not None else None
+        # a model that declined still declines, however it worded it (the note would otherwise give it a citation)
+        found = (
+            evidence(assumed.claim, [p.text for p in shown])
+            if assumed is not None and not bool(out.cannot_answer)
+            else None
+        )
         if assumed is not None and found is not None:
             # the docs' own sentence on the claim, before the answer; when verification left nothing of the answer
-            # (it only restated the claim), that sentence is the answer. A model that declined still declines.
+            # (it only restated the claim), that sentence is the answer
             note = assumption_note(assumed.claim, found[1], found[0] + 1)
             text = f"{note}\n\n{kept}" if kept else note
             verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)

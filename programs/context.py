@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Sequence
 
 from fda.types import Passage
+from programs.trust.echo import tidy_prose
+from programs.trust.verify import FENCE
 
 Shortener = Callable[[str, int], str]
 
@@ -151,11 +153,15 @@ def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, in
     """``text`` without the prompt's source header lines the model copied into it (``[2] Handling Errors > Add
     custom headers (FastAPI 0.141.1)``: prompt format, not an answer), with any ``[n]`` before them; and how many
     went. Measured: 6 of 108 gold v2 dev-select answers of the 1.5B carried one (run 20261205-085028)."""
+    patterns = [re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)), re.IGNORECASE) for p in passages]
     removed = 0
-    for p in passages:
-        pattern = re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)), re.IGNORECASE)
-        text, n = pattern.subn("", text)
-        removed += n
-    if not removed:
-        return text, 0
-    return re.sub(r"[ \t]{2,}", " ", text).strip(), removed
+    out: list[str] = []
+    for segment in FENCE.split(text):  # prose only: code is the user's to read as written
+        if not segment.startswith("```"):
+            before = removed
+            for pattern in patterns:
+                segment, n = pattern.subn("", segment)
+                removed += n
+            segment = tidy_prose(segment) if removed > before else segment
+        out.append(segment)
+    return ("".join(out).strip(), removed) if removed else (text, 0)

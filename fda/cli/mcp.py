@@ -44,14 +44,16 @@ def mcp_cmd(
         fail(err)
         return
     services: list[Any] = []  # the answering services, started on the first `answer` call
+    starting = anyio.Lock()  # two first calls at once start one LM, not two
 
     async def ask(question: str, version: str | None) -> dict[str, Any]:
         from api.answering import ask as ask_service
         from api.schemas import AskRequest
         from api.wiring import wire
 
-        if not services:
-            services.append(await anyio.to_thread.run_sync(lambda: wire(settings, build_missing=False)))
+        async with starting:
+            if not services:
+                services.append(await anyio.to_thread.run_sync(lambda: wire(settings, build_missing=False)))
         resp = await ask_service(services[0], AskRequest(question=question, version=version))
         return resp.model_dump(mode="json", exclude={"usage"})
 

@@ -24,11 +24,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fda.errors import SectionNotFoundError, UnknownVersionError
+from fda.errors import InvalidQuestionError, SectionNotFoundError, UnknownVersionError
 from index.ingest.store import connect
 from index.retrieval.base import Retriever, check_query
 
 DEFAULT_MAX_CHARS = 4000
+MIN_SNIPPET = 40
 _DEPRECATING = re.compile(r"deprecat|renam|remov|\bdrop|no longer|replaced by|instead of|breaking", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
@@ -159,7 +160,9 @@ class DocsTools:
             if p.url not in hits:
                 hits[p.url] = Hit(url=p.url, title=p.title, version=p.version, snippet=p.text, score=round(p.score, 4))
         out = list(hits.values())[:k]
-        per = max(120, max_chars // max(1, len(out)))
+        # the snippets share the budget; fewer hits rather than snippets too short to read (40 characters each)
+        out = out[: max(1, max_chars // MIN_SNIPPET)]
+        per = max(MIN_SNIPPET, max_chars // max(1, len(out)))
         return [h.model_copy(update={"snippet": _cut(h.snippet, per)[0]}) for h in out]
 
     # -- read_section --------------------------------------------------------------------------------------------
@@ -261,7 +264,15 @@ class DocsTools:
                 )
             )
         diff, cut = _cut(diff, budget)
-        notes = self.release_notes(topic, a, b)
+        notes, left = [], budget  # the release notes share a third of the budget too
+        for note in self.release_notes(topic, a, b):
+            if left <= 0:
+                cut = True
+                break
+            text, short = _cut(note.text, left)
+            notes.append(note.model_copy(update={"text": text}))
+            left -= len(text)
+            cut = cut or short
         return VersionComparison(
             topic=topic,
             from_version=a,
@@ -314,12 +325,17 @@ class DocsTools:
     ) -> list[Deprecation]:
         """Release notes (every release) and docs text (``version``, default latest) that deprecate, rename or remove
         ``symbol_or_topic``: only lines that mention it and a deprecating word."""
-        needle = check_query(symbol_or_topic).strip("`() ")
+        needle = check_query(symbol_or_topic).strip("`().%_ ")
+        if not needle:
+            raise InvalidQuestionError(
+                f"nothing to look for in {symbol_or_topic!r}", hint="Name an API or feature, e.g. 'regex'."
+            )
         v = self.version(version)
-        like = f"%{_short(needle).lower()}%"
+        like = "%" + re.sub(r"([\\%_])", r"\\\1", _short(needle).lower()) + "%"  # the name as text, not a pattern
         out: list[Deprecation] = []
         for release, url, text in self._rows(
-            "SELECT release, url, text FROM releases WHERE version = ? AND lower(text) LIKE ? ORDER BY release_date DESC",
+            "SELECT release, url, text FROM releases WHERE version = ? AND lower(text) LIKE ? ESCAPE '\\' "
+            "ORDER BY release_date DESC",
             [self.latest, like],
         ):
             lines = [line for line in _mentions(text or "", needle) if _DEPRECATING.search(line)]
@@ -335,8 +351,8 @@ class DocsTools:
                     )
                 )
         for url, heading, text in self._rows(
-            "SELECT url, heading_path, text FROM sections WHERE version = ? AND kind = 'doc' AND lower(text) LIKE ? "
-            "ORDER BY ordinal",
+            "SELECT url, heading_path, text FROM sections WHERE version = ? AND kind = 'doc' "
+            "AND lower(text) LIKE ? ESCAPE '\\' ORDER BY ordinal",
             [v, like],
         ):
             lines = [line for line in _mentions(text or "", needle) if _DEPRECATING.search(line)]
@@ -346,10 +362,11 @@ class DocsTools:
                     Deprecation(source="docs", title=title, release=None, version=v, url=url, text="\n".join(lines))
                 )
         kept: list[Deprecation] = []
-        used = 0
+        left = max_chars
         for d in out:
-            used += len(d.text)
-            if used > max_chars and kept:
+            if left <= 0:
                 break
-            kept.append(d)
+            text, _ = _cut(d.text, left)
+            kept.append(d.model_copy(update={"text": text}))
+            left -= len(text)
         return kept

@@ -87,15 +87,20 @@ def _is_claim(text: str) -> bool:
     )
 
 
+# what is left refers back to the claim ("..., how do I set its media type?"): without it the LM cannot tell
+_REFERS_BACK = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|such|one)\b", re.IGNORECASE)
+
+
 def _without(question: str, lead: str) -> str:
     """``question`` with the claim's clause (``lead``, as it stands in the prose) taken out; the whole question
-    when the clause is not found verbatim (the prose dropped a host name inside it) or nothing would be left."""
+    when the clause is not found verbatim (the prose dropped a host name inside it), when nothing would be left,
+    or when what is left points back at the claim (a pronoun: "how do I set its media type?")."""
     lead = lead.strip()
     at = question.find(lead)
     if at < 0:
         return question
     head, tail = question[:at].rstrip(), question[at + len(lead) :].lstrip()
-    if len(content_words(head + " " + tail)) < 2:
+    if len(content_words(head + " " + tail)) < 2 or _REFERS_BACK.search(tail):
         return question
     return f"{head} {tail[:1].upper()}{tail[1:]}".strip()
 

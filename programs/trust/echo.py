@@ -51,7 +51,13 @@ def drop_echoes(text: str, question: str) -> tuple[str, int]:
                 removed += 1
                 continue
             kept.append(piece)
-        out.append("".join(kept))
+        out.append(tidy_prose("".join(kept)))
     if not removed:
         return text, 0
-    return re.sub(r"[ \t]{2,}", " ", re.sub(r"\n{3,}", "\n\n", "".join(out))).strip(), removed
+    return "".join(out).strip(), removed
+
+
+def tidy_prose(text: str) -> str:
+    """Prose after a removal: the double spaces it left inside a line and extra blank lines go; a line's leading
+    indentation (a nested list) stays. Never used on code, whose indentation is its meaning."""
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text))

@@ -105,8 +105,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    keys = getattr(request, "param", [])
-    settings = Settings(state_dir=tmp_path, api={"request_timeout_s": 5, "api_keys": keys})  # type: ignore[arg-type]
+    api: dict[str, Any] = {"request_timeout_s": 5, **getattr(request, "param", {})}
+    settings = Settings(state_dir=tmp_path, api=api)  # type: ignore[arg-type]
 
     def services(s: Settings) -> Any:
         out = make_services(s, tmp_path)
@@ -144,7 +144,42 @@ def test_streamable_http_mounted_in_the_app(served: str) -> None:
     anyio.run(session)
 
 
-@pytest.mark.parametrize("served", [["k" * 32]], indirect=True)
+@pytest.mark.parametrize("served", [{"api_keys": ["k" * 32]}], indirect=True)
 def test_mcp_route_needs_the_api_key_like_the_rest(served: str) -> None:
     r = httpx.post(f"{served}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
     assert r.status_code == 401
+
+
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+JSON_RPC = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+def test_mcp_refuses_a_foreign_host_header_by_default(served: str) -> None:
+    # DNS rebinding: a page on another site resolving to this machine must not reach the tools
+    r = httpx.post(f"{served}/mcp", json=PING, headers={**JSON_RPC, "host": "docs.example.com"}, timeout=10)
+    assert r.status_code == 421
+    local = httpx.post(f"{served}/mcp", json=PING, headers=JSON_RPC, timeout=10)
+    assert local.status_code != 421
+
+
+@pytest.mark.parametrize("served", [{"mcp_allowed_hosts": ["docs.example.com"]}], indirect=True)
+def test_mcp_accepts_the_hosts_it_is_told_to(served: str) -> None:
+    r = httpx.post(f"{served}/mcp", json=PING, headers={**JSON_RPC, "host": "docs.example.com"}, timeout=10)
+    assert r.status_code != 421
+
+
+def test_mcp_survives_a_second_lifespan_of_the_same_app(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    def services(s: Settings) -> Any:
+        out = make_services(s, tmp_path)
+        out.docs_tools = FakeTools()
+        return out
+
+    app = create_app(Settings(state_dir=tmp_path), services)
+    for _ in range(2):  # the SDK's session manager runs once per server: each start-up builds its own
+        with TestClient(app, base_url="http://localhost") as client:
+            r = client.post("/mcp", json=PING, headers=JSON_RPC)
+            assert r.status_code == 200, r.text
+    idle = TestClient(app, base_url="http://localhost")
+    assert idle.post("/mcp", json=PING, headers=JSON_RPC).status_code == 503  # no lifespan running

@@ -122,6 +122,23 @@ def test_step_budget(tools: DocsTools) -> None:
     assert pred.stop_reason == "max_steps" and len(pred.trajectory) == 2
 
 
+def test_a_request_cannot_raise_the_operators_step_limit(tools: DocsTools) -> None:
+    script = [PLAN, *(act("search_docs", f"query {i}") for i in range(4)), answer("x [1].", [1])]
+    agent = DocsAgent(tools, budget=Budget(max_steps=2, stale_steps=9), checks=TrustChecks(verify="off"))
+    with dspy.context(lm=DummyLM(script)):
+        pred = agent(question="How do I enable CORS?", max_steps=10)
+    assert pred.stop_reason == "max_steps" and len(pred.trajectory) <= 2
+
+
+def test_a_version_the_question_names_is_the_default(tools: DocsTools) -> None:
+    pred = run(
+        tools,
+        [PLAN, act("search_docs", "CORSMiddleware"), act("finish"), answer("CORS [1].", [1])],
+        question="How did I enable CORS in FastAPI 0.68?",
+    )
+    assert {p.version for p in pred.passages} == {"0.68.0"}
+
+
 def test_time_and_token_budgets_stop_before_a_step(tools: DocsTools) -> None:
     assert run(tools, [PLAN], budget=Budget(max_seconds=0)).stop_reason == "time_budget"
     assert run(tools, [PLAN], budget=Budget(max_tokens=0)).stop_reason == "token_budget"

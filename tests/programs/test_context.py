@@ -95,6 +95,9 @@ def test_source_headers_the_model_copied_are_dropped_with_their_marker() -> None
         "Use headers= [1]. and more [1].",
         1,
     )
+    # code keeps its indentation; a header inside a code block is code, left alone
+    code = "See [1] Handling Errors > Add custom headers (FastAPI 0.141.1) now.\n```python\nif x:\n    y()  # (FastAPI 0.141.1)\n```"
+    assert drop_source_headers(code, [p]) == ("See now.\n```python\nif x:\n    y()  # (FastAPI 0.141.1)\n```", 1)
     # the model lower-cased the title's first word
     assert drop_source_headers("To handling errors > add custom headers (FastAPI 0.141.1)", [p]) == ("To", 1)
     # the title alone, without the header's version, is ordinary prose

@@ -19,8 +19,13 @@ from programs.trust.checks import TrustChecks
     [
         ("Since FastAPI requires every path operation to be async def, how do I call a blocking driver?",
          "FastAPI requires every path operation to be async def", "How do I call a blocking driver?"),
+        # what is left points back at the claim ("them"): the LM gets the whole question, the quote still leads
         ("Given that BackgroundTasks run before the response is sent, how do I make them run after?",
-         "BackgroundTasks run before the response is sent", "How do I make them run after?"),
+         "BackgroundTasks run before the response is sent",
+         "Given that BackgroundTasks run before the response is sent, how do I make them run after?"),
+        ("Given that BackgroundTasks run before the response is sent, how do I send an email after it?",
+         "BackgroundTasks run before the response is sent",
+         "Given that BackgroundTasks run before the response is sent, how do I send an email after it?"),
         ("Depends() caches nothing between requests, so how do I share a DB pool?",
          "Depends() caches nothing between requests", "How do I share a DB pool?"),
         # a statement closed by a tag question: the whole question is the claim, nothing else is asked
@@ -157,10 +162,15 @@ def test_an_answer_that_only_restated_the_claim_becomes_the_docs_sentence() -> N
     assert pred.verification["echoes_removed"] == 1
 
 
-def test_a_model_that_declined_still_declines() -> None:
+@pytest.mark.parametrize(
+    "declined", ["The sources do not say.", "Sorry, the provided documentation has nothing on this."]
+)
+def test_a_model_that_declined_still_declines(declined: str) -> None:
     def answerer(**_: Any) -> dspy.Prediction:
-        return dspy.Prediction(cited=[], answer="The sources do not say.", cannot_answer=True)
+        return dspy.Prediction(cited=[], answer=declined, cannot_answer=True)
 
     question = "TrustedHostMiddleware doesn't support wildcards, so how do I allow every subdomain?"
-    pred = answer_over(answerer, question, PASSAGES, ["trusted host"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
-    assert pred.cannot_answer
+    for verify in ("off", "remove"):
+        checks = TrustChecks(verify=verify)  # type: ignore[arg-type]
+        pred = answer_over(answerer, question, PASSAGES, ["trusted host"], 500, checks=checks)  # type: ignore[arg-type]
+        assert pred.cannot_answer and "You assume" not in pred.answer

@@ -33,6 +33,16 @@ def test_is_echo(sentence: str, echo: bool) -> None:
     assert is_echo(sentence, content_words(QUESTION)) is echo
 
 
+def test_code_indentation_and_nested_lists_survive_a_removal() -> None:
+    text = (
+        "TrustedHostMiddleware doesn't support wildcards, so I have to list every subdomain one by one [1]?\n"
+        "- Use it:\n  - nested  item [1]\n```python\nif True:\n    app.add_middleware(X)\n```"
+    )
+    kept, removed = drop_echoes(text, QUESTION)
+    assert removed == 1
+    assert kept == "- Use it:\n  - nested item [1]\n```python\nif True:\n    app.add_middleware(X)\n```"
+
+
 def test_drop_echoes_keeps_the_rest_and_code() -> None:
     text = (
         "TrustedHostMiddleware does not support wildcards, so you have to list every subdomain one by one [1]? "
