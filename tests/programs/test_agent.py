@@ -39,6 +39,9 @@ def tools(real_store: tuple[Path, object]) -> Iterator[DocsTools]:
 
 
 def run(tools: DocsTools, script: list[dict[str, Any]], question: str = "How do I enable CORS?", **kw: Any) -> Any:
+    """The agent driven by ``script``; the question's own first search is off unless asked for, so each scripted
+    action is a step."""
+    kw.setdefault("search_first", False)
     agent = DocsAgent(tools, checks=TrustChecks(verify="off"), **kw)
     with dspy.context(lm=DummyLM(script)):
         return agent(question=question)
@@ -62,6 +65,28 @@ def test_plan_search_read_finish_then_a_cited_answer(tools: DocsTools) -> None:
     assert not pred.cannot_answer and pred.citations
     assert all(c.url in {p.url for p in pred.passages} for c in pred.citations)
     assert pred.usage["lm_calls"] == 5
+
+
+def test_the_question_itself_is_the_first_search(tools: DocsTools) -> None:
+    pred = run(
+        tools,
+        [PLAN, act("read_section", CORS), act("finish"), answer("Add CORSMiddleware [1].", [1])],
+        question="CORSMiddleware origins",
+        search_first=True,
+    )
+    assert [(s["tool"], s["argument"]) for s in pred.trajectory] == [
+        ("search_docs", "CORSMiddleware origins"),
+        ("read_section", CORS),
+    ]
+    assert pred.trajectory[0]["new"] >= 1 and pred.stop_reason == "finished"
+    # the LM asking for the very same search is a repeated call
+    again = run(
+        tools,
+        [PLAN, act("search_docs", "CORSMiddleware origins")],
+        question="CORSMiddleware origins",
+        search_first=True,
+    )
+    assert again.stop_reason == "repeated_call" and len(again.trajectory) == 1
 
 
 def test_the_same_call_twice_stops_as_stuck(tools: DocsTools) -> None:
@@ -124,7 +149,9 @@ def test_step_budget(tools: DocsTools) -> None:
 
 def test_a_request_cannot_raise_the_operators_step_limit(tools: DocsTools) -> None:
     script = [PLAN, *(act("search_docs", f"query {i}") for i in range(4)), answer("x [1].", [1])]
-    agent = DocsAgent(tools, budget=Budget(max_steps=2, stale_steps=9), checks=TrustChecks(verify="off"))
+    agent = DocsAgent(
+        tools, budget=Budget(max_steps=2, stale_steps=9), checks=TrustChecks(verify="off"), search_first=False
+    )
     with dspy.context(lm=DummyLM(script)):
         pred = agent(question="How do I enable CORS?", max_steps=10)
     assert pred.stop_reason == "max_steps" and len(pred.trajectory) <= 2
