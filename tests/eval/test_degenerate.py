@@ -87,6 +87,7 @@ RAG_RUNS = [
     if (meta["meta"].get("program"), meta["meta"].get("gold_version"), meta["meta"].get("split"))
     == ("rag", "v2", "dev-select")
     and not meta["meta"].get("lm_temperature")  # the deterministic runs (sampled seed runs vary by design)
+    and not meta["meta"].get("types")  # runs of some question types only (--types) may hold nothing to decline
 ]
 
 
