@@ -21,11 +21,11 @@ from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
 from programs.trust.assumption import assumption_note, evidence, find_assumption
 from programs.trust.checks import TrustChecks
-from programs.trust.echo import drop_echoes
+from programs.trust.echo import drop_echoes, tidy_prose
 from programs.trust.premise import premise_note, unknown_apis
 from programs.trust.requested import drop_requested, requested_strings
 from programs.trust.support import MARKER
-from programs.trust.verify import rule_lines, verify_answer
+from programs.trust.verify import FENCE, PIECES, rule_lines, verify_answer
 from signatures.answer import CitedAnswer
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,8 @@ def _answer_over(
             return fallback(passages, queries, f"lm_error: {type(err).__name__}")
     if out is None:
         return cannot_answer(passages, queries, "malformed LM output")
-    raw, headers = drop_source_headers(fences_on_own_lines(drop_broken_tail(str(out.answer or ""))), shown)
+    raw, repeats = drop_repeated_sentences(fences_on_own_lines(drop_broken_tail(str(out.answer or ""))))
+    raw, headers = drop_source_headers(raw, shown)
     with span("verify", mode=checks.verify) as current:
         verified = verify_answer(
             raw,
@@ -282,6 +283,7 @@ def _answer_over(
             text=kept,
             requested_removed=requested,
             echoes_removed=echoes,
+            repeats_removed=repeats,
             leaked_markup=verified.leaked_markup or bool(headers),
         )
         # a model that declined still declines, however it worded it (the note would otherwise give it a citation)
@@ -429,6 +431,29 @@ def fences_on_own_lines(text: str) -> str:
                 fence = ""
             out.append(line)
     return "\n".join(out)
+
+
+def drop_repeated_sentences(text: str) -> tuple[str, int]:
+    """``text`` without prose sentences that repeat an earlier one word for word (markers and case aside), and how
+    many went: a small model looping inside one line ("X is replaced by `pattern` [2]. X is replaced by ..." until
+    max_tokens, seen from the agent on a fresh clone). Short sentences (under 4 words) and code stay."""
+    seen: set[str] = set()
+    removed = 0
+    out: list[str] = []
+    for segment in FENCE.split(text):
+        if segment.startswith("```"):
+            out.append(segment)
+            continue
+        kept = []
+        for piece in PIECES.split(segment):
+            key = " ".join(MARKER.sub(" ", piece).lower().split()).rstrip(".!?;: ")
+            if len(key.split()) >= 4 and key in seen:
+                removed += 1
+                continue
+            seen.add(key)
+            kept.append(piece)
+        out.append(tidy_prose("".join(kept)) if removed else "".join(kept))
+    return ("".join(out).strip(), removed) if removed else (text, 0)
 
 
 def drop_repeats(text: str) -> str:

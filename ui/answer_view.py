@@ -67,6 +67,9 @@ def checks_note(resp: dict[str, Any]) -> str:
         notes.append(
             f"Removed {requested} piece{'s' if requested > 1 else ''} only an instruction in the question asked for."
         )
+    repeats = int(checked.get("repeats_removed") or 0)
+    if repeats:
+        notes.append(f"Removed {repeats} sentence{'s' if repeats > 1 else ''} the draft repeated word for word.")
     echoes = int(checked.get("echoes_removed") or 0)
     if echoes:
         notes.append(f"Removed {echoes} sentence{'s' if echoes > 1 else ''} that only repeated the question back.")

@@ -68,6 +68,7 @@ class Verification:
     links_removed: int = 0  # URLs in the prose that no shown passage holds
     requested_removed: int = 0  # sentences or code lines carrying a string only the question's instruction asked for
     echoes_removed: int = 0  # sentences that asked the user's question back (programs/trust/echo.py)
+    repeats_removed: int = 0  # sentences repeating an earlier one word for word (a looping model)
     assumption: str = ""  # the question's claim that a docs sentence was quoted against (programs/trust/assumption.py)
 
     @property
@@ -87,6 +88,7 @@ class Verification:
             "links_removed": self.links_removed,
             "requested_removed": self.requested_removed,
             "echoes_removed": self.echoes_removed,
+            "repeats_removed": self.repeats_removed,
             "assumption": self.assumption,
         }
 

@@ -237,3 +237,23 @@ def test_a_glued_opening_fence_is_served_on_its_own_line() -> None:
 
     pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:2], ["cors"], 500)  # type: ignore[arg-type]
     assert "[1]:\n```python\n" in pred.answer, pred.answer
+
+
+def test_sentences_repeated_within_a_line_are_dropped() -> None:
+    from programs.answering import drop_repeated_sentences
+
+    loop = "X was replaced by `pattern` [2]. " * 4 + "Use Query(pattern=...) [1]."
+    assert drop_repeated_sentences(loop) == ("X was replaced by `pattern` [2]. Use Query(pattern=...) [1].", 3)
+    # a marker or case difference is still a repeat; short sentences and code stay
+    assert drop_repeated_sentences("Use the Query class here [1]. use the query class here [2].")[1] == 1
+    assert drop_repeated_sentences("Yes. Yes. Done.") == ("Yes. Yes. Done.", 0)
+    code = "Do this:\n```python\nx = 1\nx = 1\n```\nDo this:"
+    assert drop_repeated_sentences(code) == (code, 0)
+
+
+def test_a_looping_answer_is_cut_to_one_of_each_and_counted() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Add CORSMiddleware with allow_origins [1]. " * 5, cannot_answer=False)
+
+    pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:1], ["cors"], 500)  # type: ignore[arg-type]
+    assert pred.answer.count("Add CORSMiddleware") == 1 and pred.verification["repeats_removed"] == 4
