@@ -21,11 +21,11 @@ from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
 from programs.trust.assumption import assumption_note, evidence, find_assumption
 from programs.trust.checks import TrustChecks
-from programs.trust.echo import drop_echoes, tidy_prose
+from programs.trust.echo import drop_echoes, drop_prose
 from programs.trust.premise import premise_note, unknown_apis
 from programs.trust.requested import drop_requested, requested_strings
 from programs.trust.support import MARKER
-from programs.trust.verify import FENCE, PIECES, rule_lines, verify_answer
+from programs.trust.verify import rule_lines, verify_answer
 from signatures.answer import CitedAnswer
 
 log = logging.getLogger(__name__)
@@ -438,22 +438,15 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
     many went: a small model looping inside one line ("X is replaced by `pattern` [2]. X is replaced by ..." until
     max_tokens, seen from the agent on a fresh clone). Short sentences (under 4 words) and code stay."""
     seen: set[str] = set()
-    removed = 0
-    out: list[str] = []
-    for segment in FENCE.split(text):
-        if segment.startswith("```"):
-            out.append(segment)
-            continue
-        kept = []
-        for piece in PIECES.split(segment):
-            key = " ".join(MARKER.sub(" ", piece).lower().split()).rstrip(".!?;: ")
-            if len(key.split()) >= 4 and key in seen:
-                removed += 1
-                continue
-            seen.add(key)
-            kept.append(piece)
-        out.append(tidy_prose("".join(kept)) if removed else "".join(kept))
-    return ("".join(out).strip(), removed) if removed else (text, 0)
+
+    def repeated(piece: str) -> bool:
+        key = " ".join(MARKER.sub(" ", piece).lower().split()).rstrip(".!?;: ")
+        if len(key.split()) >= 4 and key in seen:
+            return True
+        seen.add(key)
+        return False
+
+    return drop_prose(text, repeated)
 
 
 def drop_repeats(text: str) -> str:

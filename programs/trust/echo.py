@@ -15,6 +15,7 @@ mark count, and only when most of their content words come from the question: an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from programs.trust.support import MARKER, content_words
 from programs.trust.verify import FENCE, PIECES
@@ -39,6 +40,12 @@ def drop_echoes(text: str, question: str) -> tuple[str, int]:
     asked = content_words(question)
     if not asked:
         return text, 0
+    return drop_prose(text, lambda piece: is_echo(piece, asked))
+
+
+def drop_prose(text: str, drop: Callable[[str], bool]) -> tuple[str, int]:
+    """``text`` without the prose sentences ``drop`` picks (code blocks as they are), and how many went; a stretch
+    of prose that lost one is tidied (``tidy_prose``). ``drop`` sees the sentences in order, so it may remember."""
     removed = 0
     out: list[str] = []
     for segment in FENCE.split(text):
@@ -46,15 +53,15 @@ def drop_echoes(text: str, question: str) -> tuple[str, int]:
             out.append(segment)
             continue
         kept = []
+        before = removed
         for piece in PIECES.split(segment):
-            if piece.strip() and is_echo(piece, asked):
+            if piece.strip() and drop(piece):
                 removed += 1
                 continue
             kept.append(piece)
-        out.append(tidy_prose("".join(kept)))
-    if not removed:
-        return text, 0
-    return "".join(out).strip(), removed
+        joined = "".join(kept)
+        out.append(tidy_prose(joined) if removed > before else joined)
+    return ("".join(out).strip(), removed) if removed else (text, 0)
 
 
 def tidy_prose(text: str) -> str:
