@@ -37,7 +37,7 @@ def _urls(value: Any) -> list[str]:
 
 def run_bench(settings: Settings, backend: str, repeat: int, limit: int, out: Path | None) -> pd.DataFrame:
     tools = DocsTools(open_retriever(backend, settings), settings.db_path)
-    known = {u for (u,) in tools._rows("SELECT url FROM sections")}
+    known = tools.section_urls()
     server = build_mcp(lambda: tools)
     questions = [r.question for r in load_gold(version="v2", split="dev-select") if not r.expect_refusal][:limit]
     rows: list[dict[str, Any]] = []

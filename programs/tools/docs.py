@@ -137,6 +137,10 @@ class DocsTools:
         finally:
             cur.close()
 
+    def section_urls(self) -> set[str]:
+        """Every section URL of the store: what any URL a tool returns must be one of."""
+        return {str(u) for (u,) in self._rows("SELECT url FROM sections")}
+
     def version(self, version: str | None) -> str:
         if version is None or version == "latest":
             return self.latest

@@ -27,7 +27,7 @@ from api.mcp import build_mcp
 from fda.settings import Settings
 from programs.tools.docs import DocsTools, Hit, Section
 from tests.api.conftest import make_services
-from tests.programs.tools.test_docs_tools import WordMatch
+from tests.programs.conftest import WordMatch
 
 TOOLS = {"search_docs", "read_section", "compare_versions", "check_deprecations", "find_related_docs", "answer"}
 
@@ -40,7 +40,7 @@ async def _fake_answer(question: str, version: str | None) -> dict[str, Any]:
 def test_in_process_tools_results_and_errors(real_store: tuple[Path, object]) -> None:
     tools = DocsTools(WordMatch(real_store[0]), real_store[0])
     server = build_mcp(lambda: tools, _fake_answer)
-    urls = {u for (u,) in tools._con.cursor().execute("SELECT url FROM sections").fetchall()}
+    urls = tools.section_urls()
 
     async def session() -> None:
         async with Client(server) as client:

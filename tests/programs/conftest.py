@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dspy
 import pytest
 
 from fda.errors import UnknownVersionError
 from fda.types import Passage
+from index.ingest.store import connect
 from index.retrieval.base import check_query
+from programs.tools.docs import DocsTools
 
 PASSAGES = [
     Passage(
@@ -79,3 +82,38 @@ def retriever() -> FakeRetriever:
 def _reset_dspy() -> Iterator[None]:
     with dspy.context(lm=None):
         yield
+
+
+class WordMatch:
+    """Sections whose heading or text holds every word of the query (longest words first), as passages."""
+
+    name = "word-match"
+
+    def __init__(self, db: Path) -> None:
+        self.con = connect(db, read_only=True)
+
+    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
+        words = sorted({w.lower() for w in query.split() if len(w) > 3}, key=len, reverse=True)[:3]
+        where = " AND ".join("lower(array_to_string(heading_path, ' ') || ' ' || text) LIKE ?" for _ in words)
+        rows = self.con.execute(
+            f"SELECT section_id, url, heading_path, text, version FROM sections WHERE kind = 'doc' AND version = ? "
+            f"{'AND ' + where if where else ''} ORDER BY length(text) DESC LIMIT ?",
+            [version or "0.141.1", *[f"%{w}%" for w in words], k],
+        ).fetchall()
+        return [
+            Passage(chunk_id=sid, url=url, heading_path=list(hp), text=text, version=v, score=1.0 / (i + 1))
+            for i, (sid, url, hp, text, v) in enumerate(rows)
+        ]
+
+
+@pytest.fixture(scope="module")
+def tools(real_store: tuple[Path, object]) -> Iterator[DocsTools]:
+    """The docs tools over the real store, searching with ``WordMatch`` (corpus tier)."""
+    t = DocsTools(WordMatch(real_store[0]), real_store[0])
+    yield t
+    t.close()
+
+
+@pytest.fixture(scope="module")
+def urls(tools: DocsTools) -> set[str]:
+    return tools.section_urls()

@@ -3,7 +3,6 @@ plan, act, observe, each stop rule, tool errors fed back, budgets, and the cited
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from fda.errors import InvalidQuestionError
 from programs.agent import Budget, DocsAgent
 from programs.tools.docs import DocsTools
 from programs.trust.checks import TrustChecks
-from tests.programs.tools.test_docs_tools import WordMatch
+from tests.programs.conftest import WordMatch
 
 pytestmark = pytest.mark.corpus
 
@@ -29,13 +28,6 @@ def act(tool: str, argument: str = "", version: str = "", to_version: str = "") 
 
 def answer(text: str, cited: list[int]) -> dict[str, Any]:
     return {"cited": cited, "answer": text, "cannot_answer": False}
-
-
-@pytest.fixture(scope="module")
-def tools(real_store: tuple[Path, object]) -> Iterator[DocsTools]:
-    t = DocsTools(WordMatch(real_store[0]), real_store[0])
-    yield t
-    t.close()
 
 
 def run(tools: DocsTools, script: list[dict[str, Any]], question: str = "How do I enable CORS?", **kw: Any) -> Any:

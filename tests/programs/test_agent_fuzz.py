@@ -7,8 +7,6 @@ of the store (no tool reaches anything outside the docs)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dspy
@@ -18,7 +16,6 @@ from dspy.utils import DummyLM
 from programs.agent import Budget, DocsAgent
 from programs.tools.docs import DocsTools
 from programs.trust.checks import TrustChecks
-from tests.programs.tools.test_docs_tools import WordMatch
 
 pytestmark = pytest.mark.corpus
 
@@ -70,18 +67,6 @@ def script(rng: random.Random, repeat_one: bool) -> list[dict[str, Any]]:
         )  # fmt: skip
     calls.append({"cited": [1], "answer": "Per the docs [1].", "cannot_answer": False})
     return calls
-
-
-@pytest.fixture(scope="module")
-def tools(real_store: tuple[Path, object]) -> Iterator[DocsTools]:
-    t = DocsTools(WordMatch(real_store[0]), real_store[0])
-    yield t
-    t.close()
-
-
-@pytest.fixture(scope="module")
-def urls(real_store: tuple[Path, object], tools: DocsTools) -> set[str]:
-    return {u for (u,) in tools._rows("SELECT url FROM sections")}
 
 
 @pytest.mark.parametrize("seed", range(60))

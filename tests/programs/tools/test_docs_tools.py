@@ -4,56 +4,14 @@ The retriever is a small word-match fake over the same store, so these tests pin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fda.errors import InvalidQuestionError, SectionNotFoundError, UnknownVersionError
-from fda.types import Passage
-from index.ingest.store import connect
 from programs.tools.docs import DocsTools, version_key
 
 pytestmark = pytest.mark.corpus
-
-
-class WordMatch:
-    """Sections whose heading or text holds every word of the query (longest words first), as passages."""
-
-    name = "word-match"
-
-    def __init__(self, db: Path) -> None:
-        self.con = connect(db, read_only=True)
-
-    def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
-        words = sorted({w.lower() for w in query.split() if len(w) > 3}, key=len, reverse=True)[:3]
-        where = " AND ".join("lower(array_to_string(heading_path, ' ') || ' ' || text) LIKE ?" for _ in words)
-        rows = self.con.execute(
-            f"SELECT section_id, url, heading_path, text, version FROM sections WHERE kind = 'doc' AND version = ? "
-            f"{'AND ' + where if where else ''} ORDER BY length(text) DESC LIMIT ?",
-            [version or "0.141.1", *[f"%{w}%" for w in words], k],
-        ).fetchall()
-        return [
-            Passage(chunk_id=sid, url=url, heading_path=list(hp), text=text, version=v, score=1.0 / (i + 1))
-            for i, (sid, url, hp, text, v) in enumerate(rows)
-        ]
-
-
-@pytest.fixture(scope="module")
-def tools(real_store: tuple[Path, object]) -> Iterator[DocsTools]:
-    t = DocsTools(WordMatch(real_store[0]), real_store[0])
-    yield t
-    t.close()
-
-
-@pytest.fixture(scope="module")
-def urls(real_store: tuple[Path, object]) -> set[str]:
-    con = connect(real_store[0], read_only=True)
-    try:
-        return {u for (u,) in con.execute("SELECT url FROM sections").fetchall()}
-    finally:
-        con.close()
 
 
 def test_versions_sorted_by_number_and_latest(tools: DocsTools) -> None:
