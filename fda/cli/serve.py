@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -67,14 +68,10 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
     )
 
 
-def ask_cmd(
-    question: Annotated[str, typer.Argument(help="The question about FastAPI.")],
-    version: Annotated[str | None, typer.Option(help="Docs version (tag); default: latest.")] = None,
-    program: Annotated[str | None, typer.Option(help="rag or multihop (default: settings).")] = None,
-    show_context: Annotated[bool, typer.Option(help="Also list the passages the model saw.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
-) -> None:
-    """Answer one question with numbered citations (links) and timings."""
+def _answer_once(question: str, version: str | None, run: Callable[[Any, str], Any]) -> tuple[Any, Any, str, float]:
+    """What `fda ask` and `fda agent` share: check the question, wire the services (no background index build),
+    resolve the docs version, time ``run(services, version)`` inside the LM context, close the services.
+    Returns (prediction, services, version, milliseconds); a typed error exits with its message."""
     from api.wiring import wire
     from programs.guard import check_question
 
@@ -84,35 +81,55 @@ def ask_cmd(
         services = wire(s, build_missing=False)
     except FDAError as err:
         fail(err)
-        return
     try:
-        name = program or s.api.default_program
-        if name not in services.programs:
-            fail(FDAError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(services.programs)}."))
         v = services.resolve_version(version)
         t0 = time.perf_counter()
         with services.lm_context():
-            pred = services.programs[name](question=question, version=v)
-        elapsed = (time.perf_counter() - t0) * 1000
+            pred = run(services, v)
+        return pred, services, v, (time.perf_counter() - t0) * 1000
     except FDAError as err:
         fail(err)
-        return
     finally:
         services.close()
-    resp = {
+
+
+def _common(pred: Any, version: str, program: str, program_version: str, elapsed: float) -> dict[str, Any]:
+    """The answer fields both commands print (and write with --json)."""
+    return {
         "answer": pred.answer,
         "citations": [c.model_dump() for c in pred.citations],
         "cannot_answer": bool(pred.cannot_answer),
         "refused": bool(pred.refused),
         "fallback": bool(pred.fallback),
-        "invalid_citations": int(pred.invalid_citations),
-        "version": v,
-        "program": name,
-        "program_version": services.program_version(name),
+        "version": version,
+        "program": program,
+        "program_version": program_version,
         "timings_ms": {"total": round(elapsed, 1)},
         "usage": dict(getattr(pred, "usage", {}) or {}),
         "reason": str(getattr(pred, "reason", "") or ""),
         "verification": getattr(pred, "verification", None),
+    }
+
+
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question about FastAPI.")],
+    version: Annotated[str | None, typer.Option(help="Docs version (tag); default: latest.")] = None,
+    program: Annotated[str | None, typer.Option(help="rag or multihop (default: settings).")] = None,
+    show_context: Annotated[bool, typer.Option(help="Also list the passages the model saw.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Answer one question with numbered citations (links) and timings."""
+    name = program or get_settings().api.default_program
+
+    def run(services: Any, v: str) -> Any:
+        if name not in services.programs:
+            raise FDAError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(services.programs)}.")
+        return services.programs[name](question=question, version=v)
+
+    pred, services, v, elapsed = _answer_once(question, version, run)
+    resp = {
+        **_common(pred, v, name, services.program_version(name), elapsed),
+        "invalid_citations": int(pred.invalid_citations),
     }
     if as_json:
         if show_context:
@@ -133,46 +150,18 @@ def agent_cmd(
 ) -> None:
     """Answer with the docs agent: a plan, tool calls over the docs (search, read, compare versions,
     deprecations), then a cited answer; --show-steps prints what each step did and why it stopped."""
-    from api.wiring import wire
-    from programs.guard import check_question
 
-    s = get_settings()
-    try:
-        check_question(question, s.api.max_question_chars)
-        services = wire(s, build_missing=False)
-    except FDAError as err:
-        fail(err)
-        return
-    try:
+    def run(services: Any, v: str) -> Any:
         if services.agent is None:
-            fail(FDAError("the docs agent is not available: no docs store", hint="Run `fda ingest` first."))
-            return
-        v = services.resolve_version(version)
-        t0 = time.perf_counter()
-        with services.lm_context():
-            pred = services.agent(question=question, version=v, max_steps=max_steps)
-        elapsed = (time.perf_counter() - t0) * 1000
-    except FDAError as err:
-        fail(err)
-        return
-    finally:
-        services.close()
+            raise FDAError("the docs agent is not available: no docs store", hint="Run `fda ingest` first.")
+        return services.agent(question=question, version=v, max_steps=max_steps)
+
+    pred, _, v, elapsed = _answer_once(question, version, run)
     resp = {
-        "answer": pred.answer,
-        "citations": [c.model_dump() for c in pred.citations],
-        "cannot_answer": bool(pred.cannot_answer),
-        "refused": bool(pred.refused),
-        "fallback": bool(pred.fallback),
-        "version": v,
-        "program": "agent",
-        "program_version": "uncompiled",
+        **_common(pred, v, "agent", "uncompiled", elapsed),
         "stop_reason": pred.stop_reason,
         "plan": list(pred.plan),
         "trajectory": list(pred.trajectory),
-        "timings_ms": {"total": round(elapsed, 1)},
-        "usage": dict(getattr(pred, "usage", {}) or {}),
-        "reason": str(getattr(pred, "reason", "") or ""),
-        "verification": getattr(pred, "verification", None),
     }
     if as_json:
         console.print_json(json.dumps(resp))
