@@ -24,11 +24,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import answering, errors
-from api.mcp import build_mcp
+from api import errors
+from api.mcp import answer_with, build_mcp
 from api.querylog import flush_spool
 from api.routers import agent, ask, feedback, health, search, sources
-from api.schemas import AskRequest
 from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
 from api.telemetry import StageMetrics
@@ -115,8 +114,7 @@ def mcp_server_for(app: FastAPI) -> MCPServer:
         return services.docs_tools
 
     async def answer(question: str, version: str | None) -> dict[str, Any]:
-        resp = await answering.ask(app.state.services, AskRequest(question=question, version=version))
-        return resp.model_dump(mode="json", exclude={"usage"})
+        return await answer_with(app.state.services, question, version)
 
     return build_mcp(tools, answer)
 

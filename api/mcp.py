@@ -55,6 +55,15 @@ async def _run(call: Callable[[], T]) -> T:
         raise ToolError(str(err)) from err
 
 
+async def answer_with(services: Any, question: str, version: str | None) -> dict[str, Any]:
+    """The ``answer`` tool's body: the service's own /v1/ask path (cache, LM gate, checks), as JSON."""
+    from api import answering
+    from api.schemas import AskRequest
+
+    resp = await answering.ask(services, AskRequest(question=question, version=version))
+    return resp.model_dump(mode="json", exclude={"usage"})
+
+
 def build_mcp(tools: Callable[[], DocsTools], answer: AnswerFn | None = None) -> MCPServer:
     """The MCP server over ``tools()`` (resolved per call: the service builds it at start-up) and, when given,
     ``answer(question, version)``."""

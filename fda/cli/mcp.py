@@ -51,15 +51,13 @@ def mcp_cmd(
     starting = anyio.Lock()  # two first calls at once start one LM, not two
 
     async def ask(question: str, version: str | None) -> dict[str, Any]:
-        from api.answering import ask as ask_service
-        from api.schemas import AskRequest
+        from api.mcp import answer_with
         from api.wiring import wire
 
         async with starting:
             if not services:
                 services.append(await anyio.to_thread.run_sync(lambda: wire(settings, build_missing=False)))
-        resp = await ask_service(services[0], AskRequest(question=question, version=version))
-        return resp.model_dump(mode="json", exclude={"usage"})
+        return await answer_with(services[0], question, version)
 
     server = build_mcp(lambda: tools, ask if answer else None)
     try:
