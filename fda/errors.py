@@ -104,3 +104,13 @@ class ManifestMismatchError(CompileError):
     """A compiled program was built for another corpus, index or program than the one being served."""
 
     hint = "Recompile against the current index (`fda compile ...`), or promote a matching version."
+
+
+class SandboxUnavailableError(FDAError):
+    """This machine cannot isolate a process (no ``unshare``, or namespaces are not permitted), so an answer's
+    code is not run at all (programs/execution/sandbox.py)."""
+
+    hint = (
+        "Run the service as root or where unprivileged user namespaces are allowed "
+        "(sysctl kernel.unprivileged_userns_clone=1), or set FDA_CODE__EXECUTE=false."
+    )

@@ -511,6 +511,20 @@ class AgentSettings(_Section):
     k: int = Field(default=5, ge=1, le=12, description="Sections the answer step sees.")
 
 
+class CodeSettings(_Section):
+    """Running the code an answer shows (programs/execution/; docs/code-checks.md): sandbox limits."""
+
+    execute: bool = Field(
+        default=True,
+        description="Run each answer's Python in a sandbox (no network, private /tmp, no state folder, limits) "
+        "and report verified / failed / not runnable. Needs Linux namespaces; elsewhere answers say 'not run'.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Wall clock of one run, start-up included.")
+    memory_mb: int = Field(default=1024, ge=256, description="Address space of the run (Python + FastAPI ~400 MB).")
+    max_routes: int = Field(default=12, ge=1, description="Routes called per answer, at most.")
+    max_chars: int = Field(default=20_000, ge=100, description="Longer code is not run.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FDA_", env_nested_delimiter="__", env_file=".env", extra="forbid", validate_default=True
@@ -535,6 +549,7 @@ class Settings(BaseSettings):
     compile: CompileSettings = Field(default_factory=CompileSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    code: CodeSettings = Field(default_factory=CodeSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,163 @@
+"""Run the code an answer shows and say whether it works: ``verified``, ``failed`` (with the error), ``not
+runnable`` (a fragment, and why) or ``not run`` (no sandbox here, or checks off).
+
+    checker = CodeChecker(Sandbox(...), imports=docs_imports(texts), examples=DocsExamples(...))
+    report = checker.check(answer, version="0.141.1")
+    report.status      # "verified"; report.routes: [{"method": "GET", "path": "/items/{item_id}", "status": 200}]
+
+``verified`` means: the module imports in the sandbox, its app starts (lifespan included), its OpenAPI schema
+builds, and every route answers a request made from its own schema without a server error (a 4xx is an
+answer). It does not mean the code does what the question asked. Reports are cached by code, so the same
+snippet is run once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fda.errors import SandboxUnavailableError
+from programs.execution.examples import DocsExamples
+from programs.execution.extract import prepare, python_blocks
+from programs.execution.harness import MARKER
+from programs.execution.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+Status = Literal["verified", "failed", "not_runnable", "not_run"]
+HARNESS = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class CodeReport:
+    status: Status
+    detail: str = ""  # the error (failed), why it cannot run (not_runnable) or was not run (not_run)
+    stage: str = ""  # how far the run got: import, app, openapi, routes
+    blocks: int = 0
+    added: list[str] = field(default_factory=list)  # imports (and app/router) added to complete the snippet
+    routes: list[dict[str, Any]] = field(default_factory=list)  # method, path, status, error
+    docs_example: dict[str, Any] | None = None  # {"path", "version", "url", "share"} when it is a docs example
+    ms: float = 0.0  # sandbox wall time
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for a terminal or a log."""
+        words = {
+            "verified": "code verified",
+            "failed": "code failed",
+            "not_runnable": "code not runnable",
+            "not_run": "code not run",
+        }[self.status]
+        calls = f" ({len(self.routes)} routes answered)" if self.status == "verified" and self.routes else ""
+        detail = f": {self.detail}" if self.detail else ""
+        example = f"; docs example {self.docs_example['url']}" if self.docs_example else ""
+        return f"{words}{calls}{detail}{example}"
+
+
+class CodeChecker:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        imports: Mapping[str, str] | None = None,
+        examples: DocsExamples | None = None,
+        max_routes: int = 12,
+        max_chars: int = 20_000,
+        cache_size: int = 256,
+    ) -> None:
+        self.sandbox = sandbox
+        self.imports = dict(imports or {})
+        self.examples = examples
+        self.max_routes = max_routes
+        self.max_chars = max_chars
+        self._cache: OrderedDict[str, CodeReport] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def check(self, answer: str, version: str | None = None) -> CodeReport | None:
+        """The report for the answer's Python code; None when it shows none."""
+        blocks = python_blocks(answer)
+        if not blocks:
+            return None
+        key = hashlib.sha256(f"{version}\0{answer}".encode()).hexdigest()
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        report = self._check(answer, blocks, version)
+        with self._lock:
+            self._cache[key] = report
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return report
+
+    def _example(self, blocks: list[str], version: str | None) -> dict[str, Any] | None:
+        if self.examples is None:
+            return None
+        for block in blocks:
+            found = self.examples.match(block, version)
+            if found is not None:
+                return {"path": found.path, "version": found.version, "url": found.url, "share": found.share}
+        return None
+
+    def _check(self, answer: str, blocks: list[str], version: str | None) -> CodeReport:
+        example = self._example(blocks, version)
+        prepared = prepare(answer, self.imports)
+        base: dict[str, Any] = {"blocks": prepared.blocks, "added": prepared.added, "docs_example": example}
+        if prepared.syntax_error:
+            return CodeReport("failed", prepared.syntax_error, stage="parse", **base)
+        if prepared.reason:
+            return CodeReport("not_runnable", prepared.reason, **base)
+        if len(prepared.code) > self.max_chars:
+            return CodeReport("not_runnable", f"longer than {self.max_chars} characters", **base)
+        nonce = secrets.token_hex(8)
+        job = json.dumps({"code": prepared.code, "nonce": nonce, "max_routes": self.max_routes})
+        try:
+            run = self.sandbox.run(HARNESS, stdin=job)
+        except SandboxUnavailableError as err:
+            return CodeReport("not_run", str(err).split("\n")[0], **base)
+        except OSError as err:
+            log.warning("code check could not start the sandbox: %s", err)
+            return CodeReport("not_run", f"the sandbox could not start: {err}", **base)
+        if run.timed_out:
+            limit = self.sandbox.limits.timeout_s
+            return CodeReport(
+                "not_runnable",
+                f"did not finish within {limit:g} s (an endless stream or a long wait?)",
+                ms=run.ms,
+                **base,
+            )
+        report = _read_report(run.stdout, nonce)
+        if report is None:
+            tail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1][:300]
+            return CodeReport("failed", f"the run ended without a report: {tail}", stage="import", ms=run.ms, **base)
+        status: Status = "verified" if report.get("ok") else "failed"
+        return CodeReport(
+            status,
+            str(report.get("error", "")),
+            stage=str(report.get("stage", "")),
+            routes=list(report.get("routes", [])),
+            ms=run.ms,
+            **base,
+        )
+
+
+def _read_report(stdout: str, nonce: str) -> dict[str, Any] | None:
+    prefix = MARKER + nonce
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(prefix):
+            try:
+                data = json.loads(line[len(prefix) :])
+            except json.JSONDecodeError:
+                return None
+            return data if isinstance(data, dict) else None
+    return None

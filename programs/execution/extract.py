@@ -1,0 +1,215 @@
+"""From an answer's Markdown to one Python module to run, or the reason there is none.
+
+    prepared = prepare(answer, imports)     # Prepared(code=..., added=["from fastapi import FastAPI"], reason="")
+
+- Python blocks only (```python, ```py, or an unlabelled block that reads as Python); shell, JSON, TOML and
+  console blocks are left out. The blocks are joined in order: answers build an app over several blocks.
+- Names the code uses but never defines are imported the way the docs import them (``imports``: name ->
+  import line, learnt from the docs' own code, docs_imports()), and a missing ``app``/``router`` that
+  decorates routes is created, so "the snippet that can be completed into an app" runs.
+- What still cannot run gets a reason: an excerpt (indented, or with ``…`` for omitted code), no app or
+  router, or names it needs that neither it nor the docs define (``get_db``: the reader's own code).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+PYTHON = {"python", "py", "python3", "py3"}
+_SHELL_LINE = re.compile(r"^\s*(\$|pip |uvicorn |fastapi (run|dev)|python -m|curl |gunicorn |docker |>>>)")
+_PYTHON_LINE = re.compile(r"^\s*(from \w|import \w|def \w|async def|class \w|@\w|\w+\s*=)")
+_IMPORT_LINE = re.compile(r"^from\s+([\w.]+)\s+import\s+\(?([\w\s,]+?)\)?\s*$|^import\s+([\w.]+)\s*$", re.MULTILINE)
+# the standard library and typing names answers use without importing them
+STDLIB = {
+    "Annotated": "from typing import Annotated",
+    "Optional": "from typing import Optional",
+    "Union": "from typing import Union",
+    "List": "from typing import List",
+    "Dict": "from typing import Dict",
+    "Any": "from typing import Any",
+    "Literal": "from typing import Literal",
+    "asynccontextmanager": "from contextlib import asynccontextmanager",
+    "datetime": "from datetime import datetime",
+    "timedelta": "from datetime import timedelta",
+    "UUID": "from uuid import UUID",
+    "Enum": "from enum import Enum",
+    "lru_cache": "from functools import lru_cache",
+    **{m: f"import {m}" for m in ("asyncio", "json", "os", "time", "logging", "secrets", "uuid", "typing", "io")},
+}
+_BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__doc__"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    code: str = ""  # the module to run; empty when there is nothing to run
+    blocks: int = 0  # Python blocks found
+    added: list[str] = field(default_factory=list)  # import lines (and app/router) added to complete it
+    reason: str = ""  # why it cannot run (empty: it can)
+    syntax_error: str = ""  # the code is not valid Python (a failure, not a fragment)
+
+
+def python_blocks(answer: str) -> list[str]:
+    """The answer's Python code blocks, in order."""
+    out = []
+    for m in FENCE.finditer(answer):
+        lang, body = m.group(1).lower(), m.group(2)
+        lines = [line for line in body.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if lang in PYTHON or (not lang and _reads_as_python(lines)):
+            out.append(body.rstrip())
+    return out
+
+
+def _reads_as_python(lines: list[str]) -> bool:
+    if any(_SHELL_LINE.match(line) for line in lines):
+        return False
+    return sum(bool(_PYTHON_LINE.match(line)) for line in lines) >= max(1, len(lines) // 3)
+
+
+def docs_imports(code_texts: Iterable[str]) -> dict[str, str]:
+    """name -> the import line the docs use for it most often (``HTMLResponse`` -> ``from fastapi.responses
+    import HTMLResponse``), from every ``from x import a, b`` line in the docs' code."""
+    seen: dict[str, Counter[str]] = {}
+    for text in code_texts:
+        for m in _IMPORT_LINE.finditer(text):
+            if m.group(3):
+                name = m.group(3).split(".")[0]
+                seen.setdefault(name, Counter())[f"import {name}"] += 1
+                continue
+            for name in re.findall(r"[A-Za-z_]\w*", m.group(2)):
+                if name != "as":
+                    seen.setdefault(name, Counter())[f"from {m.group(1)} import {name}"] += 1
+    return {name: lines.most_common(1)[0][0] for name, lines in seen.items()}
+
+
+def importable(imports: Mapping[str, str]) -> dict[str, str]:
+    """Only the lines whose package is installed here (``from .models import Item`` and ``import jwt``
+    without PyJWT are not completions the sandbox can run)."""
+    import importlib.util
+
+    ok: dict[str, bool] = {}
+    out = {}
+    for name, line in imports.items():
+        top = line.split()[1].split(".")[0]
+        if not top:
+            continue
+        if top not in ok:
+            try:
+                ok[top] = importlib.util.find_spec(top) is not None
+            except (ImportError, ValueError):
+                ok[top] = False
+        if ok[top]:
+            out[name] = line
+    return out
+
+
+def undefined_names(tree: ast.AST) -> list[str]:
+    """Names read somewhere in the module that nothing in it binds (a module-wide approximation of scopes:
+    enough to find what a snippet forgot to import or define)."""
+    bound: set[str] = set()
+    used: dict[str, tuple[int, int]] = {}  # name -> where it is first read, to report in reading order
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                at = (node.lineno, node.col_offset)
+                used[node.id] = min(used.get(node.id, at), at)
+            else:
+                bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+    return sorted((n for n in used if n not in bound and n not in _BUILTINS), key=used.__getitem__)
+
+
+def _excerpt(code: str) -> bool:
+    """Code the answer shows in part: it starts indented, or marks omitted code with an ellipsis."""
+    first = next((line for line in code.splitlines() if line.strip()), "")
+    return first[:1] in (" ", "\t") or "…" in code or bool(re.search(r"^\s*(#\s*)?\.\.\.\s*(#.*)?$", code, re.M))
+
+
+def _cut_off(code: str, err: SyntaxError) -> bool:
+    """The error is at the code's end and is the kind an unfinished block gives (the answer ran out of
+    tokens, or a block was split): not a mistake in what the code says."""
+    lines = code.rstrip().splitlines()
+    msg = err.msg or ""
+    if "expected an indented block" in msg:  # the block's header is the last line: its body never came
+        return bool(lines) and lines[-1].rstrip().endswith(":")
+    unfinished = ("was never closed", "unexpected EOF", "incomplete input")
+    return (err.lineno or 0) >= len(lines) and any(u in msg for u in unfinished)
+
+
+def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
+    """The answer's Python as one runnable module, completed with the docs' imports, or why not."""
+    blocks = python_blocks(answer)
+    if not blocks:
+        return Prepared()
+    code = "\n\n".join(blocks)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as err:
+        if _excerpt(code):
+            return Prepared(code=code, blocks=len(blocks), reason="an excerpt (indented, or with omitted parts)")
+        if _cut_off(code, err):
+            return Prepared(code=code, blocks=len(blocks), reason="the code stops mid-statement (cut off)")
+        return Prepared(code=code, blocks=len(blocks), syntax_error=f"SyntaxError: {err.msg} (line {err.lineno})")
+    missing = undefined_names(tree)
+    added: list[str] = []
+    for name in missing:
+        line = imports.get(name) or STDLIB.get(name)
+        if line and line not in added:
+            added.append(line)
+    known = {n for n in missing if n in imports or n in STDLIB}
+    made = _made(tree, [n for n in missing if n not in known])
+    unknown = [n for n in missing if n not in known and n not in made]
+    if made:
+        for name, maker in made.items():
+            line = imports.get(maker, f"from fastapi import {maker}")
+            if line not in added:
+                added.append(line)
+            added.append(f"{name} = {maker}()")
+    if unknown:
+        shown = ", ".join(f"`{n}`" for n in unknown[:4])
+        return Prepared(code=code, blocks=len(blocks), added=added, reason=f"uses names it does not define: {shown}")
+    if not _has_app(tree) and not made:
+        return Prepared(code=code, blocks=len(blocks), added=added, reason="defines no FastAPI app or router")
+    header = "\n".join(added)
+    return Prepared(code=f"{header}\n\n{code}" if header else code, blocks=len(blocks), added=added)
+
+
+def _made(tree: ast.AST, missing: list[str]) -> dict[str, str]:
+    """``app``/``router`` used as ``@app.get(...)`` but never created: created (FastAPI() / APIRouter())."""
+    made: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in missing:
+            name = node.value.id
+            if name == "app" or name.endswith("_app"):
+                made[name] = "FastAPI"
+            elif name == "router" or name.endswith("_router"):
+                made[name] = "APIRouter"
+    return made
+
+
+def _has_app(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            fn = node.func
+            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+            if name in ("FastAPI", "APIRouter"):
+                return True
+    return False

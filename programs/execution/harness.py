@@ -1,0 +1,203 @@
+"""Runs inside the sandbox (sandbox.py): import an answer's code, find its FastAPI app, call every route.
+
+Reads one JSON object on stdin, ``{"code": "...", "max_routes": 12}``, writes the code to ``answer_code.py``
+in its working directory (the sandbox's private tmpfs), imports it, and prints one JSON line after
+``MARKER`` and the caller's nonce:
+
+    {"stage": "routes", "ok": true, "app": "app", "routes": [{"method": "GET", "path": "/items/{item_id}",
+     "status": 200}], "error": ""}
+
+``stage`` is how far it got: ``import`` (the module failed to import), ``app`` (no FastAPI app or router in
+it), ``openapi`` (the app's OpenAPI schema cannot be built: what /docs would show fails), ``routes`` (each
+route was called with FastAPI's TestClient; a 5xx is a failure, a 4xx is an answer). Only the standard
+library and FastAPI (with its TestClient's httpx) are imported here: never the project.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+MARKER = "@@fda-code-check@@"
+SAMPLES: dict[str, Any] = {"integer": 1, "number": 1.5, "boolean": True, "string": "x", "array": [], "object": {}}
+STRING_FORMATS = {
+    "uuid": "12345678-1234-5678-1234-567812345678",
+    "date-time": "2024-01-01T00:00:00",
+    "date": "2024-01-01",
+    "time": "12:00:00",
+    "email": "user@example.com",
+    "uri": "https://example.com",
+    "binary": "x",
+}
+
+
+def sample(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> Any:
+    """A small value that satisfies a JSON schema as FastAPI writes it (refs, anyOf, enums, required)."""
+    if depth > 6:
+        return None
+    if "$ref" in schema:
+        return sample(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("examples"):
+        examples = schema["examples"]
+        return examples[0] if isinstance(examples, list) else next(iter(examples.values()), None)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return sample(options[0], defs, depth + 1)
+    kind = schema.get("type", "object")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: sample(props[name], defs, depth + 1) for name in schema.get("required", []) if name in props}
+    if kind == "array":
+        return [sample(schema.get("items", {}), defs, depth + 1)] if schema.get("minItems") else []
+    if kind == "string":
+        if schema.get("format") in STRING_FORMATS:
+            return STRING_FORMATS[schema["format"]]
+        return "x" * max(1, int(schema.get("minLength", 1)))
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        return low + 1 if "exclusiveMinimum" in schema else max(low, 1)
+    return SAMPLES.get(kind)
+
+
+def _request(path: str, method: str, op: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The path with its parameters filled, and the query, headers, cookies and body the operation requires."""
+    query: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+    for param in op.get("parameters", []):
+        value = sample(param.get("schema", {}), defs)
+        where = param.get("in")
+        if where == "path":
+            path = path.replace("{" + param["name"] + "}", str(value))
+            path = path.replace("{" + param["name"] + ":path}", str(value))
+        elif param.get("required"):
+            if where == "query":
+                query[param["name"]] = value
+            elif where == "header":
+                headers[param["name"]] = str(value)
+            elif where == "cookie":
+                cookies[param["name"]] = str(value)
+    kwargs: dict[str, Any] = {"params": query, "headers": headers, "cookies": cookies}
+    content = (op.get("requestBody") or {}).get("content", {})
+    if "application/json" in content:
+        kwargs["json"] = sample(content["application/json"].get("schema", {}), defs)
+    elif content:
+        media, spec = next(iter(content.items()))
+        fields = sample(spec.get("schema", {}), defs) or {}
+        if media.startswith("multipart/"):
+            kwargs["files"] = {k: ("a.txt", b"x") for k in fields} or {"file": ("a.txt", b"x")}
+        else:
+            kwargs["data"] = {k: str(v) for k, v in fields.items()}
+    return {"path": path, **kwargs}
+
+
+def _find_app(module: Any) -> tuple[str, Any]:
+    from fastapi import APIRouter, FastAPI
+
+    apps = [(n, v) for n, v in vars(module).items() if isinstance(v, FastAPI)]
+    if apps:
+        named = [a for a in apps if a[0] == "app"]
+        return (named or apps)[-1]
+    routers = [(n, v) for n, v in vars(module).items() if isinstance(v, APIRouter)]
+    if routers:
+        name, router = routers[-1]
+        app = FastAPI()
+        app.include_router(router)
+        return name, app
+    return "", None
+
+
+def check(code: str, max_routes: int) -> dict[str, Any]:
+    report: dict[str, Any] = {"stage": "import", "ok": False, "app": "", "routes": [], "error": ""}
+    with open("answer_code.py", "w", encoding="utf-8") as f:
+        f.write(code)
+    try:
+        spec = importlib.util.spec_from_file_location("answer_code", "answer_code.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["answer_code"] = module
+        spec.loader.exec_module(module)
+    except BaseException as err:
+        report["error"] = _last_line(err)
+        return report
+    report["stage"] = "app"
+    name, app = _find_app(module)
+    if app is None:
+        report["error"] = "the code defines no FastAPI app or APIRouter"
+        return report
+    report["app"] = name
+    report["stage"] = "openapi"
+    try:
+        schema = app.openapi()
+    except Exception as err:
+        report["error"] = _last_line(err)
+        return report
+    report["stage"] = "routes"
+    from fastapi.testclient import TestClient
+
+    defs = schema.get("components", {}).get("schemas", {})
+    calls = [
+        (path, method.upper(), op)
+        for path, item in schema.get("paths", {}).items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    try:
+        with TestClient(app) as client:
+            for path, method, op in calls[:max_routes]:
+                req = _request(path, method, op, defs)
+                try:
+                    resp = client.request(method, req.pop("path"), **req)
+                    status, error = resp.status_code, ""
+                except Exception as err:
+                    status, error = 500, _last_line(err)
+                report["routes"].append({"method": method, "path": path, "status": status, "error": error})
+    except BaseException as err:
+        report["error"] = "app start-up (lifespan) failed: " + _last_line(err)
+        return report
+    failed = [r for r in report["routes"] if r["status"] >= 500]
+    report["ok"] = not failed
+    if failed:
+        report["error"] = f"{failed[0]['method']} {failed[0]['path']} answered {failed[0]['status']}" + (
+            f": {failed[0]['error']}" if failed[0]["error"] else ""
+        )
+    report["skipped_routes"] = max(0, len(calls) - max_routes)
+    return report
+
+
+def _last_line(err: BaseException) -> str:
+    """``ValueError: bad thing (answer_code.py, line 7)``: the error and the answer's own line."""
+    line = ""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if frame.filename.endswith("answer_code.py"):
+            line = f" (line {frame.lineno})"
+            break
+    if isinstance(err, SyntaxError) and err.lineno:
+        line = f" (line {err.lineno})"
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}"[:300] + line
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    nonce = str(job.get("nonce", ""))  # the caller's: a line the answer's code prints cannot pass for the report
+    report = check(job.pop("code"), int(job.get("max_routes", 12)))
+    sys.stdout.flush()
+    sys.stdout.write(MARKER + nonce + json.dumps(report) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # no atexit handler of the answer's code runs after the report
+
+
+if __name__ == "__main__":
+    main()

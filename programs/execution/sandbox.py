@@ -1,0 +1,211 @@
+"""Run untrusted Python (an answer's code) in a separate process that can do little harm.
+
+    sandbox = Sandbox(SandboxLimits(timeout_s=10, memory_mb=1024), hide=[state_dir])
+    result = sandbox.run(source, stdin=json_job)     # SandboxResult(returncode, stdout, stderr, timed_out, ms)
+
+Linux namespaces (``unshare``, util-linux) give the process:
+- **no network**: a new network namespace with only a loopback device, never brought up;
+- **its own view of the files**: a private 32 MB tmpfs on /tmp (its working folder, so it cannot fill the disk),
+  empty tmpfs over each path in ``hide`` (the state folder, ``.env``, home folders) and its own /proc, so
+  neither the service's files nor other processes' environments are visible;
+- **its own process tree**: a new PID namespace, killed as a whole when time runs out;
+- **no privileges**: as root it drops to ``nobody`` with no capabilities and ``no_new_privs``; without root
+  it runs in a user namespace as the calling user;
+- **limits** (rlimits): address space, CPU seconds, file size, open files, processes, no core dumps; a
+  clean environment (PATH, HOME, LANG only: no keys), and a wall-clock timeout.
+
+Where namespaces are not allowed (most containers without privileges, macOS) ``Sandbox.mode`` is ``None``
+and ``run`` raises :class:`SandboxUnavailableError`: the code is then not run at all, never run unconfined.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Literal
+
+from fda.errors import SandboxUnavailableError
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["root", "userns"]
+NOBODY = 65534
+OUTPUT_CAP = 16 * 1024 * 1024  # bytes a run may write to a file, its stdout included
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    timeout_s: float = 10.0
+    memory_mb: int = 1024  # address space; Python with FastAPI and pydantic maps about 400 MB
+    max_processes: int = 32
+    tmp_mb: int = 32
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool
+    ms: float
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _setup_script(hide: Sequence[Path], keep: Sequence[Path], tmp_mb: int, drop: bool, command: Sequence[str]) -> str:
+    """What runs first inside the namespaces (as their root): mounts, then ``exec`` of the command.
+
+    A hidden folder that holds a ``keep`` path (the Python installation, under /root with pyenv) gets a
+    tmpfs with only that path bound back in, at the same place, so the interpreter and the venv still work.
+    """
+    lines = [
+        "set -e",
+        "mount --make-rprivate /",
+        f"mount -t tmpfs -o size={tmp_mb}m,mode=1777 tmpfs /tmp",
+        "mkdir -m 0700 /tmp/work",
+    ]
+    staged = 0
+    for path in hide:
+        q = shlex.quote(str(path))
+        kept = [k for k in keep if _inside(k, path) and k != path]
+        for k in kept:
+            lines.append(f"mkdir -p /tmp/.keep{staged + kept.index(k)}")
+            lines.append(f"mount --rbind {shlex.quote(str(k))} /tmp/.keep{staged + kept.index(k)}")
+        # a folder gets an empty tmpfs (unreadable unless something is kept in it); a file gets /dev/null
+        mode = "0755" if kept else "000"
+        lines.append(f"if [ -d {q} ]; then mount -t tmpfs -o size=64k,mode={mode} tmpfs {q}; fi")
+        lines.append(f"if [ -f {q} ]; then mount --bind /dev/null {q}; fi")
+        for k in kept:
+            lines.append(f"mkdir -p {shlex.quote(str(k))}")
+            lines.append(f"mount --move /tmp/.keep{staged + kept.index(k)} {shlex.quote(str(k))}")
+        staged += len(kept)
+    if drop:
+        lines.append(f"chown {NOBODY}:{NOBODY} /tmp/work")
+        setpriv = [
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ]
+        command = [*setpriv, *command]
+    lines.append("cd /tmp/work")
+    lines.append("exec " + " ".join(shlex.quote(c) for c in command))
+    return "\n".join(lines)
+
+
+class Sandbox:
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        hide: Sequence[Path] = (),
+        python: str | None = None,
+        mode: Mode | Literal["auto"] | None = "auto",
+    ) -> None:
+        self.limits = limits or SandboxLimits()
+        home = [Path("/root"), Path("/home")]
+        self.hide = [p for p in dict.fromkeys([*map(Path, hide), *home]) if p != Path("/")]
+        self.python = python or sys.executable
+        self._mode = mode
+
+    @cached_property
+    def mode(self) -> Mode | None:
+        """How this machine isolates: ``root`` (namespaces, then drop to nobody), ``userns``, or None."""
+        if self._mode != "auto":
+            return self._mode
+        if shutil.which("unshare") is None:
+            log.warning("code checks off: no unshare (util-linux) on this machine")
+            return None
+        modes: list[Mode] = ["root", "userns"] if os.geteuid() == 0 else ["userns"]
+        for mode in modes:
+            if mode == "root" and shutil.which("setpriv") is None:
+                continue
+            try:
+                probe = subprocess.run([*self._unshare(mode), "true"], capture_output=True, timeout=10, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if probe.returncode == 0:
+                return mode
+        log.warning("code checks off: this machine does not allow Linux namespaces (unshare failed)")
+        return None
+
+    @staticmethod
+    def _unshare(mode: Mode) -> list[str]:
+        flags = ["--net", "--pid", "--fork", "--mount", "--mount-proc", "--ipc", "--uts", "--kill-child"]
+        if mode == "userns":
+            flags = ["--user", "--map-root-user", *flags]
+        return ["unshare", *flags]
+
+    def _limits(self) -> None:  # runs in the child between fork and exec
+        mb = 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_mb * mb, self.limits.memory_mb * mb))
+        cpu = int(self.limits.timeout_s) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_CAP, OUTPUT_CAP))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.max_processes, self.limits.max_processes))
+
+    def run(self, source: str, stdin: str = "") -> SandboxResult:
+        """Run ``python -I -c source`` confined, with ``stdin``; what it printed, its exit status and time."""
+        mode = self.mode
+        if mode is None:
+            raise SandboxUnavailableError("this machine cannot isolate the answer's code (no Linux namespaces)")
+        command = [self.python, "-I", "-B", "-c", source]
+        keep = [Path(os.path.realpath(sys.base_prefix))]
+        script = _setup_script(self.hide, keep, self.limits.tmp_mb, drop=mode == "root", command=command)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8"}
+        t0 = time.perf_counter()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(
+                [*self._unshare(mode), "/bin/sh", "-c", script],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd="/",
+                preexec_fn=self._limits,
+                start_new_session=True,
+            )
+            timed_out = False
+            try:
+                proc.communicate(stdin.encode("utf-8"), timeout=self.limits.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill(proc)
+            ms = (time.perf_counter() - t0) * 1000
+            return SandboxResult(proc.returncode, _tail(out), _tail(err), timed_out, round(ms, 1))
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, 9)
+    proc.wait()
+
+
+def _tail(handle: IO[bytes], cap: int = 64 * 1024) -> str:
+    """At most the last ``cap`` bytes the run wrote."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - cap))
+    return handle.read().decode("utf-8", "replace")
+
+
+def default_hide(state_dir: Path, project_root: Path) -> list[Path]:
+    """What an answer's code must never see: the state folder (query logs, MLflow, models) and ``.env``."""
+    return [state_dir, project_root / ".env"]

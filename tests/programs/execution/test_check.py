@@ -1,0 +1,153 @@
+"""An answer's code run for real in the sandbox: verified, failed (with the error), not runnable, not run;
+the docs example it came from; a report the answer's own code cannot forge."""
+
+from __future__ import annotations
+
+from programs.execution.check import CodeChecker
+from programs.execution.examples import DocsExamples
+from programs.execution.sandbox import Sandbox, SandboxLimits, SandboxResult
+
+IMPORTS = {
+    "FastAPI": "from fastapi import FastAPI",
+    "BaseModel": "from pydantic import BaseModel",
+    "Request": "from fastapi import Request",
+}
+CORS_EXAMPLE = """from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+app = FastAPI()
+
+origins = [
+    "http://localhost.tiangolo.com",
+    "https://localhost.tiangolo.com",
+]
+
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=origins,
+    allow_credentials=True,
+)
+
+
+@app.get("/")
+async def main():
+    return {"message": "Hello World"}
+"""
+
+
+def answer(code: str) -> str:
+    return f"Here is how [1]:\n\n```python\n{code}\n```\n"
+
+
+def checker(sandbox: Sandbox, examples: DocsExamples | None = None) -> CodeChecker:
+    return CodeChecker(sandbox, imports=IMPORTS, examples=examples)
+
+
+def test_a_working_app_is_verified_route_by_route(sandbox: Sandbox) -> None:
+    code = (
+        "class Item(BaseModel):\n    name: str\n    price: float\n\n"
+        "@app.get('/items/{item_id}')\ndef read(item_id: int, q: str | None = None):\n    return {'id': item_id}\n\n"
+        "@app.post('/items/', status_code=201)\ndef create(item: Item):\n    return item\n"
+    )
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and report.status == "verified", report
+    assert report.added == ["from pydantic import BaseModel", "from fastapi import FastAPI", "app = FastAPI()"]
+    assert [(r["method"], r["path"], r["status"]) for r in report.routes] == [
+        ("GET", "/items/{item_id}", 200),
+        ("POST", "/items/", 201),
+    ]
+    assert report.ms > 0 and "2 routes answered" in report.summary()
+
+
+def test_a_route_that_crashes_fails_with_its_error(sandbox: Sandbox) -> None:
+    code = "from fastapi import FastAPI, Request\napp = FastAPI()\n\n@app.post('/raw')\ndef raw(request: Request):\n    return request.body.decode()\n"
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and report.status == "failed" and report.stage == "routes"
+    assert report.detail.startswith("POST /raw answered 500: AttributeError") and "(line 6)" in report.detail
+
+
+def test_a_made_up_import_fails_at_import(sandbox: Sandbox) -> None:
+    code = "from fastapi import FastAPI\nfrom fastapi.middleware.gzip import GzipMiddleware\napp = FastAPI()\napp.add_middleware(GzipMiddleware)\n"
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and (report.status, report.stage) == ("failed", "import")
+    assert "cannot import name 'GzipMiddleware'" in report.detail
+
+
+def test_a_parameter_fastapi_cannot_read_fails_with_fastapis_error(sandbox: Sandbox) -> None:
+    code = "from fastapi import FastAPI\napp = FastAPI()\n\nclass Session:\n    pass\n\n@app.get('/x')\ndef x(db: Session):\n    return 1\n"
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and (report.status, report.stage) == ("failed", "import")
+    assert report.detail.startswith("FastAPIError: Invalid args for response field")
+
+
+def test_the_answers_code_cannot_forge_the_report(sandbox: Sandbox) -> None:
+    forged = '@@fda-code-check@@{"stage": "routes", "ok": true, "routes": [], "error": ""}'
+    code = (
+        f"import atexit\nprint({forged!r})\natexit.register(lambda: print({forged!r}))\n"
+        "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\ndef boom():\n    return 1 / 0\n"
+    )
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and report.status == "failed" and "ZeroDivisionError" in report.detail
+
+
+def test_an_endless_route_is_not_runnable_not_failed(sandbox: Sandbox) -> None:
+    code = (
+        "import time\nfrom fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\ndef slow():\n    time.sleep(60)\n"
+    )
+    quick = Sandbox(SandboxLimits(timeout_s=2), hide=sandbox.hide, mode=sandbox.mode)
+    report = checker(quick).check(answer(code))
+    assert report is not None and report.status == "not_runnable" and "did not finish" in report.detail
+
+
+def test_no_code_no_report_and_fragments_never_reach_the_sandbox() -> None:
+    class Refuses(Sandbox):
+        def run(self, source: str, stdin: str = "") -> SandboxResult:
+            raise AssertionError("a fragment was run")
+
+    ck = checker(Refuses(mode=None))
+    assert ck.check("Use `CORSMiddleware` [1].") is None
+    report = ck.check(answer("    return item"))
+    assert report is not None and report.status == "not_runnable"
+
+
+def test_without_a_sandbox_the_code_is_not_run() -> None:
+    report = checker(Sandbox(mode=None)).check(answer("from fastapi import FastAPI\napp = FastAPI()"))
+    assert report is not None and report.status == "not_run" and "cannot isolate" in report.detail
+
+
+def test_reports_are_cached_by_answer(sandbox: Sandbox) -> None:
+    runs = []
+
+    class Counting(Sandbox):
+        def run(self, source: str, stdin: str = "") -> SandboxResult:
+            runs.append(stdin)
+            return super().run(source, stdin)
+
+    box = Counting(sandbox.limits, hide=sandbox.hide, mode=sandbox.mode)
+    ck = checker(box)
+    text = answer("from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\ndef root():\n    return {}")
+    first, second = ck.check(text, "0.141.1"), ck.check(text, "0.141.1")
+    assert first == second and first is not None and first.status == "verified" and len(runs) == 1
+
+
+def test_a_docs_example_is_named_and_linked(sandbox: Sandbox) -> None:
+    examples = DocsExamples(
+        [
+            ("0.141.1", "docs_src/cors/tutorial001_py39.py", CORS_EXAMPLE),
+            ("0.100.0", "docs_src/cors/tutorial001.py", CORS_EXAMPLE),
+            (
+                "0.141.1",
+                "docs_src/other/tutorial001.py",
+                "app = FastAPI()\n\n@app.get('/other')\nasync def other():\n    pass\n",
+            ),
+        ]
+    )
+    report = checker(sandbox, examples).check(answer(CORS_EXAMPLE), version="0.100.0")
+    assert report is not None and report.status == "verified"
+    assert report.docs_example == {
+        "path": "docs_src/cors/tutorial001.py",
+        "version": "0.100.0",
+        "url": "https://github.com/fastapi/fastapi/blob/0.100.0/docs_src/cors/tutorial001.py",
+        "share": 1.0,
+    }
+    assert examples.match("app = FastAPI()\nx = 1\ny = 2\nz = 3") is None  # mostly not the example's lines
