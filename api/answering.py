@@ -25,8 +25,33 @@ def usage_of(pred: Any) -> dict[str, int]:
     return {k: int(v) for k, v in usage.items() if isinstance(v, int | float)}
 
 
+async def check_code(services: Services, pred: Any, version: str, timings: dict[str, float]) -> dict[str, Any] | None:
+    """Run the answer's Python in the sandbox (programs/execution/): its report, None without code or checker.
+    Declined and fallback answers are not run; ``timings["code"]`` gets the sandbox's wall time."""
+    checker = services.code_checker
+    if checker is None:
+        return None
+    with span("code_check") as sp:
+        report = await anyio.to_thread.run_sync(checker.check_prediction, pred, version)
+        if report is None:
+            return None
+        timings["code"] = report.ms
+        if sp.is_recording():
+            sp.set_attributes({"code.status": report.status, "code.blocks": report.blocks})
+    data: dict[str, Any] = report.to_dict()
+    return data
+
+
 def to_response(
-    pred: Any, *, version: str, program: str, services: Services, cached: bool, timings: dict[str, float], trace_id: str
+    pred: Any,
+    *,
+    version: str,
+    program: str,
+    services: Services,
+    cached: bool,
+    timings: dict[str, float],
+    trace_id: str,
+    code: dict[str, Any] | None = None,
 ) -> AskResponse:
     return AskResponse(
         answer=pred.answer,
@@ -37,6 +62,7 @@ def to_response(
         invalid_citations=int(pred.invalid_citations),
         reason=str(getattr(pred, "reason", "") or ""),
         verification=getattr(pred, "verification", None),
+        code=code,
         version=version,
         program=program,
         program_version=services.program_version(program),
@@ -119,7 +145,9 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
             services.telemetry.fallbacks.labels(reason="lm_error").inc()
         else:
             services.answer_cache.put(key, pred)
-    timings = {"total": round((time.perf_counter() - t0) * 1000, 1)}
+    timings: dict[str, float] = {}
+    code = await check_code(services, pred, version, timings)
+    timings["total"] = round((time.perf_counter() - t0) * 1000, 1)
     resp = to_response(
         pred,
         version=version,
@@ -128,6 +156,7 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
         cached=cached is not None,
         timings=timings,
         trace_id=trace_id,
+        code=code,
     )
     for kind, n in resp.usage.items():
         if kind.endswith("tokens"):

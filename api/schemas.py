@@ -34,6 +34,12 @@ class AskResponse(BaseModel):
         description="What the check after the answer did (docs/trust.md): claim sentences checked, removed as "
         "unsupported, citations moved or added, code with APIs the docs never show removed, markup stripped.",
     )
+    code: dict[str, object] | None = Field(
+        default=None,
+        description="The answer's Python run in a sandbox (docs/code-checks.md): status verified / failed / "
+        "not_runnable / not_run, detail (the error or why), routes called, docs_example when it is a docs_src "
+        "example. None: the answer shows no Python, or code checks are off.",
+    )
     version: str
     program: str
     program_version: str
@@ -71,6 +77,7 @@ class AgentResponse(BaseModel):
     fallback: bool
     reason: str = ""
     verification: dict[str, object] | None = None
+    code: dict[str, object] | None = Field(default=None, description="As in AskResponse: the answer's code, run.")
     stop_reason: str = Field(
         description="finished | max_steps | token_budget | time_budget | repeated_call | no_new_evidence | lm_error "
         "| declined before any tool"

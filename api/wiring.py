@@ -24,6 +24,7 @@ from index.retrieval.base import Retriever
 from index.retrieval.factory import Deferred, open_retriever, open_retriever_deferring
 from index.retrieval.lookup import ChunkLookup
 from programs.agent import Budget, DocsAgent
+from programs.execution import CodeChecker, load_code_checker
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
 from programs.tools.docs import DocsTools
 from programs.trust.checks import TrustChecks, checks_for
@@ -132,6 +133,27 @@ def docs_agent(settings: Settings, tools: DocsTools | None, lm: Any | None, chec
     return DocsAgent(tools, budget=budget, k=a.k, lm=lm, checks=checks)
 
 
+def code_checker(settings: Settings, readiness: dict[str, str]) -> CodeChecker | None:
+    """The sandboxed code check (programs/execution/); its state goes into /readyz: ``ok (namespaces, as
+    nobody)``, ``off`` (code.execute false) or ``not available: ...`` (answers then say "not run")."""
+    try:
+        checker = load_code_checker(settings)
+    except Exception as err:  # answers still work, without the code status
+        log.warning("code checks off: %s", err)
+        readiness["code"] = f"not available: {err}"
+        return None
+    if checker is None:
+        readiness["code"] = "off"
+        return None
+    mode = checker.sandbox.mode
+    readiness["code"] = {
+        "root": "ok (namespaces, as nobody)",
+        "userns": "ok (user namespace)",
+        None: "not available: no Linux namespaces here; answers say 'not run'",
+    }[mode]
+    return checker
+
+
 def wire(settings: Settings, *, build_missing: bool = True) -> Services:
     """Everything the service needs. ``build_missing`` (``fda serve``): a missing colbert index is built in the
     background (``retrieval.build_missing_on_serve``) while ``fused`` answers without it; ``fda ask`` passes
@@ -182,6 +204,7 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
         closers=closers,
         docs_tools=tools,
         agent=docs_agent(settings, tools, lm, checks),
+        code_checker=code_checker(settings, readiness),
     )
     if services.docs_tools is not None:
         services.closers.append(services.docs_tools.close)

@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from opentelemetry.trace import use_span
 from sse_starlette.sse import EventSourceResponse
 
-from api.answering import usage_of
+from api.answering import check_code, usage_of
 from api.deps import ServicesDep
 from api.schemas import AgentRequest, AgentResponse, AgentStep, ErrorResponse
 from api.services import Services
@@ -68,7 +68,10 @@ async def _run(services: Services, agent: Any, question: str, version: str, max_
             )  # fmt: skip
 
 
-def _response(pred: Any, version: str, t0: float, trace_id: str) -> AgentResponse:
+async def _response(services: Services, pred: Any, version: str, t0: float, trace_id: str) -> AgentResponse:
+    timings: dict[str, float] = {}
+    code = await check_code(services, pred, version, timings)
+    timings["total"] = round((time.perf_counter() - t0) * 1000, 1)
     return AgentResponse(
         answer=pred.answer,
         citations=list(pred.citations),
@@ -77,12 +80,13 @@ def _response(pred: Any, version: str, t0: float, trace_id: str) -> AgentRespons
         fallback=bool(pred.fallback),
         reason=str(getattr(pred, "reason", "") or ""),
         verification=getattr(pred, "verification", None),
+        code=code,
         stop_reason=str(pred.stop_reason),
         plan=list(pred.plan),
         trajectory=[AgentStep(**s) for s in pred.trajectory],
         version=version,
         usage=usage_of(pred),
-        timings_ms={"total": round((time.perf_counter() - t0) * 1000, 1)},
+        timings_ms=timings,
         trace_id=trace_id,
     )
 
@@ -97,7 +101,7 @@ async def agent(req: AgentRequest, services: ServicesDep) -> AgentResponse:
     try:
         with use_span(root, end_on_exit=False):
             pred = await _run(services, runner, question, version, req.max_steps)
-        return _response(pred, version, t0, trace_id_of(root) or uuid.uuid4().hex)
+        return await _response(services, pred, version, t0, trace_id_of(root) or uuid.uuid4().hex)
     finally:
         root.end()
 
@@ -135,7 +139,8 @@ async def agent_stream(req: AgentRequest, services: ServicesDep) -> EventSourceR
                 if kind in ("plan", "step"):
                     yield {"event": kind, "data": json.dumps(payload)}
                 elif kind == "final":
-                    yield {"event": "final", "data": _response(payload, version, t0, trace_id).model_dump_json()}
+                    resp = await _response(services, payload, version, t0, trace_id)
+                    yield {"event": "final", "data": resp.model_dump_json()}
                     return
                 elif kind == "error":
                     yield {

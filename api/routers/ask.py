@@ -115,9 +115,18 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
                 "data": json.dumps({"code": "no_answer", "message": "the program returned nothing"}),
             }
             return
-        timings = {"total": round((time.perf_counter() - t0) * 1000, 1)}
+        timings: dict[str, float] = {}
+        code = await answering.check_code(services, pred, version, timings)
+        timings["total"] = round((time.perf_counter() - t0) * 1000, 1)
         resp = answering.to_response(
-            pred, version=version, program=name, services=services, cached=False, timings=timings, trace_id=trace_id
+            pred,
+            version=version,
+            program=name,
+            services=services,
+            cached=False,
+            timings=timings,
+            trace_id=trace_id,
+            code=code,
         )
         answering.record_outcome(services, resp, root)
         answering.log_answer(services, question, resp)

@@ -441,6 +441,51 @@ def agent_cmd(
         )
 
 
+@eval_app.command("code")
+def code_cmd(
+    run_id: Annotated[str, typer.Argument(help="A committed run (eval/results/RUN_ID.jsonl) of any answer program.")],
+) -> None:
+    """Run the Python in each of a run's answers in the sandbox (no LM call): verified / failed / not runnable,
+    per question in eval/results/code/RUN_ID.jsonl, and the share of code-bearing answers that run."""
+    from collections.abc import Iterable
+    from typing import Any
+
+    from rich.progress import track
+
+    from eval.code_report import check_run, summarize, write
+    from eval.compare import load_run
+    from programs.execution import load_code_checker
+
+    try:
+        rows = load_run(run_id)
+        checker = load_code_checker(get_settings())
+    except FDAError as err:
+        fail(err)
+        return
+    if checker is None:
+        fail(EvalError("code checks are off", hint="Unset FDA_CODE__EXECUTE=false."))
+        return
+
+    def progress(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        return track(items, description="running answers' code", console=err_console)
+
+    checked = check_run(rows, checker, progress)
+    path = write(run_id, checked)
+    s = summarize(rows, checked)
+    table = Table("status", "answers", "share of code-bearing")
+    for status in ("verified", "failed", "not_runnable", "not_run"):
+        n = s.statuses[status]
+        table.add_row(status, str(n), f"{n / s.with_code:.2f}" if s.with_code else "n/a")
+    console.print(f"{s.with_code} of {s.answers} answers show Python ({s.docs_examples} recognised as docs examples)")
+    console.print(table)
+    if s.run_share is not None:
+        console.print(f"run and answered without a server error: {s.run_share:.2f} of the code that could be run")
+    if s.stages:
+        console.print("failed at: " + ", ".join(f"{k} {v}" for k, v in s.stages.most_common()))
+    if s.p50_ms is not None:
+        console.print(f"sandbox p50 {s.p50_ms:.0f} ms per answer · per question: {path}")
+
+
 @eval_app.command("label")
 def label_cmd(
     path: Annotated[Path | None, typer.Argument(help="Labels to import: .csv or .jsonl.")] = None,

@@ -58,6 +58,10 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
             f"\n[yellow]{checked.get('removed', 0)} of {checked.get('sentences', 0)} sentences and "
             f"{checked.get('code_removed', 0)} code blocks removed: not supported by the cited docs[/]"
         )
+    code = resp.get("code")
+    if code:
+        colour = {"verified": "green", "failed": "red", "not_runnable": "yellow"}.get(code["status"], "dim")
+        console.print(f"\n[{colour}]{escape(_code_line(code))}[/]")
     usage = resp.get("usage") or {}
     console.print(
         f"\n[dim]{escape(resp['program'])} {escape(resp['program_version'])} · "
@@ -66,6 +70,18 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
         f"{' · ' + ', '.join(flags) if flags else ''}"
         f"{' (' + escape(resp['reason']) + ')' if flags and resp.get('reason') else ''}[/]"
     )
+
+
+def _code_line(code: dict[str, Any]) -> str:
+    from programs.execution.check import CodeReport
+
+    return "Code: " + CodeReport(**code).summary().removeprefix("code ")
+
+
+def _check_code(services: Any, pred: Any, version: str) -> dict[str, Any] | None:
+    """The sandbox's verdict on the answer's Python (programs/execution/), as the API gives it."""
+    report = services.code_checker.check_prediction(pred, version) if services.code_checker else None
+    return report.to_dict() if report is not None else None
 
 
 def _answer_once(question: str, version: str | None, run: Callable[[Any, str], Any]) -> tuple[Any, Any, str, float]:
@@ -130,6 +146,7 @@ def ask_cmd(
     resp = {
         **_common(pred, v, name, services.program_version(name), elapsed),
         "invalid_citations": int(pred.invalid_citations),
+        "code": _check_code(services, pred, v),
     }
     if as_json:
         if show_context:
@@ -156,9 +173,10 @@ def agent_cmd(
             raise FDAError("the docs agent is not available: no docs store", hint="Run `fda ingest` first.")
         return services.agent(question=question, version=v, max_steps=max_steps)
 
-    pred, _, v, elapsed = _answer_once(question, version, run)
+    pred, services, v, elapsed = _answer_once(question, version, run)
     resp = {
         **_common(pred, v, "agent", "uncompiled", elapsed),
+        "code": _check_code(services, pred, v),
         "stop_reason": pred.stop_reason,
         "plan": list(pred.plan),
         "trajectory": list(pred.trajectory),

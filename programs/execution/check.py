@@ -100,6 +100,12 @@ class CodeChecker:
                 self._cache.popitem(last=False)
         return report
 
+    def check_prediction(self, pred: Any, version: str | None = None) -> CodeReport | None:
+        """As :meth:`check`, for a program's prediction: declined and fallback answers are not run."""
+        if getattr(pred, "fallback", False) or getattr(pred, "refused", False) or getattr(pred, "cannot_answer", False):
+            return None
+        return self.check(str(pred.answer), version)
+
     def _example(self, blocks: list[str], version: str | None) -> dict[str, Any] | None:
         if self.examples is None:
             return None
@@ -140,6 +146,14 @@ class CodeChecker:
         if report is None:
             tail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1][:300]
             return CodeReport("failed", f"the run ended without a report: {tail}", stage="import", ms=run.ms, **base)
+        cause = str(report.get("cause", ""))
+        if cause:  # it failed for want of something the sandbox does not give, not by its own mistake
+            return CodeReport(
+                "not_runnable", _needs(cause, str(report.get("error", ""))), stage="import", ms=run.ms, **base
+            )
+        if report.get("stage") == "app":  # it imported; there is nothing to call
+            detail = "imports cleanly, but defines no FastAPI app or router to call"
+            return CodeReport("not_runnable", detail, stage="app", ms=run.ms, **base)
         status: Status = "verified" if report.get("ok") else "failed"
         return CodeReport(
             status,
@@ -149,6 +163,14 @@ class CodeChecker:
             ms=run.ms,
             **base,
         )
+
+
+def _needs(cause: str, error: str) -> str:
+    if cause.startswith("module:"):
+        return f"needs `{cause.removeprefix('module:')}`, which is not installed where the code runs (or is the reader's own module)"
+    if cause == "network":
+        return "needs the network or a running server, which the sandbox does not have: " + error
+    return "needs settings from the environment or a .env file: " + error
 
 
 def _read_report(stdout: str, nonce: str) -> dict[str, Any] | None:

@@ -7,8 +7,9 @@
 - Names the code uses but never defines are imported the way the docs import them (``imports``: name ->
   import line, learnt from the docs' own code, docs_imports()), and a missing ``app``/``router`` that
   decorates routes is created, so "the snippet that can be completed into an app" runs.
-- What still cannot run gets a reason: an excerpt (indented, or with ``…`` for omitted code), no app or
-  router, or names it needs that neither it nor the docs define (``get_db``: the reader's own code).
+- What still cannot run gets a reason: an excerpt (indented, or with ``…`` for omitted code), cut off, or
+  names it needs that neither it nor the docs define (``get_db``: the reader's own code). Code without an
+  app is still imported (a wrong import fails it); the harness then says there is no app to call.
 """
 
 from __future__ import annotations
@@ -186,8 +187,6 @@ def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
     if unknown:
         shown = ", ".join(f"`{n}`" for n in unknown[:4])
         return Prepared(code=code, blocks=len(blocks), added=added, reason=f"uses names it does not define: {shown}")
-    if not _has_app(tree) and not made:
-        return Prepared(code=code, blocks=len(blocks), added=added, reason="defines no FastAPI app or router")
     header = "\n".join(added)
     return Prepared(code=f"{header}\n\n{code}" if header else code, blocks=len(blocks), added=added)
 
@@ -203,13 +202,3 @@ def _made(tree: ast.AST, missing: list[str]) -> dict[str, str]:
             elif name == "router" or name.endswith("_router"):
                 made[name] = "APIRouter"
     return made
-
-
-def _has_app(tree: ast.AST) -> bool:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            fn = node.func
-            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
-            if name in ("FastAPI", "APIRouter"):
-                return True
-    return False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 import traceback
 from typing import Any
@@ -130,6 +131,7 @@ def check(code: str, max_routes: int) -> dict[str, Any]:
         spec.loader.exec_module(module)
     except BaseException as err:
         report["error"] = _last_line(err)
+        report["cause"] = _cause(err, module)
         return report
     report["stage"] = "app"
     name, app = _find_app(module)
@@ -176,6 +178,39 @@ def check(code: str, max_routes: int) -> dict[str, Any]:
     return report
 
 
+OWN_PACKAGES = ("fastapi", "starlette", "pydantic", "pydantic_settings")
+NETWORK_ERRNOS = {99, 101, 111, 113, -2, -3, -5}  # unreachable, refused, name resolution
+
+
+def _cause(err: BaseException, module: Any) -> str:
+    """Why importing failed, when it is not the code's own fault: a package not installed here (or the
+    reader's own module), settings it reads from the environment, or the network it may not use."""
+    if isinstance(err, ModuleNotFoundError) and err.name:
+        top = err.name.split(".")[0]
+        return "" if top in OWN_PACKAGES else f"module:{err.name}"
+    chain: list[BaseException] = []
+    e: BaseException | None = err
+    while e is not None and len(chain) < 8:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in chain:
+        name = type(e).__name__
+        if name in ("ConnectionError", "ConnectError", "gaierror", "ConnectTimeout", "NewConnectionError"):
+            return "network"
+        if isinstance(e, OSError) and e.errno in NETWORK_ERRNOS:
+            return "network"
+    if type(err).__name__ == "ValidationError":
+        try:
+            from pydantic_settings import BaseSettings
+        except ImportError:
+            return ""
+        if any(
+            isinstance(v, type) and issubclass(v, BaseSettings) and v is not BaseSettings for v in vars(module).values()
+        ):
+            return "config"
+    return ""
+
+
 def _last_line(err: BaseException) -> str:
     """``ValueError: bad thing (answer_code.py, line 7)``: the error and the answer's own line."""
     line = ""
@@ -186,6 +221,7 @@ def _last_line(err: BaseException) -> str:
     if isinstance(err, SyntaxError) and err.lineno:
         line = f" (line {err.lineno})"
     text = str(err).splitlines()[0] if str(err) else ""
+    text = re.sub(r" \((/[^)]*|unknown location)\)", "", text)  # where the package lives here: noise
     return f"{type(err).__name__}: {text}"[:300] + line
 
 

@@ -34,6 +34,7 @@ class FakeProgram:
         self.raise_error: Exception | None = None
         self.block_after_sources: threading.Event | None = None  # the LM "thinking" after the sources went out
         self.decline = False  # declined before retrieval (scope, premise, harm): no sources
+        self.text: str | None = None  # the answer to give instead of "Answer to: <question> [1]"
         self.lock = threading.Lock()
 
     def __call__(self, question: str, version: str | None = None) -> dspy.Prediction:
@@ -51,7 +52,7 @@ class FakeProgram:
         announce_sources(passages)  # as answer_over does, right before the LM call
         if self.block_after_sources is not None:
             self.block_after_sources.wait(timeout=10)
-        checked = validate_citations(f"Answer to: {question} [1]", passages)
+        checked = validate_citations(self.text or f"Answer to: {question} [1]", passages)
         return result(answer=checked.text, passages=passages, citations=checked.citations, queries=[question])
 
 

@@ -80,6 +80,34 @@ def test_a_parameter_fastapi_cannot_read_fails_with_fastapis_error(sandbox: Sand
     assert report.detail.startswith("FastAPIError: Invalid args for response field")
 
 
+def test_code_without_an_app_is_imported_so_a_wrong_import_still_fails(sandbox: Sandbox) -> None:
+    fine = checker(sandbox).check(answer("class Item(BaseModel):\n    name: str\n    price: float = 0"))
+    assert fine is not None and (fine.status, fine.stage) == ("not_runnable", "app")
+    assert fine.detail == "imports cleanly, but defines no FastAPI app or router to call"
+    wrong = checker(sandbox).check(
+        answer("from pydantic_settings import BaseSetting\n\nclass S(BaseSetting):\n    x: int = 1")
+    )
+    assert wrong is not None and (wrong.status, wrong.stage) == ("failed", "import")
+    assert "cannot import name 'BaseSetting'" in wrong.detail
+
+
+def test_what_the_sandbox_lacks_is_not_the_codes_fault(sandbox: Sandbox) -> None:
+    ck = checker(sandbox)
+    package = ck.check(answer("from jose import jwt\nfrom fastapi import FastAPI\napp = FastAPI()"))
+    assert package is not None and package.status == "not_runnable" and package.detail.startswith("needs `jose`")
+    made_up = ck.check(answer("from fastapi.magic import Wand\napp = FastAPI()"))
+    assert made_up is not None and made_up.status == "failed" and "fastapi.magic" in made_up.detail
+    client = ck.check(answer("import urllib.request\nurllib.request.urlopen('http://localhost:8000/items', timeout=2)"))
+    assert client is not None and client.status == "not_runnable" and client.detail.startswith("needs the network")
+    settings = ck.check(
+        answer(
+            "from pydantic_settings import BaseSettings\n\nclass Settings(BaseSettings):\n    admin_email: str\n\nsettings = Settings()"
+        )
+    )
+    assert settings is not None and settings.status == "not_runnable"
+    assert settings.detail.startswith("needs settings from the environment")
+
+
 def test_the_answers_code_cannot_forge_the_report(sandbox: Sandbox) -> None:
     forged = '@@fda-code-check@@{"stage": "routes", "ok": true, "routes": [], "error": ""}'
     code = (

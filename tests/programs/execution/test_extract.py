@@ -59,10 +59,9 @@ def test_names_of_the_readers_own_code_make_it_not_runnable() -> None:
     assert prepared.reason == "uses names it does not define: `get_db`, `fake_items`"
 
 
-def test_code_without_an_app_is_not_runnable() -> None:
-    assert (
-        prepare(fenced("class Item(BaseModel):\n    name: str"), IMPORTS).reason == "defines no FastAPI app or router"
-    )
+def test_code_without_an_app_is_still_prepared_to_import() -> None:
+    prepared = prepare(fenced("class Item(BaseModel):\n    name: str"), IMPORTS)
+    assert prepared.reason == "" and prepared.added == ["from pydantic import BaseModel"]
 
 
 def test_syntax_errors_excerpts_and_cut_off_code_differ() -> None:
