@@ -76,6 +76,40 @@ def checks_note(resp: dict[str, Any]) -> str:
     return " ".join(notes)
 
 
+CODE_BADGES = {
+    "verified": ("green", ":material/check_circle:", "Code verified"),
+    "failed": ("red", ":material/error:", "Code failed"),
+    "not_runnable": ("orange", ":material/code_off:", "Code not runnable"),
+    "not_run": ("gray", ":material/pause_circle:", "Code not run"),
+}
+
+
+def code_note(resp: dict[str, Any]) -> tuple[str, str] | None:
+    """The sandbox's verdict on the answer's Python (``code``, docs/code-checks.md) as (colour, markdown): a
+    badge, what it means, and the docs example it came from. None when the answer shows no Python."""
+    code = resp.get("code")
+    if not code:
+        return None
+    colour, icon, label = CODE_BADGES.get(str(code.get("status")), ("gray", ":material/help:", "Code"))
+    parts = [f":{colour}-badge[{icon} {label}]"]
+    routes = code.get("routes") or []
+    if code.get("status") == "verified":
+        calls = ", ".join(f"`{r['method']} {r['path']}` {r['status']}" for r in routes[:4])
+        parts.append(
+            "It imports, the app starts and every route answered without a server error"
+            + (f" ({calls})." if calls else ".")
+            + " That does not prove it does what you asked."
+        )
+    elif code.get("detail"):
+        parts.append(f"`{code['detail']}`" if code.get("status") == "failed" else str(code["detail"]))
+    if code.get("added"):
+        parts.append(f"Completed with: `{'; '.join(code['added'])}`.")
+    example = code.get("docs_example")
+    if example:
+        parts.append(f"From the docs example [{example['path']}]({example['url']}) (FastAPI {example['version']}).")
+    return colour, " ".join(parts)
+
+
 def sources_markdown(sources: list[dict[str, Any]]) -> str:
     """The passages the answer is being written from (the stream's ``sources`` event), as a numbered list of
     links: on screen before the model's first word."""

@@ -144,6 +144,26 @@ def _excerpt(code: str) -> bool:
     return first[:1] in (" ", "\t") or "…" in code or bool(re.search(r"^\s*(#\s*)?\.\.\.\s*(#.*)?$", code, re.M))
 
 
+_TOP_IMPORT = re.compile(r"^(from\s+[\w.]+\s+import\s+[^(\\]+|import\s+[\w., ]+)$")
+
+
+def join_blocks(blocks: list[str]) -> str:
+    """The blocks as one module, their top-level one-line imports first (deduplicated): an answer often shows
+    a class first and the block with its imports after."""
+    imports: dict[str, None] = {}
+    bodies = []
+    for block in blocks:
+        body = []
+        for line in block.splitlines():
+            if _TOP_IMPORT.match(line.rstrip()):
+                imports.setdefault(line.rstrip(), None)
+            else:
+                body.append(line)
+        bodies.append("\n".join(body).strip("\n"))
+    head = "\n".join(imports)
+    return "\n\n".join(p for p in [head, *bodies] if p)
+
+
 def _cut_off(code: str, err: SyntaxError) -> bool:
     """The error is at the code's end and is the kind an unfinished block gives (the answer ran out of
     tokens, or a block was split): not a mistake in what the code says."""
@@ -160,7 +180,7 @@ def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
     blocks = python_blocks(answer)
     if not blocks:
         return Prepared()
-    code = "\n\n".join(blocks)
+    code = join_blocks(blocks)
     try:
         tree = ast.parse(code)
     except SyntaxError as err:
@@ -168,7 +188,8 @@ def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
             return Prepared(code=code, blocks=len(blocks), reason="an excerpt (indented, or with omitted parts)")
         if _cut_off(code, err):
             return Prepared(code=code, blocks=len(blocks), reason="the code stops mid-statement (cut off)")
-        return Prepared(code=code, blocks=len(blocks), syntax_error=f"SyntaxError: {err.msg} (line {err.lineno})")
+        at = f" (at `{err.text.strip()[:120]}`)" if err.text and err.text.strip() else ""
+        return Prepared(code=code, blocks=len(blocks), syntax_error=f"SyntaxError: {err.msg}{at}")
     missing = undefined_names(tree)
     added: list[str] = []
     for name in missing:

@@ -212,17 +212,19 @@ def _cause(err: BaseException, module: Any) -> str:
 
 
 def _last_line(err: BaseException) -> str:
-    """``ValueError: bad thing (answer_code.py, line 7)``: the error and the answer's own line."""
-    line = ""
+    """``AttributeError: 'function' object has no attribute 'decode' (at `return request.body.decode()`)``: the
+    error and the answer's own line that raised it (its text: line numbers of the assembled module would not
+    match the answer's blocks)."""
+    where = ""
     for frame in reversed(traceback.extract_tb(err.__traceback__)):
-        if frame.filename.endswith("answer_code.py"):
-            line = f" (line {frame.lineno})"
+        if frame.filename.endswith("answer_code.py") and frame.line:
+            where = f" (at `{frame.line.strip()[:120]}`)"
             break
-    if isinstance(err, SyntaxError) and err.lineno:
-        line = f" (line {err.lineno})"
+    if isinstance(err, SyntaxError) and err.text:
+        where = f" (at `{err.text.strip()[:120]}`)"
     text = str(err).splitlines()[0] if str(err) else ""
     text = re.sub(r" \((/[^)]*|unknown location)\)", "", text)  # where the package lives here: noise
-    return f"{type(err).__name__}: {text}"[:300] + line
+    return f"{type(err).__name__}: {text}"[:300] + where
 
 
 def main() -> None:

@@ -51,3 +51,30 @@ def test_trajectory_rows() -> None:
     assert rows[0]["arguments"] == "argument=regex, version=0.68.0, to_version=0.100.0" and rows[0]["found"] == 2
     assert rows[1]["arguments"] == "argument=x" and rows[1]["error"].startswith("no docs section")
     assert trajectory_rows({"answer": "rag"}) == []
+
+
+def test_code_note_says_what_the_sandbox_found() -> None:
+    from ui.answer_view import code_note
+
+    assert code_note({"code": None}) is None and code_note({}) is None
+    verified = code_note(
+        {
+            "code": {
+                "status": "verified",
+                "routes": [{"method": "GET", "path": "/", "status": 200}],
+                "added": ["from fastapi import FastAPI"],
+                "docs_example": {"path": "docs_src/cors/tutorial001.py", "url": "https://x/y.py", "version": "0.141.1"},
+            }
+        }
+    )
+    assert verified is not None and verified[0] == "green"
+    assert "`GET /` 200" in verified[1] and "does not prove" in verified[1]
+    assert "Completed with: `from fastapi import FastAPI`" in verified[1]
+    assert "[docs_src/cors/tutorial001.py](https://x/y.py)" in verified[1]
+    failed = code_note({"code": {"status": "failed", "detail": "ImportError: cannot import name 'GzipMiddleware'"}})
+    assert failed == (
+        "red",
+        ":red-badge[:material/error: Code failed] `ImportError: cannot import name 'GzipMiddleware'`",
+    )
+    fragment = code_note({"code": {"status": "not_runnable", "detail": "an excerpt (indented, or with omitted parts)"}})
+    assert fragment is not None and fragment[0] == "orange" and fragment[1].endswith("omitted parts)")

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from fda.errors import ApiError, FDAError
-from ui.answer_view import checks_note, link_markers, sources_markdown, status_line, trajectory_rows
+from ui.answer_view import checks_note, code_note, link_markers, sources_markdown, status_line, trajectory_rows
 from ui.api_client import ApiClient
 from ui.components import client, show_error
 from ui.config import load_config
@@ -143,6 +143,8 @@ if shown:
         st.caption(f"{resp['invalid_citations']} citation marker(s) named no shown passage and were stripped.")
     if note := checks_note(resp):
         st.caption(note)
+    if code := code_note(resp):
+        st.markdown(code[1])
     st.caption(status_line(resp))
 
     if citations:

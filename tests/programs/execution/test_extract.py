@@ -104,3 +104,17 @@ def test_docs_imports_take_the_most_common_line_and_only_installed_packages() ->
     usable = importable(found)
     assert "Thing" not in usable and "Item" not in usable
     assert usable["Depends"] == "from fastapi import Depends"
+
+
+def test_imports_of_every_block_go_first() -> None:
+    answer = (
+        "```python\nclass Settings(BaseSettings):\n    name: str = 'x'\n```\n"
+        "```python\nfrom pydantic_settings import BaseSettings\nimport os\n\nclass Settings(BaseSettings):\n    name: str = 'y'\n```\n"
+        "```python\nfrom fastapi import (\n    FastAPI,\n)\napp = FastAPI()\nfrom pydantic_settings import BaseSettings\n```"
+    )
+    prepared = prepare(answer, {})
+    assert prepared.reason == "" and prepared.added == []
+    lines = prepared.code.splitlines()
+    assert lines[:2] == ["from pydantic_settings import BaseSettings", "import os"]
+    assert prepared.code.count("from pydantic_settings import BaseSettings") == 1
+    assert "from fastapi import (\n    FastAPI,\n)" in prepared.code  # a multi-line import stays where it is
