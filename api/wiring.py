@@ -134,23 +134,21 @@ def docs_agent(settings: Settings, tools: DocsTools | None, lm: Any | None, chec
 
 
 def code_checker(settings: Settings, readiness: dict[str, str]) -> CodeChecker | None:
-    """The sandboxed code check (programs/execution/); its state goes into /readyz: ``ok (namespaces, as
-    nobody)``, ``off`` (code.execute false) or ``not available: ...`` (answers then say "not run")."""
+    """The sandboxed code check (programs/execution/). /readyz's ``code`` component: ``ok``, or ``degraded: ...``
+    where this machine cannot isolate code (answers then say "not run"); absent when code.execute is false."""
     try:
         checker = load_code_checker(settings)
     except Exception as err:  # answers still work, without the code status
         log.warning("code checks off: %s", err)
-        readiness["code"] = f"not available: {err}"
+        readiness["code"] = f"degraded: code checks did not load: {err}"
         return None
     if checker is None:
-        readiness["code"] = "off"
+        log.info("code checks off (code.execute=false)")
         return None
-    mode = checker.sandbox.mode
-    readiness["code"] = {
-        "root": "ok (namespaces, as nobody)",
-        "userns": "ok (user namespace)",
-        None: "not available: no Linux namespaces here; answers say 'not run'",
-    }[mode]
+    if checker.sandbox.mode is None:
+        readiness["code"] = "degraded: no Linux namespaces here, so answers' code is not run (status not_run)"
+    else:
+        readiness["code"] = "ok"
     return checker
 
 

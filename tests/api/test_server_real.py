@@ -95,6 +95,12 @@ def test_real_question_gets_a_cited_answer(server: str) -> None:
     assert not body["fallback"] and not body["refused"], body
     # The 0.5B model may decline (seen once: cannot_answer); when it answers, it must cite the CORS page.
     assert body["cannot_answer"] or any("cors" in c["url"] for c in body["citations"]), body
+    # the sandbox ran, or said why not, on whatever Python the answer shows (docs/code-checks.md)
+    ready = httpx.get(f"{server}/readyz", timeout=5).json()
+    assert ready["components"]["code"] == "ok" or ready["components"]["code"].startswith("degraded"), ready
+    if "```" in body["answer"] and body["code"] is not None:
+        assert body["code"]["status"] in ("verified", "failed", "not_runnable", "not_run"), body["code"]
+        assert body["code"]["status"] == "not_run" or body["timings_ms"]["code"] > 0
 
 
 def _stream(server: str, question: str) -> list[tuple[str, object]]:

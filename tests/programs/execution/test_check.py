@@ -63,7 +63,9 @@ def test_a_route_that_crashes_fails_with_its_error(sandbox: Sandbox) -> None:
     code = "from fastapi import FastAPI, Request\napp = FastAPI()\n\n@app.post('/raw')\ndef raw(request: Request):\n    return request.body.decode()\n"
     report = checker(sandbox).check(answer(code))
     assert report is not None and report.status == "failed" and report.stage == "routes"
-    assert report.detail.startswith("POST /raw answered 500: AttributeError") and report.detail.endswith("(at `return request.body.decode()`)")
+    assert report.detail.startswith("POST /raw answered 500: AttributeError") and report.detail.endswith(
+        "(at `return request.body.decode()`)"
+    )
 
 
 def test_a_made_up_import_fails_at_import(sandbox: Sandbox) -> None:
