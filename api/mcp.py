@@ -137,8 +137,10 @@ def build_mcp(tools: Callable[[], DocsTools], answer: AnswerFn | None = None) ->
             version: Version = None,
         ) -> dict[str, Any]:
             """Answer a FastAPI question in a few sentences, each claim cited [n] with the docs section's
-            URL#anchor; says so when the docs do not answer it. Slower than the other tools (a language model
-            writes it): search_docs and read_section are often enough."""
+            URL#anchor; says so when the docs do not answer it. When the answer shows Python, `code.status` says
+            whether it ran in a sandbox: verified, failed (code.detail has the error: do not copy that code),
+            not_runnable (a fragment, and why). Slower than the other tools (a language model writes it):
+            search_docs and read_section are often enough."""
             try:
                 return await ask(question, version)
             except FDAError as err:
