@@ -58,7 +58,8 @@ class CodeReport:
             "not_runnable": "code not runnable",
             "not_run": "code not run",
         }[self.status]
-        calls = f" ({len(self.routes)} routes answered)" if self.status == "verified" and self.routes else ""
+        n = len(self.routes)
+        calls = f" ({n} route{'s' if n != 1 else ''} answered)" if self.status == "verified" and n else ""
         detail = f": {self.detail}" if self.detail else ""
         example = f"; docs example {self.docs_example['url']}" if self.docs_example else ""
         return f"{words}{calls}{detail}{example}"
