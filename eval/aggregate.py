@@ -25,6 +25,7 @@ HEADLINE: tuple[str, ...] = (
     "faithfulness_judge",
     "citation_group_recall",
     "citation_graded_precision",
+    "release_named",
     "recall_at_5_section",
     "recall_at_10_section",
     "mrr_at_10_section",

@@ -160,6 +160,24 @@ def must_mention_recall(groups: Sequence[Sequence[str]], answer: str) -> float |
     return hits / len(groups)
 
 
+_RELEASE = re.compile(r"(?<![\d.])0\.(\d{1,3})(?:\.(\d{1,3}))?(?![\d.]*\d)")
+
+
+def releases_in(text: str) -> set[str]:
+    """FastAPI release numbers a text names, normalised: ``0.93`` and ``0.93.0`` are both ``0.93.0``."""
+    return {f"0.{minor}.{patch or 0}" for minor, patch in _RELEASE.findall(text)}
+
+
+def release_named(must_claims: Sequence[str], question: str, answer: str, declined: bool) -> float | None:
+    """Version correctness (#23): 1.0 when the answer names a release that the gold facts name and the
+    question does not (``Since which release...?`` -> ``0.93.0``), 0.0 when it names none of them (a declined
+    answer included). ``None`` for rows whose facts name no such release."""
+    expected = set().union(*(releases_in(c) for c in must_claims)) - releases_in(question) if must_claims else set()
+    if not expected:
+        return None
+    return 0.0 if declined else float(bool(expected & releases_in(answer)))
+
+
 def refusal_correct(expect_refusal: bool, declined: bool) -> float:
     """1.0 when the program declined (refused or cannot-answer) exactly when it should have."""
     return 1.0 if declined == expect_refusal else 0.0

@@ -13,6 +13,7 @@ from eval.results import QuestionResult
 
 LABELS: dict[str, str] = {
     "answer_score": "answer score (v2)",
+    "release_named": "release named (version questions: the release the facts name)",
     "refusal_recall": "refusal recall (declined when it should)",
     "over_refusal": "over-refusal (lower is better)",
     "fact_recall": "fact recall (judge)",

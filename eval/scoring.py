@@ -42,6 +42,7 @@ ANSWER_METRICS: tuple[str, ...] = (
     "faithfulness_judge",
     "unsupported_removed",
     "answer_score",
+    "release_named",
 )
 COST_METRICS: tuple[str, ...] = ("latency_s", "prompt_tokens", "completion_tokens", "lm_calls")
 ALL_METRICS: tuple[str, ...] = (*RETRIEVAL_METRICS, *ANSWER_METRICS, *COST_METRICS)
@@ -135,6 +136,8 @@ def v2_scores(
         else float(out.verification.get("removed_share") or 0.0),
     }
     scores["answer_score"] = answer_score(gold, out, scores, must_mention, groups, cited)
+    must = [f.claim for f in gold.facts if f.polarity == "must"]
+    scores["release_named"] = m.release_named(must, gold.question, out.answer, out.declined)
     return scores
 
 

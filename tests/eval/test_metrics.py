@@ -215,3 +215,18 @@ def test_combined_score(
 
 def test_combined_score_custom_weights() -> None:
     assert combined_score(1.0, 0.5, 0.0, weights={"citations": 1.0, "must_mention": 1.0, "refusal": 0.0}) == 0.75
+
+
+def test_release_named_scores_the_release_the_facts_name_and_the_question_does_not() -> None:
+    from eval.metrics import release_named, releases_in
+
+    assert releases_in("since 0.93 (and 0.100.0), not 10.0.1 or 1.0.93") == {"0.93.0", "0.100.0"}
+    claims = ["Support for lifespan was added in FastAPI 0.93.0", "It supersedes startup events"]
+    question = "Since which FastAPI release can I pass lifespan=?"
+    assert release_named(claims, question, "Since FastAPI 0.93 [1].", declined=False) == 1.0
+    assert release_named(claims, question, "Since FastAPI 0.95.0 [1].", declined=False) == 0.0
+    assert release_named(claims, question, "I can't answer that from the docs.", declined=True) == 0.0
+    # the question's own version is no answer, and rows whose facts name no release do not count
+    upgrade = ["Since 0.106.0 yield resources are not held for background tasks"]
+    assert release_named(upgrade, "After upgrading to 0.106 my task crashes", "In 0.106.0 ...", False) is None
+    assert release_named(["Use Depends"], "How?", "0.93.0", False) is None
