@@ -115,6 +115,24 @@ def _mentions(text: str, needle: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if any(n in line.lower() for n in needles) and line.strip()]
 
 
+def _deprecated_mentions(text: str, needle: str, heading: Sequence[str] = ()) -> list[str]:
+    """The lines of a docs section about ``needle`` being deprecated: a line that mentions it and says so, or, when
+    the section's heading or the line's paragraph says so ("Alternative Events (deprecated)", "For the deprecated
+    `startup` and `shutdown` events, ... `@app.on_event(...)`"), the paragraph's deprecating line and the mentions."""
+    if any(_DEPRECATING.search(h) for h in heading):
+        mentions = _mentions(text, needle)
+        return [f"(section: {' > '.join(heading)})", *mentions[:3]] if mentions else []
+    out: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        mentions = _mentions(paragraph, needle)
+        if not mentions:
+            continue
+        saying = [line.strip() for line in paragraph.splitlines() if _DEPRECATING.search(line)]
+        if saying:
+            out.extend(dict.fromkeys([*saying[:1], *mentions[:2]]))
+    return out
+
+
 class DocsTools:
     """The five docs tools over one store and one retriever (shared, thread-safe: a cursor per call)."""
 
@@ -359,7 +377,7 @@ class DocsTools:
             "AND lower(text) LIKE ? ESCAPE '\\' ORDER BY ordinal",
             [v, like],
         ):
-            lines = [line for line in _mentions(text or "", needle) if _DEPRECATING.search(line)]
+            lines = _deprecated_mentions(text or "", needle, list(heading or []))
             if lines:
                 title = " > ".join(heading or [])
                 out.append(

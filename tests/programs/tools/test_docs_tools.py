@@ -129,6 +129,12 @@ def test_a_deprecation_topic_of_only_wildcards_or_punctuation_is_refused(tools: 
         tools.check_deprecations(pattern)
 
 
+def test_a_deprecation_said_in_the_heading_or_the_paragraph_counts(tools: DocsTools) -> None:
+    # the docs say "deprecated" in the section heading "Alternative Events (deprecated)", not on the on_event line
+    found = tools.check_deprecations("on_event")
+    assert any(d.source == "docs" and "(deprecated)" in d.title and "@app.on_event" in d.text for d in found)
+
+
 def test_like_wildcards_in_a_name_are_text(tools: DocsTools) -> None:
     # "_" matched any one character before: "on_event" must match the name, not "on event" or "onXevent"
     assert all("on_event" in d.text.lower() for d in tools.check_deprecations("on_event"))
