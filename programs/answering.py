@@ -19,6 +19,7 @@ from programs.context import cut_chars, drop_source_headers, focused, format_sou
 from programs.fusion import rrf
 from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
+from programs.release_notes import release_evidence, release_note
 from programs.trust.assumption import assumption_note, evidence, find_assumption
 from programs.trust.checks import TrustChecks
 from programs.trust.echo import drop_echoes, drop_prose
@@ -298,6 +299,12 @@ def _answer_over(
             note = assumption_note(assumed.claim, found[1], found[0] + 1)
             text = f"{note}\n\n{kept}" if kept else note
             verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)
+        # "since which version ...?": the release notes' own item, with its release, before the answer
+        item = release_evidence(question, shown) if not bool(out.cannot_answer) else None
+        if item is not None:
+            note = release_note(item, item.index + 1)
+            text = f"{note}\n\n{verified.text}" if verified.text else note
+            verified = dataclasses.replace(verified, text=text, release=item.version)
         current.set_attributes(
             {
                 "sentences": verified.sentences,
@@ -372,7 +379,8 @@ def drop_unfinished(text: str) -> str:
 
 def drop_broken_tail(text: str) -> str:
     """Any answer without a last sentence that is visibly broken: an open backtick or an open bracket, ``=`` or
-    comma at its end (``The `fallback= [3]``: the model stopped mid-expression). A last sentence without a full
+    comma at its end (``The `fallback= [3]``: the model stopped mid-expression), or a word no sentence ends on
+    (``... is a parameter of the [1]``). A last sentence without a full
     stop but otherwise whole (a list item) stays; a code block left open goes through ``drop_unfinished``."""
     text = text.rstrip()
     if text.count("```") % 2:
@@ -382,7 +390,16 @@ def drop_broken_tail(text: str) -> str:
     tail = MARKER.sub("", text[cut:]).strip()
     if tail and (tail.count("`") % 2 or re.search(r"[(\[{=,]$", tail)):
         return text[:cut].rstrip()
+    if tail and _DANGLING.search(tail):  # back to the last full stop: a closing backtick ends no sentence here
+        stops = [m.end() for m in _STOPPED.finditer(text)]
+        stop = max([*stops, text.rfind("\n"), text.rfind("```") + 3 if "```" in text else 0])
+        return text[:stop].rstrip() if stop > 0 else text
     return text
+
+
+# a last sentence that stops on a word that cannot end one: "The `status_code` parameter is a parameter of the [1]"
+_STOPPED = re.compile(r"[.!?:;](?:\s*\[\d+\])*(?=\s|$)")
+_DANGLING = re.compile(r"\b(the|a|an|of|to|for|with|and|or|in|by|from|as|is|are|that|which|its|your)$", re.IGNORECASE)
 
 
 _OPEN_AT_END = re.compile(r"^(?P<prose>.*\S)[ \t]*(?<!`)```(?P<info>[\w+#.-]*)[ \t]*$")  # "Add it [1]:```python"

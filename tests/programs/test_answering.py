@@ -192,6 +192,12 @@ def test_a_cut_answer_loses_its_unfinished_tail() -> None:
         ("Add CORSMiddleware [1].", "Add CORSMiddleware [1]."),
         ("Like this:\n```python\napp = FastAPI()\n```", "Like this:\n```python\napp = FastAPI()\n```"),
         ("It takes `allow_origins` [1]", "It takes `allow_origins` [1]"),  # balanced backticks: kept
+        (
+            "Set `status_code=201` [1]. The `status_code` parameter is a parameter of the [1]",
+            "Set `status_code=201` [1].",
+        ),
+        ("Steps:\n- add the middleware\n- configure it and", "Steps:\n- add the middleware"),
+        ("Use the `Response` class [1]", "Use the `Response` class [1]"),  # ends on a noun: kept
     ],
 )
 def test_drop_broken_tail(text: str, expected: str) -> None:
