@@ -70,6 +70,7 @@ class Verification:
     echoes_removed: int = 0  # sentences that asked the user's question back (programs/trust/echo.py)
     repeats_removed: int = 0  # sentences repeating an earlier one word for word (a looping model)
     assumption: str = ""  # the question's claim that a docs sentence was quoted against (programs/trust/assumption.py)
+    release: str = ""  # the release whose notes were quoted for a "since when" question (programs/release_notes.py)
 
     @property
     def removed_share(self) -> float:
@@ -90,6 +91,7 @@ class Verification:
             "echoes_removed": self.echoes_removed,
             "repeats_removed": self.repeats_removed,
             "assumption": self.assumption,
+            "release": self.release,
         }
 
 

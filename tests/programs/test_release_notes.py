@@ -1,0 +1,86 @@
+"""'Since which version...?' gets the release notes' own item, its release and date, cited before the answer."""
+
+from __future__ import annotations
+
+from fda.types import Passage
+from programs.release_notes import asks_when, release_evidence, release_note, release_of
+
+
+def release(version: str, text: str, date: str = "2024-09-06") -> Passage:
+    anchor = version.replace(".", "")
+    return Passage(
+        chunk_id=f"rn-{version}",
+        url=f"https://fastapi.tiangolo.com/release-notes/#{anchor}",
+        heading_path=["Release Notes", f"{version} ({date})" if date else version, "Features"],
+        text=text,
+        version="0.141.1",
+        kind="release",
+    )
+
+
+DOCS = Passage(
+    chunk_id="docs",
+    url="https://fastapi.tiangolo.com/tutorial/request-form-models/#forbid-extra-form-fields",
+    heading_path=["Form Models", "Forbid Extra Form Fields"],
+    text="You can forbid extra form fields with model_config extra forbid.",
+    version="0.141.1",
+)
+FORMS = release(
+    "0.114.0",
+    "* ✨ Add support for forbidding extra form fields with Pydantic models. PR #12134 by @tiangolo.\n"
+    "```python\nclass FormData(BaseModel):\n    model_config = {'extra': 'forbid'}\n```\n",
+)
+FORMS_LATER = release("0.115.2", "* 🐛 Fix forbidding extra form fields with Pydantic models in nested models.", "")
+QUESTION = "Since which FastAPI version can Pydantic form models forbid extra form fields?"
+
+
+def test_only_questions_that_ask_when() -> None:
+    assert asks_when(QUESTION)
+    assert asks_when("When was the lifespan parameter added?")
+    assert asks_when("Which release dropped Python 3.8?")
+    assert not asks_when("How do I forbid extra form fields?")
+    assert release_evidence("How do I forbid extra form fields with Pydantic form models?", [DOCS, FORMS]) is None
+
+
+def test_the_matching_item_of_the_earliest_release_is_quoted_with_its_date() -> None:
+    item = release_evidence(QUESTION, [DOCS, FORMS_LATER, FORMS])
+    assert item is not None and (item.index, item.version, item.date) == (2, "0.114.0", "2024-09-06")
+    assert item.text == "Add support for forbidding extra form fields with Pydantic models."  # no emoji, no PR tail
+    assert release_note(item, item.index + 1) == (
+        "FastAPI 0.114.0 (2024-09-06), from its release notes: "
+        '"Add support for forbidding extra form fields with Pydantic models." [3]'
+    )
+
+
+def test_an_item_about_something_else_is_not_quoted() -> None:
+    other = release("0.120.0", "* ✨ Add support for dependency scopes in yield dependencies. PR #1 by @x.")
+    assert release_evidence(QUESTION, [DOCS, other]) is None
+    assert release_evidence(QUESTION, [DOCS]) is None  # no release notes shown
+
+
+def test_release_of_reads_the_heading_and_ignores_docs_passages() -> None:
+    assert release_of(FORMS) == ("0.114.0", "2024-09-06")
+    assert release_of(FORMS_LATER) == ("0.115.2", "")
+    assert release_of(DOCS) is None
+
+
+def test_the_answer_step_puts_the_release_before_the_answer_and_reports_it() -> None:
+    import dspy
+
+    from programs.answering import answer_over
+    from programs.trust.checks import TrustChecks
+
+    def answerer(**kwargs: object) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Set model_config extra forbid [1].", cannot_answer=False)
+
+    pred = answer_over(answerer, QUESTION, [DOCS, FORMS], ["forbid"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert pred.answer.startswith('FastAPI 0.114.0 (2024-09-06), from its release notes: "Add support for')
+    assert pred.answer.endswith("Set model_config extra forbid [2].")  # markers renumbered in reading order
+    assert pred.verification["release"] == "0.114.0"
+    assert [c.url for c in pred.citations] == [FORMS.url, DOCS.url]
+
+    def declines(**kwargs: object) -> dspy.Prediction:
+        return dspy.Prediction(cited=[], answer="I can't answer that from the docs.", cannot_answer=True)
+
+    declined = answer_over(declines, QUESTION, [DOCS, FORMS], ["forbid"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert declined.cannot_answer and "0.114.0" not in declined.answer
