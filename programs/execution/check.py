@@ -74,6 +74,7 @@ class CodeChecker:
         max_routes: int = 12,
         max_chars: int = 20_000,
         cache_size: int = 256,
+        max_parallel: int = 2,
     ) -> None:
         self.sandbox = sandbox
         self.imports = dict(imports or {})
@@ -83,6 +84,7 @@ class CodeChecker:
         self._cache: OrderedDict[str, CodeReport] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_parallel)  # sandboxes at once: each is a Python with FastAPI
 
     def check(self, answer: str, version: str | None = None) -> CodeReport | None:
         """The report for the answer's Python code; None when it shows none."""
@@ -129,7 +131,8 @@ class CodeChecker:
         nonce = secrets.token_hex(8)
         job = json.dumps({"code": prepared.code, "nonce": nonce, "max_routes": self.max_routes})
         try:
-            run = self.sandbox.run(HARNESS, stdin=job)
+            with self._slots:
+                run = self.sandbox.run(HARNESS, stdin=job)
         except SandboxUnavailableError as err:
             return CodeReport("not_run", str(err).split("\n")[0], **base)
         except OSError as err:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import resource
 import shlex
 import shutil
 import subprocess
@@ -49,7 +48,7 @@ OUTPUT_CAP = 16 * 1024 * 1024  # bytes a run may write to a file, its stdout inc
 class SandboxLimits:
     timeout_s: float = 10.0
     memory_mb: int = 1024  # address space; Python with FastAPI and pydantic maps about 400 MB
-    max_processes: int = 32
+    max_processes: int = 64  # per user: concurrent runs as nobody share it
     tmp_mb: int = 32
 
 
@@ -129,8 +128,8 @@ class Sandbox:
         """How this machine isolates: ``root`` (namespaces, then drop to nobody), ``userns``, or None."""
         if self._mode != "auto":
             return self._mode
-        if shutil.which("unshare") is None:
-            log.warning("code checks off: no unshare (util-linux) on this machine")
+        if shutil.which("unshare") is None or shutil.which("prlimit") is None:
+            log.warning("code checks off: no unshare or prlimit (util-linux) on this machine")
             return None
         modes: list[Mode] = ["root", "userns"] if os.geteuid() == 0 else ["userns"]
         for mode in modes:
@@ -152,15 +151,21 @@ class Sandbox:
             flags = ["--user", "--map-root-user", *flags]
         return ["unshare", *flags]
 
-    def _limits(self) -> None:  # runs in the child between fork and exec
+    def _limits(self) -> list[str]:
+        """``prlimit`` before ``unshare``: the limits every process of the run inherits (a command, not a
+        ``preexec_fn``, which can deadlock when the service forks from a threaded process)."""
         mb = 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_mb * mb, self.limits.memory_mb * mb))
         cpu = int(self.limits.timeout_s) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_CAP, OUTPUT_CAP))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.max_processes, self.limits.max_processes))
+        return [
+            "prlimit",
+            f"--as={self.limits.memory_mb * mb}",
+            f"--cpu={cpu}",
+            f"--fsize={OUTPUT_CAP}",
+            "--nofile=256",
+            "--core=0",
+            f"--nproc={self.limits.max_processes}",
+            "--",
+        ]
 
     def run(self, source: str, stdin: str = "") -> SandboxResult:
         """Run ``python -I -c source`` confined, with ``stdin``; what it printed, its exit status and time."""
@@ -174,13 +179,12 @@ class Sandbox:
         t0 = time.perf_counter()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(
-                [*self._unshare(mode), "/bin/sh", "-c", script],
+                [*self._limits(), *self._unshare(mode), "/bin/sh", "-c", script],
                 stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=err,
                 env=env,
                 cwd="/",
-                preexec_fn=self._limits,
                 start_new_session=True,
             )
             timed_out = False
