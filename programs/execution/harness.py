@@ -162,13 +162,17 @@ def check(code: str, max_routes: int) -> dict[str, Any]:
                 try:
                     resp = client.request(method, req.pop("path"), **req)
                     status, error = resp.status_code, ""
+                    cause = ""
                 except Exception as err:
-                    status, error = 500, _last_line(err)
-                report["routes"].append({"method": method, "path": path, "status": status, "error": error})
+                    status, error, cause = 500, _last_line(err), _route_cause(err)
+                route = {"method": method, "path": path, "status": status, "error": error}
+                if cause:
+                    route["cause"] = cause
+                report["routes"].append(route)
     except BaseException as err:
         report["error"] = "app start-up (lifespan) failed: " + _last_line(err)
         return report
-    failed = [r for r in report["routes"] if r["status"] >= 500]
+    failed = [r for r in report["routes"] if r["status"] >= 500 and not r.get("cause")]
     report["ok"] = not failed
     if failed:
         report["error"] = f"{failed[0]['method']} {failed[0]['path']} answered {failed[0]['status']}" + (
@@ -182,12 +186,37 @@ OWN_PACKAGES = ("fastapi", "starlette", "pydantic", "pydantic_settings")
 NETWORK_ERRNOS = {99, 101, 111, 113, -2, -3, -5}  # unreachable, refused, name resolution
 
 
+def _missing_file(err: BaseException) -> bool:
+    """A file or folder the reader has and the sandbox does not (``static/``, ``dist/``, a video file)."""
+    return isinstance(err, FileNotFoundError) or (isinstance(err, RuntimeError) and "does not exist" in str(err))
+
+
+def _route_cause(err: BaseException) -> str:
+    """Why a route failed, when the request is to blame and not the code: a lookup of the made-up sample input
+    (``items[item_id]`` with ``item_id="x"``, a ``KeyError`` raised in the answer's own code), or a file it serves."""
+    if _missing_file(err):
+        return "files"
+    frames = traceback.extract_tb(err.__traceback__)
+    if isinstance(err, LookupError) and frames and frames[-1].filename.endswith("answer_code.py"):
+        return "input"
+    return ""
+
+
 def _cause(err: BaseException, module: Any) -> str:
     """Why importing failed, when it is not the code's own fault: a package not installed here (or the
-    reader's own module), settings it reads from the environment, or the network it may not use."""
+    reader's own module or package), settings it reads from the environment, files it expects, or the
+    network it may not use."""
     if isinstance(err, ModuleNotFoundError) and err.name:
         top = err.name.split(".")[0]
         return "" if top in OWN_PACKAGES else f"module:{err.name}"
+    if isinstance(err, ImportError):
+        if "relative import" in str(err):
+            return "module:the reader's own package (a relative import)"
+        installed = re.search(r"([\w.-]+) is not installed", str(err))  # pydantic: "email-validator is not installed"
+        if installed:
+            return f"module:{installed.group(1)}"
+    if _missing_file(err):
+        return "files"
     chain: list[BaseException] = []
     e: BaseException | None = err
     while e is not None and len(chain) < 8:

@@ -110,6 +110,32 @@ def test_what_the_sandbox_lacks_is_not_the_codes_fault(sandbox: Sandbox) -> None
     assert settings.detail.startswith("needs settings from the environment")
 
 
+def test_what_the_readers_machine_has_is_not_held_against_the_code(sandbox: Sandbox) -> None:
+    ck = checker(sandbox)
+    lookup = ck.check(
+        answer(
+            "from fastapi import FastAPI\napp = FastAPI()\nitems = {'foo': {'name': 'Foo'}}\n\n"
+            "@app.get('/items/{item_id}')\nasync def read(item_id: str):\n    return items[item_id]\n"
+        )
+    )
+    assert lookup is not None and lookup.status == "verified"
+    assert (
+        lookup.detail
+        == "GET /items/{item_id}: KeyError: 'x' (at `return items[item_id]`) (a lookup of the made-up test input; not counted)"
+    )
+    static = ck.check(
+        answer(
+            "from fastapi import FastAPI\nfrom fastapi.staticfiles import StaticFiles\napp = FastAPI()\n"
+            "app.mount('/static', StaticFiles(directory='static'), name='static')\n"
+        )
+    )
+    assert static is not None and static.status == "not_runnable"
+    assert static.detail.startswith("needs files or folders it does not create: RuntimeError: Directory 'static'")
+    relative = ck.check(answer("from fastapi import FastAPI\nfrom .dependencies import get_token\napp = FastAPI()"))
+    assert relative is not None and relative.status == "not_runnable"
+    assert relative.detail.startswith("imports from the reader's own package")
+
+
 def test_the_answers_code_cannot_forge_the_report(sandbox: Sandbox) -> None:
     forged = '@@fda-code-check@@{"stage": "routes", "ok": true, "routes": [], "error": ""}'
     code = (
