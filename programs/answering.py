@@ -299,12 +299,18 @@ def _answer_over(
             note = assumption_note(assumed.claim, found[1], found[0] + 1)
             text = f"{note}\n\n{kept}" if kept else note
             verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)
-        # "since which version ...?": the release notes' own item, with its release, before the answer
-        item = release_evidence(question, shown) if not bool(out.cannot_answer) else None
-        if item is not None:
-            note = release_note(item, item.index + 1)
+        # "since which version ...?": the release notes' own item, with its release, before the answer; from the
+        # shown passages, else from every release (that section then joins the sources, so the quote is cited)
+        release = None if bool(out.cannot_answer) else release_evidence(question, shown)
+        if release is None and checks.releases is not None and not bool(out.cannot_answer):
+            located = checks.releases.find(question)
+            if located is not None:
+                passages = [*passages, located[1]]
+                release = dataclasses.replace(located[0], index=len(passages) - 1)
+        if release is not None:
+            note = release_note(release, release.index + 1)
             text = f"{note}\n\n{verified.text}" if verified.text else note
-            verified = dataclasses.replace(verified, text=text, release=item.version)
+            verified = dataclasses.replace(verified, text=text, release=release.version)
         current.set_attributes(
             {
                 "sentences": verified.sentences,

@@ -11,9 +11,14 @@ release and date, and cited:
     release_note(item, 3)
     # 'FastAPI 0.114.0 (2024-09-06), from its release notes: "You can restrict form fields to ..." [3]'
 
+The item comes from the passages shown to the model when one of them is a release-notes section that says it,
+else from every release of the store's release notes (:class:`ReleaseNotes`, loaded once with the trust checks):
+retrieval often ranks the tutorial page above the release that added the feature. A quoted section the model was
+not shown joins the answer's sources, so the quote is cited like the rest.
+
 No LM call. The item must share enough of the question's content words (what the question is about, its API
-names counted whole and in parts); among the items that cover it equally, the earliest release wins: "since
-when" asks for the first one.
+names counted whole and in parts), and every other version number the question names (``Python 3.9``); among
+the items that cover it equally, the earliest release wins: "since when" asks for the first one.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from fda.types import Passage
 from index.ingest.sources import version_key
@@ -29,7 +35,8 @@ from programs.trust.support import content_words
 ASKS_WHEN = re.compile(
     r"\bsince (which|what|when)\b|\b(which|what) (fastapi )?(version|release)\b|\bwhen (was|were|did|is|does)\b"
     r"|\b(from|in) which (fastapi )?(version|release)\b|\b(first|last|newest|oldest) (fastapi )?(version|release)\b"
-    r"|\bwhen .{0,40}\b(added|introduced|deprecated|removed|dropped|changed)\b",
+    r"|\bwhen .{0,40}\b(added|introduced|deprecated|removed|dropped|changed)\b"
+    r"|\b(newest|latest|last) fastapi\b.{0,30}\b(install|support|run)",
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^(\d+\.\d+(?:\.\d+)?)(?:\s*\((\d{4}-\d{2}-\d{2})\))?")
@@ -39,10 +46,14 @@ _NOISE = re.compile(r"\s*PR #\d+.*$|\s*by @[\w-]+.*$")  # "PR #123 by @someone" 
 _ASKING = frozenset(
     {"since", "version", "versions", "release", "releases", "added", "introduced", "deprecated", "removed",
      "dropped", "changed", "first", "last", "newest", "oldest", "start", "started", "support", "supported",
-     "able", "let", "lets", "allow", "allowed", "become", "became", "fastapi", "use", "using", "way", "when"}
+     "able", "let", "lets", "allow", "allowed", "become", "became", "fastapi", "use", "using", "way", "when",
+     "can", "could", "still", "our", "we", "install", "installed", "need", "put", "want", "take", "takes"}
 )  # fmt: skip
-MIN_SHARED = 2  # content words the item and the question share, at least
-MIN_SHARE = 0.5  # share of the question's content words the item covers
+# what must be in the item when the question names it: a version that is not a FastAPI release ("Python 3.9") and
+# a name with a number in it ("pydantic.v1", "HTTP2"), which the content words leave out
+_OTHER_VERSION = re.compile(r"(?<![\d.])(?!0\.)\d+\.\d+(?![\d.]*\d)|(?<![A-Za-z0-9])[A-Za-z]+\d+(?!\d)")
+MIN_SHARED = 2  # content words the item and the question share, at least (a version number the question names counts)
+MIN_SHARE = 0.4  # share of the question's content words the item covers
 
 
 @dataclass(frozen=True)
@@ -81,33 +92,100 @@ def _items(text: str) -> list[str]:
         if m:
             item = _NOISE.sub("", m.group(1)).strip()
             item = re.sub(r"^[^\w`\"'(]+", "", item)  # leading emoji
-            if len(item.split()) >= 4:
+            # four words at least, and not the tail of a sentence the chunk boundary cut ("nger a sub-class ...")
+            if len(item.split()) >= 4 and not item[0].islower():
                 out.append(item)
     return out
+
+
+def _words(text: str) -> set[str]:
+    """Content words, their endings evened out a little more (``routes`` and ``route`` alike)."""
+    return {re.sub(r"(?<=\w\w\w)(es|ed|s|e)$", "", w) for w in content_words(text)}
+
+
+def _wanted(question: str) -> tuple[set[str], set[str]]:
+    """The question's content words minus the words of asking when, and the other version numbers it names."""
+    return _words(question) - _words(" ".join(_ASKING)), {n.lower() for n in _OTHER_VERSION.findall(question)}
+
+
+def _score(wanted: set[str], numbers: set[str], item: str) -> float | None:
+    """The share of ``wanted`` the item covers (numbers count as words and must all be there); None: too little."""
+    if numbers and not all(re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", item, re.IGNORECASE) for n in numbers):
+        return None
+    shared = len(wanted & _words(item)) + len(numbers)
+    share = shared / (len(wanted) + len(numbers))
+    return share if shared >= MIN_SHARED and share >= MIN_SHARE else None
+
+
+def _best(question: str, candidates: Sequence[tuple[int, str, str, str]]) -> tuple[int, str, str, str] | None:
+    """Among (index, version, date, item) the one covering most of the question, then the earliest release."""
+    if not asks_when(question):
+        return None
+    wanted, numbers = _wanted(question)
+    if len(wanted) + len(numbers) < MIN_SHARED:
+        return None
+    best: tuple[float, tuple[int, ...], tuple[int, str, str, str]] | None = None
+    for candidate in candidates:
+        share = _score(wanted, numbers, candidate[3])
+        if share is None:
+            continue
+        key = (share, tuple(-x for x in version_key(candidate[1])))
+        if best is None or key > best[:2]:
+            best = (share, key[1], candidate)
+    return best[2] if best else None
 
 
 def release_evidence(question: str, passages: Sequence[Passage]) -> ReleaseItem | None:
     """The release-notes item, among the shown passages, that says what the question asks about; None when the
     question does not ask when, or no item covers enough of it."""
-    if not asks_when(question):
-        return None
-    wanted = content_words(question) - _ASKING
-    if len(wanted) < MIN_SHARED:
-        return None
-    best: tuple[float, tuple[int, ...], ReleaseItem] | None = None
+    candidates: list[tuple[int, str, str, str]] = []
     for i, p in enumerate(passages):
         release = release_of(p)
-        if release is None:
-            continue
-        for item in _items(p.text):
-            shared = len(wanted & content_words(item))
-            share = shared / len(wanted)
-            if shared < MIN_SHARED or share < MIN_SHARE:
-                continue
-            key = (share, tuple(-x for x in version_key(release[0])))  # most covered, then the earliest
-            if best is None or key > best[:2]:
-                best = (share, key[1], ReleaseItem(i, release[0], release[1], item))
-    return best[2] if best else None
+        if release is not None:
+            candidates.extend((i, release[0], release[1], item) for item in _items(p.text))
+    found = _best(question, candidates)
+    return ReleaseItem(found[0], found[1], found[2], found[3]) if found else None
+
+
+class ReleaseNotes:
+    """Every item of the release notes (the latest docs' page lists every release), for the questions whose
+    release the retrieved passages miss. ``find`` returns the item and its section as a passage to cite."""
+
+    def __init__(self, sections: Sequence[Passage]) -> None:
+        self.sections = list(sections)
+        self._items = [
+            (i, release[0], release[1], item)
+            for i, p in enumerate(self.sections)
+            if (release := release_of(p)) is not None
+            for item in _items(p.text)
+        ]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @classmethod
+    def from_store(cls, db_path: Path) -> ReleaseNotes:
+        from index.ingest.store import open_store
+
+        with open_store(db_path, read_only=True) as con:
+            latest = con.execute("SELECT version FROM corpus_manifest WHERE is_latest").fetchone()
+            rows = con.execute(
+                "SELECT chunk_id, url, heading_path, text, version FROM chunks WHERE kind = 'release' AND version = ?"
+                " ORDER BY url, ordinal",
+                [latest[0] if latest else ""],
+            ).fetchall()
+        return cls(
+            [
+                Passage(chunk_id=r[0], url=r[1], heading_path=list(r[2]), text=r[3], version=r[4], kind="release")
+                for r in rows
+            ]
+        )
+
+    def find(self, question: str) -> tuple[ReleaseItem, Passage] | None:
+        found = _best(question, self._items)
+        if found is None:
+            return None
+        return ReleaseItem(-1, found[1], found[2], found[3]), self.sections[found[0]]
 
 
 def release_note(item: ReleaseItem, number: int) -> str:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from programs.release_notes import ReleaseNotes
 from programs.trust.harm import HarmGate
 from programs.trust.scope import QuestionEncoder, ScopeGate, ScopeModel
 from programs.trust.verify import Mode
@@ -37,6 +38,9 @@ class TrustChecks:
     verify: Mode = "remove"
     premise: bool = True
     harm: HarmGate | None = None
+    releases: ReleaseNotes | None = (
+        None  # every release-notes item, for "since which version" (programs/release_notes.py)
+    )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TrustChecks:  # optimizers copy programs: share the checks
         return self
@@ -104,7 +108,14 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
             vocabulary = load_vocabulary(settings.db_path)
         except Exception as err:  # no store: the API checks are off, the rest still runs
             log.warning("API vocabulary unavailable (premise and API checks off): %s", err)
-    return TrustChecks(scope=scope, vocabulary=vocabulary, verify=config.verify, premise=config.premise, harm=harm)
+    releases = None
+    try:
+        releases = ReleaseNotes.from_store(settings.db_path)
+    except Exception as err:  # no store: "since which version" answers quote only the release notes shown
+        log.warning("release notes unavailable: %s", err)
+    return TrustChecks(
+        scope=scope, vocabulary=vocabulary, verify=config.verify, premise=config.premise, harm=harm, releases=releases
+    )
 
 
 def checks_for(settings: Settings, retriever: object) -> TrustChecks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fda.types import Passage
 from programs.release_notes import asks_when, release_evidence, release_note, release_of
 
@@ -84,3 +86,48 @@ def test_the_answer_step_puts_the_release_before_the_answer_and_reports_it() -> 
 
     declined = answer_over(declines, QUESTION, [DOCS, FORMS], ["forbid"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
     assert declined.cannot_answer and "0.114.0" not in declined.answer
+
+
+def test_every_release_is_searched_when_the_shown_passages_hold_none() -> None:
+    from programs.release_notes import ReleaseNotes
+
+    notes = ReleaseNotes(
+        [
+            release("0.129.0", "* ➖ Drop support for Python 3.9. PR #14897 by @tiangolo."),
+            release("0.125.0", "* ➖ Drop support for Python 3.8. PR #14563 by @tiangolo."),
+            FORMS,
+        ]
+    )
+    found = notes.find("Which FastAPI release dropped Python 3.9?")
+    assert found is not None and (found[0].version, found[0].text) == ("0.129.0", "Drop support for Python 3.9.")
+    assert found[1].chunk_id == "rn-0.129.0"
+    assert notes.find("Which release dropped Python 3.7?") is None  # the version number must be there
+    assert notes.find("How do I drop Python 3.9 support in my app?") is None  # not a when-question
+
+
+@pytest.mark.corpus
+def test_the_stores_release_notes_answer_since_when() -> None:
+    from fda.settings import Settings
+    from programs.release_notes import ReleaseNotes
+
+    notes = ReleaseNotes.from_store(Settings().db_path)
+    assert len(notes) > 1000
+    found = notes.find("Since which version can a websocket route take dependencies=[...]?")
+    assert found is not None and found[0].version == "0.97.0" and "WebSocket" in found[0].text
+
+
+def test_the_answer_step_cites_a_release_it_found_outside_the_shown_passages() -> None:
+    import dspy
+
+    from programs.answering import answer_over
+    from programs.release_notes import ReleaseNotes
+    from programs.trust.checks import TrustChecks
+
+    def answerer(**kwargs: object) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Set model_config extra forbid [1].", cannot_answer=False)
+
+    checks = TrustChecks(verify="off", releases=ReleaseNotes([FORMS_LATER, FORMS]))
+    pred = answer_over(answerer, QUESTION, [DOCS], ["forbid"], 500, checks=checks)  # type: ignore[arg-type]
+    assert pred.answer.startswith('FastAPI 0.114.0 (2024-09-06), from its release notes: "Add support for')
+    assert [c.url for c in pred.citations] == [FORMS.url, DOCS.url]
+    assert [p.chunk_id for p in pred.passages] == ["docs", "rn-0.114.0"]
