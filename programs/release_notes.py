@@ -79,9 +79,11 @@ def release_of(passage: Passage) -> tuple[str, str] | None:
     return None
 
 
-def _items(text: str) -> list[str]:
-    """A release section's items: its bullet lines and paragraphs, without code and PR tails."""
-    out, in_code = [], False
+def _items(text: str) -> list[tuple[str, bool]]:
+    """A release section's items, each with whether it is a bullet ("* Add support for ...": what the release
+    did) or a paragraph (an explanation, which may be about what came before): without code and PR tails."""
+    out: list[tuple[str, bool]] = []
+    in_code = False
     for line in text.splitlines():
         if line.strip().startswith("```"):
             in_code = not in_code
@@ -94,13 +96,14 @@ def _items(text: str) -> list[str]:
             item = re.sub(r"^[^\w`\"'(]+", "", item)  # leading emoji
             # four words at least, and not the tail of a sentence the chunk boundary cut ("nger a sub-class ...")
             if len(item.split()) >= 4 and not item[0].islower():
-                out.append(item)
+                out.append((item, bool(re.match(r"\s*[*-]\s", line))))
     return out
 
 
 def _words(text: str) -> set[str]:
-    """Content words, their endings evened out a little more (``routes`` and ``route`` alike)."""
-    return {re.sub(r"(?<=\w\w\w)(es|ed|s|e)$", "", w) for w in content_words(text)}
+    """Content words, their endings evened out a little more (``routes`` and ``route``, ``dependency`` and
+    ``dependencies`` alike)."""
+    return {re.sub(r"(?<=\w\w)y$", "i", re.sub(r"(?<=\w\w\w)(es|ed|s|e)$", "", w)) for w in content_words(text)}
 
 
 def _wanted(question: str) -> tuple[set[str], set[str]]:
@@ -117,32 +120,35 @@ def _score(wanted: set[str], numbers: set[str], item: str) -> float | None:
     return share if shared >= MIN_SHARED and share >= MIN_SHARE else None
 
 
-def _best(question: str, candidates: Sequence[tuple[int, str, str, str]]) -> tuple[int, str, str, str] | None:
-    """Among (index, version, date, item) the one covering most of the question, then the earliest release."""
+Candidate = tuple[int, str, str, str, bool]  # passage index, release, date, item, is a bullet
+
+
+def _best(question: str, candidates: Sequence[Candidate]) -> Candidate | None:
+    """The bullet covering most of the question (a paragraph only when no bullet does), then the earliest release."""
     if not asks_when(question):
         return None
     wanted, numbers = _wanted(question)
     if len(wanted) + len(numbers) < MIN_SHARED:
         return None
-    best: tuple[float, tuple[int, ...], tuple[int, str, str, str]] | None = None
+    best: tuple[tuple[bool, float, tuple[int, ...]], Candidate] | None = None
     for candidate in candidates:
         share = _score(wanted, numbers, candidate[3])
         if share is None:
             continue
-        key = (share, tuple(-x for x in version_key(candidate[1])))
-        if best is None or key > best[:2]:
-            best = (share, key[1], candidate)
-    return best[2] if best else None
+        key = (candidate[4], share, tuple(-x for x in version_key(candidate[1])))
+        if best is None or key > best[0]:
+            best = (key, candidate)
+    return best[1] if best else None
 
 
 def release_evidence(question: str, passages: Sequence[Passage]) -> ReleaseItem | None:
     """The release-notes item, among the shown passages, that says what the question asks about; None when the
     question does not ask when, or no item covers enough of it."""
-    candidates: list[tuple[int, str, str, str]] = []
+    candidates: list[Candidate] = []
     for i, p in enumerate(passages):
         release = release_of(p)
         if release is not None:
-            candidates.extend((i, release[0], release[1], item) for item in _items(p.text))
+            candidates.extend((i, release[0], release[1], item, bullet) for item, bullet in _items(p.text))
     found = _best(question, candidates)
     return ReleaseItem(found[0], found[1], found[2], found[3]) if found else None
 
@@ -153,11 +159,11 @@ class ReleaseNotes:
 
     def __init__(self, sections: Sequence[Passage]) -> None:
         self.sections = list(sections)
-        self._items = [
-            (i, release[0], release[1], item)
+        self._items: list[Candidate] = [
+            (i, release[0], release[1], item, bullet)
             for i, p in enumerate(self.sections)
             if (release := release_of(p)) is not None
-            for item in _items(p.text)
+            for item, bullet in _items(p.text)
         ]
 
     def __len__(self) -> int:
