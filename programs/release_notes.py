@@ -17,8 +17,10 @@ retrieval often ranks the tutorial page above the release that added the feature
 not shown joins the answer's sources, so the quote is cited like the rest.
 
 No LM call. The item must share enough of the question's content words (what the question is about, its API
-names counted whole and in parts), and every other version number the question names (``Python 3.9``); among
-the items that cover it equally, the earliest release wins: "since when" asks for the first one.
+names counted whole and in parts), every other version number the question names (``Python 3.9``), and one of
+the API names it asks about (``openapi_examples``), if any; release bullets (what a release did) go before
+explanatory paragraphs; among the items that cover it equally, the earliest release wins: "since when" asks
+for the first one.
 """
 
 from __future__ import annotations
@@ -106,6 +108,16 @@ def _words(text: str) -> set[str]:
     return {re.sub(r"(?<=\w\w)y$", "i", re.sub(r"(?<=\w\w\w)(es|ed|s|e)$", "", w)) for w in content_words(text)}
 
 
+_API_NAME = re.compile(
+    r"\b(?:[A-Za-z]*[a-z][A-Z]\w*|[A-Z]{2,}[a-z]\w*|[a-z0-9]+_[a-z0-9_]+)\b"
+)  # CamelCase, snake_case
+
+
+def _api_names(question: str) -> set[str]:
+    """The API names the question asks about (``openapi_examples``, ``WebSocket``), FastAPI itself aside."""
+    return {m.lower() for m in _API_NAME.findall(question)} - {"fastapi"}
+
+
 def _wanted(question: str) -> tuple[set[str], set[str]]:
     """The question's content words minus the words of asking when, and the other version numbers it names."""
     return _words(question) - _words(" ".join(_ASKING)), {n.lower() for n in _OTHER_VERSION.findall(question)}
@@ -130,11 +142,12 @@ def _best(question: str, candidates: Sequence[Candidate]) -> Candidate | None:
     wanted, numbers = _wanted(question)
     if len(wanted) + len(numbers) < MIN_SHARED:
         return None
+    apis = _api_names(question)
     best: tuple[tuple[bool, float, tuple[int, ...]], Candidate] | None = None
     for candidate in candidates:
         share = _score(wanted, numbers, candidate[3])
-        if share is None:
-            continue
+        if share is None or (apis and not any(a in candidate[3].lower() for a in apis)):
+            continue  # an item that names none of the APIs the question asks about is about something else
         key = (candidate[4], share, tuple(-x for x in version_key(candidate[1])))
         if best is None or key > best[0]:
             best = (key, candidate)

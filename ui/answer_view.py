@@ -95,8 +95,9 @@ def code_note(resp: dict[str, Any]) -> tuple[str, str] | None:
     routes = code.get("routes") or []
     if code.get("status") == "verified":
         calls = ", ".join(f"`{r['method']} {r['path']}` {r['status']}" for r in routes[:4])
+        on = f" on FastAPI {code['fastapi']}" if code.get("fastapi") else ""
         parts.append(
-            "It imports, the app starts and every route answered without a server error"
+            f"It imports, the app starts{on} and every route answered without a server error"
             + (f" ({calls})." if calls else ".")
             + " That does not prove it does what you asked."
         )

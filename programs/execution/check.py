@@ -46,6 +46,7 @@ class CodeReport:
     routes: list[dict[str, Any]] = field(default_factory=list)  # method, path, status, error
     docs_example: dict[str, Any] | None = None  # {"path", "version", "url", "share"} when it is a docs example
     ms: float = 0.0  # sandbox wall time
+    fastapi: str = ""  # the FastAPI it ran on (the service's own; the answer's docs version may be older)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +63,8 @@ class CodeReport:
         calls = f" ({n} route{'s' if n != 1 else ''} answered)" if self.status == "verified" and n else ""
         detail = f": {self.detail}" if self.detail else ""
         example = f"; docs example {self.docs_example['url']}" if self.docs_example else ""
-        return f"{words}{calls}{detail}{example}"
+        on = f" on FastAPI {self.fastapi}" if self.fastapi else ""
+        return f"{words}{on}{calls}{detail}{example}"
 
 
 class CodeChecker:
@@ -150,6 +152,7 @@ class CodeChecker:
         if report is None:
             tail = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1][:300]
             return CodeReport("failed", f"the run ended without a report: {tail}", stage="import", ms=run.ms, **base)
+        base["fastapi"] = str(report.get("fastapi", ""))
         cause = str(report.get("cause", ""))
         if cause:  # it failed for want of something the sandbox does not give, not by its own mistake
             return CodeReport(

@@ -120,7 +120,11 @@ def _find_app(module: Any) -> tuple[str, Any]:
 
 
 def check(code: str, max_routes: int) -> dict[str, Any]:
-    report: dict[str, Any] = {"stage": "import", "ok": False, "app": "", "routes": [], "error": ""}
+    import fastapi
+
+    report: dict[str, Any] = {
+        "stage": "import", "ok": False, "app": "", "routes": [], "error": "", "fastapi": fastapi.__version__,
+    }  # fmt: skip
     with open("answer_code.py", "w", encoding="utf-8") as f:
         f.write(code)
     try:
