@@ -27,15 +27,21 @@ def usage_of(pred: Any) -> dict[str, int]:
 
 async def check_code(services: Services, pred: Any, version: str, timings: dict[str, float]) -> dict[str, Any] | None:
     """Run the answer's Python in the sandbox (programs/execution/): its report, None without code or checker.
-    Declined and fallback answers are not run; ``timings["code"]`` gets the sandbox's wall time."""
+    Declined and fallback answers are not run; ``timings["code"]`` is the time this took (a cached report: ~0).
+    A check that breaks never breaks the answer: it says ``not_run`` and why."""
     checker = services.code_checker
     if checker is None:
         return None
+    t0 = time.perf_counter()
     with span("code_check") as sp:
-        report = await anyio.to_thread.run_sync(checker.check_prediction, pred, version)
+        try:
+            report = await anyio.to_thread.run_sync(checker.check_prediction, pred, version)
+        except Exception as err:  # the answer stands; the code status says what happened
+            log.exception("code check failed")
+            return {"status": "not_run", "detail": f"the code check failed: {type(err).__name__}: {err}"[:300]}
         if report is None:
             return None
-        timings["code"] = report.ms
+        timings["code"] = round((time.perf_counter() - t0) * 1000, 1)
         if sp.is_recording():
             sp.set_attributes({"code.status": report.status, "code.blocks": report.blocks})
     data: dict[str, Any] = report.to_dict()

@@ -146,7 +146,10 @@ def code_checker(settings: Settings, readiness: dict[str, str]) -> CodeChecker |
         log.info("code checks off (code.execute=false)")
         return None
     if checker.sandbox.mode is None:
-        readiness["code"] = "degraded: no Linux namespaces here, so answers' code is not run (status not_run)"
+        readiness["code"] = (
+            "degraded: the sandbox cannot start here (needs root and Linux namespaces), "
+            "so answers' code is not run (status not_run)"
+        )
     else:
         readiness["code"] = "ok"
     return checker

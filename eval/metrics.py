@@ -164,8 +164,9 @@ _RELEASE = re.compile(r"(?<![\d.])0\.(\d{1,3})(?:\.(\d{1,3}))?(?![\d.]*\d)")
 
 
 def releases_in(text: str) -> set[str]:
-    """FastAPI release numbers a text names, normalised: ``0.93`` and ``0.93.0`` are both ``0.93.0``."""
-    return {f"0.{minor}.{patch or 0}" for minor, patch in _RELEASE.findall(text)}
+    """FastAPI release numbers a text names, normalised: ``0.93`` and ``0.93.0`` are both ``0.93.0``. A two-part
+    number needs a two-digit minor, so a decimal ("0.5 s") is not read as release 0.5.0."""
+    return {f"0.{minor}.{patch or 0}" for minor, patch in _RELEASE.findall(text) if patch or len(minor) > 1}
 
 
 def release_named(must_claims: Sequence[str], question: str, answer: str, declined: bool) -> float | None:

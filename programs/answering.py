@@ -396,7 +396,8 @@ def drop_broken_tail(text: str) -> str:
     tail = MARKER.sub("", text[cut:]).strip()
     if tail and (tail.count("`") % 2 or re.search(r"[(\[{=,]$", tail)):
         return text[:cut].rstrip()
-    if tail and _DANGLING.search(tail):  # back to the last full stop: a closing backtick ends no sentence here
+    cited_tail = re.search(r"\[\d+\]\s*$", text[cut:]) is not None  # "... of the [1]": the marker says it ended there
+    if tail and cited_tail and _DANGLING.search(tail):  # back to the last full stop (a backtick ends no sentence)
         stops = [m.end() for m in _STOPPED.finditer(text)]
         stop = max([*stops, text.rfind("\n"), text.rfind("```") + 3 if "```" in text else 0])
         return text[:stop].rstrip() if stop > 0 else text
@@ -405,7 +406,7 @@ def drop_broken_tail(text: str) -> str:
 
 # a last sentence that stops on a word that cannot end one: "The `status_code` parameter is a parameter of the [1]"
 _STOPPED = re.compile(r"[.!?:;](?:\s*\[\d+\])*(?=\s|$)")
-_DANGLING = re.compile(r"\b(the|a|an|of|to|for|with|and|or|in|by|from|as|is|are|that|which|its|your)$", re.IGNORECASE)
+_DANGLING = re.compile(r"\b(the|a|an|of|to|for|with|and|or|by|from|that|which|its|your)$", re.IGNORECASE)
 
 
 _OPEN_AT_END = re.compile(r"^(?P<prose>.*\S)[ \t]*(?<!`)```(?P<info>[\w+#.-]*)[ \t]*$")  # "Add it [1]:```python"

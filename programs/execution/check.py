@@ -99,6 +99,8 @@ class CodeChecker:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         report = self._check(answer, blocks, version)
+        if report.status == "not_run":  # busy or no sandbox now: ask again next time
+            return report
         with self._lock:
             self._cache[key] = report
             while len(self._cache) > self._cache_size:
@@ -132,14 +134,17 @@ class CodeChecker:
             return CodeReport("not_runnable", f"longer than {self.max_chars} characters", **base)
         nonce = secrets.token_hex(8)
         job = json.dumps({"code": prepared.code, "nonce": nonce, "max_routes": self.max_routes})
+        if not self._slots.acquire(timeout=2 * self.sandbox.limits.timeout_s):
+            return CodeReport("not_run", "the code checks are busy (too many answers at once)", **base)
         try:
-            with self._slots:
-                run = self.sandbox.run(HARNESS, stdin=job)
+            run = self.sandbox.run(HARNESS, stdin=job)
         except SandboxUnavailableError as err:
             return CodeReport("not_run", str(err).split("\n")[0], **base)
         except OSError as err:
             log.warning("code check could not start the sandbox: %s", err)
             return CodeReport("not_run", f"the sandbox could not start: {err}", **base)
+        finally:
+            self._slots.release()
         if run.timed_out:
             limit = self.sandbox.limits.timeout_s
             return CodeReport(
@@ -190,7 +195,11 @@ def _needs(cause: str, error: str) -> str:
     return "needs settings from the environment or a .env file: " + error
 
 
+_ROUTE_KEYS = {"method": str, "path": str, "status": int, "error": str}
+
+
 def _read_report(stdout: str, nonce: str) -> dict[str, Any] | None:
+    """The harness's report line, if it has the report's shape (code in the same process can print anything)."""
     prefix = MARKER + nonce
     for line in reversed(stdout.splitlines()):
         if line.startswith(prefix):
@@ -198,5 +207,12 @@ def _read_report(stdout: str, nonce: str) -> dict[str, Any] | None:
                 data = json.loads(line[len(prefix) :])
             except json.JSONDecodeError:
                 return None
-            return data if isinstance(data, dict) else None
+            routes = data.get("routes") if isinstance(data, dict) else None
+            if not isinstance(routes, list) or not all(
+                isinstance(r, dict) and all(isinstance(r.get(k), t) for k, t in _ROUTE_KEYS.items()) for r in routes
+            ):
+                return None
+            if not isinstance(data.get("error", ""), str) or not isinstance(data.get("stage", ""), str):
+                return None
+            return data
     return None

@@ -60,6 +60,9 @@ def python_blocks(answer: str) -> list[str]:
     out = []
     for m in FENCE.finditer(answer):
         lang, body = m.group(1).lower(), m.group(2)
+        fence_indent = answer[answer.rfind("\n", 0, m.start()) + 1 : m.start()]
+        if fence_indent and not fence_indent.strip():  # a fence inside a list item: its lines carry its indent
+            body = "\n".join(line.removeprefix(fence_indent) for line in body.splitlines())
         lines = [line for line in body.splitlines() if line.strip()]
         if not lines:
             continue
@@ -138,9 +141,12 @@ def undefined_names(tree: ast.AST) -> list[str]:
     return sorted((n for n in used if n not in bound and n not in _BUILTINS), key=used.__getitem__)
 
 
-def _excerpt(code: str) -> bool:
-    """Code the answer shows in part: it starts indented, or marks omitted code with an ellipsis."""
+def _excerpt(code: str, err: SyntaxError | None = None) -> bool:
+    """Code the answer shows in part: it starts indented, marks omitted code with an ellipsis, or is a
+    function's body (``return`` or ``await`` outside a function)."""
     first = next((line for line in code.splitlines() if line.strip()), "")
+    if err is not None and "outside" in (err.msg or "") and "function" in (err.msg or ""):
+        return True
     return first[:1] in (" ", "\t") or "…" in code or bool(re.search(r"^\s*(#\s*)?\.\.\.\s*(#.*)?$", code, re.M))
 
 
@@ -183,8 +189,9 @@ def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
     code = join_blocks(blocks)
     try:
         tree = ast.parse(code)
+        compile(tree, "<answer>", "exec")  # what parses but cannot compile: ``return`` outside a function
     except SyntaxError as err:
-        if _excerpt(code):
+        if _excerpt(code, err):
             return Prepared(code=code, blocks=len(blocks), reason="an excerpt (indented, or with omitted parts)")
         if _cut_off(code, err):
             return Prepared(code=code, blocks=len(blocks), reason="the code stops mid-statement (cut off)")
@@ -209,7 +216,11 @@ def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
         shown = ", ".join(f"`{n}`" for n in unknown[:4])
         return Prepared(code=code, blocks=len(blocks), added=added, reason=f"uses names it does not define: {shown}")
     header = "\n".join(added)
-    return Prepared(code=f"{header}\n\n{code}" if header else code, blocks=len(blocks), added=added)
+    if not header:
+        return Prepared(code=code, blocks=len(blocks), added=added)
+    future = [line for line in code.splitlines() if line.startswith("from __future__ import")]
+    rest = "\n".join(line for line in code.splitlines() if not line.startswith("from __future__ import"))
+    return Prepared(code="\n".join([*future, header, "", rest]), blocks=len(blocks), added=added)
 
 
 def _made(tree: ast.AST, missing: list[str]) -> dict[str, str]:

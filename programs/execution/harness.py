@@ -168,7 +168,8 @@ def check(code: str, max_routes: int) -> dict[str, Any]:
                     status, error = resp.status_code, ""
                     cause = ""
                 except Exception as err:
-                    status, error, cause = 500, _last_line(err), _route_cause(err)
+                    sampled = bool(op.get("parameters") or op.get("requestBody"))
+                    status, error, cause = 500, _last_line(err), _route_cause(err, sampled)
                 route = {"method": method, "path": path, "status": status, "error": error}
                 if cause:
                     route["cause"] = cause
@@ -195,13 +196,14 @@ def _missing_file(err: BaseException) -> bool:
     return isinstance(err, FileNotFoundError) or (isinstance(err, RuntimeError) and "does not exist" in str(err))
 
 
-def _route_cause(err: BaseException) -> str:
+def _route_cause(err: BaseException, sampled: bool) -> str:
     """Why a route failed, when the request is to blame and not the code: a lookup of the made-up sample input
-    (``items[item_id]`` with ``item_id="x"``, a ``KeyError`` raised in the answer's own code), or a file it serves."""
+    (``items[item_id]`` with ``item_id="x"``: a ``KeyError`` raised in the answer's own code, on a route that took
+    sample parameters), or a file it serves."""
     if _missing_file(err):
         return "files"
     frames = traceback.extract_tb(err.__traceback__)
-    if isinstance(err, LookupError) and frames and frames[-1].filename.endswith("answer_code.py"):
+    if sampled and isinstance(err, LookupError) and frames and frames[-1].filename.endswith("answer_code.py"):
         return "input"
     return ""
 

@@ -39,7 +39,9 @@ from fda.errors import SandboxUnavailableError
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["root", "userns"]
+Mode = Literal["root"]
+# home folders, and the places other than /tmp where a process can leave files or reach other processes' sockets
+ALWAYS_HIDDEN = (Path("/root"), Path("/home"), Path("/var/tmp"), Path("/dev/shm"), Path("/run"))
 NOBODY = 65534
 OUTPUT_CAP = 16 * 1024 * 1024  # bytes a run may write to a file, its stdout included
 
@@ -66,7 +68,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _setup_script(hide: Sequence[Path], keep: Sequence[Path], tmp_mb: int, drop: bool, command: Sequence[str]) -> str:
-    """What runs first inside the namespaces (as their root): mounts, then ``exec`` of the command.
+    """What runs first inside the namespaces (as their root): mounts, then the command as a child.
 
     A hidden folder that holds a ``keep`` path (the Python installation, under /root with pyenv) gets a
     tmpfs with only that path bound back in, at the same place, so the interpreter and the venv still work.
@@ -105,7 +107,11 @@ def _setup_script(hide: Sequence[Path], keep: Sequence[Path], tmp_mb: int, drop:
         ]
         command = [*setpriv, *command]
     lines.append("cd /tmp/work")
-    lines.append("exec " + " ".join(shlex.quote(c) for c in command))
+    # sh stays PID 1 of the namespace, as root: its parent-death signal (--kill-child) survives, so killing the
+    # run kills the namespace and everything in it (an exec'd setpriv would lose it with the uid change)
+    lines.append("set +e")
+    lines.append(" ".join(shlex.quote(c) for c in command))
+    lines.append("exit $?")
     return "\n".join(lines)
 
 
@@ -118,38 +124,41 @@ class Sandbox:
         mode: Mode | Literal["auto"] | None = "auto",
     ) -> None:
         self.limits = limits or SandboxLimits()
-        home = [Path("/root"), Path("/home")]
-        self.hide = [p for p in dict.fromkeys([*map(Path, hide), *home]) if p != Path("/")]
+        paths = [Path(os.path.abspath(p)) for p in hide]  # a relative state dir is relative to here, not to /
+        self.hide = [p for p in dict.fromkeys([*paths, *ALWAYS_HIDDEN]) if p != Path("/")]
         self.python = python or sys.executable
+        # the interpreter and the venv, bound back in where a hidden folder holds them (pyenv under /root)
+        self.keep = list(dict.fromkeys(Path(os.path.realpath(p)) for p in (sys.base_prefix, sys.prefix)))
         self._mode = mode
 
     @cached_property
     def mode(self) -> Mode | None:
-        """How this machine isolates: ``root`` (namespaces, then drop to nobody), ``userns``, or None."""
+        """``root`` when this machine can isolate code (namespaces, then nobody), else None. A user namespace
+        without root is not used: the code would be root in it, could undo the hiding (umount) and write
+        the service user's files."""
         if self._mode != "auto":
             return self._mode
-        if shutil.which("unshare") is None or shutil.which("prlimit") is None:
-            log.warning("code checks off: no unshare or prlimit (util-linux) on this machine")
+        missing = [c for c in ("unshare", "prlimit", "setpriv") if shutil.which(c) is None]
+        if missing:
+            log.warning("code checks off: %s (util-linux) not on this machine", ", ".join(missing))
             return None
-        modes: list[Mode] = ["root", "userns"] if os.geteuid() == 0 else ["userns"]
-        for mode in modes:
-            if mode == "root" and shutil.which("setpriv") is None:
-                continue
-            try:
-                probe = subprocess.run([*self._unshare(mode), "true"], capture_output=True, timeout=10, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                continue
-            if probe.returncode == 0:
-                return mode
-        log.warning("code checks off: this machine does not allow Linux namespaces (unshare failed)")
-        return None
+        if os.geteuid() != 0:
+            log.warning("code checks off: the sandbox needs root to drop the code to nobody in its namespaces")
+            return None
+        try:  # the whole path, the interpreter included: a venv it cannot reach fails here, not in every answer
+            probe = self._run("root", "print('ok')", "")
+        except OSError as err:
+            log.warning("code checks off: the sandbox did not start: %s", err)
+            return None
+        if probe.returncode != 0 or probe.stdout.strip() != "ok":
+            tail = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+            log.warning("code checks off: the sandbox's probe failed: %s", tail[:200])
+            return None
+        return "root"
 
     @staticmethod
     def _unshare(mode: Mode) -> list[str]:
-        flags = ["--net", "--pid", "--fork", "--mount", "--mount-proc", "--ipc", "--uts", "--kill-child"]
-        if mode == "userns":
-            flags = ["--user", "--map-root-user", *flags]
-        return ["unshare", *flags]
+        return ["unshare", "--net", "--pid", "--fork", "--mount", "--mount-proc", "--ipc", "--uts", "--kill-child"]
 
     def _limits(self) -> list[str]:
         """``prlimit`` before ``unshare``: the limits every process of the run inherits (a command, not a
@@ -172,9 +181,11 @@ class Sandbox:
         mode = self.mode
         if mode is None:
             raise SandboxUnavailableError("this machine cannot isolate the answer's code (no Linux namespaces)")
+        return self._run(mode, source, stdin)
+
+    def _run(self, mode: Mode, source: str, stdin: str) -> SandboxResult:
         command = [self.python, "-I", "-B", "-c", source]
-        keep = [Path(os.path.realpath(sys.base_prefix))]
-        script = _setup_script(self.hide, keep, self.limits.tmp_mb, drop=mode == "root", command=command)
+        script = _setup_script(self.hide, self.keep, self.limits.tmp_mb, drop=True, command=command)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8"}
         t0 = time.perf_counter()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -208,8 +219,3 @@ def _tail(handle: IO[bytes], cap: int = 64 * 1024) -> str:
     size = handle.seek(0, os.SEEK_END)
     handle.seek(max(0, size - cap))
     return handle.read().decode("utf-8", "replace")
-
-
-def default_hide(state_dir: Path, project_root: Path) -> list[Path]:
-    """What an answer's code must never see: the state folder (query logs, MLflow, models) and ``.env``."""
-    return [state_dir, project_root / ".env"]

@@ -31,6 +31,7 @@ from index.retrieval.base import Retriever, check_query
 DEFAULT_MAX_CHARS = 4000
 MIN_SNIPPET = 40
 _DEPRECATING = re.compile(r"deprecat|renam|remov|\bdrop|no longer|replaced by|instead of|breaking", re.IGNORECASE)
+_DEPRECATED = re.compile(r"deprecat", re.IGNORECASE)  # said of a whole section or paragraph: only the word itself
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -119,7 +120,7 @@ def _deprecated_mentions(text: str, needle: str, heading: Sequence[str] = ()) ->
     """The lines of a docs section about ``needle`` being deprecated: a line that mentions it and says so, or, when
     the section's heading or the line's paragraph says so ("Alternative Events (deprecated)", "For the deprecated
     `startup` and `shutdown` events, ... `@app.on_event(...)`"), the paragraph's deprecating line and the mentions."""
-    if any(_DEPRECATING.search(h) for h in heading):
+    if any(_DEPRECATED.search(h) for h in heading):
         mentions = _mentions(text, needle)
         return [f"(section: {' > '.join(heading)})", *mentions[:3]] if mentions else []
     out: list[str] = []
@@ -127,7 +128,7 @@ def _deprecated_mentions(text: str, needle: str, heading: Sequence[str] = ()) ->
         mentions = _mentions(paragraph, needle)
         if not mentions:
             continue
-        saying = [line.strip() for line in paragraph.splitlines() if _DEPRECATING.search(line)]
+        saying = [line.strip() for line in paragraph.splitlines() if _DEPRECATED.search(line)]
         if saying:
             out.extend(dict.fromkeys([*saying[:1], *mentions[:2]]))
     return out

@@ -220,7 +220,8 @@ def test_combined_score_custom_weights() -> None:
 def test_release_named_scores_the_release_the_facts_name_and_the_question_does_not() -> None:
     from eval.metrics import release_named, releases_in
 
-    assert releases_in("since 0.93 (and 0.100.0), not 10.0.1 or 1.0.93") == {"0.93.0", "0.100.0"}
+    assert releases_in("since 0.93 (and 0.100.0), not 10.0.1 or 1.0.93, nor 0.5 s") == {"0.93.0", "0.100.0"}
+    assert releases_in("0.9.1 and 0.9") == {"0.9.1"}
     claims = ["Support for lifespan was added in FastAPI 0.93.0", "It supersedes startup events"]
     question = "Since which FastAPI release can I pass lifespan=?"
     assert release_named(claims, question, "Since FastAPI 0.93 [1].", declined=False) == 1.0

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from programs.execution.sandbox import Sandbox, SandboxLimits
 
+ROOT = Path(__file__).resolve().parents[3]
+
 
 @pytest.fixture(scope="session")
-def secret_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Stands for the state folder: a file the sandboxed code must not read."""
-    folder = tmp_path_factory.mktemp("state")
+def secret_dir() -> Iterator[Path]:
+    """Stands for the state folder: a world-readable file the sandboxed code must not read. It lives in the
+    checkout, as state/ does (not under /tmp, which the sandbox replaces anyway: that would test nothing)."""
+    folder = ROOT / f".sandbox-test-state-{os.getpid()}"
+    folder.mkdir(mode=0o755)
     (folder / "mlflow.db").write_text("TOP-SECRET-STATE")
-    folder.chmod(0o755)
     (folder / "mlflow.db").chmod(0o644)
-    return folder
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

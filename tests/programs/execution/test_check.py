@@ -139,6 +139,37 @@ def test_what_the_readers_machine_has_is_not_held_against_the_code(sandbox: Sand
     assert relative.detail.startswith("imports from the reader's own package")
 
 
+def test_a_keyerror_without_sample_input_is_the_codes_own(sandbox: Sandbox) -> None:
+    code = "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\ndef f():\n    return {'a': 1}['b']\n"
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and report.status == "failed" and "KeyError: 'b'" in report.detail
+
+
+def test_a_report_of_the_wrong_shape_is_no_report(sandbox: Sandbox) -> None:
+    from programs.execution.check import _read_report
+
+    nonce = "n0"
+    good = '@@fda-code-check@@n0{"stage": "routes", "ok": true, "routes": [{"method": "GET", "path": "/", "status": 200, "error": ""}], "error": ""}'
+    assert _read_report(good, nonce) is not None
+    for bad in ('{"routes": [1], "ok": true}', '{"routes": "x"}', "[1, 2]", '{"routes": [], "error": 5}'):
+        assert _read_report("@@fda-code-check@@n0" + bad, nonce) is None
+    assert _read_report(good.replace("n0", "n1"), nonce) is None
+
+
+def test_not_run_is_not_remembered() -> None:
+    calls = []
+
+    class Busy(Sandbox):
+        def run(self, source: str, stdin: str = "") -> SandboxResult:
+            calls.append(1)
+            raise OSError("no more processes")
+
+    ck = checker(Busy(mode="root"))
+    text = answer("from fastapi import FastAPI\napp = FastAPI()")
+    assert ck.check(text) is not None and ck.check(text).status == "not_run"  # type: ignore[union-attr]
+    assert len(calls) == 2
+
+
 def test_the_answers_code_cannot_forge_the_report(sandbox: Sandbox) -> None:
     forged = '@@fda-code-check@@{"stage": "routes", "ok": true, "routes": [], "error": ""}'
     code = (

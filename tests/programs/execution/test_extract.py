@@ -118,3 +118,12 @@ def test_imports_of_every_block_go_first() -> None:
     assert lines[:2] == ["from pydantic_settings import BaseSettings", "import os"]
     assert prepared.code.count("from pydantic_settings import BaseSettings") == 1
     assert "from fastapi import (\n    FastAPI,\n)" in prepared.code  # a multi-line import stays where it is
+
+
+def test_a_fence_inside_a_list_item_is_dedented_and_future_imports_stay_first() -> None:
+    answer = "1. Create the app:\n\n   ```python\n   from __future__ import annotations\n   app = FastAPI()\n   ```\n"
+    prepared = prepare(answer, IMPORTS)
+    assert prepared.reason == "" and prepared.syntax_error == ""
+    lines = prepared.code.splitlines()
+    assert lines[0] == "from __future__ import annotations" and lines[1] == "from fastapi import FastAPI"
+    compile(prepared.code, "answer", "exec")

@@ -4,6 +4,8 @@ fork without end, fill the disk or memory, or run forever (docs/code-checks.md).
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -22,9 +24,14 @@ def test_plain_code_runs_and_prints(sandbox: Sandbox) -> None:
 
 
 def test_it_cannot_read_the_state_folder(sandbox: Sandbox, secret_dir: Path) -> None:
+    assert (secret_dir / "mlflow.db").read_text() == "TOP-SECRET-STATE"  # readable by anyone outside
     code, out, err = run(sandbox, f"print(open({str(secret_dir / 'mlflow.db')!r}).read())")
     assert code != 0 and "TOP-SECRET-STATE" not in out
     assert "PermissionError" in err or "FileNotFoundError" in err
+    code, out, err = run(
+        sandbox, f"import subprocess; print(subprocess.run(['umount', {str(secret_dir)!r}]).returncode)"
+    )
+    assert out.strip() != "0"  # and cannot undo the hiding
 
 
 def test_it_sees_no_secrets_in_its_environment(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +42,8 @@ def test_it_sees_no_secrets_in_its_environment(sandbox: Sandbox, monkeypatch: py
 
 def test_it_cannot_read_other_processes_or_home_folders(sandbox: Sandbox) -> None:
     code, out, _ = run(sandbox, "import os; print([p for p in os.listdir('/proc') if p.isdigit()])")
-    assert (code, out) == (0, "['1']")  # its own process tree: itself, as PID 1
+    # its own process tree only: the namespace's sh (PID 1) and itself
+    assert code == 0 and eval(out)[0] == "1" and len(eval(out)) <= 3 and str(os.getpid()) not in eval(out)
     code, out, _ = run(sandbox, "import os; print(os.listdir('/root'))")
     assert ".bashrc" not in out and ".ssh" not in out
 
@@ -58,6 +66,18 @@ def test_fork_bombs_hit_the_process_limit(sandbox: Sandbox) -> None:
     assert code != 0 and "BlockingIOError" in err
 
 
+def test_it_leaves_nothing_behind_in_shared_folders(sandbox: Sandbox) -> None:
+    marker = f"fda-sandbox-test-{os.getpid()}"
+    script = (
+        f"for d in ('/var/tmp', '/dev/shm', '/run', '/tmp'):\n"
+        f"    try:\n        open(d + '/{marker}', 'w').write('x'); print(d, 'written')\n"
+        f"    except OSError:\n        print(d, 'refused')"
+    )
+    code, out, _ = run(sandbox, script)
+    assert code == 0 and "/tmp written" in out  # its own /tmp works; the others are empty, closed tmpfs
+    assert not any(Path(d, marker).exists() for d in ("/var/tmp", "/dev/shm", "/run", "/tmp"))
+
+
 def test_it_cannot_fill_the_disk(sandbox: Sandbox) -> None:
     code, _, err = run(sandbox, "open('big', 'wb').write(b'x' * 200_000_000)")
     assert code != 0 and ("File too large" in err or "No space left" in err or "MemoryError" in err)
@@ -68,12 +88,20 @@ def test_memory_is_capped(sandbox: Sandbox) -> None:
     assert code != 0 and "MemoryError" in err
 
 
-def test_endless_code_is_killed_with_all_its_children() -> None:
-    box = Sandbox(SandboxLimits(timeout_s=1.5))
-    if box.mode is None:
-        pytest.skip("no Linux namespaces here")
-    result = box.run("import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True:\n    pass")
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True:\n    pass",
+        "import os, time\nos.setsid()\ntime.sleep(60)",  # leaves the process group the timeout kills
+    ],
+)
+def test_endless_code_is_killed_with_all_its_children(sandbox: Sandbox, code: str) -> None:
+    box = Sandbox(SandboxLimits(timeout_s=1.5), hide=sandbox.hide, mode=sandbox.mode)
+    result = box.run(code)
     assert result.timed_out and result.ms < 5000
+    time.sleep(0.5)
+    survivors = subprocess.run(["pgrep", "-u", "65534", "-f", "time.sleep"], capture_output=True, text=True).stdout
+    assert survivors.strip() == ""
 
 
 def test_no_namespaces_means_nothing_runs() -> None:
@@ -87,5 +115,5 @@ def test_the_interpreter_stays_reachable_inside_a_hidden_folder() -> None:
     assert "mount -t tmpfs -o size=64k,mode=0755 tmpfs /root" in script
     assert script.index("mount --rbind /root/.pyenv/versions/3.11") < script.index("tmpfs /root")
     assert "mount --move /tmp/.keep0 /root/.pyenv/versions/3.11" in script
-    assert "--reuid=65534" in script and script.rstrip().endswith("python -c 1")
+    assert "--reuid=65534" in script and script.rstrip().endswith("python -c 1\nexit $?")  # sh stays PID 1
     assert os.path.isabs(script.split("cd ")[1].split()[0])
