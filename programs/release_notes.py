@@ -154,15 +154,20 @@ def _best(question: str, candidates: Sequence[Candidate]) -> Candidate | None:
     return best[1] if best else None
 
 
+def _candidates(passages: Sequence[Passage]) -> list[Candidate]:
+    """Every item of the release-notes passages among ``passages``, with the passage's index and release."""
+    return [
+        (i, release[0], release[1], item, bullet)
+        for i, p in enumerate(passages)
+        if (release := release_of(p)) is not None
+        for item, bullet in _items(p.text)
+    ]
+
+
 def release_evidence(question: str, passages: Sequence[Passage]) -> ReleaseItem | None:
     """The release-notes item, among the shown passages, that says what the question asks about; None when the
     question does not ask when, or no item covers enough of it."""
-    candidates: list[Candidate] = []
-    for i, p in enumerate(passages):
-        release = release_of(p)
-        if release is not None:
-            candidates.extend((i, release[0], release[1], item, bullet) for item, bullet in _items(p.text))
-    found = _best(question, candidates)
+    found = _best(question, _candidates(passages))
     return ReleaseItem(found[0], found[1], found[2], found[3]) if found else None
 
 
@@ -172,12 +177,7 @@ class ReleaseNotes:
 
     def __init__(self, sections: Sequence[Passage]) -> None:
         self.sections = list(sections)
-        self._items: list[Candidate] = [
-            (i, release[0], release[1], item, bullet)
-            for i, p in enumerate(self.sections)
-            if (release := release_of(p)) is not None
-            for item, bullet in _items(p.text)
-        ]
+        self._items = _candidates(self.sections)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -12,21 +12,16 @@ Test modules (``test_*.py``) are left out: they are pytest files, not apps.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-from collections import Counter
 from pathlib import Path
 
 from rich.progress import track
 
+from eval.code_report import STATUSES, summarize, write
 from fda.console import console, err_console
 from fda.settings import get_settings
-from index.ingest.sources import load_sources
-from programs.execution import load_code_checker
-
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "eval" / "results" / "code"
+from programs.execution import load_code_checker, local_snapshots
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if checker is None or checker.sandbox.mode is None:
         err_console.print("[red]code checks are off or this machine cannot isolate code[/]")
         return 2
-    local = [s for s in settings.corpus.sources if not s.startswith("github:")]
-    snapshot = next((s for s in load_sources(local, settings.state_dir / "cache") if s.version == args.version), None)
+    snapshot = next((s for s in local_snapshots(settings) if s.version == args.version), None)
     if snapshot is None:
         err_console.print(f"[red]docs version {args.version} is not in the corpus sources[/]")
         return 2
@@ -56,13 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         report = checker.check(f"```python\n{snapshot.files[path]}\n```", args.version)
         if report is not None:
             records.append({"path": path, **report.to_dict()})
-    OUT.mkdir(parents=True, exist_ok=True)
-    out = OUT / f"docs-examples-{args.version}.jsonl"
-    out.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
-    counts = Counter(r["status"] for r in records)
+    out = write(f"docs-examples-{args.version}", records)
+    counts = summarize(records, records).statuses
     console.print(
         f"{len(records)} examples with code ({len(paths) - len(records)} empty files) · "
-        + ", ".join(f"{k} {counts[k]}" for k in ("verified", "failed", "not_runnable", "not_run"))
+        + ", ".join(f"{k} {counts[k]}" for k in STATUSES)
     )
     for r in records:
         if r["status"] == "failed":
