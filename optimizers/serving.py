@@ -97,7 +97,7 @@ def load_champion(
     from programs.trust.checks import checks_for
 
     if versions is None:
-        versions, latest = program_versions(settings) if name == "multihop" else ([], latest)
+        versions, latest = program_versions(settings)  # both programs answer from the versions a question names
 
     if checks is None:
         checks = checks_for(settings, retriever)

@@ -9,6 +9,7 @@ pred.answer, pred.citations, pred.cannot_answer, pred.refused, pred.fallback
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import dspy
 
@@ -17,11 +18,13 @@ from fda.tracing import span
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, check_before, refusal, retrieve_all, widener
+from programs.fusion import balanced
 from programs.language import wants_rewrite_call
 from programs.reranker import LMReranker
 from programs.rewriter import QueryRewriter
 from programs.trust.checks import TrustChecks
 from programs.usage import tracked
+from programs.versions import versions_in_question
 from signatures.answer import CitedAnswer
 
 log = logging.getLogger(__name__)
@@ -41,9 +44,13 @@ class CitedRAG(dspy.Module):
         answer_lm: dspy.LM | None = None,
         rerank: int = 0,
         checks: TrustChecks | None = None,
+        versions: Sequence[str] = (),
+        latest: str | None = None,
     ) -> None:
         super().__init__()
         self.retriever = retriever
+        self.versions = list(versions)  # ingested docs versions: a question naming some is answered from them
+        self.latest = latest
         self.k = k
         self.use_rewrite = rewrite
         self.translate = translate  # rewrite anyway when the question is not in English (programs/language.py)
@@ -85,6 +92,13 @@ class CitedRAG(dspy.Module):
                 log.warning("re-ranking skipped: %s: %s", type(err).__name__, str(err)[:200])
         return passages[: self.k]
 
+    def named_versions(self, question: str, version: str | None) -> list[str | None]:
+        """The ingested versions the question names (programs/versions.py), when the request left the version
+        at the default (none, or the latest); [] otherwise: a request for 0.68 is answered from 0.68 only."""
+        if not self.versions or version not in (None, self.latest):
+            return []
+        return list(versions_in_question(question, self.versions, self.latest))
+
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
         with tracked() as usage:
             pred = self._answer(question, version)
@@ -100,7 +114,12 @@ class CitedRAG(dspy.Module):
             return refusal(intent, queries)
         if intent == "out_of_scope":
             return cannot_answer([], queries, "out_of_scope")
-        passages = self.rerank(screened.question, retrieve_all(self.retriever, queries, self.depth, version))
+        named = self.named_versions(screened.question, version)
+        if named:  # "I'm on 0.68": that version's docs, beside the latest's when one older version is named
+            lists = [retrieve_all(self.retriever, queries, self.depth, v) for v in named]
+            passages = self.rerank(screened.question, balanced(lists, named, self.depth))
+        else:
+            passages = self.rerank(screened.question, retrieve_all(self.retriever, queries, self.depth, version))
         with lm_scope(self.answer_lm):
             pred = answer_over(
                 self.answerer,

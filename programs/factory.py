@@ -60,7 +60,15 @@ def build_answer_program(
     if name == "rag":
         from programs.cited_rag import CitedRAG
 
-        return CitedRAG(retriever=retriever, rewrite_lm=lm, answer_lm=lm, rerank=config.rerank, **options)
+        return CitedRAG(
+            retriever=retriever,
+            rewrite_lm=lm,
+            answer_lm=lm,
+            rerank=config.rerank,
+            versions=list(versions),
+            latest=latest,
+            **options,
+        )
     if name == "multihop":
         from programs.multihop import MultiHopRAG
 

@@ -24,3 +24,22 @@ def rrf(lists: Sequence[Sequence[Passage]], k: int = RRF_K, limit: int | None = 
         for cid, score in rrf_ids([[p.chunk_id for p in ranked] for ranked in lists], k=k)
     ]
     return fused[:limit] if limit is not None else fused
+
+
+def balanced(lists: Sequence[Sequence[Passage]], versions: Sequence[str | None], k: int) -> list[Passage]:
+    """The ``k`` best passages of the fused ``lists``, each of ``versions`` guaranteed its best one (a question
+    about 0.68 and the latest sees both versions' docs), then the rest in fused order."""
+    fused = rrf(lists, limit=None)
+    if len(versions) < 2:
+        return fused[:k]
+    picked: list[Passage] = []
+    for v in versions:
+        best = next((p for p in fused if p.version == v), None)
+        if best is not None and best not in picked:
+            picked.append(best)
+    for p in fused:
+        if len(picked) >= k:
+            break
+        if p not in picked:
+            picked.append(p)
+    return picked

@@ -13,7 +13,7 @@ from fda.tracing import span
 from fda.types import Passage
 from index.retrieval.base import Retriever
 from programs.answering import answer_over, cannot_answer, check_before, refusal, widener
-from programs.fusion import rrf
+from programs.fusion import balanced, rrf
 from programs.language import wants_rewrite_call
 from programs.rewriter import QueryRewriter
 from programs.trust.checks import TrustChecks
@@ -100,7 +100,7 @@ class MultiHopRAG(dspy.Module):
                 break
             queries.append(query)
             lists.extend(self._search(query, versions))
-        passages = self._balanced(lists, versions)
+        passages = balanced(lists, versions, self.k)
         pred = answer_over(
             self.answerer,
             question,
@@ -115,19 +115,3 @@ class MultiHopRAG(dspy.Module):
         pred.versions = [v for v in versions if v]
         return pred
 
-    def _balanced(self, lists: list[list[Passage]], versions: Sequence[str | None]) -> list[Passage]:
-        """Fused passages, with each named version guaranteed its best passage."""
-        fused = rrf(lists, limit=None)
-        if len(versions) < 2:
-            return fused[: self.k]
-        picked: list[Passage] = []
-        for v in versions:
-            best = next((p for p in fused if p.version == v), None)
-            if best is not None and best not in picked:
-                picked.append(best)
-        for p in fused:
-            if len(picked) >= self.k:
-                break
-            if p not in picked:
-                picked.append(p)
-        return picked

@@ -218,3 +218,21 @@ def test_a_program_saved_without_the_reranker_still_loads(retriever: FakeRetriev
     assert plain.reranker is None and "reranker.pick" not in dict(plain.named_predictors())
     plain.save(tmp_path / "rag.json")
     CitedRAG(retriever).load(tmp_path / "rag.json")
+
+
+def test_a_question_naming_an_older_version_is_answered_from_it_and_the_latest(retriever: FakeRetriever) -> None:
+    program = CitedRAG(retriever, rewrite=False, k=3, versions=["0.68.0", "0.141.1"], latest="0.141.1")
+    with dspy.context(lm=DummyLM([answer("Add the middleware [1].", [1])])):
+        pred = program(question="I'm on 0.68: how do I add a middleware?")
+    assert [v for _, _, v in retriever.calls] == ["0.68.0", "0.141.1"]
+    assert {p.version for p in pred.passages} == {"0.68.0", "0.141.1"}  # each named version keeps its best
+
+
+def test_a_request_for_a_version_is_not_overridden_by_the_question(retriever: FakeRetriever) -> None:
+    program = CitedRAG(retriever, rewrite=False, k=3, versions=["0.68.0", "0.141.1"], latest="0.141.1")
+    with dspy.context(lm=DummyLM([answer("Add the middleware [1].", [1])])):
+        program(question="How did middleware change since 0.141?", version="0.68.0")
+    assert [v for _, _, v in retriever.calls] == ["0.68.0"]
+    with dspy.context(lm=DummyLM([answer("Use CORSMiddleware [1].", [1])])):
+        CitedRAG(retriever, rewrite=False, k=3)(question="I'm on 0.68: how do I enable CORS?")  # no versions known
+    assert [v for _, _, v in retriever.calls][-1] is None
