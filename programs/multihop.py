@@ -114,4 +114,3 @@ class MultiHopRAG(dspy.Module):
         pred.injection_detected = injection
         pred.versions = [v for v in versions if v]
         return pred
-

@@ -159,6 +159,9 @@ class CodeChecker:
             return CodeReport("failed", f"the run ended without a report: {tail}", stage="import", ms=run.ms, **base)
         base["fastapi"] = str(report.get("fastapi", ""))
         cause = str(report.get("cause", ""))
+        exhausted = cause == "exhausted" or any(r.get("cause") == "exhausted" for r in report.get("routes", []))
+        if exhausted:  # other runs used the sandbox user's processes: not judged, asked again next time
+            return CodeReport("not_run", "the sandbox ran out of processes (other checks at the same time)", **base)
         if cause:  # it failed for want of something the sandbox does not give, not by its own mistake
             return CodeReport(
                 "not_runnable", _needs(cause, str(report.get("error", ""))), stage="import", ms=run.ms, **base

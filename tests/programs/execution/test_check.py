@@ -241,3 +241,10 @@ def test_a_docs_example_is_named_and_linked(sandbox: Sandbox) -> None:
         "share": 1.0,
     }
     assert examples.match("app = FastAPI()\nx = 1\ny = 2\nz = 3") is None  # mostly not the example's lines
+
+
+def test_running_out_of_the_shared_process_budget_is_not_the_codes_fault(sandbox: Sandbox) -> None:
+    tight = Sandbox(SandboxLimits(timeout_s=8, max_processes=1), hide=sandbox.hide, mode=sandbox.mode)
+    code = "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/')\nasync def root():\n    return {}\n"
+    report = checker(tight).check(answer(code))
+    assert report is not None and report.status == "not_run" and "ran out of processes" in report.detail
