@@ -101,8 +101,9 @@ class RequestContext:
                 record(500)
 
 
-def mcp_server_for(app: FastAPI) -> MCPServer:
-    """The MCP server over the services this app loads at start-up (api/mcp.py)."""
+def mcp_server_for(app: FastAPI, settings: Settings) -> MCPServer:
+    """The MCP server over the services this app loads at start-up (api/mcp.py); ``check_code`` only when
+    ``api.mcp_code_tool`` is on."""
 
     def tools() -> DocsTools:
         services: Services | None = getattr(app.state, "services", None)
@@ -116,7 +117,11 @@ def mcp_server_for(app: FastAPI) -> MCPServer:
     async def answer(question: str, version: str | None) -> dict[str, Any]:
         return await answer_with(app.state.services, question, version)
 
-    return build_mcp(tools, answer)
+    def checker() -> Any:
+        services: Services | None = getattr(app.state, "services", None)
+        return services.code_checker if services is not None else None
+
+    return build_mcp(tools, answer, checker if settings.api.mcp_code_tool else None)
 
 
 class McpEndpoint:
@@ -139,7 +144,7 @@ class McpEndpoint:
 
     @asynccontextmanager
     async def serving(self, app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-        server = mcp_server_for(app)
+        server = mcp_server_for(app, settings)
         hosts = settings.api.mcp_allowed_hosts
         security = TransportSecuritySettings(enable_dns_rebinding_protection=bool(hosts), allowed_hosts=hosts)
         self.app = server.streamable_http_app(

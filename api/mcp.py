@@ -64,9 +64,12 @@ async def answer_with(services: Any, question: str, version: str | None) -> dict
     return resp.model_dump(mode="json", exclude={"usage"})
 
 
-def build_mcp(tools: Callable[[], DocsTools], answer: AnswerFn | None = None) -> MCPServer:
+def build_mcp(
+    tools: Callable[[], DocsTools], answer: AnswerFn | None = None, check: Callable[[], Any] | None = None
+) -> MCPServer:
     """The MCP server over ``tools()`` (resolved per call: the service builds it at start-up) and, when given,
-    ``answer(question, version)``."""
+    ``answer(question, version)`` and ``check()`` (the code checker, programs/execution/: the ``check_code``
+    tool; None from it: not available)."""
     server = MCPServer(
         name="fastapi-docs",
         title="FastAPI Docs Assistant",
@@ -127,6 +130,28 @@ def build_mcp(tools: Callable[[], DocsTools], answer: AnswerFn | None = None) ->
         """Sections around a URL#anchor: its parent heading, its sub-sections, the rest of its page, then
         sections on other pages about a similar topic."""
         return await _run(lambda: tools().find_related_docs(url, k))
+
+    if check is not None:
+        checker_of = check
+
+        @server.tool(name="check_code")
+        async def check_code(
+            code: Annotated[str, Field(min_length=1, max_length=20_000, description="Python code: a FastAPI app.")],
+        ) -> dict[str, Any]:
+            """Run FastAPI code in a sandbox (no network, no files of this machine, time and memory limits) and
+            say whether it works: status verified (it imports, the app starts, its OpenAPI schema builds, every
+            route answers a request built from its schema without a server error), failed (detail: the error and
+            the line), or not_runnable (a fragment, a package not installed, and why). Missing imports of names
+            the FastAPI docs import (FastAPI, Depends, BaseModel...) are added and listed in `added`. Verified
+            does not mean it does what you meant."""
+            checker = checker_of()
+            if checker is None:
+                raise ToolError("code checks are off or this machine cannot isolate code (see /readyz 'code')")
+            report = await anyio.to_thread.run_sync(checker.check, f"```python\n{code}\n```")
+            if report is None:
+                raise ToolError("no Python found in `code`")
+            result: dict[str, Any] = report.to_dict()
+            return result
 
     if answer is not None:
         ask = answer

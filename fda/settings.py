@@ -260,6 +260,11 @@ class ApiSettings(_Section):
     security_headers: bool = Field(default=True, description="nosniff, no framing, no referrer, a strict CSP.")
     hsts: bool = Field(default=False, description="Strict-Transport-Security (only behind TLS).")
     mcp: bool = Field(default=True, description="Serve the docs tools over MCP (streamable HTTP) at /mcp (api/mcp.py).")
+    mcp_code_tool: bool = Field(
+        default=False,
+        description="Offer the check_code tool (runs a client's code in the sandbox, docs/code-checks.md) at /mcp. "
+        "Off: over HTTP anyone with a key could run code here; `fda mcp` (stdio, your own agent) offers it.",
+    )
     mcp_allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"],
         description="Host headers /mcp accepts (DNS-rebinding protection; 'name:*' any port); add the names a "

@@ -26,9 +26,12 @@ def mcp_cmd(
         str | None, typer.Option(help="Retrieval backend for search_docs (default: settings retrieval.backend).")
     ] = None,
     answer: Annotated[bool, typer.Option(help="Offer the `answer` tool (starts the LM on its first call).")] = True,
+    code: Annotated[
+        bool, typer.Option(help="Offer the `check_code` tool: run the agent's FastAPI code in the sandbox.")
+    ] = True,
 ) -> None:
     """Serve the docs tools to a coding agent over MCP (stdio): search_docs, read_section, compare_versions,
-    check_deprecations, find_related_docs, answer."""
+    check_deprecations, find_related_docs, answer, check_code."""
     import anyio
 
     from api.mcp import build_mcp
@@ -59,7 +62,12 @@ def mcp_cmd(
                 services.append(await anyio.to_thread.run_sync(lambda: wire(settings, build_missing=False)))
         return await answer_with(services[0], question, version)
 
-    server = build_mcp(lambda: tools, ask if answer else None)
+    checker = None
+    if code:
+        from programs.execution import load_code_checker
+
+        checker = load_code_checker(settings)
+    server = build_mcp(lambda: tools, ask if answer else None, (lambda: checker) if code else None)
     try:
         server.run("stdio")
     finally:

@@ -183,3 +183,42 @@ def test_mcp_survives_a_second_lifespan_of_the_same_app(tmp_path: Path) -> None:
             assert r.status_code == 200, r.text
     idle = TestClient(app, base_url="http://localhost")
     assert idle.post("/mcp", json=PING, headers=JSON_RPC).status_code == 503  # no lifespan running
+
+
+def test_check_code_runs_an_agents_code_in_the_sandbox() -> None:
+    from programs.execution.check import CodeChecker
+    from programs.execution.sandbox import Sandbox, SandboxLimits
+
+    box = Sandbox(SandboxLimits(timeout_s=8))
+    if box.mode is None:
+        pytest.skip("no sandbox here (needs root and Linux namespaces)")
+    checker = CodeChecker(box, imports={"FastAPI": "from fastapi import FastAPI"})
+    server = build_mcp(lambda: None, None, lambda: checker)  # type: ignore[arg-type,return-value]
+    off = build_mcp(lambda: None, None, lambda: None)  # type: ignore[arg-type,return-value]
+
+    async def session() -> None:
+        async with Client(server) as client:
+            assert "check_code" in {t.name for t in (await client.list_tools()).tools}
+            ok = await client.call_tool(
+                "check_code", {"code": "app = FastAPI()\n\n@app.get('/')\ndef root():\n    return {}"}
+            )
+            assert not ok.is_error and ok.structured_content["status"] == "verified"  # type: ignore[index]
+            assert ok.structured_content["added"] == ["from fastapi import FastAPI"]  # type: ignore[index]
+            bad = await client.call_tool("check_code", {"code": "from fastapi import Nope\napp = 1"})
+            assert bad.structured_content["status"] == "failed"  # type: ignore[index]
+        async with Client(off) as client:
+            refused = await client.call_tool("check_code", {"code": "app = FastAPI()"})
+            assert refused.is_error and "/readyz" in refused.content[0].text  # type: ignore[union-attr]
+
+    anyio.run(session)
+
+
+def test_check_code_is_not_offered_over_http_unless_asked() -> None:
+    server = build_mcp(lambda: None, None)  # type: ignore[arg-type,return-value]
+
+    async def names() -> set[str]:
+        async with Client(server) as client:
+            return {t.name for t in (await client.list_tools()).tools}
+
+    assert "check_code" not in anyio.run(names)
+    assert Settings().api.mcp_code_tool is False
