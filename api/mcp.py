@@ -141,15 +141,16 @@ def build_mcp(
             """Run FastAPI code in a sandbox (no network, no files of this machine, time and memory limits) and
             say whether it works: status verified (it imports, the app starts, its OpenAPI schema builds, every
             route answers a request built from its schema without a server error), failed (detail: the error and
-            the line), or not_runnable (a fragment, a package not installed, and why). Missing imports of names
-            the FastAPI docs import (FastAPI, Depends, BaseModel...) are added and listed in `added`. Verified
-            does not mean it does what you meant."""
+            the line), not_runnable (a fragment, a package not installed, and why), or not_run (this machine
+            cannot isolate code: it needs root and Linux namespaces). Missing imports of names the FastAPI docs
+            import (FastAPI, Depends, BaseModel...) are added and listed in `added`; nothing else is changed.
+            Verified does not mean it does what you meant."""
             checker = checker_of()
             if checker is None:
-                raise ToolError("code checks are off or this machine cannot isolate code (see /readyz 'code')")
-            report = await anyio.to_thread.run_sync(checker.check, f"```python\n{code}\n```")
+                raise ToolError("code checks are off here (FDA_CODE__EXECUTE=false, or the sandbox did not load)")
+            report = await anyio.to_thread.run_sync(checker.check_code, code)
             if report is None:
-                raise ToolError("no Python found in `code`")
+                raise ToolError("`code` is empty")
             result: dict[str, Any] = report.to_dict()
             return result
 

@@ -107,6 +107,13 @@ class CodeChecker:
                 self._cache.popitem(last=False)
         return report
 
+    def check_code(self, code: str) -> CodeReport | None:
+        """As :meth:`check`, for code itself (an agent's, through MCP's check_code): run as written, only the
+        missing imports added; None when it is empty."""
+        if not code.strip():
+            return None
+        return self._check(code, [code], None, verbatim=True)
+
     def check_prediction(self, pred: Any, version: str | None = None) -> CodeReport | None:
         """As :meth:`check`, for a program's prediction: declined and fallback answers are not run."""
         if getattr(pred, "fallback", False) or getattr(pred, "refused", False) or getattr(pred, "cannot_answer", False):
@@ -122,9 +129,9 @@ class CodeChecker:
                 return {"path": found.path, "version": found.version, "url": found.url, "share": found.share}
         return None
 
-    def _check(self, answer: str, blocks: list[str], version: str | None) -> CodeReport:
+    def _check(self, answer: str, blocks: list[str], version: str | None, verbatim: bool = False) -> CodeReport:
         example = self._example(blocks, version)
-        prepared = prepare(answer, self.imports)
+        prepared = prepare(answer, self.imports, verbatim=verbatim)
         base: dict[str, Any] = {"blocks": prepared.blocks, "added": prepared.added, "docs_example": example}
         if prepared.syntax_error:
             return CodeReport("failed", prepared.syntax_error, stage="parse", **base)
@@ -159,9 +166,6 @@ class CodeChecker:
             return CodeReport("failed", f"the run ended without a report: {tail}", stage="import", ms=run.ms, **base)
         base["fastapi"] = str(report.get("fastapi", ""))
         cause = str(report.get("cause", ""))
-        exhausted = cause == "exhausted" or any(r.get("cause") == "exhausted" for r in report.get("routes", []))
-        if exhausted:  # other runs used the sandbox user's processes: not judged, asked again next time
-            return CodeReport("not_run", "the sandbox ran out of processes (other checks at the same time)", **base)
         if cause:  # it failed for want of something the sandbox does not give, not by its own mistake
             return CodeReport(
                 "not_runnable", _needs(cause, str(report.get("error", ""))), stage="import", ms=run.ms, **base

@@ -150,22 +150,28 @@ def _excerpt(code: str, err: SyntaxError | None = None) -> bool:
     return first[:1] in (" ", "\t") or "…" in code or bool(re.search(r"^\s*(#\s*)?\.\.\.\s*(#.*)?$", code, re.M))
 
 
-_TOP_IMPORT = re.compile(r"^(from\s+[\w.]+\s+import\s+[^(\\]+|import\s+[\w., ]+)$")
-
-
 def join_blocks(blocks: list[str]) -> str:
-    """The blocks as one module, their top-level one-line imports first (deduplicated): an answer often shows
-    a class first and the block with its imports after."""
+    """The blocks as one module, the imports at each block's top level first (deduplicated): an answer often
+    shows a class first and the block with its imports after. Imports are found by parsing, so an "import"
+    line inside a string stays where it is; a block that does not parse is kept as it is."""
     imports: dict[str, None] = {}
     bodies = []
     for block in blocks:
-        body = []
-        for line in block.splitlines():
-            if _TOP_IMPORT.match(line.rstrip()):
-                imports.setdefault(line.rstrip(), None)
-            else:
-                body.append(line)
-        bodies.append("\n".join(body).strip("\n"))
+        lines = block.splitlines()
+        try:
+            tree = ast.parse(block)
+        except SyntaxError:
+            bodies.append(block.strip("\n"))
+            continue
+        moved: set[int] = set()
+        for node in tree.body:
+            if isinstance(node, ast.Import | ast.ImportFrom) and not (
+                isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            ):
+                span = range(node.lineno - 1, (node.end_lineno or node.lineno))
+                imports.setdefault("\n".join(lines[i] for i in span), None)
+                moved.update(span)
+        bodies.append("\n".join(line for i, line in enumerate(lines) if i not in moved).strip("\n"))
     head = "\n".join(imports)
     return "\n\n".join(p for p in [head, *bodies] if p)
 
@@ -181,12 +187,13 @@ def _cut_off(code: str, err: SyntaxError) -> bool:
     return (err.lineno or 0) >= len(lines) and any(u in msg for u in unfinished)
 
 
-def prepare(answer: str, imports: Mapping[str, str]) -> Prepared:
-    """The answer's Python as one runnable module, completed with the docs' imports, or why not."""
-    blocks = python_blocks(answer)
-    if not blocks:
+def prepare(answer: str, imports: Mapping[str, str], verbatim: bool = False) -> Prepared:
+    """The answer's Python as one runnable module, completed with the docs' imports, or why not. ``verbatim``:
+    ``answer`` is code itself (an agent's, through MCP), run as written apart from the added imports."""
+    blocks = [answer] if verbatim else python_blocks(answer)
+    if not blocks or not blocks[0].strip():
         return Prepared()
-    code = join_blocks(blocks)
+    code = blocks[0] if verbatim else join_blocks(blocks)
     try:
         tree = ast.parse(code)
         compile(tree, "<answer>", "exec")  # what parses but cannot compile: ``return`` outside a function

@@ -176,8 +176,6 @@ def check(code: str, max_routes: int) -> dict[str, Any]:
                 report["routes"].append(route)
     except BaseException as err:
         report["error"] = "app start-up (lifespan) failed: " + _last_line(err)
-        if _exhausted(err):
-            report["cause"] = "exhausted"
         return report
     failed = [r for r in report["routes"] if r["status"] >= 500 and not r.get("cause")]
     report["ok"] = not failed
@@ -193,11 +191,6 @@ OWN_PACKAGES = ("fastapi", "starlette", "pydantic", "pydantic_settings")
 NETWORK_ERRNOS = {99, 101, 111, 113, -2, -3, -5}  # unreachable, refused, name resolution
 
 
-def _exhausted(err: BaseException) -> bool:
-    """The sandbox user's process budget ran out (it is shared by every run at once): nobody's fault here."""
-    return isinstance(err, RuntimeError) and "can't start new thread" in str(err)
-
-
 def _missing_file(err: BaseException) -> bool:
     """A file or folder the reader has and the sandbox does not (``static/``, ``dist/``, a video file)."""
     return isinstance(err, FileNotFoundError) or (isinstance(err, RuntimeError) and "does not exist" in str(err))
@@ -209,8 +202,6 @@ def _route_cause(err: BaseException, sampled: bool) -> str:
     sample parameters), or a file it serves."""
     if _missing_file(err):
         return "files"
-    if _exhausted(err):
-        return "exhausted"
     frames = traceback.extract_tb(err.__traceback__)
     if sampled and isinstance(err, LookupError) and frames and frames[-1].filename.endswith("answer_code.py"):
         return "input"
@@ -230,8 +221,6 @@ def _cause(err: BaseException, module: Any) -> str:
         installed = re.search(r"([\w.-]+) is not installed", str(err))  # pydantic: "email-validator is not installed"
         if installed:
             return f"module:{installed.group(1)}"
-    if _exhausted(err):
-        return "exhausted"
     if _missing_file(err):
         return "files"
     chain: list[BaseException] = []

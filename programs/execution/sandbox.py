@@ -9,8 +9,8 @@ Linux namespaces (``unshare``, util-linux) give the process:
   empty tmpfs over each path in ``hide`` (the state folder, ``.env``, home folders) and its own /proc, so
   neither the service's files nor other processes' environments are visible;
 - **its own process tree**: a new PID namespace, killed as a whole when time runs out;
-- **no privileges**: as root it drops to ``nobody`` with no capabilities and ``no_new_privs``; without root
-  it runs in a user namespace as the calling user;
+- **no privileges**: it drops to a uid of its own (one per concurrent run) with no capabilities and
+  ``no_new_privs``; this needs root (a user namespace would leave the code root inside it);
 - **limits** (rlimits): address space, CPU seconds, file size, open files, processes, no core dumps; a
   clean environment (PATH, HOME, LANG only: no keys), and a wall-clock timeout.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import shlex
 import shutil
 import subprocess
@@ -43,6 +44,9 @@ Mode = Literal["root"]
 # home folders, and the places other than /tmp where a process can leave files or reach other processes' sockets
 ALWAYS_HIDDEN = (Path("/root"), Path("/home"), Path("/var/tmp"), Path("/dev/shm"), Path("/run"))
 NOBODY = 65534
+# each run gets a uid of its own, so one run's fork bomb spends its own process budget (RLIMIT_NPROC counts a
+# uid's processes machine-wide), not the next run's: a block of uids per service process, one per slot
+RUN_UIDS = 2_000_000 + (os.getpid() % 100_000) * 8
 OUTPUT_CAP = 16 * 1024 * 1024  # bytes a run may write to a file, its stdout included
 
 
@@ -50,7 +54,8 @@ OUTPUT_CAP = 16 * 1024 * 1024  # bytes a run may write to a file, its stdout inc
 class SandboxLimits:
     timeout_s: float = 10.0
     memory_mb: int = 1024  # address space; Python with FastAPI and pydantic maps about 400 MB
-    max_processes: int = 64  # per user: concurrent runs as nobody share it
+    max_processes: int = 64  # per run: each run has a uid of its own
+    slots: int = 4  # runs at once (each with its own uid)
     tmp_mb: int = 32
 
 
@@ -67,7 +72,15 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _setup_script(hide: Sequence[Path], keep: Sequence[Path], tmp_mb: int, drop: bool, command: Sequence[str]) -> str:
+def _setup_script(
+    hide: Sequence[Path],
+    keep: Sequence[Path],
+    tmp_mb: int,
+    drop: bool,
+    command: Sequence[str],
+    uid: int = NOBODY,
+    kill_after_s: int = 0,
+) -> str:
     """What runs first inside the namespaces (as their root): mounts, then the command as a child.
 
     A hidden folder that holds a ``keep`` path (the Python installation, under /root with pyenv) gets a
@@ -95,17 +108,19 @@ def _setup_script(hide: Sequence[Path], keep: Sequence[Path], tmp_mb: int, drop:
             lines.append(f"mount --move /tmp/.keep{staged + kept.index(k)} {shlex.quote(str(k))}")
         staged += len(kept)
     if drop:
-        lines.append(f"chown {NOBODY}:{NOBODY} /tmp/work")
+        lines.append(f"chown {uid}:{uid} /tmp/work")
         setpriv = [
             "setpriv",
-            f"--reuid={NOBODY}",
-            f"--regid={NOBODY}",
+            f"--reuid={uid}",
+            f"--regid={uid}",
             "--clear-groups",
             "--no-new-privs",
             "--inh-caps=-all",
             "--bounding-set=-all",
         ]
         command = [*setpriv, *command]
+    if kill_after_s:  # a second clock inside: the run dies even when the service that started it is killed
+        command = ["timeout", "-s", "KILL", str(kill_after_s), *command]
     lines.append("cd /tmp/work")
     # sh stays PID 1 of the namespace, as root: its parent-death signal (--kill-child) survives, so killing the
     # run kills the namespace and everything in it (an exec'd setpriv would lose it with the uid change)
@@ -130,20 +145,25 @@ class Sandbox:
         # the interpreter and the venv, bound back in where a hidden folder holds them (pyenv under /root)
         self.keep = list(dict.fromkeys(Path(os.path.realpath(p)) for p in (sys.base_prefix, sys.prefix)))
         self._mode = mode
+        self._uids: queue.Queue[int] = queue.Queue()
+        for slot in range(self.limits.slots):
+            self._uids.put(RUN_UIDS + slot)
 
     @cached_property
     def mode(self) -> Mode | None:
-        """``root`` when this machine can isolate code (namespaces, then nobody), else None. A user namespace
+        """``root`` when this machine can isolate code (namespaces, then an unprivileged uid), else None. A user namespace
         without root is not used: the code would be root in it, could undo the hiding (umount) and write
         the service user's files."""
         if self._mode != "auto":
             return self._mode
-        missing = [c for c in ("unshare", "prlimit", "setpriv") if shutil.which(c) is None]
+        missing = [c for c in ("unshare", "prlimit", "setpriv", "timeout") if shutil.which(c) is None]
         if missing:
             log.warning("code checks off: %s (util-linux) not on this machine", ", ".join(missing))
             return None
         if os.geteuid() != 0:
-            log.warning("code checks off: the sandbox needs root to drop the code to nobody in its namespaces")
+            log.warning(
+                "code checks off: the sandbox needs root to drop the code to an unprivileged uid in its namespaces"
+            )
             return None
         try:  # the whole path, the interpreter included: a venv it cannot reach fails here, not in every answer
             probe = self._run("root", "print('ok')", "")
@@ -185,7 +205,17 @@ class Sandbox:
 
     def _run(self, mode: Mode, source: str, stdin: str) -> SandboxResult:
         command = [self.python, "-I", "-B", "-c", source]
-        script = _setup_script(self.hide, self.keep, self.limits.tmp_mb, drop=True, command=command)
+        uid = self._uids.get()  # one of the slots: waits while every slot runs
+        try:
+            return self._run_as(mode, command, stdin, uid)
+        finally:
+            self._uids.put(uid)
+
+    def _run_as(self, mode: Mode, command: list[str], stdin: str, uid: int) -> SandboxResult:
+        kill_after = int(self.limits.timeout_s) + 2
+        script = _setup_script(
+            self.hide, self.keep, self.limits.tmp_mb, drop=True, command=command, uid=uid, kill_after_s=kill_after
+        )
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8"}
         t0 = time.perf_counter()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -206,9 +206,13 @@ def test_check_code_runs_an_agents_code_in_the_sandbox() -> None:
             assert ok.structured_content["added"] == ["from fastapi import FastAPI"]  # type: ignore[index]
             bad = await client.call_tool("check_code", {"code": "from fastapi import Nope\napp = 1"})
             assert bad.structured_content["status"] == "failed"  # type: ignore[index]
+            # run as written: an "import" line inside a string is not moved (and not imported)
+            text = 'DOC = """\nimport client\n"""\napp = FastAPI()\n\n@app.get("/")\ndef root():\n    return DOC'
+            verbatim = await client.call_tool("check_code", {"code": text})
+            assert verbatim.structured_content["status"] == "verified"  # type: ignore[index]
         async with Client(off) as client:
             refused = await client.call_tool("check_code", {"code": "app = FastAPI()"})
-            assert refused.is_error and "/readyz" in refused.content[0].text  # type: ignore[union-attr]
+            assert refused.is_error and "code checks are off" in refused.content[0].text  # type: ignore[union-attr]
 
     anyio.run(session)
 

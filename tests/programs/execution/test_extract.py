@@ -117,7 +117,7 @@ def test_imports_of_every_block_go_first() -> None:
     lines = prepared.code.splitlines()
     assert lines[:2] == ["from pydantic_settings import BaseSettings", "import os"]
     assert prepared.code.count("from pydantic_settings import BaseSettings") == 1
-    assert "from fastapi import (\n    FastAPI,\n)" in prepared.code  # a multi-line import stays where it is
+    assert "from fastapi import (\n    FastAPI,\n)" in prepared.code  # a multi-line import moves whole
 
 
 def test_a_fence_inside_a_list_item_is_dedented_and_future_imports_stay_first() -> None:
@@ -127,3 +127,13 @@ def test_a_fence_inside_a_list_item_is_dedented_and_future_imports_stay_first() 
     lines = prepared.code.splitlines()
     assert lines[0] == "from __future__ import annotations" and lines[1] == "from fastapi import FastAPI"
     compile(prepared.code, "answer", "exec")
+
+
+def test_only_real_imports_move_up() -> None:
+    answer = (
+        '```python\nDOC = """\nimport client\n"""\n```\n'
+        "```python\nfrom fastapi import (\n    FastAPI,\n)\nimport os\napp = FastAPI()\n```"
+    )
+    prepared = prepare(answer, {})
+    assert prepared.code.startswith("from fastapi import (\n    FastAPI,\n)\nimport os\n")
+    assert 'DOC = """\nimport client\n"""' in prepared.code  # inside a string: left where it is
