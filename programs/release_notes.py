@@ -35,7 +35,7 @@ from index.ingest.sources import version_key
 from programs.trust.support import content_words
 
 ASKS_WHEN = re.compile(
-    r"\bsince (which|what|when)\b|\b(which|what) (fastapi )?(version|release)\b|\bwhen (was|were|did|is|does)\b"
+    r"\bsince (which|what|when)\b|\b(which|what) (fastapi )?(version|release)\b(?! of (?!fastapi))|\bwhen (was|were|did)\b"
     r"|\b(from|in) which (fastapi )?(version|release)\b|\b(first|last|newest|oldest) (fastapi )?(version|release)\b"
     r"|\bwhen .{0,40}\b(added|introduced|deprecated|removed|dropped|changed)\b"
     r"|\b(newest|latest|last) fastapi\b.{0,30}\b(install|support|run)",
@@ -54,6 +54,14 @@ _ASKING = frozenset(
 # what must be in the item when the question names it: a version that is not a FastAPI release ("Python 3.9") and
 # a name with a number in it ("pydantic.v1", "HTTP2"), which the content words leave out
 _OTHER_VERSION = re.compile(r"(?<![\d.])(?!0\.)\d+\.\d+(?![\d.]*\d)|(?<![A-Za-z0-9])[A-Za-z]+\d+(?!\d)")
+_PACKAGE_VERSION = re.compile(r"\b(?:starlette|pydantic|uvicorn|httpx|anyio)\b\D{0,15}?\b(0\.\d+(?:\.\d+)?)", re.I)
+# items about the docs, tests and tooling rather than what FastAPI does (old releases list them among features)
+_TOOLING = re.compile(
+    r"\b(travis|tests?|testing|ci|coverage|mkdocs|docs?|documentation|translations?|typos?|lint\w*|sponsors?"
+    r"|diagrams?|readme|tutorials?|examples?)\b",
+    re.IGNORECASE,
+)
+MIN_SHARE_ANYWHERE = 0.5  # an item found among every release, not in the passages retrieved for the question
 MIN_SHARED = 2  # content words the item and the question share, at least (a version number the question names counts)
 MIN_SHARE = 0.4  # share of the question's content words the item covers
 
@@ -70,9 +78,19 @@ def asks_when(question: str) -> bool:
     return bool(ASKS_WHEN.search(question))
 
 
+# sections of a release that say nothing of what FastAPI does: its docs, translations, CI and tooling
+NOT_FEATURES = frozenset({"docs", "translations", "internal"})
+ACTION = re.compile(r"^(Add|Support|New|Drop|Deprecate|Remove|Allow|Enable|Introduce|Require)\b")
+REMOVAL = re.compile(r"^(Drop|Deprecate|Remove)\b|\bdeprecat|\bno longer\b")
+ASKS_REMOVAL = re.compile(r"\b(drop|remov|deprecat|no longer|stop|newest|latest|last)\w*", re.IGNORECASE)
+# "since when does FastAPI require X": whether that is X's addition or the older one's removal, words cannot tell
+AMBIGUOUS = re.compile(r"\b(requir\w*|minimum)\b", re.IGNORECASE)
+
+
 def release_of(passage: Passage) -> tuple[str, str] | None:
-    """(release, date) of a release-notes passage, from its heading path (``0.114.0 (2024-09-06)``)."""
-    if passage.kind != "release":
+    """(release, date) of a release-notes passage, from its heading path (``0.114.0 (2024-09-06)``); None for
+    the sections about the docs, translations and internals, and for a passage that is not release notes."""
+    if passage.kind != "release" or any(h.strip().lower() in NOT_FEATURES for h in passage.heading_path):
         return None
     for heading in reversed(passage.heading_path):
         m = _HEADING.match(heading.strip())
@@ -120,7 +138,8 @@ def _api_names(question: str) -> set[str]:
 
 def _wanted(question: str) -> tuple[set[str], set[str]]:
     """The question's content words minus the words of asking when, and the other version numbers it names."""
-    return _words(question) - _words(" ".join(_ASKING)), {n.lower() for n in _OTHER_VERSION.findall(question)}
+    numbers = {n.lower() for n in _OTHER_VERSION.findall(question)} | set(_PACKAGE_VERSION.findall(question))
+    return _words(question) - _words(" ".join(_ASKING)), numbers
 
 
 def _score(wanted: set[str], numbers: set[str], item: str) -> float | None:
@@ -135,20 +154,30 @@ def _score(wanted: set[str], numbers: set[str], item: str) -> float | None:
 Candidate = tuple[int, str, str, str, bool]  # passage index, release, date, item, is a bullet
 
 
-def _best(question: str, candidates: Sequence[Candidate]) -> Candidate | None:
+def _best(question: str, candidates: Sequence[Candidate], anywhere: bool = False) -> Candidate | None:
     """The bullet covering most of the question (a paragraph only when no bullet does), then the earliest release."""
-    if not asks_when(question):
+    if not asks_when(question) or AMBIGUOUS.search(question):
         return None
     wanted, numbers = _wanted(question)
     if len(wanted) + len(numbers) < MIN_SHARED:
         return None
     apis = _api_names(question)
-    best: tuple[tuple[bool, float, tuple[int, ...]], Candidate] | None = None
+    best: tuple[tuple[bool, float, bool, tuple[int, ...]], Candidate] | None = None
     for candidate in candidates:
         share = _score(wanted, numbers, candidate[3])
         if share is None or (apis and not any(a in candidate[3].lower() for a in apis)):
             continue  # an item that names none of the APIs the question asks about is about something else
-        key = (candidate[4], share, tuple(-x for x in version_key(candidate[1])))
+        if bool(ASKS_REMOVAL.search(question)) != bool(REMOVAL.search(candidate[3])):
+            continue  # "when was X dropped / required" wants a removal; "since when can I" an addition
+        if anywhere and (
+            share < MIN_SHARE_ANYWHERE
+            or not candidate[4]
+            or not ACTION.match(candidate[3])
+            or _TOOLING.search(candidate[3].split(".")[0])
+        ):
+            continue  # from all of the release notes only a change FastAPI made (Add, Drop, ...), well covered
+        # a bullet; then the share; then an item that did something (Add, Drop, Deprecate...); then the earliest
+        key = (candidate[4], share, bool(ACTION.match(candidate[3])), tuple(-x for x in version_key(candidate[1])))
         if best is None or key > best[0]:
             best = (key, candidate)
     return best[1] if best else None
@@ -201,7 +230,7 @@ class ReleaseNotes:
         )
 
     def find(self, question: str) -> tuple[ReleaseItem, Passage] | None:
-        found = _best(question, self._items)
+        found = _best(question, self._items, anywhere=True)
         if found is None:
             return None
         return ReleaseItem(-1, found[1], found[2], found[3]), self.sections[found[0]]

@@ -131,3 +131,25 @@ def test_the_answer_step_cites_a_release_it_found_outside_the_shown_passages() -
     assert pred.answer.startswith('FastAPI 0.114.0 (2024-09-06), from its release notes: "Add support for')
     assert [c.url for c in pred.citations] == [FORMS.url, DOCS.url]
     assert [p.chunk_id for p in pred.passages] == ["docs", "rn-0.114.0"]
+
+
+def test_over_every_release_only_a_change_in_the_questions_direction() -> None:
+    from programs.release_notes import ReleaseNotes
+
+    notes = ReleaseNotes(
+        [
+            release("0.10.3", "* Make Travis run Ubuntu Xenial and Python 3.7 instead of Python 3.7-dev."),
+            release("0.44.1", "* ✨ Add full support for Python 3.8. PR #749."),
+            release("0.125.0", "* ➖ Drop support for Python 3.8. PR #1."),
+            release("0.1.19", "* ⬆️ Upgrade Starlette to `0.10.1`. PR #2."),
+        ]
+    )
+    assert notes.find("When did FastAPI drop Python 3.7 support?") is None  # a CI item is no answer
+    dropped = notes.find("Our servers still run Python 3.8. What is the newest FastAPI we can install?")
+    assert dropped is not None and dropped[0].version == "0.125.0"  # a removal question takes the removal
+    added = notes.find("Since which release does FastAPI support Python 3.8?")
+    assert added is not None and added[0].version == "0.44.1"  # an addition question the addition
+    assert notes.find("When did FastAPI start requiring Python 3.8?") is None  # "require" goes either way
+    assert notes.find("When did FastAPI upgrade Starlette to 0.27?") is None  # the package's version must match
+    assert notes.find("When does a background task run?") is None  # asks how, not since when
+    assert notes.find("Which version of the OpenAPI spec does FastAPI generate?") is None
