@@ -294,6 +294,11 @@ class ApiSettings(_Section):
             raise ValueError(
                 "require_api_key is on (the production preset) but no key is set: set FDA_API__API_KEYS='[\"<key>\"]'"
             )
+        if self.mcp_code_tool and not self.api_keys:
+            raise ValueError(
+                "mcp_code_tool lets /mcp clients run code on this machine: set FDA_API__API_KEYS too, so only "
+                "holders of a key can"
+            )
         return self
 
 

@@ -117,7 +117,8 @@ class CitedRAG(dspy.Module):
         named = self.named_versions(screened.question, version)
         if named:  # "I'm on 0.68": that version's docs, beside the latest's when one older version is named
             lists = [retrieve_all(self.retriever, queries, self.depth, v) for v in named]
-            passages = self.rerank(screened.question, balanced(lists, named, self.depth))
+            # the LM re-ranker sees no versions: balance again after it, so each named version keeps a passage
+            passages = balanced([self.rerank(screened.question, balanced(lists, named, self.depth))], named, self.k)
         else:
             passages = self.rerank(screened.question, retrieve_all(self.retriever, queries, self.depth, version))
         with lm_scope(self.answer_lm):
@@ -132,4 +133,5 @@ class CitedRAG(dspy.Module):
                 self.checks,
             )
         pred.injection_detected = screened.injection
+        pred.versions = [v for v in named if v]
         return pred

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_VERSION = re.compile(r"\b(?:v|version\s*)?(0\.\d{1,3}(?:\.\d{1,3})?)\b", re.IGNORECASE)
+# not inside a longer number ("192.168.0.68", "pydantic 2.0.100")
+_VERSION = re.compile(r"(?<![\d.])\b(?:v|version\s*)?(0\.\d{1,3}(?:\.\d{1,3})?)\b(?!\.\d)", re.IGNORECASE)
 
 
 def versions_in_question(question: str, available: Sequence[str], latest: str | None) -> list[str]:

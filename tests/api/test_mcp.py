@@ -226,3 +226,6 @@ def test_check_code_is_not_offered_over_http_unless_asked() -> None:
 
     assert "check_code" not in anyio.run(names)
     assert Settings().api.mcp_code_tool is False
+    with pytest.raises(ValueError, match="mcp_code_tool lets /mcp clients run code"):
+        Settings(api={"mcp_code_tool": True})  # type: ignore[arg-type]
+    assert Settings(api={"mcp_code_tool": True, "api_keys": ["k" * 24]}).api.mcp_code_tool  # type: ignore[arg-type]

@@ -226,6 +226,7 @@ def test_a_question_naming_an_older_version_is_answered_from_it_and_the_latest(r
         pred = program(question="I'm on 0.68: how do I add a middleware?")
     assert [v for _, _, v in retriever.calls] == ["0.68.0", "0.141.1"]
     assert {p.version for p in pred.passages} == {"0.68.0", "0.141.1"}  # each named version keeps its best
+    assert pred.versions == ["0.68.0", "0.141.1"]
 
 
 def test_a_request_for_a_version_is_not_overridden_by_the_question(retriever: FakeRetriever) -> None:
