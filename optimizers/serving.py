@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import dspy
 
+from fda.errors import StoreError
 from fda.settings import Settings
 from index.retrieval.base import Retriever
 from optimizers.manifest import PROGRAM, check_fits, check_manifest, read_manifest
@@ -49,7 +50,10 @@ def program_versions(settings: Settings) -> tuple[list[str], str | None]:
     """(ingested docs versions, the latest one): what MultiHopRAG needs to read versions in questions."""
     from index.ingest.store import ingested_versions
 
-    available = ingested_versions(settings.db_path)
+    try:
+        available = ingested_versions(settings.db_path)
+    except StoreError:  # no store yet: the program answers from the request's version only
+        return [], settings.corpus.latest_version
     latest = settings.corpus.latest_version or (max(available, key=_version_key) if available else None)
     return available, latest
 

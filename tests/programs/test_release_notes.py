@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fda.types import Passage
@@ -106,11 +108,10 @@ def test_every_release_is_searched_when_the_shown_passages_hold_none() -> None:
 
 
 @pytest.mark.corpus
-def test_the_stores_release_notes_answer_since_when() -> None:
-    from fda.settings import Settings
+def test_the_stores_release_notes_answer_since_when(real_store: tuple[Path, object]) -> None:
     from programs.release_notes import ReleaseNotes
 
-    notes = ReleaseNotes.from_store(Settings().db_path)
+    notes = ReleaseNotes.from_store(real_store[0])
     assert len(notes) > 1000
     found = notes.find("Since which version can a websocket route take dependencies=[...]?")
     assert found is not None and found[0].version == "0.97.0" and "WebSocket" in found[0].text
