@@ -140,7 +140,14 @@ class CodeChecker:
         if len(prepared.code) > self.max_chars:
             return CodeReport("not_runnable", f"longer than {self.max_chars} characters", **base)
         nonce = secrets.token_hex(8)
-        job = json.dumps({"code": prepared.code, "nonce": nonce, "max_routes": self.max_routes})
+        job = json.dumps(
+            {
+                "code": prepared.code,
+                "nonce": nonce,
+                "max_routes": self.max_routes,
+                "placeholders": prepared.placeholders,
+            }
+        )
         if not self._slots.acquire(timeout=2 * self.sandbox.limits.timeout_s):
             return CodeReport("not_run", "the code checks are busy (too many answers at once)", **base)
         try:
@@ -178,8 +185,12 @@ class CodeChecker:
         detail = str(report.get("error", ""))
         if status == "verified" and excused:
             r = excused[0]
-            why = "a lookup of the made-up test input" if r["cause"] == "input" else "a file the sandbox does not have"
-            detail = f"{r['method']} {r['path']}: {r['error']} ({why}; not counted)"
+            why = {
+                "input": "a lookup of the made-up test input; not counted",
+                "files": "a file the sandbox does not have; not counted",
+                "placeholder": "its body is a placeholder; not called",
+            }.get(r["cause"], r["cause"])
+            detail = f"{r['method']} {r['path']}: " + (f"{r['error']} " if r["error"] else "") + f"({why})"
         return CodeReport(
             status,
             detail,

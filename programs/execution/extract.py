@@ -52,6 +52,7 @@ class Prepared:
     blocks: int = 0  # Python blocks found
     added: list[str] = field(default_factory=list)  # import lines (and app/router) added to complete it
     reason: str = ""  # why it cannot run (empty: it can)
+    placeholders: list[str] = field(default_factory=list)  # functions whose body is only ``...`` or ``pass``
     syntax_error: str = ""  # the code is not valid Python (a failure, not a fragment)
 
 
@@ -223,11 +224,34 @@ def prepare(answer: str, imports: Mapping[str, str], verbatim: bool = False) -> 
         shown = ", ".join(f"`{n}`" for n in unknown[:4])
         return Prepared(code=code, blocks=len(blocks), added=added, reason=f"uses names it does not define: {shown}")
     header = "\n".join(added)
+    holes = placeholders(tree)
     if not header:
-        return Prepared(code=code, blocks=len(blocks), added=added)
+        return Prepared(code=code, blocks=len(blocks), added=added, placeholders=holes)
     future = [line for line in code.splitlines() if line.startswith("from __future__ import")]
     rest = "\n".join(line for line in code.splitlines() if not line.startswith("from __future__ import"))
-    return Prepared(code="\n".join([*future, header, "", rest]), blocks=len(blocks), added=added)
+    return Prepared(code="\n".join([*future, header, "", rest]), blocks=len(blocks), added=added, placeholders=holes)
+
+
+def placeholders(tree: ast.AST) -> list[str]:
+    """Functions the answer left out: a body of only ``...`` or ``pass`` (after a docstring). Their routes are not
+    called: the snippet says "your code here", not "this returns None"."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = [
+                b
+                for b in node.body
+                if not (
+                    isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant) and isinstance(b.value.value, str)
+                )
+            ]
+            if all(
+                isinstance(b, ast.Pass)
+                or (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant) and b.value.value is Ellipsis)
+                for b in body
+            ):
+                out.append(node.name)
+    return out
 
 
 def _made(tree: ast.AST, missing: list[str]) -> dict[str, str]:

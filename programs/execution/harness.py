@@ -119,7 +119,7 @@ def _find_app(module: Any) -> tuple[str, Any]:
     return "", None
 
 
-def check(code: str, max_routes: int) -> dict[str, Any]:
+def check(code: str, max_routes: int, placeholders: frozenset[str] = frozenset()) -> dict[str, Any]:
     import fastapi
 
     report: dict[str, Any] = {
@@ -159,9 +159,20 @@ def check(code: str, max_routes: int) -> dict[str, Any]:
         for method, op in item.items()
         if method in ("get", "post", "put", "patch", "delete")
     ]
+    endpoints = {
+        (route.path, m): getattr(route.endpoint, "__name__", "")
+        for route in app.routes
+        if hasattr(route, "methods") and hasattr(route, "endpoint")
+        for m in (route.methods or ())
+    }
     try:
         with TestClient(app) as client:
             for path, method, op in calls[:max_routes]:
+                if endpoints.get((path, method)) in placeholders:  # `def f(): ...`: the answer left it out
+                    report["routes"].append(
+                        {"method": method, "path": path, "status": 0, "error": "", "cause": "placeholder"}
+                    )
+                    continue
                 req = _request(path, method, op, defs)
                 try:
                     resp = client.request(method, req.pop("path"), **req)
@@ -265,7 +276,7 @@ def _last_line(err: BaseException) -> str:
 def main() -> None:
     job = json.loads(sys.stdin.read())
     nonce = str(job.get("nonce", ""))  # the caller's: a line the answer's code prints cannot pass for the report
-    report = check(job.pop("code"), int(job.get("max_routes", 12)))
+    report = check(job.pop("code"), int(job.get("max_routes", 12)), frozenset(job.get("placeholders", ())))
     sys.stdout.flush()
     sys.stdout.write(MARKER + nonce + json.dumps(report) + "\n")
     sys.stdout.flush()

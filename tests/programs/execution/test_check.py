@@ -255,3 +255,15 @@ def test_runs_at_once_do_not_share_a_process_budget(sandbox: Sandbox) -> None:
     report = ck.check(answer(code))  # while the other run has spent its 64 processes
     started.join()
     assert report is not None and report.status == "verified", report
+
+
+def test_a_route_left_as_a_placeholder_is_not_called(sandbox: Sandbox) -> None:
+    code = (
+        "from fastapi import FastAPI\nfrom pydantic import BaseModel\napp = FastAPI()\n\nclass Item(BaseModel):\n"
+        "    name: str\n\n@app.post('/items/')\nasync def create(item: Item):\n    return item\n\n"
+        "@app.get('/items/', response_model=list[Item])\nasync def get_items(): ...\n"
+    )
+    report = checker(sandbox).check(answer(code))
+    assert report is not None and report.status == "verified", report
+    assert report.detail == "GET /items/: (its body is a placeholder; not called)"
+    assert sorted((r["method"], r["status"]) for r in report.routes) == [("GET", 0), ("POST", 200)]
