@@ -70,6 +70,7 @@ def to_response(
         verification=getattr(pred, "verification", None),
         code=code,
         version=version,
+        versions=list(getattr(pred, "versions", None) or [version]),
         program=program,
         program_version=services.program_version(program),
         cached=cached,

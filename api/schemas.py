@@ -41,6 +41,11 @@ class AskResponse(BaseModel):
         "example. None: the answer shows no Python, or code checks are off.",
     )
     version: str
+    versions: list[str] = Field(
+        default_factory=list,
+        description="The docs versions the answer was written from (docs/versions.md): the request's, or those the "
+        "question names ('I'm on 0.68': 0.68.0 and the latest).",
+    )
     program: str
     program_version: str
     cached: bool

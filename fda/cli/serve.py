@@ -64,7 +64,8 @@ def _print_answer(resp: dict[str, Any], passages: list[Any], show_context: bool)
         console.print(f"\n[{colour}]{escape(_code_line(code))}[/]")
     usage = resp.get("usage") or {}
     console.print(
-        f"\n[dim]docs {escape(resp['version'])} · {escape(resp['program'])} {escape(resp['program_version'])} · "
+        f"\n[dim]docs {escape(', '.join(resp.get('versions') or [resp['version']]))} · "
+        f"{escape(resp['program'])} {escape(resp['program_version'])} · "
         f"{resp['timings_ms']['total']:.0f} ms · {usage.get('lm_calls', 0)} LM calls · "
         f"{usage.get('prompt_tokens', 0)}+{usage.get('completion_tokens', 0)} tokens"
         f"{' · ' + ', '.join(flags) if flags else ''}"
@@ -118,6 +119,7 @@ def _common(pred: Any, version: str, program: str, program_version: str, elapsed
         "refused": bool(pred.refused),
         "fallback": bool(pred.fallback),
         "version": version,
+        "versions": list(getattr(pred, "versions", None) or [version]),
         "program": program,
         "program_version": program_version,
         "timings_ms": {"total": round(elapsed, 1)},
