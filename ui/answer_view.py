@@ -25,7 +25,7 @@ def status_line(resp: dict[str, Any]) -> str:
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in (resp.get("timings_ms") or {}).items())
     usage = ", ".join(f"{k} {v}" for k, v in (resp.get("usage") or {}).items())
     parts = [
-        f"docs {resp.get('version')}",
+        f"docs {', '.join(resp.get('versions') or [str(resp.get('version'))])}",
         f"program {resp.get('program')} ({resp.get('program_version')})",
         "cached" if resp.get("cached") else "",
         timings,

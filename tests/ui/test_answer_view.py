@@ -78,3 +78,11 @@ def test_code_note_says_what_the_sandbox_found() -> None:
     )
     fragment = code_note({"code": {"status": "not_runnable", "detail": "an excerpt (indented, or with omitted parts)"}})
     assert fragment is not None and fragment[0] == "orange" and fragment[1].endswith("omitted parts)")
+
+
+def test_status_line_names_every_docs_version_the_answer_used() -> None:
+    from ui.answer_view import status_line
+
+    line = status_line({"version": "0.141.1", "versions": ["0.68.0", "0.141.1"], "program": "rag", "trace_id": "t"})
+    assert line.startswith("docs 0.68.0, 0.141.1 · program rag")
+    assert status_line({"version": "0.141.1", "program": "rag", "trace_id": "t"}).startswith("docs 0.141.1 ·")
