@@ -114,3 +114,9 @@ class SandboxUnavailableError(FDAError):
         "Run the service as root or where unprivileged user namespaces are allowed "
         "(sysctl kernel.unprivileged_userns_clone=1), or set FDA_CODE__EXECUTE=false."
     )
+
+
+class SandboxBusyError(FDAError):
+    """Every sandbox slot of this process stayed taken while a code check waited for one."""
+
+    hint = "Ask again: the code checks of other answers were still running."

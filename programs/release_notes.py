@@ -136,10 +136,13 @@ def _api_names(question: str) -> set[str]:
     return {m.lower() for m in _API_NAME.findall(question)} - {"fastapi"}
 
 
+_ASKING_WORDS = _words(" ".join(_ASKING))
+
+
 def _wanted(question: str) -> tuple[set[str], set[str]]:
     """The question's content words minus the words of asking when, and the other version numbers it names."""
     numbers = {n.lower() for n in _OTHER_VERSION.findall(question)} | set(_PACKAGE_VERSION.findall(question))
-    return _words(question) - _words(" ".join(_ASKING)), numbers
+    return _words(question) - _ASKING_WORDS, numbers
 
 
 def _score(wanted: set[str], numbers: set[str], item: str) -> float | None:

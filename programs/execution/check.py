@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fda.errors import SandboxUnavailableError
+from fda.errors import SandboxBusyError, SandboxUnavailableError
 from programs.execution.examples import DocsExamples
 from programs.execution.extract import prepare, python_blocks
 from programs.execution.harness import MARKER
@@ -76,7 +76,6 @@ class CodeChecker:
         max_routes: int = 12,
         max_chars: int = 20_000,
         cache_size: int = 256,
-        max_parallel: int = 2,
     ) -> None:
         self.sandbox = sandbox
         self.imports = dict(imports or {})
@@ -86,7 +85,6 @@ class CodeChecker:
         self._cache: OrderedDict[str, CodeReport] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max_parallel)  # sandboxes at once: each is a Python with FastAPI
 
     def check(self, answer: str, version: str | None = None) -> CodeReport | None:
         """The report for the answer's Python code; None when it shows none."""
@@ -148,17 +146,15 @@ class CodeChecker:
                 "placeholders": prepared.placeholders,
             }
         )
-        if not self._slots.acquire(timeout=2 * self.sandbox.limits.timeout_s):
-            return CodeReport("not_run", "the code checks are busy (too many answers at once)", **base)
         try:
             run = self.sandbox.run(HARNESS, stdin=job)
+        except SandboxBusyError:
+            return CodeReport("not_run", "the code checks are busy (too many answers at once)", **base)
         except SandboxUnavailableError as err:
             return CodeReport("not_run", str(err).split("\n")[0], **base)
         except OSError as err:
             log.warning("code check could not start the sandbox: %s", err)
             return CodeReport("not_run", f"the sandbox could not start: {err}", **base)
-        finally:
-            self._slots.release()
         if run.timed_out:
             limit = self.sandbox.limits.timeout_s
             return CodeReport(
@@ -202,7 +198,7 @@ class CodeChecker:
 
 
 def _needs(cause: str, error: str) -> str:
-    if cause == "module:the reader's own package (a relative import)":
+    if cause == "package":
         return "imports from the reader's own package (a relative import): " + error
     if cause == "files":
         return "needs files or folders it does not create: " + error

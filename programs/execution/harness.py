@@ -228,7 +228,7 @@ def _cause(err: BaseException, module: Any) -> str:
         return "" if top in OWN_PACKAGES else f"module:{err.name}"
     if isinstance(err, ImportError):
         if "relative import" in str(err):
-            return "module:the reader's own package (a relative import)"
+            return "package"
         installed = re.search(r"([\w.-]+) is not installed", str(err))  # pydantic: "email-validator is not installed"
         if installed:
             return f"module:{installed.group(1)}"

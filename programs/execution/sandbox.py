@@ -36,7 +36,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Literal
 
-from fda.errors import SandboxUnavailableError
+from fda.errors import SandboxBusyError, SandboxUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,13 @@ Mode = Literal["root"]
 ALWAYS_HIDDEN = (Path("/root"), Path("/home"), Path("/var/tmp"), Path("/dev/shm"), Path("/run"))
 NOBODY = 65534
 # each run gets a uid of its own, so one run's fork bomb spends its own process budget (RLIMIT_NPROC counts a
-# uid's processes machine-wide), not the next run's: a block of uids per service process, one per slot
+# uid's processes machine-wide), not the next run's: a block of uids per process, one per slot, shared by every
+# Sandbox of the process. The pool is also the limit on runs at once (each is a Python with FastAPI).
 RUN_UIDS = 2_000_000 + (os.getpid() % 100_000) * 8
+SLOTS = 2
+_FREE_UIDS: queue.Queue[int] = queue.Queue()
+for _slot in range(SLOTS):
+    _FREE_UIDS.put(RUN_UIDS + _slot)
 OUTPUT_CAP = 16 * 1024 * 1024  # bytes a run may write to a file, its stdout included
 
 
@@ -55,7 +60,6 @@ class SandboxLimits:
     timeout_s: float = 10.0
     memory_mb: int = 1024  # address space; Python with FastAPI and pydantic maps about 400 MB
     max_processes: int = 64  # per run: each run has a uid of its own
-    slots: int = 4  # runs at once (each with its own uid)
     tmp_mb: int = 32
 
 
@@ -145,9 +149,6 @@ class Sandbox:
         # the interpreter and the venv, bound back in where a hidden folder holds them (pyenv under /root)
         self.keep = list(dict.fromkeys(Path(os.path.realpath(p)) for p in (sys.base_prefix, sys.prefix)))
         self._mode = mode
-        self._uids: queue.Queue[int] = queue.Queue()
-        for slot in range(self.limits.slots):
-            self._uids.put(RUN_UIDS + slot)
 
     @cached_property
     def mode(self) -> Mode | None:
@@ -205,11 +206,15 @@ class Sandbox:
 
     def _run(self, mode: Mode, source: str, stdin: str) -> SandboxResult:
         command = [self.python, "-I", "-B", "-c", source]
-        uid = self._uids.get()  # one of the slots: waits while every slot runs
+        wait = 2 * self.limits.timeout_s
+        try:
+            uid = _FREE_UIDS.get(timeout=wait)  # one of the slots: waits while every slot runs
+        except queue.Empty:
+            raise SandboxBusyError(f"{SLOTS} code checks were running for {wait:g} s; this one did not start") from None
         try:
             return self._run_as(mode, command, stdin, uid)
         finally:
-            self._uids.put(uid)
+            _FREE_UIDS.put(uid)
 
     def _run_as(self, mode: Mode, command: list[str], stdin: str, uid: int) -> SandboxResult:
         kill_after = int(self.limits.timeout_s) + 2

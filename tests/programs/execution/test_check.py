@@ -267,3 +267,19 @@ def test_a_route_left_as_a_placeholder_is_not_called(sandbox: Sandbox) -> None:
     assert report is not None and report.status == "verified", report
     assert report.detail == "GET /items/: (its body is a placeholder; not called)"
     assert sorted((r["method"], r["status"]) for r in report.routes) == [("GET", 0), ("POST", 200)]
+
+
+def test_a_check_that_finds_every_slot_taken_says_busy_and_is_asked_again(sandbox: Sandbox) -> None:
+    from programs.execution import sandbox as sandbox_module
+
+    taken = [sandbox_module._FREE_UIDS.get() for _ in range(sandbox_module.SLOTS)]
+    try:
+        quick = Sandbox(SandboxLimits(timeout_s=0.2), hide=sandbox.hide, mode=sandbox.mode)
+        ck = checker(quick)
+        text = answer("from fastapi import FastAPI\napp = FastAPI()")
+        report = ck.check(text)
+        assert report is not None and report.status == "not_run" and "busy" in report.detail
+        assert not ck._cache  # not remembered: the next ask runs it
+    finally:
+        for uid in taken:
+            sandbox_module._FREE_UIDS.put(uid)
