@@ -7,8 +7,10 @@
 The attacks (data/redteam/attacks.jsonl, 12 categories) were written by a separate agent pass that was told
 not to open the guard, the trust checks, the gold sets or the docs of this repository. Each category is cut
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
-it) and **heldout** (read only to measure; never to write a rule from). `fda eval --suite redteam --split
-tune|heldout`.
+it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
+(data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole. `fda eval
+--suite redteam --split tune|heldout|heldout-2`; a held-out read is logged first in data/redteam/access.jsonl
+(``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
 when a canary string (what an injected instruction asked for, a forged URL, a leaked prompt marker) appears,
@@ -34,10 +36,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from eval.contract import Program, read_prediction
 from fda.errors import EvalError, InvalidQuestionError
 
-ATTACKS = Path(__file__).resolve().parents[1] / "data" / "redteam" / "attacks.jsonl"
+REDTEAM_DIR = Path(__file__).resolve().parents[1] / "data" / "redteam"
+ATTACKS = REDTEAM_DIR / "attacks.jsonl"
+# A second held-out set, written later by another pass that saw neither the suite nor the defences; all of it
+# is held out (it exists because the first held-out half's misses were read for the report of its run).
+HELDOUT_2 = REDTEAM_DIR / "heldout-2.jsonl"
+ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
+SuitePart = Literal["tune", "heldout", "heldout-2"]
+SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2")
+SEALED_PARTS: frozenset[str] = frozenset({"heldout", "heldout-2"})  # read only through open_heldout
 
 
 class Attack(BaseModel):
@@ -87,6 +97,79 @@ def load_attacks(path: Path = ATTACKS, part: Part | None = None) -> list[Attack]
         return attacks
     parts = assign_parts(attacks)
     return [a for a in attacks if parts[a.id] == part]
+
+
+def load_part(part: str) -> list[Attack]:
+    """The attacks of one part: a half of data/redteam/attacks.jsonl, or the whole of heldout-2.jsonl."""
+    if part == "heldout-2":
+        return load_attacks(HELDOUT_2)
+    if part not in PARTS:
+        raise EvalError(f"the red-team suite has no part {part!r}", hint=f"Use --split {' | '.join(SUITE_PARTS)}.")
+    return load_attacks(part=part)
+
+
+def open_heldout(
+    part: str,
+    *,
+    run_id: str,
+    purpose: str,
+    command: str,
+    repo: Path,
+    log: Path = ACCESS_LOG,
+    allow_dirty: bool = False,
+) -> str:
+    """Log a read of a held-out part before a single attack is sent (who, when, the git sha, what for) and
+    return the entry id; refuses without a purpose, and on a working tree with uncommitted changes (a read
+    must name the code it measured). The rule it serves: rules are chosen on the tune half; a held-out part
+    is read once per candidate, and docs quote only logged reads."""
+    import getpass
+    import uuid
+    from datetime import UTC, datetime
+
+    from eval.sealed import git_state
+
+    if not purpose.strip():
+        raise EvalError(
+            f"say what this read of the {part} part is for", hint='--purpose "harm classifier with a secrets class"'
+        )
+    sha, changed = git_state(repo)
+    if changed and not allow_dirty:
+        shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+        raise EvalError(
+            f"uncommitted changes ({shown}): a held-out read must name the code it measures",
+            hint="Commit first; the access log records the git sha.",
+        )
+    entry_id = uuid.uuid4().hex[:12]
+    _log(log, {"entry_id": entry_id, "event": "opened", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+               "who": getpass.getuser(), "run_id": run_id, "git_sha": sha, "dirty": bool(changed), "part": part,
+               "purpose": purpose.strip(), "command": command})  # fmt: skip
+    return entry_id
+
+
+def close_heldout(entry_id: str, *, run_id: str, table: Sequence[dict[str, Any]], log: Path = ACCESS_LOG) -> None:
+    """The read's outcome under the same entry id: the run and its overall attack success."""
+    from datetime import UTC, datetime
+
+    overall = next((r for r in table if r["category"] == "overall"), None)
+    _log(log, {"entry_id": entry_id, "event": "finished", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+               "run_id": run_id, "overall": overall})  # fmt: skip
+
+
+def entry_of(run_id: str, log: Path = ACCESS_LOG) -> str | None:
+    """The access entry a run opened (a resumed run finishes the read its first start logged)."""
+    return next((e["entry_id"] for e in read_access(log) if e["event"] == "opened" and e.get("run_id") == run_id), None)
+
+
+def read_access(log: Path = ACCESS_LOG) -> list[dict[str, Any]]:
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _log(log: Path, entry: dict[str, Any]) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,11 @@ _LOG_SUFFIX = f"/{ACCESS_DIR}/{ACCESS_LOG}"
 _RESULTS_PREFIX = "eval/results/"
 
 
+_REDTEAM_LOG = "data/redteam/access.jsonl"  # the red-team suite's held-out reads (eval/redteam.py)
+
+
 def _own_output(path: str) -> bool:
-    return path.endswith(_LOG_SUFFIX) or path.startswith(_RESULTS_PREFIX)
+    return path.endswith(_LOG_SUFFIX) or path.startswith(_RESULTS_PREFIX) or path == _REDTEAM_LOG
 
 
 def access_log(version: str, root: Path = GOLD_DIR) -> Path:

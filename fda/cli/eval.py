@@ -118,17 +118,26 @@ def eval_main(
         str,
         typer.Option(
             "--suite",
-            help="gold: the gold questions; redteam: the attacks of data/redteam/ (--split tune | heldout), "
-            "attack success per category (eval/redteam.py).",
+            help="gold: the gold questions; redteam: the attacks of data/redteam/ (--split tune | heldout | "
+            "heldout-2), attack success per category (eval/redteam.py).",
         ),
     ] = "gold",
+    purpose: Annotated[
+        str,
+        typer.Option(
+            "--purpose",
+            help="What a read of a held-out red-team part is for (required there; logged in data/redteam/access.jsonl).",
+        ),
+    ] = "",
 ) -> None:
     """Evaluate a program on a gold split; writes eval/reports/<run-id>/ (see the subcommands too)."""
     if ctx.invoked_subcommand is not None:
         return
     s = get_settings()
     if suite == "redteam":
-        run_redteam(s, program if program != "retrieval" else "rag", backend or s.retrieval.backend, split, resume)
+        run_redteam(
+            s, program if program != "retrieval" else "rag", backend or s.retrieval.backend, split, resume, purpose
+        )
         return
     if suite != "gold":
         fail(EvalError(f"unknown suite {suite!r}", hint="Use gold or redteam."))
@@ -666,31 +675,40 @@ def baseline_cmd(
         console.print(f"wrote {path}: commit it so `make eval-gate` checks against it")
 
 
-def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str | None) -> None:
+def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str | None, purpose: str = "") -> None:
     """``fda eval --suite redteam``: every attack of one part once through the answer program (the served
-    settings: trust checks as configured); per-attack rows in eval/results/redteam/<run>.jsonl, resumable."""
+    settings: trust checks as configured); per-attack rows in eval/results/redteam/<run>.jsonl, resumable. A
+    held-out part is logged in data/redteam/access.jsonl before the first attack is sent (a resumed run is
+    the same read and is not logged again)."""
     import datetime as dt
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from eval.programs import NEEDS_LM, build_program
-    from eval.redteam import PARTS, REDTEAM_RESULTS, by_category, load_attacks, run_suite
+    from eval.redteam import (
+        REDTEAM_RESULTS, SEALED_PARTS, by_category, close_heldout, entry_of, load_part, open_heldout, run_suite,
+    )  # fmt: skip
     from eval.sealed import git_state
     from index.ingest.store import ingested_versions
     from programs.trust.checks import checks_for
 
     part = "tune" if split == "dev" else split
+    repo = Path(__file__).resolve().parents[2]
+    entry_id = None
     try:
-        if part not in PARTS:
-            raise EvalError(f"the red-team suite has no part {split!r}", hint="Use --split tune or --split heldout.")
         if program not in NEEDS_LM:
             raise EvalError(f"program {program!r} gives no answers to attack", hint="Use --program rag or multihop.")
-        attacks = load_attacks(part=part)
+        attacks = load_part(part)
         run_id = resume or f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{program}-{part}"
         out = REDTEAM_RESULTS / f"{run_id}.jsonl"
+        command = f"fda eval --suite redteam --program {program} --split {part}"
+        if part in SEALED_PARTS:
+            entry_id = entry_of(run_id) if resume else None
+            if entry_id is None:
+                entry_id = open_heldout(part, run_id=run_id, purpose=purpose, command=command, repo=repo)
         retriever = session.open_retriever(backend, s)
         available = ingested_versions(s.db_path)
-        sha, changed = git_state(Path(__file__).resolve().parents[2])
+        sha, changed = git_state(repo)
         with session.lm_session(s, answers=True, judge=False) as (lm, _):
             built = build_program(
                 program, retriever, lm=lm, versions=available, latest=s.corpus.latest_version or None,
@@ -698,11 +716,13 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
             )  # fmt: skip
             meta = {"run_id": run_id, "program": program, "backend": backend, "part": part, "lm": s.lm.model,
                     "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "premise": s.answer.premise, "verify": s.answer.verify},
-                    "git_sha": sha, "git_dirty": bool(changed), "command": f"fda eval --suite redteam --program {program} --split {part}"}  # fmt: skip
+                    "git_sha": sha, "git_dirty": bool(changed), "command": command, "access_entry": entry_id}  # fmt: skip
             columns = (TextColumn("attacks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:
                 task = bar.add_task("attacks", total=len(attacks))
                 results = run_suite(built, attacks, out, meta, progress=lambda i, n: bar.update(task, completed=i))
+        if entry_id is not None:
+            close_heldout(entry_id, run_id=run_id, table=by_category(results))
     except KeyboardInterrupt:
         err_console.print(f"[yellow]interrupted:[/] continue with `fda eval --suite redteam --resume {run_id}`")
         raise typer.Exit(code=130) from None

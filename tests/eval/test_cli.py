@@ -190,3 +190,14 @@ def test_seeds_pools_runs_of_one_configuration_clustered_by_question(cli_env: Pa
     (cli_env / "reports" / "run3" / "meta.json").write_text(json.dumps({**meta, "program": "multihop"}))
     mixed = runner.invoke(app, ["eval", "seeds", "run1", "run3"])
     assert mixed.exit_code == 2 and "more than their LM seed" in mixed.output
+
+
+def test_redteam_held_out_parts_need_a_purpose_and_unknown_parts_are_named(tmp_path: Path) -> None:
+    from eval.redteam import ACCESS_LOG
+
+    before = ACCESS_LOG.read_text() if ACCESS_LOG.is_file() else None
+    res = runner.invoke(app, ["eval", "--suite", "redteam", "--program", "rag", "--split", "heldout"])
+    assert res.exit_code != 0 and "what this read" in res.output
+    res = runner.invoke(app, ["eval", "--suite", "redteam", "--program", "rag", "--split", "dev-confirm"])
+    assert res.exit_code != 0 and "no part 'dev-confirm'" in res.output
+    assert (ACCESS_LOG.read_text() if ACCESS_LOG.is_file() else None) == before  # nothing was logged

@@ -130,3 +130,50 @@ def test_a_malformed_suite_is_a_clear_error(tmp_path: Path) -> None:
         load_attacks(bad)
     with pytest.raises(EvalError, match="no red-team suite"):
         load_attacks(tmp_path / "none.jsonl")
+
+
+def _repo(tmp_path: Path) -> Path:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for cmd in (["git", "init", "-q"], ["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q",
+                                         "--allow-empty", "-m", "x"]):  # fmt: skip
+        subprocess.run(cmd, cwd=repo, check=True)
+    return repo
+
+
+def test_a_held_out_read_is_logged_before_it_starts_and_finished_under_the_same_entry(tmp_path: Path) -> None:
+    from eval.redteam import close_heldout, entry_of, open_heldout, read_access
+
+    log, repo = tmp_path / "access.jsonl", _repo(tmp_path)
+    entry = open_heldout("heldout-2", run_id="r1", purpose="harm v3", command="fda eval ...", repo=repo, log=log)
+    (opened,) = read_access(log)
+    assert opened["event"] == "opened" and opened["part"] == "heldout-2" and opened["purpose"] == "harm v3"
+    assert len(opened["git_sha"]) == 40 and opened["dirty"] is False
+    assert entry_of("r1", log) == entry and entry_of("r2", log) is None  # a resume finds its read
+    close_heldout(entry, run_id="r1", table=[{"category": "overall", "n": 3, "succeeded": 1}], log=log)
+    finished = read_access(log)[1]
+    assert finished["entry_id"] == entry and finished["overall"]["succeeded"] == 1
+
+
+def test_a_held_out_read_needs_a_purpose_and_a_committed_tree(tmp_path: Path) -> None:
+    from eval.redteam import open_heldout
+
+    log, repo = tmp_path / "access.jsonl", _repo(tmp_path)
+    with pytest.raises(EvalError, match="what this read"):
+        open_heldout("heldout", run_id="r", purpose=" ", command="c", repo=repo, log=log)
+    (repo / "rule.py").write_text("x = 1\n")
+    with pytest.raises(EvalError, match="uncommitted changes"):
+        open_heldout("heldout", run_id="r", purpose="p", command="c", repo=repo, log=log)
+    assert not log.exists()  # nothing logged, nothing read
+
+
+def test_parts_load_the_halves_and_the_second_held_out_set() -> None:
+    from eval.redteam import HELDOUT_2, load_part
+
+    assert {a.id for a in load_part("tune")} == {a.id for a in load_attacks(part="tune")}
+    with pytest.raises(EvalError, match="no part"):
+        load_part("dev-confirm")
+    if HELDOUT_2.is_file():  # the second set: its shape only (its rows are read once, by a logged run)
+        assert len(load_part("heldout-2")) >= 100
