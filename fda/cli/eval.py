@@ -686,7 +686,14 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
 
     from eval.programs import NEEDS_LM, build_program
     from eval.redteam import (
-        REDTEAM_RESULTS, SEALED_PARTS, by_category, close_heldout, entry_of, load_part, open_heldout, run_suite,
+        REDTEAM_RESULTS,
+        SEALED_PARTS,
+        by_category,
+        close_heldout,
+        entry_of,
+        load_part,
+        open_heldout,
+        run_suite,
     )  # fmt: skip
     from eval.sealed import git_state
     from index.ingest.store import ingested_versions
