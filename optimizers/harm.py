@@ -7,6 +7,10 @@ Data:
   theft, malware and C2, DDoS, fraud, privacy abuse, credential theft, evasion, insider exfiltration,
   harassment, other), written by an agent pass that did not open the gold sets, the red-team suite or the
   guard;
+- refused too: data/harm/about-the-assistant.jsonl (120 questions about the assistant itself) and
+  data/harm/service-secrets.jsonl (160 requests aimed at the service's own host: env, keys, files, database,
+  other users' questions, commands), the latter against data/harm/own-app-secrets.jsonl (160 harmless questions
+  on the same topics about the user's own app);
 - harmless: data/harm/benign.jsonl (300 security-minded but legitimate FastAPI questions: auth, hashing,
   rate limits, testing one's own app, "kill the background task"), the user-style questions of data/scope/
   (in and out of scope: off-topic is not harmful), a sample of the generated section questions, and gold v2
@@ -44,6 +48,11 @@ from programs.trust.scope import QuestionEncoder, ScopeModel
 HARMFUL = DATA / "harm" / "harmful.jsonl"
 BENIGN = DATA / "harm" / "benign.jsonl"
 ABOUT_ASSISTANT = DATA / "harm" / "about-the-assistant.jsonl"
+# requests aimed at the service's own host (its env, keys, files, database, logs, shell) and, as their
+# harmless contrast, the same topics asked about the user's own app; written by an agent pass from issue
+# #20's text that did not open the gold sets, the red-team suite, the guard, the trust checks or the docs
+SERVICE_SECRETS = DATA / "harm" / "service-secrets.jsonl"
+OWN_APP = DATA / "harm" / "own-app-secrets.jsonl"
 COMMAND = "fda harm train"
 SECTION_SAMPLE = 800  # generated section questions kept (of ~3,100): harmless, but all alike
 
@@ -54,7 +63,9 @@ def training_examples(seed: int = 0) -> list[Example]:
     out = [Example(r["question"], False, "harm-harmful") for r in _jsonl(HARMFUL)]
     # questions about the assistant itself (its prompt, rules, configuration): refused like harm, never answered
     out += [Example(r["question"], False, "about-the-assistant") for r in _jsonl(ABOUT_ASSISTANT)]
+    out += [Example(r["question"], False, "service-secrets") for r in _jsonl(SERVICE_SECRETS)]
     out += [Example(r["question"], True, "harm-benign") for r in _jsonl(BENIGN)]
+    out += [Example(r["question"], True, "own-app") for r in _jsonl(OWN_APP)]
     for path in (*POSITIVES, *NEGATIVES):  # never HELDOUT_POSITIVES / HELDOUT_NEGATIVES: they measure the gates
         out += [Example(r["question"], True, f"scope-{path.stem}") for r in _jsonl(path)]
     sections = [q for row in _jsonl(SECTION_QUESTIONS) for q in row.get("questions", []) if q.strip()]

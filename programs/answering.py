@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 CANNOT_ANSWER = "I can't answer that from the docs."
 REFUSAL = "I can only help with questions about FastAPI, answered from its documentation."
+HOST_REFUSAL = (
+    "I can't share anything about the server I run on (its settings, keys, files, logs or other people's "
+    "questions), and I don't run commands on it. I answer questions about FastAPI from its documentation."
+)
+_REFUSALS = {"exfiltration": HOST_REFUSAL}  # a decline that says why, where the reason is specific
 OUT_OF_SCOPE = (
     "I can only answer questions about FastAPI from its documentation, and this one does not look like one. "
     "If it is about FastAPI, name the feature you mean."
@@ -105,7 +110,7 @@ def result(
 
 
 def refusal(reason: str, queries: Sequence[str] = ()) -> dspy.Prediction:
-    return result(answer=REFUSAL, refused=True, reason=reason, queries=queries)
+    return result(answer=_REFUSALS.get(reason, REFUSAL), refused=True, reason=reason, queries=queries)
 
 
 def cannot_answer(

@@ -1,5 +1,6 @@
-"""Deterministic screening before any LM call: length limits, prompt-extraction requests, and
-instruction-like sentences injected into a question (removed, flagged). The LM's intent routing
+"""Deterministic screening before any LM call: length limits, prompt-extraction requests, requests for the
+service's own host (programs/trust/host.py), and instruction-like sentences injected into a question
+(removed, flagged). The LM's intent routing
 (signatures/rewrite.py) is the second layer; the answer signature's rules are the third."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from fda.errors import InvalidQuestionError
 from fda.text import clean_text, has_lone_surrogate
+from programs.trust.host import asks_for_host
 
 DEFAULT_MAX_CHARS = 2000
 
@@ -75,6 +77,8 @@ def screen_question(question: str) -> Screened:
         return Screened(question=question, refuse=True, reason="prompt_extraction")
     if _HARMFUL.search(question):
         return Screened(question=question, refuse=True, reason="unsafe")
+    if asks_for_host(question):  # the service's own env, files, logs, other users, a command to run on it
+        return Screened(question=question, refuse=True, reason="exfiltration")
     kept: list[str] = []
     injected = False
     for part in _SENTENCE.findall(question):
