@@ -20,7 +20,13 @@ from programs.fusion import rrf
 from programs.guard import Screened, check_question, screen_question
 from programs.language import looks_english
 from programs.release_notes import release_evidence, release_note
-from programs.trust.assumption import assumption_note, evidence, find_assumption
+from programs.trust.assumption import (
+    assumption_note,
+    evidence,
+    find_assumption,
+    still_documented,
+    still_documented_note,
+)
 from programs.trust.checks import TrustChecks
 from programs.trust.echo import drop_echoes, drop_prose
 from programs.trust.premise import premise_note, unknown_apis
@@ -298,7 +304,21 @@ def _answer_over(
             if assumed is not None and not bool(out.cannot_answer)
             else None
         )
-        if assumed is not None and found is not None:
+        # "FastAPI removed X": no sentence is about removing X, but the docs shown still documenting X refutes it
+        gone = (
+            still_documented(
+                assumed.claim,
+                [p.text for p in shown],
+                checks.vocabulary.exported if checks.vocabulary is not None else None,
+            )
+            if assumed is not None and not bool(out.cannot_answer)
+            else None
+        )
+        if assumed is not None and gone is not None:
+            note = still_documented_note(assumed.claim, gone, gone.index + 1, shown[gone.index].version)
+            text = f"{note}\n\n{kept}" if kept else note
+            verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)
+        elif assumed is not None and found is not None:
             # the docs' own sentence on the claim, before the answer; when verification left nothing of the answer
             # (it only restated the claim), that sentence is the answer
             note = assumption_note(assumed.claim, found[1], found[0] + 1)

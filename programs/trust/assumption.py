@@ -26,14 +26,14 @@ all of the first five "supported", at 11-38 s each). The check needs no LM:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from programs.trust.premise import prose
 from programs.trust.support import SENTENCE_BREAK, content_words
 
 _LEAD = re.compile(
-    r"^\s*(?:so\s+|and\s+|but\s+)?(?:since|given that|because|considering that)\s+(?P<claim>[^,?]{12,200}?),\s*(?P<rest>\S.*)$",
+    r"^\s*(?:so\s+|and\s+|but\s+)?(?:since|given that|because|considering that|now that)\s+(?P<claim>[^,?]{12,200}?),\s*(?P<rest>\S.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _SO = re.compile(
@@ -169,9 +169,76 @@ def evidence(claim: str, passages: Sequence[str]) -> tuple[int, str] | None:
     return (best[2], best[3]) if best else None
 
 
-def assumption_note(claim: str, sentence: str, number: int) -> str:
-    """The line put before the answer: the claim as the user put it, then the docs' sentence, verbatim, cited."""
+# a claim that something is gone ("FastAPI removed BackgroundTasks in 0.100", "`Form` no longer exists")
+_GONE = re.compile(
+    r"\b(?:removed|dropped|deleted|got rid of|killed|eliminated|is gone|are gone|no longer (?:exists?|has|have|"
+    r"supports?|includes?|ships?|provides?)|(?:doesn't|does not|don't|do not) (?:exist|have|support|ship|include)"
+    r"(?: \w+){0,3} any ?more)\b",
+    re.IGNORECASE,
+)
+# words that make a passage's sentence about the name agree with a removal, not refute it
+_GOING = re.compile(r"\b(?:remov|deprecat|no longer|dropp|delet|obsolete|legacy)", re.IGNORECASE)
+_NAMED = re.compile(r"`([A-Za-z_][\w.]*)(?:\(\))?`|\b([A-Za-z]*[a-z][A-Z]\w*|[A-Z]{2,}[a-z]\w*|[a-z0-9]+_[a-z0-9_]+)\b")
+_LEAD_IN = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class StillDocumented:
+    name: str  # the API the claim says is gone
+    index: int  # the passage that documents it
+    sentence: str  # its prose sentence naming it, verbatim
+
+
+def still_documented(
+    claim: str, passages: Sequence[str], exported: Callable[[str], bool] | None = None
+) -> StillDocumented | None:
+    """For a claim that an API is gone: the first shown passage whose prose names it, with that sentence, when no
+    sentence there speaks of removal or deprecation (then the docs may agree, and nothing is said). Lexical
+    overlap cannot refute "X was removed" (``evidence`` finds no sentence about removing); that the docs shown
+    still document X, in their own words, can. None when the claim is not of that shape or no passage names X."""
+    if not _GONE.search(claim):
+        return None
+    names = [a or b for a, b in _NAMED.findall(claim)]
+    if exported is not None:  # a plain capitalised word the docs import from fastapi: `Depends`, `Request`, `Form`
+        names += [w for w in re.findall(r"\b[A-Z][a-z]+\b", claim) if exported(w) and w not in names]
+    names = [n for n in names if n.lower() != "fastapi"]
+    if not names:
+        return None
+    for i, text in enumerate(passages):
+        prose = re.sub(r"```.*?(?:```|\Z)", "\n", text, flags=re.DOTALL)
+        for name in names:
+            pattern = re.compile(rf"`{re.escape(name)}(?:\(\))?`")  # the docs' prose puts API names in backticks
+            said = [
+                s.strip().lstrip("*-+ ").strip()
+                for line in prose.splitlines()
+                if not _NOT_PROSE.match(line)
+                for s in _LEAD_IN.split(line)
+                if pattern.search(s) and len(s.strip()) >= 20
+            ]
+            if not said or any(_GOING.search(s) for s in said):
+                continue
+            sentence = said[0].rstrip().rstrip(":").rstrip()
+            if not sentence.endswith((".", "!", "?")):
+                sentence += "."
+            return StillDocumented(name=name, index=i, sentence=sentence)
+    return None
+
+
+def still_documented_note(claim: str, found: StillDocumented, number: int, version: str | None = None) -> str:
+    """The line put before the answer: the claim, then the docs' sentence that shows the API, cited."""
+    where = f"The FastAPI {version} docs" if version else "The docs"
+    return (
+        f'You assume that {_lower_first(claim)}. {where} still document `{found.name}`: "{found.sentence}" [{number}]'
+    )
+
+
+def _lower_first(claim: str) -> str:
     first, _, rest = claim.partition(" ")
     if re.fullmatch(r"[A-Z][a-z]+", first):  # "Setting ..." reads on; "FastAPI", "HTTPException", "TestClient" stay
-        claim = f"{first.lower()} {rest}".strip()
-    return f'You assume that {claim}. What the docs say: "{sentence.rstrip()}" [{number}]'
+        return f"{first.lower()} {rest}".strip()
+    return claim
+
+
+def assumption_note(claim: str, sentence: str, number: int) -> str:
+    """The line put before the answer: the claim as the user put it, then the docs' sentence, verbatim, cited."""
+    return f'You assume that {_lower_first(claim)}. What the docs say: "{sentence.rstrip()}" [{number}]'

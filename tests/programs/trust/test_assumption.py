@@ -174,3 +174,78 @@ def test_a_model_that_declined_still_declines(declined: str) -> None:
         checks = TrustChecks(verify=verify)  # type: ignore[arg-type]
         pred = answer_over(answerer, question, PASSAGES, ["trusted host"], 500, checks=checks)  # type: ignore[arg-type]
         assert pred.cannot_answer and "You assume" not in pred.answer
+
+
+BG_DOCS = (
+    "## Using `BackgroundTasks`\n\nFirst, import `BackgroundTasks` and define a parameter in your *path operation "
+    "function* with a type declaration of `BackgroundTasks`:\n\n```python\nfrom fastapi import BackgroundTasks\n```"
+)
+
+
+def test_a_claim_that_an_api_is_gone_meets_the_docs_still_documenting_it() -> None:
+    from programs.trust.assumption import still_documented, still_documented_note
+
+    claim = find_assumption("Since FastAPI removed BackgroundTasks in 0.100, how do I send an email later?")
+    assert claim is not None and claim.claim == "FastAPI removed BackgroundTasks in 0.100"
+    found = still_documented(claim.claim, ["Unrelated text about `Depends`.", BG_DOCS])
+    assert found is not None and found.index == 1 and found.name == "BackgroundTasks"
+    assert still_documented_note(claim.claim, found, 2, "0.141.1") == (
+        "You assume that FastAPI removed BackgroundTasks in 0.100. The FastAPI 0.141.1 docs still document "
+        '`BackgroundTasks`: "First, import `BackgroundTasks` and define a parameter in your *path operation '
+        'function* with a type declaration of `BackgroundTasks`." [2]'
+    )
+
+
+def test_a_plain_capitalised_name_counts_when_the_docs_export_it() -> None:
+    from programs.trust.assumption import still_documented
+
+    docs = ["You just pass it to `Depends` and FastAPI knows how to do the rest."]
+    assert still_documented("FastAPI removed Depends", docs) is None  # not known to be an API name
+    found = still_documented("FastAPI removed Depends", docs, exported=lambda w: w == "Depends")
+    assert found is not None and found.name == "Depends"
+
+
+@pytest.mark.parametrize(
+    ("claim", "docs"),
+    [
+        # the docs speak of its removal or deprecation: they may agree, so nothing is said
+        ("FastAPI no longer supports `on_event`", ["`on_event` is deprecated, use `lifespan` instead."]),
+        ("FastAPI removed `regex` from Query", ["The `regex` parameter was removed; use `pattern`."]),
+        # not a removal claim
+        ("FastAPI requires `BackgroundTasks` to be async", [BG_DOCS]),
+        # the name only in code, never in the prose
+        ("FastAPI dropped `UploadFile`", ["```python\nfrom fastapi import UploadFile\n```"]),
+    ],
+)
+def test_no_still_documented_note(claim: str, docs: list[str]) -> None:
+    from programs.trust.assumption import still_documented
+
+    assert still_documented(claim, docs) is None
+
+
+def test_now_that_is_a_presupposition_too() -> None:
+    found = find_assumption("Now that FastAPI removed `Form`, how do I read form fields?")
+    assert found is not None and found.claim == "FastAPI removed `Form`"
+
+
+def test_in_the_answer_the_still_documented_note_leads() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Use `BackgroundTasks` [1].", cannot_answer=False)
+
+    passages = [
+        Passage(
+            chunk_id="bg",
+            url="https://fastapi.tiangolo.com/tutorial/background-tasks/#using-backgroundtasks",
+            heading_path=["Background Tasks", "Using BackgroundTasks"],
+            text=BG_DOCS,
+            version="0.141.1",
+        )
+    ]
+    question = "Since FastAPI removed BackgroundTasks in 0.100, how do I send an email after the response?"
+    pred = answer_over(answerer, question, passages, ["bg"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert pred.answer.startswith(
+        "You assume that FastAPI removed BackgroundTasks in 0.100. The FastAPI 0.141.1 docs still document "
+        "`BackgroundTasks`:"
+    )
+    assert pred.answer.endswith("Use `BackgroundTasks` [1].")
+    assert pred.verification["assumption"] == "FastAPI removed BackgroundTasks in 0.100"
