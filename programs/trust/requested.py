@@ -22,7 +22,7 @@ from programs.trust.verify import FENCE, PIECES
 _LABEL = re.compile(r"^\W*(?:[A-Za-z][A-Za-z ]{0,24}:\s+)?")  # "New task: ", "### ", "IMPORTANT: "
 _LEAD = r"(?:(?:please|also|and|now|then|just|instead|finally|first|only|simply)\s+)*"
 _SPEECH = r"(?:print|output|say|reply|respond|repeat|echo|sign|answer)"
-_FRAME = r"(?:start|begin|end|finish|prefix|suffix|close|open)\s+(?:your|the|each|every)\s+(?:answer|reply|response|message|output|sentence)s?"
+_FRAME = r"(?:start|begin|end|finish|prefix|suffix|close|open)\s+(?:your|the|each|every)\s+(?:answer|reply|response|message|output|sentence|line|paragraph)s?"
 _QUOTE = r"[\"'“”‘’`]([^\"'“”‘’`\n]{3,120}?)[\"'“”‘’`]"
 _REQUEST = re.compile(rf"^{_LEAD}(?:{_SPEECH}|{_FRAME})\b(?:\W+\w+){{0,3}}?\W*{_QUOTE}", re.IGNORECASE)
 _YOU = re.compile(
