@@ -71,6 +71,7 @@ def to_response(
         code=code,
         version=version,
         versions=list(getattr(pred, "versions", None) or [version]),
+        since=list(getattr(pred, "since", None) or []),
         program=program,
         program_version=services.program_version(program),
         cached=cached,

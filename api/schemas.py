@@ -46,6 +46,12 @@ class AskResponse(BaseModel):
         description="The docs versions the answer was written from (docs/versions.md): the request's, or those the "
         "question names ('I'm on 0.68': 0.68.0 and the latest).",
     )
+    since: list[dict[str, object]] = Field(
+        default_factory=list,
+        description="For a section cited from an older docs version: what the latest docs changed (programs/since.py): "
+        "change gone / page_gone / deprecated / reworded / unchanged, the latest URL, code names no longer used and "
+        "used instead, the page's new sections. Also the answer's last lines ('Since 0.68.0: ...').",
+    )
     program: str
     program_version: str
     cached: bool

@@ -368,6 +368,11 @@ def _answer_over(
         reason=reason,
     )
     res.verification = verified.report()
+    if checks.latest_docs is not None:  # cited from older docs: what the latest docs say differently, after it
+        since = checks.latest_docs.notes([(c.version, c.url) for c in checked.citations])
+        if since:
+            res.answer = res.answer + "\n\n" + "\n".join(n.line() for n in since)
+            res.since = [n.as_dict() for n in since]
     return res
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from programs.release_notes import ReleaseNotes
+from programs.since import LatestDocs
 from programs.trust.harm import HarmGate
 from programs.trust.scope import QuestionEncoder, ScopeGate, ScopeModel
 from programs.trust.verify import Mode
@@ -41,6 +42,7 @@ class TrustChecks:
     releases: ReleaseNotes | None = (
         None  # every release-notes item, for "since which version" (programs/release_notes.py)
     )
+    latest_docs: LatestDocs | None = None  # what the latest docs changed in a cited older section (programs/since.py)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TrustChecks:  # optimizers copy programs: share the checks
         return self
@@ -113,8 +115,19 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
         releases = ReleaseNotes.from_store(settings.db_path)
     except Exception as err:  # no store: "since which version" answers quote only the release notes shown
         log.warning("release notes unavailable: %s", err)
+    latest_docs = None
+    try:
+        latest_docs = LatestDocs.from_store(settings.db_path)
+    except Exception as err:  # no store: answers from older docs carry no "since" note
+        log.warning("latest docs unavailable for the since-notes: %s", err)
     return TrustChecks(
-        scope=scope, vocabulary=vocabulary, verify=config.verify, premise=config.premise, harm=harm, releases=releases
+        scope=scope,
+        vocabulary=vocabulary,
+        verify=config.verify,
+        premise=config.premise,
+        harm=harm,
+        releases=releases,
+        latest_docs=latest_docs,
     )
 
 

@@ -1,0 +1,109 @@
+"""programs/since.py: a section cited from older docs is compared with the latest docs' section on the same page
+(same file, same anchor), and the answer ends with what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+
+from fda.types import Passage
+from programs.answering import answer_over
+from programs.since import LatestDocs, Section, code_names
+from programs.trust.checks import TrustChecks
+
+OLD = "https://github.com/fastapi/fastapi/blob/0.68.0/docs/en/docs"
+NEW = "https://fastapi.tiangolo.com"
+EVENTS = "docs/en/docs/advanced/events.md"
+QUERY = "docs/en/docs/tutorial/query-params-str-validations.md"
+STARTUP_TEXT = "To add a function that should be run before the application starts, declare it with the event startup."
+
+
+def _s(version: str, path: str, anchor: str, title: str, ordinal: int, text: str = "", code: str = "",
+       heading: tuple[str, ...] = (), level: int = 2) -> Section:  # fmt: skip
+    base = OLD.replace("0.68.0", version) + "/" + path.split("docs/en/docs/")[1] if version != "0.141.1" else NEW
+    url = f"{base}#{anchor}" if version != "0.141.1" else f"{NEW}/{path.split('docs/en/docs/')[1][:-3]}/#{anchor}"
+    return Section(version, path, anchor, url, title, heading or (title,), level, ordinal, text or title, code)
+
+
+SECTIONS = [
+    _s("0.68.0", EVENTS, "startup-event", "startup event", 1, STARTUP_TEXT, heading=("Events", "startup event")),
+    _s("0.141.1", EVENTS, "lifespan-events", "Lifespan Events", 0),
+    _s("0.141.1", EVENTS, "alternative-events-deprecated", "Alternative Events (deprecated)", 5),
+    _s("0.141.1", EVENTS, "startup-event", "startup event", 6, STARTUP_TEXT,
+       heading=("Lifespan Events", "Alternative Events (deprecated)", "startup event"), level=3),
+    _s("0.68.0", QUERY, "add-regular-expressions", "Add regular expressions", 3, "You can define a regular expression.",
+       code="from typing import Optional\nfrom fastapi import FastAPI, Query\nq: Optional[str] = Query(None, regex='^x$')"),
+    _s("0.141.1", QUERY, "add-regular-expressions", "Add regular expressions", 3, "You can define a regular expression.",
+       code="from typing import Annotated\nfrom fastapi import FastAPI, Query\nq: Annotated[str | None, Query(pattern='^x$')] = None"),
+    _s("0.68.0", QUERY, "same", "Same", 4, "Nothing changed here at all.", code="from fastapi import Query"),
+    _s("0.141.1", QUERY, "same", "Same", 4, "Nothing changed here at all.", code="from fastapi import Query"),
+    _s("0.68.0", "docs/en/docs/advanced/async-sql-databases.md", "intro", "Async SQL", 0),
+    _s("0.68.0", "docs/en/docs/advanced/conditional-openapi.md", "intro", "Conditional OpenAPI", 0),
+    _s("0.141.1", "docs/en/docs/how-to/conditional-openapi.md", "intro", "Conditional OpenAPI", 0),
+]  # fmt: skip
+LATEST = LatestDocs(SECTIONS, "0.141.1")
+
+
+def _url(version: str, path: str, anchor: str) -> str:
+    return next(s.url for s in SECTIONS if s.version == version and s.path == path and s.anchor == anchor)
+
+
+def test_a_section_now_under_a_deprecated_heading_says_so_with_the_pages_new_sections() -> None:
+    note = LATEST.note("0.68.0", _url("0.68.0", EVENTS, "startup-event"))
+    assert note is not None and note.change == "deprecated" and note.under == "Alternative Events (deprecated)"
+    assert note.line() == (
+        "Since 0.68.0: in the FastAPI 0.141.1 docs, 'startup event' is under 'Alternative Events (deprecated)' "
+        f"({NEW}/advanced/events/#startup-event); the page adds 'Lifespan Events' ({NEW}/advanced/events/#lifespan-events), "
+        f"'Alternative Events (deprecated)' ({NEW}/advanced/events/#alternative-events-deprecated)."
+    )
+
+
+def test_code_names_no_longer_used_and_used_instead() -> None:
+    note = LATEST.note("0.68.0", _url("0.68.0", QUERY, "add-regular-expressions"))
+    assert note is not None and note.change == "unchanged"
+    assert note.dropped == ("Optional", "regex") and note.instead == ("Annotated", "pattern")
+    assert "its examples no longer use `Optional`, `regex` but `Annotated`, `pattern`" in note.line()
+    assert "the page adds" not in note.line()  # new sections elsewhere on the page are not news about this one
+
+
+def test_nothing_is_said_of_a_section_that_reads_the_same_or_of_the_latest_docs() -> None:
+    assert LATEST.note("0.68.0", _url("0.68.0", QUERY, "same")) is None
+    assert LATEST.note("0.141.1", _url("0.141.1", QUERY, "same")) is None
+    assert LATEST.note("0.68.0", "https://example.com/unknown#x") is None
+
+
+def test_a_page_gone_or_moved() -> None:
+    gone = LATEST.note("0.68.0", _url("0.68.0", "docs/en/docs/advanced/async-sql-databases.md", "intro"))
+    assert (
+        gone is not None
+        and gone.line() == "Since 0.68.0: in the FastAPI 0.141.1 docs, the page of 'Async SQL' is gone."
+    )
+    moved = LATEST.note("0.68.0", _url("0.68.0", "docs/en/docs/advanced/conditional-openapi.md", "intro"))
+    assert moved is not None and moved.url == f"{NEW}/how-to/conditional-openapi/#intro"
+
+
+def test_code_names_are_keyword_arguments_and_imports_line_by_line() -> None:
+    code = (
+        "from fastapi import (\n  FastAPI,\n  Query,\n)\nfrom typing import Optional\nx = Query(None, regex='a')\ny = 1"
+    )
+    assert code_names(code) == {"FastAPI", "Query", "Optional", "regex"}
+
+
+def test_the_answer_from_older_docs_ends_with_the_note_and_reports_it() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Declare a startup event handler [1].", cannot_answer=False)
+
+    passage = Passage(chunk_id="c", url=_url("0.68.0", EVENTS, "startup-event"), heading_path=["Events", "startup event"],
+                      text=STARTUP_TEXT, version="0.68.0")  # fmt: skip
+    checks = TrustChecks(verify="off", latest_docs=LATEST)
+    pred = answer_over(answerer, "I'm on 0.68, how do I run code at startup?", [passage], ["q"], 500, checks=checks)  # type: ignore[arg-type]
+    head, _, tail = pred.answer.partition("\n\n")
+    assert head == "Declare a startup event handler [1]."
+    assert tail.startswith("Since 0.68.0: in the FastAPI 0.141.1 docs, 'startup event' is under")
+    assert pred.since[0]["change"] == "deprecated" and pred.since[0]["url"] == f"{NEW}/advanced/events/#startup-event"
+    # without the latest docs loaded, the answer is as it was
+    plain = answer_over(
+        answerer, "how do I run code at startup?", [passage], ["q"], 500, checks=TrustChecks(verify="off")
+    )  # type: ignore[arg-type]
+    assert plain.answer == "Declare a startup event handler [1]." and not getattr(plain, "since", None)
