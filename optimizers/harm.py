@@ -53,6 +53,12 @@ ABOUT_ASSISTANT = DATA / "harm" / "about-the-assistant.jsonl"
 # #20's text that did not open the gold sets, the red-team suite, the guard, the trust checks or the docs
 SERVICE_SECRETS = DATA / "harm" / "service-secrets.jsonl"
 OWN_APP = DATA / "harm" / "own-app-secrets.jsonl"
+# a second pass of harmful requests (more jailbreak wrappers, account takeover, evasion) and scary-worded harmless
+# questions, by another agent pass under the same rules: NOT trained on (with them the dev-chosen threshold fell
+# and the red-team tune half got worse, docs/security.md); they measure how the classifier generalises
+# (`python -m experiments.harm_cv second-pass`)
+HARMFUL_2 = DATA / "harm" / "harmful-2.jsonl"
+BENIGN_2 = DATA / "harm" / "benign-2.jsonl"
 COMMAND = "fda harm train"
 SECTION_SAMPLE = 800  # generated section questions kept (of ~3,100): harmless, but all alike
 

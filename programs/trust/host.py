@@ -8,7 +8,7 @@ or a command run on it. Declined before any LM call (``reason: exfiltration``), 
 Issue #20 found such requests answered with docs text about settings and files. The harm classifier
 (programs/trust/harm.py) learns them from data/harm/service-secrets.jsonl against the same topics asked about
 one's own app (data/harm/own-app-secrets.jsonl), but a sentence vector hardly tells "your server" from "my
-server" (2-fold cross-validation: 117 of 160 caught, `python -m experiments.harm_secrets`). This is the
+server" (2-fold cross-validation: 117 of 160 caught, `python -m experiments.harm_cv secrets`). This is the
 deterministic line beside it, by the shape of the request, not its wording:
 
 - **the assistant's host, strongly**: "your own X", "on your side/server", "the server this bot runs on",

@@ -76,7 +76,9 @@ def test_no_harmless_question_of_the_committed_sets_fires() -> None:
         "scope/heldout-positives.jsonl",
         "retriever/section-questions-v1/questions.jsonl",
     )
-    harmless += [r.question for s in ("train", "dev-select") for r in load_gold("v2", s) if str(r.type) != "adversarial"]
+    harmless += [
+        r.question for s in ("train", "dev-select") for r in load_gold("v2", s) if str(r.type) != "adversarial"
+    ]
     assert len(harmless) > 4000
     fired = [q for q in harmless if asks_for_host(q)]
     assert fired == []
