@@ -134,6 +134,13 @@ def bench_load(
     sample_s: Annotated[float, typer.Option(min=0.5, help="Seconds between memory samples in the soak.")] = 5.0,
     backend: Annotated[str, typer.Option(help="Backend of the `search` and soak scenarios.")] = "bm25",
     rate: Annotated[float, typer.Option(min=1, help="Requests per second offered in `search-paced`.")] = 200.0,
+    generator: Annotated[
+        str,
+        typer.Option(
+            help="Load generator of the search scenarios: aiohttp (in process) or locust (headless, its CSV stats). "
+            "The ask scenarios and the soak always use aiohttp (they read each answer)."
+        ),
+    ] = "aiohttp",
     lm: Annotated[
         str | None,
         typer.Option(help="FDA_LM__MODEL of the started server. Default: local:qwen2.5-coder-0.5b (fast to warm)."),
@@ -147,6 +154,8 @@ def bench_load(
     from ops.load.server import RunningServer, serve
     from ops.load.suite import SCENARIOS, AiohttpClient, LoadConfig, gold_texts, now_stamp, run_load
 
+    if generator not in ("aiohttp", "locust"):
+        fail(FDAError(f"unknown generator {generator!r}", hint="Use aiohttp or locust."))
     unknown = sorted(set(scenario or []) - set(SCENARIOS))
     if unknown:
         fail(FDAError(f"unknown scenario(s): {', '.join(unknown)}", hint=f"Use: {', '.join(SCENARIOS)}."))
@@ -161,6 +170,7 @@ def bench_load(
         sample_s=sample_s,
         backend=backend,
         rate=rate,
+        generator=generator,
     )
     queries, questions = gold_texts()
 
@@ -183,7 +193,7 @@ def bench_load(
         ready = httpx.get(f"{running.url}/readyz", timeout=10).json()
         default_backend = s.retrieval.backend if not url else "default"
         async with AiohttpClient(running.url, connections=max(users, lm_users) + 10) as client:
-            report = await run_load(client, cfg, queries, questions, default_backend, running.pid)
+            report = await run_load(client, cfg, queries, questions, default_backend, running.pid, running.url)
         return report, ready
 
     try:

@@ -26,6 +26,7 @@ the same machine as the server and takes CPU from it, so on 2 cores the numbers 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -144,6 +145,7 @@ class LoadConfig:
     k: int = 10
     warm: int = 6
     rate: float = 200.0  # requests per second offered in search-paced
+    generator: str = "aiohttp"  # the search scenarios' load generator: aiohttp (in process) or locust (headless)
 
 
 @dataclass
@@ -178,8 +180,10 @@ async def run_load(
     questions: Sequence[str],
     default_backend: str,
     server_pid: int | None = None,
+    url: str | None = None,
 ) -> LoadReport:
-    """Run the chosen scenarios in a fixed order (LM-bound asks first: they warm the answer cache)."""
+    """Run the chosen scenarios in a fixed order (LM-bound asks first: they warm the answer cache). With
+    ``cfg.generator == "locust"`` the search scenarios run as headless locust against ``url``."""
     report = LoadReport()
     tally = AskTally()
 
@@ -192,25 +196,36 @@ async def run_load(
             report.errors[name] = error_kinds(samples)
         log.info("%s: %d requests, %.1f rps, p95 %.1f ms", name, summary.requests, summary.rps, summary.p95_ms)
 
+    async def search(name: str, backend: str | None, shown: str, unique: bool, note: str, pace_s: float = 0.0) -> None:
+        if cfg.generator == "locust":
+            if url is None:
+                raise RuntimeError("the locust generator needs the server's URL")
+            from ops.load.locust_runner import run_locust
+
+            summary, errors = await asyncio.to_thread(
+                run_locust, url, name, users=cfg.users, duration_s=cfg.scenario_s, queries=queries, k=cfg.k,
+                backend=backend, unique=unique, pace_s=pace_s,
+            )  # fmt: skip
+            report.rows.append(_row(summary, "GET /v1/search", shown, f"{note}; locust"))
+            if errors:
+                report.errors[name] = errors
+            return
+        send = search_send(client, queries, cfg.k, backend, unique=unique)
+        samples, wall = await run_closed_loop(send, cfg.users, cfg.scenario_s, pace_s=pace_s)
+        record(name, samples, wall, cfg.users, "GET /v1/search", shown, note)
+
     chosen = [s for s in SCENARIOS if s in cfg.scenarios]
     if "search" in chosen:
-        send = search_send(client, queries, cfg.k, cfg.backend, unique=True)
-        samples, wall = await run_closed_loop(send, cfg.users, cfg.scenario_s)
-        record("search", samples, wall, cfg.users, "GET /v1/search", cfg.backend, "unique queries: cache misses")
+        await search("search", cfg.backend, cfg.backend, True, "unique queries: cache misses")
     if "search-paced" in chosen:
-        send = search_send(client, queries, cfg.k, cfg.backend, unique=True)
-        samples, wall = await run_closed_loop(send, cfg.users, cfg.scenario_s, pace_s=cfg.users / cfg.rate)
         note = f"unique queries, {cfg.rate:.0f} req/s offered"
-        record("search-paced", samples, wall, cfg.users, "GET /v1/search", cfg.backend, note)
+        await search("search-paced", cfg.backend, cfg.backend, True, note, pace_s=cfg.users / cfg.rate)
     if "search-default" in chosen:
-        send = search_send(client, queries, cfg.k, None, unique=True)
-        samples, wall = await run_closed_loop(send, cfg.users, cfg.scenario_s)
-        record("search-default", samples, wall, cfg.users, "GET /v1/search", default_backend, "unique queries")
+        await search("search-default", None, default_backend, True, "unique queries")
     if "search-cached" in chosen:
-        send = search_send(client, queries, cfg.k, None, unique=False)
-        await run_closed_loop(send, min(cfg.users, 8), max_requests=len(queries))  # fill the cache
-        samples, wall = await run_closed_loop(send, cfg.users, cfg.scenario_s)
-        record("search-cached", samples, wall, cfg.users, "GET /v1/search", default_backend, "repeated: cache hits")
+        fill = search_send(client, queries, cfg.k, None, unique=False)
+        await run_closed_loop(fill, min(cfg.users, 8), max_requests=len(queries))  # fill the cache
+        await search("search-cached", None, default_backend, False, "repeated: cache hits")
     if "ask-lm" in chosen:
         send = ask_send(client, questions, tally, cycle=False)
         samples, wall = await run_closed_loop(

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -254,3 +255,65 @@ def test_pacing_spaces_each_users_requests() -> None:
     assert len(starts) == 6
     # two users, one request each per 50 ms: 6 instant requests still span two pacing periods
     assert starts[-1] - starts[0] >= 2 * 0.05 * 0.9
+
+
+def test_locust_stats_read_into_a_summary(tmp_path: Path) -> None:
+    from ops.load.locust_runner import LocustError, bucket_percentile, read_stats
+
+    entry = {"name": "/v1/search", "method": "GET", "start_time": 100.0, "last_request_timestamp": 104.0,
+             "num_requests": 100, "num_failures": 4, "max_response_time": 151.2,
+             "response_times": {"10": 50, "20": 45, "150": 5}}  # fmt: skip
+    (tmp_path / "r.json").write_text(json.dumps([entry]))
+    (tmp_path / "r_failures.csv").write_text("Method,Name,Error,Occurrences\nGET,/v1/search,HTTPError('500'),4\n")
+    summary, errors = read_stats(tmp_path / "r", "search", 5, 3.0)
+    assert (summary.requests, summary.errors, summary.wall_s, summary.rps) == (100, 4, 4.0, 25.0)
+    assert (summary.p50_ms, summary.p95_ms, summary.p99_ms, summary.max_ms) == (10, 20, 150, 151.2)
+    assert errors == {"HTTPError('500')": 4}
+    assert bucket_percentile({}, 50) != bucket_percentile({}, 50)  # nan: no requests
+    with pytest.raises(LocustError, match="no stats"):
+        read_stats(tmp_path / "missing", "search", 5, 3.0)
+    (tmp_path / "e.json").write_text("[]")
+    with pytest.raises(LocustError, match="nothing reached the server"):
+        read_stats(tmp_path / "e", "search", 5, 3.0)
+
+
+def test_locust_runs_the_search_user_against_a_tiny_local_server(tmp_path: Path) -> None:
+    """A real headless locust run (a subprocess, about 4 s): unique queries with k and the backend, failures
+    counted, the summary from its CSV."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    from ops.load.locust_runner import run_locust
+
+    seen: list[dict[str, list[str]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn serves
+
+        def do_GET(self) -> None:
+            params = parse_qs(urlparse(self.path).query)
+            seen.append(params)
+            status = 500 if len(seen) % 10 == 0 else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        summary, errors = run_locust(
+            url, "search", users=2, duration_s=2, queries=["how to cors", "background tasks"], k=7, backend="bm25"
+        )
+    finally:
+        server.shutdown()
+    assert summary.requests >= 10 and summary.requests == len(seen)
+    assert summary.errors == sum(1 for i in range(1, len(seen) + 1) if i % 10 == 0)  # exact: the final stats
+    assert set(errors) <= {e for e in errors if "500" in e}  # the failures' messages (its CSV, which may lag)
+    assert all(p["k"] == ["7"] and p["backend"] == ["bm25"] and " zq" in p["q"][0] for p in seen)
+    assert len({p["q"][0] for p in seen}) == len(seen)  # every query unique: the search cache never answers
