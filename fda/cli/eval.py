@@ -12,8 +12,9 @@ Registered on the main app by fda/cli/app.py; heavy imports stay inside the comm
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -336,9 +337,24 @@ def seeds_cmd(
         "citation_group_recall",
         "faithfulness_lexical",
     ]
+    from types import SimpleNamespace
+
+    from eval.compare import load_run
+    from eval.results_export import RESULTS_DIR
+
+    runs: dict[str, dict[str, Any]] = {}
+    metas: dict[str, dict[str, Any]] = {}
     try:
-        runs = {r: load_results(session.REPORTS_DIR / r / "results.jsonl") for r in run_ids}
-        metas = {r: read_meta(session.REPORTS_DIR / r) for r in run_ids}
+        for r in run_ids:
+            if (session.REPORTS_DIR / r / "results.jsonl").is_file():
+                runs[r], metas[r] = (
+                    load_results(session.REPORTS_DIR / r / "results.jsonl"),
+                    read_meta(session.REPORTS_DIR / r),
+                )
+            else:  # a fresh clone: the committed per-question rows (eval/results/<run>.jsonl and its meta)
+                runs[r] = {row["question_id"]: SimpleNamespace(metrics=row["metrics"]) for row in load_run(r)}
+                meta_path = RESULTS_DIR / f"{r}.meta.json"
+                metas[r] = json.loads(meta_path.read_text())["meta"] if meta_path.is_file() else {}
     except FDAError as err:
         fail(err)
     if (
@@ -359,11 +375,12 @@ def seeds_cmd(
     for name in names:
         cells, values, clusters = [], [], []
         for r in run_ids:
-            vals = [res.metrics.get(name) for res in runs[r].values()]
+            ids = sorted(runs[r])  # question order fixed: the same rows give the same interval from any source
+            vals = [runs[r][q].metrics.get(name) for q in ids]
             kept = [v for v in vals if v is not None]
             cells.append(fmt(sum(kept) / len(kept)) if kept else "n/a")
             values += vals
-            clusters += list(runs[r])
+            clusters += ids
         ci = clustered_bootstrap_ci(values, clusters)
         table.add_row(name, *cells, f"{fmt(ci.mean)} ({fmt(ci.low)} – {fmt(ci.high)}), n {ci.n}")
     console.print(table)
@@ -457,7 +474,6 @@ def code_cmd(
     """Run the Python in each of a run's answers in the sandbox (no LM call): verified / failed / not runnable,
     per question in eval/results/code/RUN_ID.jsonl, and the share of code-bearing answers that run."""
     from collections.abc import Iterable
-    from typing import Any
 
     from rich.progress import track
 

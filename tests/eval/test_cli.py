@@ -201,3 +201,14 @@ def test_redteam_held_out_parts_need_a_purpose_and_unknown_parts_are_named(tmp_p
     res = runner.invoke(app, ["eval", "--suite", "redteam", "--program", "rag", "--split", "dev-confirm"])
     assert res.exit_code != 0 and "no part 'dev-confirm'" in res.output
     assert (ACCESS_LOG.read_text() if ACCESS_LOG.is_file() else None) == before  # nothing was logged
+
+
+def test_seeds_pools_committed_runs_on_a_fresh_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No report folders (a fresh clone): the committed per-question rows give the pooled interval that
+    docs/evaluation.md quotes, whatever the order of the rows."""
+    monkeypatch.setattr(eval_session, "REPORTS_DIR", tmp_path)
+    runs = ["20261205-114217-multihop-fused-dev-select", "20261205-122343-multihop-fused-dev-select"]
+    res = runner.invoke(app, ["eval", "seeds", *runs])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if "answer_score" in x)
+    assert "0.492" in line and "0.451" in line and "0.472 (0.390 – 0.552), n 216" in line
