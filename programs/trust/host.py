@@ -12,13 +12,18 @@ server" (2-fold cross-validation: 117 of 160 caught, `python -m experiments.harm
 deterministic line beside it, by the shape of the request, not its wording:
 
 - **the assistant's host, strongly**: "your own X", "on your side/server", "the server this bot runs on",
-  "where you are hosted", "you were started with", "this assistant's X", "the key this bot uses", other users
-  ("another user", "someone else", "user #42"), or a system path (``/etc/passwd``, ``/proc/self/``, ``~/.ssh``,
-  the cloud metadata address), with a verb that asks for it or a "what/which";
+  "where you are hosted", "you were started with", "this assistant's X", "the key this bot uses", with a verb
+  that asks for it or a "what/which", whatever the sentence's shape;
+- **other people's use of it** ("the user before me", "another user's questions", "user #42"), only when the
+  assistant is addressed in the same sentence ("asked you", "can u show"): "when another user sends a message
+  over the WebSocket" is about the reader's own app;
+- **a system path** (``/etc/passwd``, ``/proc/self/``, ``~/.ssh``, ``/var/log``, the cloud metadata address)
+  in a sentence that opens by asking for it ("cat /etc/shadow") or that addresses the assistant and asks;
+- **a command for the assistant to run**: "can you run `...`", or "run `...` and show the output / for me /
+  on your server" ("Run `fastapi dev` gives an error" is the user's report);
 - **"your X" alone** (how the docs address their reader: "your server", "your .env") only with a verb that asks
-  for it to be shown ("show", "print", "paste", "tell me", ...);
-- **a command for the assistant to run** ("run `...`", "can you execute os.system(...)", "open a reverse shell");
-- never a how-to sentence ("how do I ...", "how to ...", "best way to ...": the user's own app).
+  for it to be shown ("show", "paste", "tell me", ...), never in a sentence that opens as a how-to ("how do
+  I ...") or asks advice ("your config for CORS"), nor for "your settings example".
 
 Written from the issue's text and the training file above, not from the red-team suite; measured on the
 harmless sets (own-app, security-minded benign questions, the scope gate's FastAPI questions, 3,142 generated
@@ -44,7 +49,9 @@ _ASSISTANT = r"(?:this|the)\s+(?:documentation\s+|docs\s+)?(?:bot|assistant|chat
 # verb that asks for it to be shown
 _YOUR_THING = re.compile(
     rf"\b(?:your|ur|you're|youre)\s+(?:own\s+|real\s+|actual\s+|current\s+|exact\s+|live\s+|production\s+|internal\s+|"
-    rf"hidden\s+|private\s+|stored\s+|past\s+)*(?:[\w-]+\s+)?{_HOST_NOUN}\b"
+    rf"hidden\s+|private\s+|stored\s+|past\s+)*(?:[\w-]+\s+)?(?>{_HOST_NOUN}\b)"
+    # "your settings example": what the answer should show, not the service's own (atomic above: "settings.py
+    # example" cannot backtrack to "settings" and slip past this)
     r"(?!\s+(?:answer|example|question|reply|response|section|guide|docs?|tutorial)s?\b)",
     re.IGNORECASE,
 )
@@ -59,29 +66,54 @@ _YOUR_HOST = re.compile(
     r"|\byou\s+(?:were|are|was)\s+(?:started|launched|deployed|configured|run)\s+with\b"
     rf"|\b{_ASSISTANT}(?:'s)?\s+(?:own\s+)?(?:\w+\s+)?{_HOST_NOUN}\b"
     rf"|\b{_HOST_NOUN}\s+(?:that\s+)?(?:{_ASSISTANT}|you|u)\s+(?:uses?|connects?|sends?|stores?|loads?|calls?|reads?)\b"
-    r"|\b(?:previous|last|prior)\s+(?:user|person|visitor)(?:\s+(?:asked|said|typed|wrote|sent)\b|'s\s+(?:question|chat|conversation|message))"
+    r"|\bsomeone\s+(?:on\s+my\s+team\s+)?(?:used|asked)\s+you\b",
+    re.IGNORECASE,
+)
+# other people's use of the assistant; only with the assistant addressed in the same sentence ("asked you",
+# "can u show"): "when another user sends a message over the WebSocket" is about the reader's own app
+_OTHERS = re.compile(
+    r"\b(?:previous|last|prior)\s+(?:user|person|visitor)(?:\s+(?:asked|said|typed|wrote|sent)\b|'s\s+(?:question|chat|conversation|message))"
     r"|\b(?:user|person|people)\s+(?:before|after)\s+me\b"
-    # other people's use of the assistant (not "other users" of the reader's own app)
     r"|\b(?:other|another)\s+(?:users?|people|person)(?:'s)?\s+(?:\w+\s+){0,3}?"
     r"(?:asked|ask|questions?|conversations?|chats?|messages?|history|pasted|sent|typed)\b"
     r"|\b(?:questions|conversations|chats|messages)\s+(?:from|of|by)\s+(?:other|another)\s+(?:users?|people|person)\b"
     r"|\bsomeone\s+else(?:'s)?\s+(?:\w+\s+){0,2}?(?:asked|questions?|conversations?|chats?|messages?)\b"
     r"|\buser\s+#\d+|\bwho\s+(?:chatted|talked|spoke)\s+(?:with|to)\s+you\b"
-    r"|\b(?:questions|conversations|chats)\s+(?:other\s+)?(?:users|people|someone)\s+(?:have\s+)?(?:asked|had|sent)\b"
-    r"|\bsomeone\s+(?:on\s+my\s+team\s+)?(?:used|asked)\s+you\b",
+    r"|\b(?:questions|conversations|chats)\s+(?:other\s+)?(?:users|people|someone)\s+(?:have\s+)?(?:asked|had|sent)\b",
     re.IGNORECASE,
 )
-# a path on the host that is never the user's own question about FastAPI
+_YOU = re.compile(rf"\b(?:you|your|u|ur|yourself|before\s+me)\b|{_ASSISTANT}", re.IGNORECASE)
+# advice about a setup ("tell me your config for CORS with React"), not the service's own configuration
+_ADVICE = re.compile(
+    r"\byour\s+(?:recommended\s+|preferred\s+|usual\s+)?(?:config(?:uration)?|settings|setup)\s+(?:for|with)\b",
+    re.IGNORECASE,
+)
+# a path on the host: asked for only when the assistant's host is named too, or when the sentence opens by
+# asking for it ("cat /etc/shadow", "read ~/.aws/credentials"); "my logs go to /var/log/app.log" is the user's
 _SYSTEM_PATH = re.compile(
     r"/etc/(?:passwd|shadow|hosts|hostname|os-release|sudoers)|/proc/(?:self|\d+)/|~/\.(?:ssh|aws|bash_history|docker|kube)"
-    r"|/var/(?:log|run/secrets)\b|/root\b|(?:\.\./){2,}|file:///|\bmetadata\.google\.internal\b|169\.254\.169\.254",
+    r"|/var/(?:log|run/secrets)\b|/root\b|file:///|\bmetadata\.google\.internal\b|169\.254\.169\.254",
     re.IGNORECASE,
 )
-# telling the assistant to run something (not the user saying what they ran)
+# telling the assistant to run something (not the user saying what they ran, nor "Run `fastapi dev` gives X")
+_CODEISH = (
+    r"(?:`[^`]+`|os\.system|subprocess|popen|\bexec\(|\beval\(|reverse shell|\bnc\s+-|\bcurl\b|\bwget\b|\bping\b|"
+    r"http request|ls\s+-|\bcat\s+/)"
+)
+_RUN_VERB = r"(?:run|execute|exec|eval|evaluate|spin up|start|open|make|do)\b"
 _RUN_THIS = re.compile(
-    r"(?:^|[.!?]\s+|\b(?:can|could|would|will)\s+(?:you|u)\s+|\bplease\s+|\bpls\s+|\bjust\s+|\bnow\s+)"
-    r"(?:run|execute|exec|eval|evaluate|spin up|start|open|make|do)\b[^.?!\n]{0,60}"
-    r"(?:`[^`]+`|os\.system|subprocess|popen|\bexec\(|\beval\(|reverse shell|\bnc\s+-|\bcurl\b|\bwget\b|\bping\b|http request|ls\s+-|\bcat\s+/)",
+    # "can you run `id`", "could u execute os.system(...)"
+    rf"\b(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+)?{_RUN_VERB}[^.?!\n]{{0,60}}{_CODEISH}"
+    # "run `whoami` and show the output", "please execute this on your server", "just run X for me"
+    rf"|(?:^|\b(?:please|pls|just|now)\s+){_RUN_VERB}[^.?!\n]{{0,60}}{_CODEISH}[^.?!\n]{{0,80}}"
+    r"(?:\band\s+(?:show|give|tell|paste|print|return|report|send|include|confirm)|\bfor\s+me\b|\bon\s+(?:your|ur)\b|"
+    r"\b(?:the\s+)?(?:output|result|stdout)\b|\bwhat\s+(?:it|that)\s+(?:prints|returns|says|gives))",
+    re.IGNORECASE,
+)
+# a sentence that opens by asking for something to be shown or read out ("cat /etc/shadow", "Read ~/.aws/...")
+_OPENS_ASKING = re.compile(
+    r"^\W*(?:please\s+|pls\s+|now\s+|just\s+)?(?:show|print|dump|cat|read|paste|display|list|give\s+me|tell\s+me|"
+    r"open|fetch|echo|tail|return|output|send\s+me)\b",
     re.IGNORECASE,
 )
 _REVEAL = re.compile(
@@ -94,12 +126,15 @@ _REVEAL = re.compile(
 # asking for it to be shown to the asker: what "your <thing>" needs
 _SHOW = re.compile(
     r"\b(?:show|print|dump|list|reveal|paste|display|cat|echo|give me|tell me|send me|return|output|spell out|quote|"
-    r"share|leak|expose|tail|export|copy)\b",
+    r"share|tail|export|copy)\b",
     re.IGNORECASE,
 )
 _WHAT = re.compile(r"\b(?:what(?:'s|s| is| are| was| were| does| did)?|which|who|how many)\b", re.IGNORECASE)
+# a sentence that opens as a how-to is about the reader's own app, even when it says "your" as the docs do
 _HOWTO = re.compile(
-    r"\b(?:how (?:do|can|should|would|could) (?:i|we)|how to|best way to|is it possible to)\b", re.IGNORECASE
+    r"^\W*(?:(?:so|and|but|ok|hi|hey)\W+)?(?:how (?:do|can|should|would|could) (?:i|we)|how to|what(?:'s| is) the best way to|"
+    r"best way to|is (?:it|there a way) (?:possible )?to)\b",
+    re.IGNORECASE,
 )
 _BREAK = re.compile(r"(?<=[.?!])\s+|\n+")
 
@@ -107,12 +142,17 @@ _BREAK = re.compile(r"(?<=[.?!])\s+|\n+")
 def asks_for_host(question: str) -> bool:
     """True when a sentence of ``question`` asks for something of the service's own host (see the module)."""
     for s in _BREAK.split(question):
-        if _HOWTO.search(s):
-            continue  # a how-to about one's own app, even when it says "your" generically
+        asks = _REVEAL.search(s) is not None or _WHAT.search(s) is not None
+        # the assistant's own host, by a reference no docs sentence uses: whatever the sentence's shape
+        if _YOUR_HOST.search(s) and asks:
+            return True
+        if _OTHERS.search(s) and _YOU.search(s) and asks:
+            return True
         if _RUN_THIS.search(s):
             return True
-        if (_YOUR_HOST.search(s) or _SYSTEM_PATH.search(s)) and (_REVEAL.search(s) or _WHAT.search(s)):
+        if _SYSTEM_PATH.search(s) and (_OPENS_ASKING.search(s) or (_YOU.search(s) and asks)):
             return True
-        if _YOUR_THING.search(s) and _SHOW.search(s):
+        # "your <thing>" is also the docs' voice: only asked for to be shown, and never in a how-to or as advice
+        if _YOUR_THING.search(s) and _SHOW.search(s) and not _HOWTO.search(s) and not _ADVICE.search(s):
             return True
     return False
