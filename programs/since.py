@@ -151,6 +151,11 @@ class LatestDocs:
             moved = [rows[0].url for (v, path), rows in self._pages.items() if v == self.latest and path.endswith(name)]
             return SinceNote(version, self.latest, old.title, "page_gone", moved[0] if len(moved) == 1 else None)
         new = next((s for s in page if s.anchor == old.anchor), None)
+        if new is None:  # newer docs renamed anchors ("_" -> "-"); the same heading on the same page is the section
+            key = _anchor_key(old.anchor)
+            new = next((s for s in page if _anchor_key(s.anchor) == key), None) or next(
+                (s for s in page if s.title.strip().lower() == old.title.strip().lower()), None
+            )
         old_anchors = {s.anchor for s in self._pages[(version, old.path)]}
         added = tuple((s.title, s.url) for s in sorted((s for s in page if s.anchor not in old_anchors),
                                                        key=lambda s: (s.level, s.ordinal))[:MAX_ADDED])  # fmt: skip
@@ -190,6 +195,10 @@ class LatestDocs:
                 out.append(found)
         out.sort(key=lambda n: n.change == "unchanged")
         return out[:limit]
+
+
+def _anchor_key(anchor: str) -> str:
+    return re.sub(r"[-_]+", "-", anchor.lower()).strip("-")
 
 
 def code_names(code: str) -> set[str]:

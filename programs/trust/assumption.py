@@ -171,11 +171,31 @@ def evidence(claim: str, passages: Sequence[str]) -> tuple[int, str] | None:
 
 # a claim that something is gone ("FastAPI removed BackgroundTasks in 0.100", "`Form` no longer exists")
 _GONE = re.compile(
-    r"\b(?:removed|dropped|deleted|got rid of|killed|eliminated|is gone|are gone|no longer (?:exists?|has|have|"
+    r"\b(?:removed|dropped|got rid of|is gone|are gone|no longer (?:exists?|has|have|"
     r"supports?|includes?|ships?|provides?)|(?:doesn't|does not|don't|do not) (?:exist|have|support|ship|include)"
     r"(?: \w+){0,3} any ?more)\b",
     re.IGNORECASE,
 )
+# the claim is about the user's own code ("HTTPException is gone from my handler"), not about FastAPI
+_OWN_WORDS = re.compile(r"\b(?:my|our|i|we|me|us)\b", re.IGNORECASE)
+_KIND = r"(?:\s+(?:class|function|object|parameter|dependency|module|argument|decorator|helper|method))?"
+
+
+def _gone_templates(name: str) -> re.Pattern[str]:
+    """Where ``name`` stands as the thing removed: the object of "removed/dropped/no longer supports", or the
+    subject of "was removed / is gone / no longer exists" (not any API the claim mentions: "FastAPI replaced
+    `on_event` with `lifespan`" does not say `lifespan` is gone)."""
+    n = rf"`?{re.escape(name)}(?:\(\))?`?"
+    return re.compile(
+        rf"\b(?:removed|dropped|got rid of)\s+(?:the\s+|its\s+)?(?:support\s+for\s+)?{n}"
+        rf"|\bno longer (?:supports?|has|have|includes?|ships?|provides?)\s+(?:the\s+)?{n}"
+        rf"|\b(?:doesn't|does not|don't|do not)\s+(?:have|support|ship|include)\s+(?:the\s+)?{n}(?:\s+\w+){{0,3}}\s+any ?more"
+        rf"|{n}{_KIND}\s+(?:was|were|has been|have been|is|are|got)\s+(?:removed|dropped|gone)"
+        rf"|{n}{_KIND}\s+(?:no longer exists?|(?:doesn't|does not|don't|do not) exist any ?more)",
+        re.IGNORECASE,
+    )
+
+
 # words that make a passage's sentence about the name agree with a removal, not refute it
 _GOING = re.compile(r"\b(?:remov|deprecat|no longer|dropp|delet|obsolete|legacy)", re.IGNORECASE)
 _NAMED = re.compile(r"`([A-Za-z_][\w.]*)(?:\(\))?`|\b([A-Za-z]*[a-z][A-Z]\w*|[A-Z]{2,}[a-z]\w*|[a-z0-9]+_[a-z0-9_]+)\b")
@@ -196,12 +216,12 @@ def still_documented(
     sentence there speaks of removal or deprecation (then the docs may agree, and nothing is said). Lexical
     overlap cannot refute "X was removed" (``evidence`` finds no sentence about removing); that the docs shown
     still document X, in their own words, can. None when the claim is not of that shape or no passage names X."""
-    if not _GONE.search(claim):
+    if not _GONE.search(claim) or _OWN_WORDS.search(claim):
         return None
     names = [a or b for a, b in _NAMED.findall(claim)]
     if exported is not None:  # a plain capitalised word the docs import from fastapi: `Depends`, `Request`, `Form`
         names += [w for w in re.findall(r"\b[A-Z][a-z]+\b", claim) if exported(w) and w not in names]
-    names = [n for n in names if n.lower() != "fastapi"]
+    names = [n for n in names if n.lower() != "fastapi" and _gone_templates(n).search(claim)]
     if not names:
         return None
     for i, text in enumerate(passages):

@@ -107,3 +107,23 @@ def test_the_answer_from_older_docs_ends_with_the_note_and_reports_it() -> None:
         answerer, "how do I run code at startup?", [passage], ["q"], 500, checks=TrustChecks(verify="off")
     )  # type: ignore[arg-type]
     assert plain.answer == "Declare a startup event handler [1]." and not getattr(plain, "since", None)
+
+
+def test_a_renamed_anchor_or_the_same_heading_is_the_same_section() -> None:
+    path = "docs/en/docs/advanced/behind-a-proxy.md"
+    sections = [
+        _s("0.68.0", path, "providing-the-root_path", "Providing the root_path", 1, "Pass --root-path to uvicorn."),
+        _s("0.141.1", path, "providing-the-root-path", "Providing the root_path", 1, "Pass --root-path to uvicorn."),
+        _s("0.68.0", path, "old-anchor", "Checking the current root_path", 2, "Read request.scope."),
+        _s(
+            "0.141.1",
+            path,
+            "checking-the-current-root-path",
+            "Checking the current root_path",
+            2,
+            "Read request.scope.",
+        ),
+    ]
+    latest = LatestDocs(sections, "0.141.1")
+    for s in sections[::2]:
+        assert latest.note("0.68.0", s.url) is None  # the same words under a renamed anchor: nothing to say

@@ -249,3 +249,25 @@ def test_in_the_answer_the_still_documented_note_leads() -> None:
     )
     assert pred.answer.endswith("Use `BackgroundTasks` [1].")
     assert pred.verification["assumption"] == "FastAPI removed BackgroundTasks in 0.100"
+
+
+@pytest.mark.parametrize(
+    ("claim", "name"),
+    [
+        ("FastAPI removed BackgroundTasks in 0.100", "BackgroundTasks"),
+        ("`Form` no longer exists", "Form"),
+        ("the `UploadFile` class was removed in 0.100", "UploadFile"),
+        ("FastAPI no longer supports `Body`", "Body"),
+        # found by a review: a removal of something else, the user's own code, the replacement named beside it
+        ("`HTTPException` is raised when the user is deleted", None),
+        ("HTTPException is gone from my handler", None),
+        ("FastAPI replaced `on_event` with `lifespan` and removed the old hooks", None),
+    ],
+)
+def test_only_the_api_said_to_be_gone_is_looked_for(claim: str, name: str | None) -> None:
+    from programs.trust.assumption import still_documented
+
+    docs = [f"Use `{n}` to do the thing you need here." for n in ("BackgroundTasks", "Form", "UploadFile", "Body",
+                                                                  "HTTPException", "lifespan", "on_event")]  # fmt: skip
+    found = still_documented(claim, docs)
+    assert (found.name if found else None) == name

@@ -1,0 +1,52 @@
+"""notebooks/: each runs headless top to bottom on the real corpus (a temporary store), and none is committed
+with outputs (git diffs stay readable; a notebook's numbers come from running it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _run(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Execute the notebook; every cell's text outputs, in order."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)  # the kernel inherits this process's environment
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))
+    return texts
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    import json
+
+    assert NOTEBOOKS, "notebooks/ holds no notebook"
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        assert all(not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"), (
+            path
+        )
+
+
+@pytest.mark.corpus
+def test_evaluate_notebook_runs(
+    real_store: tuple[Path, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, _ = real_store
+    texts = _run("evaluate.ipynb", {"FDA_STATE_DIR": str(db.parent), "FDA_NB_REPORTS": str(tmp_path)}, monkeypatch)
+    joined = "\n".join(texts)
+    assert "committed runs" in joined
+    assert "answer_score" in joined and "over_refusal" in joined  # the paired table
+    assert "rag, 1.5B" in joined and "multihop, 1.5B" in joined  # the pooled seeds
+    assert "12 questions" in joined and "recall_at_5_section" in joined  # the harness on a seeded subset
+    assert list(tmp_path.glob("*/summary.json"))  # its report went where it was told, not into eval/reports
