@@ -160,6 +160,21 @@ def entry_of(run_id: str, log: Path = ACCESS_LOG) -> str | None:
     return next((e["entry_id"] for e in read_access(log) if e["event"] == "opened" and e.get("run_id") == run_id), None)
 
 
+def check_resume(entry_id: str, repo: Path, log: Path = ACCESS_LOG) -> None:
+    """A resumed held-out read goes on only on the commit its first start logged, with a clean tree."""
+    from eval.sealed import git_state
+
+    opened = next((e for e in read_access(log) if e["entry_id"] == entry_id and e["event"] == "opened"), None)
+    sha, changed = git_state(repo)
+    if opened is None or opened["git_sha"] != sha or changed:
+        logged = opened["git_sha"][:10] if opened else "?"
+        raise EvalError(
+            f"this held-out read was logged at {logged}; the tree is now at {sha[:10]}"
+            + (" with uncommitted changes" if changed else ""),
+            hint="Resume it from the commit it started on (git worktree add ... <sha>), or start a new logged read.",
+        )
+
+
 def read_access(log: Path = ACCESS_LOG) -> list[dict[str, Any]]:
     if not log.is_file():
         return []

@@ -13,8 +13,8 @@ questions on the same topics about the user's own app). Three measurements, no r
 (``second-pass``: data/harm/harmful-2.jsonl, 200 harmful requests in 8 kinds, jailbreak wrappers among them,
 and data/harm/benign-2.jsonl, 200 harmless questions with scary words, by another such pass.)
 
-1. **before**: the classifier trained without the pair (``--before``: the committed model file, when it was
-   trained without them) on both files;
+1. **before**: the classifier refit without the pair (the same data and threshold rule as `fda harm train`;
+   for a pair it does not train on, that is the served classifier) on both files;
 2. **2-fold cross-validation**: fit on everything `fda harm train` uses with one half of each new file, the
    threshold chosen on gold v2 dev-select's ordinary rows as there; score the other half; then swap. The
    pooled rates say how the new classes generalise to requests the fit never saw;
@@ -43,6 +43,8 @@ PAIRS = {  # name: (refused file and its origin, harmless file and its origin)
 def main(pair: str = "secrets") -> None:
     from fda.cli.scope import question_encoder
 
+    if pair not in PAIRS:
+        raise SystemExit(f"unknown pair {pair!r}: use one of {', '.join(PAIRS)}")
     (refused_path, refused), (harmless_path, harmless) = PAIRS[pair]
     out_path = RESULTS / f"{pair}-cv.jsonl"
     encoder = question_encoder()

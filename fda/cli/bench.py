@@ -137,7 +137,7 @@ def bench_load(
     generator: Annotated[
         str,
         typer.Option(
-            help="Load generator of the search scenarios: aiohttp (in process) or locust (headless, its CSV stats). "
+            help="Load generator of the search scenarios: aiohttp (in process) or locust (headless, its final JSON stats). "
             "The ask scenarios and the soak always use aiohttp (they read each answer)."
         ),
     ] = "aiohttp",

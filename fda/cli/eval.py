@@ -704,7 +704,9 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
     from eval.redteam import (
         REDTEAM_RESULTS,
         SEALED_PARTS,
+        SUITE_PARTS,
         by_category,
+        check_resume,
         close_heldout,
         entry_of,
         load_part,
@@ -721,14 +723,18 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
     try:
         if program not in NEEDS_LM:
             raise EvalError(f"program {program!r} gives no answers to attack", hint="Use --program rag or multihop.")
-        attacks = load_part(part)
+        if part not in (*SUITE_PARTS, "dev"):
+            raise EvalError(f"the red-team suite has no part {part!r}", hint=f"Use --split {' | '.join(SUITE_PARTS)}.")
         run_id = resume or f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{program}-{part}"
         out = REDTEAM_RESULTS / f"{run_id}.jsonl"
         command = f"fda eval --suite redteam --program {program} --split {part}"
-        if part in SEALED_PARTS:
+        if part in SEALED_PARTS:  # logged before a single attack is read
             entry_id = entry_of(run_id) if resume else None
             if entry_id is None:
                 entry_id = open_heldout(part, run_id=run_id, purpose=purpose, command=command, repo=repo)
+            else:  # a resumed read must measure the code its first start logged
+                check_resume(entry_id, repo)
+        attacks = load_part(part)
         retriever = session.open_retriever(backend, s)
         available = ingested_versions(s.db_path)
         sha, changed = git_state(repo)

@@ -110,8 +110,8 @@ def run_locust(
 ) -> tuple[Summary, dict[str, int]]:
     """One headless locust run of the search user against ``url``; raises ``LocustError`` when it fails."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        qfile = Path(tmp) / "queries.txt"
-        qfile.write_text("\n".join(q.replace("\n", " ") for q in queries) + "\n", encoding="utf-8")
+        qfile = Path(tmp) / "queries.json"
+        qfile.write_text(json.dumps(list(queries)), encoding="utf-8")  # JSON: no line separator can split a query
         env = {
             **os.environ,
             "FDA_LOAD_QUERIES": str(qfile),
@@ -121,10 +121,16 @@ def run_locust(
             "FDA_LOAD_PACE_S": str(pace_s),
         }
         prefix = Path(tmp) / "run"
-        proc = subprocess.run(
-            locust_command(url, users, duration_s, prefix), env=env, capture_output=True, text=True,
-            timeout=duration_s + 120,
-        )  # fmt: skip
+        try:
+            proc = subprocess.run(
+                locust_command(url, users, duration_s, prefix), env=env, capture_output=True, text=True,
+                timeout=duration_s + 120,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as err:
+            raise LocustError(f"locust did not stop within {duration_s + 120:.0f} s") from err
         if proc.returncode not in (0, 1):  # 1: some requests failed, the stats still stand
             raise LocustError(f"locust exited {proc.returncode}: {(proc.stderr or proc.stdout)[-500:]}")
-        return read_stats(prefix, scenario, users, duration_s)
+        try:
+            return read_stats(prefix, scenario, users, duration_s)
+        except LocustError as err:  # e.g. the locustfile failed to import: say what locust said
+            raise LocustError(f"{err}; locust said: {(proc.stderr or proc.stdout)[-500:]}") from err

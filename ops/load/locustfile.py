@@ -1,10 +1,10 @@
 """Locust users for ``fda bench load``'s search scenarios; ops/load/locust_runner.py runs locust headless on it.
 
-    FDA_LOAD_QUERIES=queries.txt locust -f ops/load/locustfile.py --headless -u 50 -r 50 -t 30s \\
+    FDA_LOAD_QUERIES=queries.json locust -f ops/load/locustfile.py --headless -u 50 -r 50 -t 30s \\
         --host http://127.0.0.1:8000 --csv out
 
 Configured by environment (the runner sets it):
-- ``FDA_LOAD_QUERIES``: a file with one search query per line (the gold questions);
+- ``FDA_LOAD_QUERIES``: a JSON file, a list of search queries (the gold questions);
 - ``FDA_LOAD_K``: results per search; ``FDA_LOAD_BACKEND``: the backend ('' = the server's default);
 - ``FDA_LOAD_UNIQUE``: ``1`` appends a word no index knows, so the search cache never answers;
 - ``FDA_LOAD_PACE_S``: each user starts a request at most every N seconds (``constant_pacing``); 0: no think
@@ -17,6 +17,7 @@ Configured by environment (the runner sets it):
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,9 +25,9 @@ from urllib.parse import urlencode
 from locust import constant, constant_pacing, task
 from locust.contrib.fasthttp import FastHttpUser
 
-_QUERIES = (
-    [q for q in Path(os.environ.get("FDA_LOAD_QUERIES", "")).read_text().splitlines() if q.strip()]
-    if (os.environ.get("FDA_LOAD_QUERIES"))
+_QUERIES: list[str] = (
+    json.loads(Path(os.environ["FDA_LOAD_QUERIES"]).read_text(encoding="utf-8"))
+    if os.environ.get("FDA_LOAD_QUERIES")
     else ["How do I enable CORS?"]
 )
 _K = os.environ.get("FDA_LOAD_K", "10")

@@ -175,5 +175,22 @@ def test_parts_load_the_halves_and_the_second_held_out_set() -> None:
     assert {a.id for a in load_part("tune")} == {a.id for a in load_attacks(part="tune")}
     with pytest.raises(EvalError, match="no part"):
         load_part("dev-confirm")
-    if HELDOUT_2.is_file():  # the second set: its shape only (its rows are read once, by a logged run)
-        assert len(load_part("heldout-2")) >= 100
+    assert HELDOUT_2.is_file()  # committed: the second set's shape only (its rows are read once, by a logged run)
+    assert len(load_part("heldout-2")) >= 100
+
+
+def test_a_resumed_held_out_read_needs_the_commit_it_started_on(tmp_path: Path) -> None:
+    import subprocess
+
+    from eval.redteam import check_resume, open_heldout
+
+    log, repo = tmp_path / "access.jsonl", _repo(tmp_path)
+    entry = open_heldout("heldout-2", run_id="r1", purpose="p", command="c", repo=repo, log=log)
+    check_resume(entry, repo, log)  # same commit, clean tree: goes on
+    (repo / "rule.py").write_text("x = 1\n")
+    with pytest.raises(EvalError, match="uncommitted changes"):
+        check_resume(entry, repo, log)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "y"], cwd=repo, check=True)
+    with pytest.raises(EvalError, match="was logged at"):
+        check_resume(entry, repo, log)

@@ -308,7 +308,7 @@ def test_locust_runs_the_search_user_against_a_tiny_local_server(tmp_path: Path)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         summary, errors = run_locust(
-            url, "search", users=2, duration_s=2, queries=["how to cors", "background tasks"], k=7, backend="bm25"
+            url, "search", users=2, duration_s=2, queries=["how to cors", "background\u2028tasks"], k=7, backend="bm25"
         )
     finally:
         server.shutdown()
@@ -317,3 +317,4 @@ def test_locust_runs_the_search_user_against_a_tiny_local_server(tmp_path: Path)
     assert set(errors) <= {e for e in errors if "500" in e}  # the failures' messages (its CSV, which may lag)
     assert all(p["k"] == ["7"] and p["backend"] == ["bm25"] and " zq" in p["q"][0] for p in seen)
     assert len({p["q"][0] for p in seen}) == len(seen)  # every query unique: the search cache never answers
+    assert {p["q"][0].rsplit(" zq", 1)[0] for p in seen} == {"how to cors", "background\u2028tasks"}  # both, whole
