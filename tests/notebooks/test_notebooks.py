@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.index.conftest import tiny_dumps  # noqa: F401  (fixture)
+from tests.index.retrieval.test_retrievers import tiny_store  # noqa: F401  (fixture)
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -50,3 +53,25 @@ def test_evaluate_notebook_runs(
     assert "rag, 1.5B" in joined and "multihop, 1.5B" in joined  # the pooled seeds
     assert "12 questions" in joined and "recall_at_5_section" in joined  # the harness on a seeded subset
     assert list(tmp_path.glob("*/summary.json"))  # its report went where it was told, not into eval/reports
+
+
+@pytest.mark.corpus
+def test_retrieval_notebook_runs_on_bm25(
+    real_store: tuple[Path, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BM25 only here (seconds); the slow tier runs it with the neural backends."""
+    db, _ = real_store
+    texts = _run("retrieval.ipynb", {"FDA_STATE_DIR": str(db.parent), "FDA_NB_BACKENDS": "bm25"}, monkeypatch)
+    joined = "\n".join(texts)
+    assert "backends: bm25" in joined and "mean reciprocal rank: {'bm25'" in joined
+
+
+@pytest.mark.slow
+def test_retrieval_notebook_runs_with_the_neural_backends(
+    tiny_store: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real MiniLM encoder on a tiny corpus (small data: the dense index of the whole corpus takes minutes)."""
+    env = {"FDA_STATE_DIR": str(tiny_store.parent), "FDA_NB_BACKENDS": "bm25,dense,hybrid"}
+    joined = "\n".join(_run("retrieval.ipynb", env, monkeypatch))
+    assert "backends: bm25, dense, hybrid" in joined and "'hybrid'" in joined
