@@ -75,3 +75,32 @@ def test_retrieval_notebook_runs_with_the_neural_backends(
     env = {"FDA_STATE_DIR": str(tiny_store.parent), "FDA_NB_BACKENDS": "bm25,dense,hybrid"}
     joined = "\n".join(_run("retrieval.ipynb", env, monkeypatch))
     assert "backends: bm25, dense, hybrid" in joined and "'hybrid'" in joined
+
+
+@pytest.mark.slow
+def test_explore_notebook_asks_the_served_program(
+    real_store: tuple[Path, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real 0.5B over BM25 on the real corpus: one answer, its passages, the prompt and the trace."""
+    from eval.session import open_or_build
+    from fda.settings import Settings, project_root
+
+    db, _ = real_store
+    models = project_root() / "state" / "models"
+    assert any(models.glob("*.gguf")), f"no model files in {models}: run `make models`"
+    if not (db.parent / "models").exists():
+        (db.parent / "models").symlink_to(models)
+    env = {
+        "FDA_STATE_DIR": str(db.parent),
+        "FDA_RETRIEVAL__BACKEND": "bm25",
+        "FDA_RETRIEVAL__BUILD": '["bm25"]',
+        "FDA_LM__MODEL": "local:qwen2.5-coder-0.5b",
+        "FDA_CODE__EXECUTE": "false",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    open_or_build("bm25", Settings(), build=True)
+    joined = "\n".join(_run("explore.ipynb", env, monkeypatch))
+    assert "program rag" in joined and "local:qwen2.5-coder-0.5b" in joined
+    assert "tiangolo.com/tutorial/cors" in joined  # a CORS passage was shown
+    assert "guard" in joined and "retrieve" in joined and "answer" in joined  # the trace's stages
