@@ -11,18 +11,19 @@ from tests.index.conftest import tiny_dumps  # noqa: F401  (fixture)
 from tests.index.retrieval.test_retrievers import tiny_store  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted([*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "docs" / "internals").glob("*.ipynb")])
 
 
-def _run(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Execute the notebook; every cell's text outputs, in order."""
+def _run(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, folder: str = "notebooks") -> list[str]:
+    """Execute the notebook (in its own folder, as Jupyter would); every cell's text outputs, in order."""
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)  # the kernel inherits this process's environment
-    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    nb = nbformat.read(ROOT / folder / name, as_version=4)
+    path = ROOT if folder == "notebooks" else ROOT / folder
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path)}}).execute()
     texts = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -104,3 +105,16 @@ def test_explore_notebook_asks_the_served_program(
     assert "program rag" in joined and "local:qwen2.5-coder-0.5b" in joined
     assert "tiangolo.com/tutorial/cors" in joined  # a CORS passage was shown
     assert "guard" in joined and "retrieve" in joined and "answer" in joined  # the trace's stages
+
+
+@pytest.mark.corpus
+def test_the_tiny_transformer_trains_samples_and_counts_made_up_names(
+    shared_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/internals/: 100 training steps (the notebook's default is 1500) on the real docs text."""
+    env = {"FDA_NB_STEPS": "100", "FDA_CORPUS_DIR": str(shared_corpus)}
+    joined = "\n".join(_run("tiny_transformer.ipynb", env, monkeypatch, folder="docs/internals"))
+    assert "characters of docs" in joined and "parameters" in joined
+    assert "100 steps in" in joined and "nats/char" in joined
+    assert "--- temperature 1.5" in joined and "API names are not in the docs" in joined
+    assert "embedded 0.5B" in joined or "run `make models` to compare" in joined
