@@ -83,3 +83,37 @@ def summarize(rows: Sequence[dict[str, Any]], expected: Mapping[str, Sequence[st
         out.median_steps = float(statistics.median(steps))
         out.max_steps = max(steps)
     return out
+
+
+SECOND_LABELS = EXPECTED_TOOLS.with_name("expected_tools-b.jsonl")  # an independent second labelling pass
+TOOLS = ("search_docs", "read_section", "compare_versions", "check_deprecations", "find_related_docs")
+
+
+@dataclass(frozen=True)
+class ToolAgreement:
+    what: str  # "same calls in order", "same calls in any order", "same first call", "same step count", or a tool
+    n: int
+    observed: float | None
+    kappa: float | None  # Cohen's kappa (None when one side never varies)
+
+
+def label_agreement(a: Mapping[str, Sequence[str]], b: Mapping[str, Sequence[str]]) -> list[ToolAgreement]:
+    """How two labellings of expected tools agree over the questions both labelled: whole sequences (in order,
+    as multisets), the first call, the number of calls; and per tool, whether it is needed at all (kappa)."""
+    from eval.stats import cohen_kappa
+
+    ids = sorted(set(a) & set(b))
+    rows = []
+
+    def add(what: str, xs: list[Any], ys: list[Any], kappa: bool = True) -> None:
+        observed = sum(x == y for x, y in zip(xs, ys, strict=True)) / len(xs) if xs else None
+        varies = len({*xs, *ys}) > 1  # a tool neither labelling ever uses: agreement says nothing, no kappa
+        rows.append(ToolAgreement(what, len(xs), observed, cohen_kappa(xs, ys) if kappa and varies else None))
+
+    add("same calls in order", [tuple(a[i]) for i in ids], [tuple(b[i]) for i in ids], kappa=False)
+    add("same calls in any order", [tuple(sorted(a[i])) for i in ids], [tuple(sorted(b[i])) for i in ids], False)
+    add("same first call", [a[i][0] if a[i] else "" for i in ids], [b[i][0] if b[i] else "" for i in ids])
+    add("same number of calls", [len(a[i]) for i in ids], [len(b[i]) for i in ids])
+    for tool in TOOLS:
+        add(f"needs {tool}", [tool in a[i] for i in ids], [tool in b[i] for i in ids])
+    return rows

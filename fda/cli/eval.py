@@ -438,6 +438,24 @@ def compare_cmd(
     console.print(table)
 
 
+@eval_app.command("agent-labels")
+def agent_labels_cmd() -> None:
+    """How the two labellings of the agent's expected tools agree (data/agent/expected_tools.jsonl and
+    expected_tools-b.jsonl, written independently): whole sequences, first call, call count, each tool."""
+    from eval.agent_report import EXPECTED_TOOLS, SECOND_LABELS, label_agreement, load_expected
+    from eval.report import fmt
+
+    a, b = load_expected(EXPECTED_TOOLS), load_expected(SECOND_LABELS)
+    if not a or not b:
+        fail(EvalError("two labellings are needed", hint=f"Both {EXPECTED_TOOLS.name} and {SECOND_LABELS.name}."))
+    table = Table(title=f"expected tools: {len(set(a) & set(b))} questions labelled twice")
+    for col in ("agreement on", "n", "observed", "Cohen's kappa"):
+        table.add_column(col, justify="left" if col == "agreement on" else "right")
+    for row in label_agreement(a, b):
+        table.add_row(row.what, str(row.n), fmt(row.observed), fmt(row.kappa))
+    console.print(table)
+
+
 @eval_app.command("agent")
 def agent_cmd(
     run_id: Annotated[str, typer.Argument(help="A committed run of --program agent (eval/results/).")],

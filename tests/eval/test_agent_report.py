@@ -43,3 +43,19 @@ def test_summary_with_expected_tools() -> None:
     s = summarize(rows, expected)
     assert s.labelled == 2 and s.tool_recall == 0.5  # (1.0 + 0.0) / 2
     assert s.step_ratio == 2.0  # median of 2/2 and 3/1
+
+
+def test_label_agreement_of_two_labellings() -> None:
+    from eval.agent_report import label_agreement
+
+    a = {"q1": ["search_docs", "search_docs"], "q2": ["compare_versions"], "q3": ["check_deprecations", "search_docs"],
+         "only-a": ["search_docs"]}  # fmt: skip
+    b = {"q1": ["search_docs", "search_docs"], "q2": ["search_docs", "compare_versions"],
+         "q3": ["search_docs", "check_deprecations"]}  # fmt: skip
+    rows = {r.what: r for r in label_agreement(a, b)}
+    assert rows["same calls in order"].n == 3 and rows["same calls in order"].observed == 1 / 3
+    assert rows["same calls in any order"].observed == 2 / 3
+    assert rows["same first call"].observed == 1 / 3
+    assert rows["same number of calls"].observed == 2 / 3
+    assert rows["needs compare_versions"].observed == 1.0 and rows["needs compare_versions"].kappa == 1.0
+    assert rows["needs read_section"].observed == 1.0 and rows["needs read_section"].kappa is None  # never needed
