@@ -109,6 +109,10 @@ def run_locust(
     workdir: Path | None = None,
 ) -> tuple[Summary, dict[str, int]]:
     """One headless locust run of the search user against ``url``; raises ``LocustError`` when it fails."""
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is None:
+        raise LocustError("locust is not installed (it comes with the dev extra): pip install -e '.[dev]'")
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         qfile = Path(tmp) / "queries.json"
         qfile.write_text(json.dumps(list(queries)), encoding="utf-8")  # JSON: no line separator can split a query
