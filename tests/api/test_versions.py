@@ -28,3 +28,21 @@ def test_versions_the_program_searched_are_reported(client: TestClient) -> None:
     services_of(client).programs["rag"] = with_versions
     body = client.post("/v1/ask", json={"question": "I'm on 0.68: how do I enable CORS?"}).json()
     assert body["version"] == "0.141.1" and body["versions"] == ["0.68.0", "0.141.1"]
+
+
+def test_since_notes_of_an_answer_from_older_docs_are_reported(client: TestClient) -> None:
+    program = services_of(client).programs["rag"]
+    original = program.__call__
+    note = {"version": "0.68.0", "latest": "0.141.1", "title": "startup event", "change": "deprecated",
+            "url": "https://fastapi.tiangolo.com/advanced/events/#startup-event", "under": "Alternative Events",
+            "dropped": [], "instead": [], "added": []}  # fmt: skip
+
+    def with_since(question: str, version: str | None = None) -> Any:
+        pred = original(question, version)
+        pred.since = [note]  # as programs/answering.py sets them (programs/since.py)
+        return pred
+
+    assert client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()["since"] == []
+    services_of(client).programs["rag"] = with_since
+    body = client.post("/v1/ask", json={"question": "I'm on 0.68: how do I run code at startup?"}).json()
+    assert body["since"] == [note]
