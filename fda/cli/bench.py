@@ -137,10 +137,11 @@ def bench_load(
     generator: Annotated[
         str,
         typer.Option(
-            help="Load generator of the search scenarios: aiohttp (in process) or locust (headless, its final JSON stats). "
-            "The ask scenarios and the soak always use aiohttp (they read each answer)."
+            help="Load generator of the search scenarios: locust (headless, its final JSON stats), aiohttp (in "
+            "process), or auto (locust when installed). The ask scenarios and the soak always use aiohttp (they read "
+            "each answer)."
         ),
-    ] = "aiohttp",
+    ] = "auto",
     lm: Annotated[
         str | None,
         typer.Option(help="FDA_LM__MODEL of the started server. Default: local:qwen2.5-coder-0.5b (fast to warm)."),
@@ -154,8 +155,12 @@ def bench_load(
     from ops.load.server import RunningServer, serve
     from ops.load.suite import SCENARIOS, AiohttpClient, LoadConfig, gold_texts, now_stamp, run_load
 
-    if generator not in ("aiohttp", "locust"):
-        fail(FDAError(f"unknown generator {generator!r}", hint="Use aiohttp or locust."))
+    if generator not in ("aiohttp", "locust", "auto"):
+        fail(FDAError(f"unknown generator {generator!r}", hint="Use locust, aiohttp or auto."))
+    if generator == "auto":
+        import importlib.util
+
+        generator = "locust" if importlib.util.find_spec("locust") is not None else "aiohttp"
     unknown = sorted(set(scenario or []) - set(SCENARIOS))
     if unknown:
         fail(FDAError(f"unknown scenario(s): {', '.join(unknown)}", hint=f"Use: {', '.join(SCENARIOS)}."))

@@ -145,7 +145,7 @@ class LoadConfig:
     k: int = 10
     warm: int = 6
     rate: float = 200.0  # requests per second offered in search-paced
-    generator: str = "aiohttp"  # the search scenarios' load generator: aiohttp (in process) or locust (headless)
+    generator: str = "aiohttp"  # the search scenarios' generator: aiohttp (in process) or locust (headless); the CLI picks locust when installed
 
 
 @dataclass
