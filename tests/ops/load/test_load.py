@@ -318,3 +318,12 @@ def test_locust_runs_the_search_user_against_a_tiny_local_server(tmp_path: Path)
     assert all(p["k"] == ["7"] and p["backend"] == ["bm25"] and " zq" in p["q"][0] for p in seen)
     assert len({p["q"][0] for p in seen}) == len(seen)  # every query unique: the search cache never answers
     assert {p["q"][0].rsplit(" zq", 1)[0] for p in seen} == {"how to cors", "background\u2028tasks"}  # both, whole
+
+
+def test_bench_load_names_an_unknown_generator() -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli.app import app
+
+    res = CliRunner().invoke(app, ["bench", "load", "--generator", "wrk", "--url", "http://127.0.0.1:9"])
+    assert res.exit_code != 0 and "unknown generator 'wrk'" in res.output and "locust, aiohttp or auto" in res.output
