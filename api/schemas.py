@@ -50,7 +50,9 @@ class AskResponse(BaseModel):
         default_factory=list,
         description="For a section cited from an older docs version: what the latest docs changed (programs/since.py): "
         "change gone / page_gone / deprecated / reworded / unchanged, the latest URL, code names no longer used and "
-        "used instead, the page's new sections. Also the answer's last lines ('Since 0.68.0: ...').",
+        "used instead, the page's new sections. With before=true: a latest-docs section cited for a user on an older "
+        "version, whose docs lack it or whose example uses other names. Also the answer's last lines ('Since 0.68.0: "
+        "...', 'On FastAPI 0.68.0: ...').",
     )
     program: str
     program_version: str

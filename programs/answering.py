@@ -369,10 +369,21 @@ def _answer_over(
     )
     res.verification = verified.report()
     if checks.latest_docs is not None:  # cited from older docs: what the latest docs say differently, after it
-        since = checks.latest_docs.notes([(c.version, c.url) for c in checked.citations])
-        if since:
-            res.answer = res.answer + "\n\n" + "\n".join(n.line() for n in since)
-            res.since = [n.as_dict() for n in since]
+        latest = checks.latest_docs
+        since = latest.notes([(c.version, c.url) for c in checked.citations])
+        # the other way: latest docs cited for a user on an older version whose passages were shown too ("I'm on
+        # 0.68"): that version's example uses other names, or it lacks the section
+        older = sorted({p.version for p in shown if p.version != latest.latest})
+        before = [
+            n
+            for v in older[:1]
+            for c in checked.citations
+            if c.version == latest.latest and (n := latest.before(v, c.url)) is not None
+        ][:1]
+        lines = [n.line() for n in since] + [n.line() for n in before]
+        if lines:
+            res.answer = res.answer + "\n\n" + "\n".join(lines)
+            res.since = [n.as_dict() for n in since] + [{"before": True, **n.as_dict()} for n in before]
     return res
 
 

@@ -107,6 +107,28 @@ class SinceNote:
         }
 
 
+@dataclass(frozen=True)
+class BeforeNote:
+    """A latest-docs section cited for a user on an older version: missing there, or its examples use other names."""
+
+    version: str  # the older version the question named
+    title: str
+    url: str | None  # that version's section, when it has one
+    theirs: tuple[str, ...] = ()  # names the older version's examples use (and the latest's do not)
+    ours: tuple[str, ...] = ()  # names the cited latest examples use instead
+
+    def line(self) -> str:
+        if self.url is None:
+            return f"On FastAPI {self.version}: its docs have no section '{self.title}'; check that this applies to it."
+        names = ", ".join(f"`{n}`" for n in self.theirs)
+        instead = f" where the latest docs use {', '.join(f'`{n}`' for n in self.ours)}" if self.ours else ""
+        return f"On FastAPI {self.version}: the docs' example for '{self.title}' uses {names}{instead} ({self.url})."
+
+    def as_dict(self) -> dict[str, object]:
+        return {"version": self.version, "title": self.title, "url": self.url, "theirs": list(self.theirs),
+                "ours": list(self.ours)}  # fmt: skip
+
+
 class LatestDocs:
     """Every ingested version's sections, keyed by (version, url) for the chunks an answer cites and by
     (path, anchor) in the latest version for the comparison."""
@@ -180,6 +202,27 @@ class LatestDocs:
         return SinceNote(
             version, self.latest, old.title, change, new.url, under=under, added=added, dropped=dropped, instead=instead
         )
+
+    def before(self, older: str, url: str) -> BeforeNote | None:
+        """The other direction: a section of the latest docs an answer cites for a user on ``older`` (a version the
+        question named, whose passages were shown too). None unless that version's docs lack the section or its
+        examples use other names."""
+        new = self._by_url.get((self.latest, url))
+        if new is None or older == self.latest:
+            return None
+        page = self._pages.get((older, new.path))
+        if not page:
+            return BeforeNote(older, new.title, None)
+        key = _anchor_key(new.anchor)
+        old = next((s for s in page if _anchor_key(s.anchor) == key), None) or next(
+            (s for s in page if s.title.strip().lower() == new.title.strip().lower()), None
+        )
+        if old is None:
+            return BeforeNote(older, new.title, None)
+        before, after = code_names(old.code), code_names(new.code)
+        theirs = tuple(sorted(before - after))[:MAX_NAMES] if before else ()
+        ours = tuple(sorted(after - before))[:MAX_NAMES] if theirs else ()
+        return BeforeNote(older, new.title, old.url, theirs, ours) if theirs else None
 
     def notes(self, cited: Sequence[tuple[str, str]], limit: int = 2) -> list[SinceNote]:
         """Notes for cited (version, url) pairs, one per older section, at most ``limit``; changes to the cited

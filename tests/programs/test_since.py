@@ -127,3 +127,31 @@ def test_a_renamed_anchor_or_the_same_heading_is_the_same_section() -> None:
     latest = LatestDocs(sections, "0.141.1")
     for s in sections[::2]:
         assert latest.note("0.68.0", s.url) is None  # the same words under a renamed anchor: nothing to say
+
+
+def test_the_latest_section_cited_for_a_user_on_an_older_version() -> None:
+    new_url = _url("0.141.1", QUERY, "add-regular-expressions")
+    note = LATEST.before("0.68.0", new_url)
+    assert note is not None and note.theirs == ("Optional", "regex") and note.ours == ("Annotated", "pattern")
+    assert note.line().startswith("On FastAPI 0.68.0: the docs' example for 'Add regular expressions' uses `Optional`")
+    missing = LATEST.before("0.68.0", _url("0.141.1", EVENTS, "lifespan-events"))
+    assert missing is not None and missing.url is None and "no section 'Lifespan Events'" in missing.line()
+    assert LATEST.before("0.68.0", _url("0.141.1", QUERY, "same")) is None  # the same names: nothing to say
+
+
+def test_an_answer_citing_the_latest_docs_for_a_user_on_an_older_version_says_what_differs() -> None:
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Use `pattern` in `Query` [1].", cannot_answer=False)
+
+    new = next(s for s in SECTIONS if s.version == "0.141.1" and s.anchor == "add-regular-expressions")
+    old = next(s for s in SECTIONS if s.version == "0.68.0" and s.anchor == "add-regular-expressions")
+    passages = [
+        Passage(chunk_id="n", url=new.url, heading_path=[new.title], text=new.text, version="0.141.1"),
+        Passage(chunk_id="o", url=old.url, heading_path=[old.title], text="Unrelated words.", version="0.68.0"),
+    ]
+    checks = TrustChecks(verify="off", latest_docs=LATEST)
+    pred = answer_over(answerer, "I'm on 0.68: regex for a query?", passages, ["q"], 500, checks=checks)  # type: ignore[arg-type]
+    assert pred.answer.endswith(
+        f"uses `Optional`, `regex` where the latest docs use `Annotated`, `pattern` ({old.url})."
+    )
+    assert pred.since[-1]["before"] is True and pred.since[-1]["theirs"] == ["Optional", "regex"]
