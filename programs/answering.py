@@ -310,10 +310,19 @@ def _answer_over(
                 assumed.claim,
                 [p.text for p in shown],
                 checks.vocabulary.exported if checks.vocabulary is not None else None,
-            )
+            )  # the API said to be gone, named in a shown passage
             if assumed is not None and not bool(out.cannot_answer)
             else None
         )
+        exported = checks.vocabulary.exported if checks.vocabulary is not None else None
+        if assumed is not None and gone is None and checks.latest_docs is not None and not bool(out.cannot_answer):
+            # no shown passage names the API said to be gone: the latest docs' own section that does joins the
+            # sources (as the release notes' item does below), so the correction is cited
+            documented = checks.latest_docs.documenting(assumed.claim, exported)
+            if documented is not None:
+                passages = [*passages, documented[0]]
+                gone = dataclasses.replace(documented[1], index=len(passages) - 1)
+                shown = [*shown, documented[0]]
         if assumed is not None and gone is not None:
             note = still_documented_note(assumed.claim, gone, gone.index + 1, shown[gone.index].version)
             text = f"{note}\n\n{kept}" if kept else note

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from fda.types import Passage
 from programs.trust.support import content_words
 
 REWORDED_BELOW = 0.6  # content-word Jaccard of the section's text, older against latest
@@ -224,6 +225,26 @@ class LatestDocs:
         ours = tuple(sorted(after - before))[:MAX_NAMES] if theirs else ()
         return BeforeNote(older, new.title, old.url, theirs, ours) if theirs else None
 
+    def documenting(self, claim: str, exported: Callable[[str], bool] | None = None) -> tuple[Passage, Any] | None:
+        """For "FastAPI removed X" when no shown passage names X: the latest docs' section whose prose still names
+        X in backticks (sections titled with X first, then in page order), as a passage to cite, with its sentence
+        (programs/trust/assumption.py: ``still_documented``). None when the claim is not of that shape or no section
+        qualifies."""
+        from programs.trust.assumption import still_documented
+
+        if not _claims_gone(claim):  # cheap: most questions make no such claim
+            return None
+        sections = [s for (v, _), rows in self._pages.items() if v == self.latest for s in rows]
+        sections.sort(key=lambda s: (not any(w.lower() in s.title.lower() for w in re.findall(r"\w+", claim)
+                                            if len(w) > 3 and w.lower() != "fastapi"), s.path, s.ordinal))  # fmt: skip
+        for s in sections:
+            found = still_documented(claim, [s.text], exported)
+            if found is not None:
+                passage = Passage(chunk_id=f"section:{s.url}", url=s.url, heading_path=list(s.heading_path),
+                                  text=s.text, version=s.version)  # fmt: skip
+                return passage, found
+        return None
+
     def notes(self, cited: Sequence[tuple[str, str]], limit: int = 2) -> list[SinceNote]:
         """Notes for cited (version, url) pairs, one per older section, at most ``limit``; changes to the cited
         section itself first."""
@@ -238,6 +259,12 @@ class LatestDocs:
                 out.append(found)
         out.sort(key=lambda n: n.change == "unchanged")
         return out[:limit]
+
+
+def _claims_gone(claim: str) -> bool:
+    from programs.trust.assumption import _GONE
+
+    return _GONE.search(claim) is not None
 
 
 def _anchor_key(anchor: str) -> str:

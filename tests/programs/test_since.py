@@ -155,3 +155,26 @@ def test_an_answer_citing_the_latest_docs_for_a_user_on_an_older_version_says_wh
         f"uses `Optional`, `regex` where the latest docs use `Annotated`, `pattern` ({old.url})."
     )
     assert pred.since[-1]["before"] is True and pred.since[-1]["theirs"] == ["Optional", "regex"]
+
+
+def test_a_removal_claim_no_shown_passage_refutes_is_answered_from_the_latest_docs_section() -> None:
+    deps = "docs/en/docs/tutorial/dependencies/index.md"
+    latest = LatestDocs(
+        [*SECTIONS, _s("0.141.1", deps, "declare-the-dependency", "Declare the dependency", 1,
+                       "You just pass it to `Depends` and FastAPI knows how to do the rest.")],
+        "0.141.1",
+    )  # fmt: skip
+
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Use a dependency that yields a session [1].", cannot_answer=False)
+
+    shown = [Passage(chunk_id="s", url=f"{NEW}/tutorial/sql-databases/#session", heading_path=["Session"],
+                     text="Create a session dependency with yield.", version="0.141.1")]  # fmt: skip
+    checks = TrustChecks(verify="off", latest_docs=latest)
+    question = "Since FastAPI removed `Depends` in 0.100, how do I share a DB session?"
+    pred = answer_over(answerer, question, shown, ["q"], 500, checks=checks)  # type: ignore[arg-type]
+    assert pred.answer.startswith(
+        "You assume that FastAPI removed `Depends` in 0.100. The FastAPI 0.141.1 docs still document `Depends`: "
+        '"You just pass it to `Depends` and FastAPI knows how to do the rest." ['
+    )
+    assert latest.documenting("FastAPI removed `Depends`")[0].url in [c.url for c in pred.citations]  # type: ignore[index]
