@@ -58,6 +58,7 @@ class RunSpec:
     seed: int = 0  # the seeded stratified --limit subset
     lm_seed: int | None = None  # the LM's sampling seed (varies answers only with lm_temperature > 0)
     lm_temperature: float = 0.0
+    lm_model: str | None = None  # the model that answered (lm.model; None for retrieval-only runs)
     workers: int = 4
     version_policy: str = "none"
     judge_model: str | None = None

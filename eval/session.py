@@ -173,6 +173,7 @@ def run_eval(
         seed=seed,
         lm_seed=lm_seed,
         lm_temperature=s.lm.temperature,
+        lm_model=s.lm.model if program in NEEDS_LM else None,
         workers=workers or s.eval.workers,
         version_policy=versions,
         judge_model=(s.lm.judge_model or s.lm.model) if use_judge else None,

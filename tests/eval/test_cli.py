@@ -90,9 +90,12 @@ def test_answer_program_with_a_fake_lm(cli_env: Path, monkeypatch: pytest.Monkey
         yield DummyLM([{"search_queries": ["x"], "decision": "off_topic"}] * 2), None
 
     monkeypatch.setattr(eval_session, "lm_session", session)
+    monkeypatch.setenv("FDA_LM__MODEL", "local:qwen2.5-coder-0.5b")
     result = runner.invoke(app, ["eval", "--program", "rag", "--backend", "fake", "--limit", "2", "--no-baseline"])
     assert result.exit_code == 0, result.output
     assert "refusal accuracy" in result.output
+    (meta,) = [json.loads(p.read_text()) for p in (cli_env / "reports").glob("*/meta.json")]
+    assert meta["lm_model"] == "local:qwen2.5-coder-0.5b"  # which model answered is part of the run's record
 
 
 def test_resume_unknown_run(cli_env: Path) -> None:
