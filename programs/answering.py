@@ -387,7 +387,10 @@ def _answer_over(
             n
             for v in older[:1]
             for c in checked.citations
-            if c.version == latest.latest and (n := latest.before(v, c.url)) is not None
+            # not the section the premise check added from the store (it answers the claim, not the question)
+            if c.version == latest.latest
+            and not c.chunk_id.startswith("section:")
+            and (n := latest.before(v, c.url)) is not None
         ][:1]
         lines = [n.line() for n in since] + [n.line() for n in before]
         if lines:

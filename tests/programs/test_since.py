@@ -178,3 +178,22 @@ def test_a_removal_claim_no_shown_passage_refutes_is_answered_from_the_latest_do
         '"You just pass it to `Depends` and FastAPI knows how to do the rest." ['
     )
     assert latest.documenting("FastAPI removed `Depends`")[0].url in [c.url for c in pred.citations]  # type: ignore[index]
+
+
+def test_the_section_added_to_answer_a_claim_gets_no_other_way_note() -> None:
+    deps = "docs/en/docs/reference/dependencies.md"
+    latest = LatestDocs(
+        [*SECTIONS, _s("0.141.1", deps, "depends", "Depends()", 1, "Dependencies are handled with `Depends()`.")],
+        "0.141.1",
+    )
+
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Use a dependency that yields a session [1].", cannot_answer=False)
+
+    old = next(s for s in SECTIONS if s.version == "0.68.0" and s.anchor == "same")
+    shown = [Passage(chunk_id="o", url=old.url, heading_path=["Same"], text="Create a session with yield.",
+                     version="0.68.0")]  # fmt: skip
+    checks = TrustChecks(verify="off", latest_docs=latest)
+    pred = answer_over(answerer, "Since FastAPI removed `Depends`, how?", shown, ["q"], 500, checks=checks)  # type: ignore[arg-type]
+    assert pred.answer.startswith("You assume that FastAPI removed `Depends`.")
+    assert "has no section 'Depends()'" not in pred.answer and "docs have no section" not in pred.answer
