@@ -122,36 +122,32 @@ def open_heldout(
     return the entry id; refuses without a purpose, and on a working tree with uncommitted changes (a read
     must name the code it measured). The rule it serves: rules are chosen on the tune half; a held-out part
     is read once per candidate, and docs quote only logged reads."""
-    import getpass
-    import uuid
-    from datetime import UTC, datetime
-
-    from eval.sealed import git_state
+    from eval.sealed import append_entry, committed_state, opened_entry
 
     if not purpose.strip():
         raise EvalError(
             f"say what this read of the {part} part is for", hint='--purpose "harm classifier with a secrets class"'
         )
-    sha, changed = git_state(repo)
-    if changed and not allow_dirty:
-        shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
-        raise EvalError(
-            f"uncommitted changes ({shown}): a held-out read must name the code it measures",
-            hint="Commit first; the access log records the git sha.",
-        )
-    entry_id = uuid.uuid4().hex[:12]
-    _log(log, {"entry_id": entry_id, "event": "opened", "when": datetime.now(UTC).isoformat(timespec="seconds"),
-               "who": getpass.getuser(), "run_id": run_id, "git_sha": sha, "dirty": bool(changed), "part": part,
-               "purpose": purpose.strip(), "command": command})  # fmt: skip
-    return entry_id
+    sha, dirty = committed_state(
+        repo,
+        allow_dirty=allow_dirty,
+        why="a held-out read must name the code it measures",
+        hint="Commit first; the access log records the git sha.",
+        error=EvalError,
+    )
+    entry = opened_entry(run_id=run_id, git_sha=sha, dirty=dirty, part=part, purpose=purpose.strip(), command=command)
+    append_entry(log, entry)
+    return str(entry["entry_id"])
 
 
 def close_heldout(entry_id: str, *, run_id: str, table: Sequence[dict[str, Any]], log: Path = ACCESS_LOG) -> None:
     """The read's outcome under the same entry id: the run and its overall attack success."""
     from datetime import UTC, datetime
 
+    from eval.sealed import append_entry
+
     overall = next((r for r in table if r["category"] == "overall"), None)
-    _log(log, {"entry_id": entry_id, "event": "finished", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    append_entry(log, {"entry_id": entry_id, "event": "finished", "when": datetime.now(UTC).isoformat(timespec="seconds"),
                "run_id": run_id, "overall": overall})  # fmt: skip
 
 
@@ -176,15 +172,9 @@ def check_resume(entry_id: str, repo: Path, log: Path = ACCESS_LOG) -> None:
 
 
 def read_access(log: Path = ACCESS_LOG) -> list[dict[str, Any]]:
-    if not log.is_file():
-        return []
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from eval.sealed import read_entries
 
-
-def _log(log: Path, entry: dict[str, Any]) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return read_entries(log)
 
 
 @dataclass(frozen=True)

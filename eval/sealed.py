@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import GOLD_DIR, SealedAccess, sealed_split
-from fda.errors import SealedSplitError
+from fda.errors import FDAError, SealedSplitError
 
 ACCESS_DIR = "access"  # a sub-folder: the loader reads only the version folder's own *.jsonl
 ACCESS_LOG = "test-access.jsonl"
@@ -61,18 +61,44 @@ def git_state(cwd: Path) -> tuple[str, list[str]]:
     return sha, changed
 
 
-def read_log(version: str, root: Path = GOLD_DIR) -> list[dict[str, Any]]:
-    path = access_log(version, root)
+def read_entries(path: Path) -> list[dict[str, Any]]:
+    """Every entry of an access log (JSONL); [] when there is none yet."""
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _append(version: str, root: Path, entry: dict[str, Any]) -> None:
-    path = access_log(version, root)
+def append_entry(path: Path, entry: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def committed_state(
+    repo: Path, *, allow_dirty: bool, why: str, hint: str, error: type[FDAError] = SealedSplitError
+) -> tuple[str, bool]:
+    """(HEAD sha, dirty) for a logged read; ``error`` on uncommitted changes unless ``allow_dirty``: a read of
+    held-out data must name the code it measured (``why`` says which read)."""
+    sha, changed = git_state(repo)
+    if changed and not allow_dirty:
+        shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+        raise error(f"uncommitted changes ({shown}): {why}", hint=hint)
+    return sha, bool(changed)
+
+
+def opened_entry(**fields: Any) -> dict[str, Any]:
+    """A new read's first log line: a fresh entry id, the time and the user, then ``fields``."""
+    who = fields.pop("who", None) or getpass.getuser()
+    return {"entry_id": uuid.uuid4().hex[:12], "event": "opened",
+            "when": datetime.now(UTC).isoformat(timespec="seconds"), "who": who, **fields}  # fmt: skip
+
+
+def read_log(version: str, root: Path = GOLD_DIR) -> list[dict[str, Any]]:
+    return read_entries(access_log(version, root))
+
+
+def _append(version: str, root: Path, entry: dict[str, Any]) -> None:
+    append_entry(access_log(version, root), entry)
 
 
 def open_sealed(
@@ -91,30 +117,15 @@ def open_sealed(
         raise SealedSplitError(f"gold {version} has no sealed split", hint="Use --split with `fda eval` instead.")
     if not purpose.strip():
         raise SealedSplitError("say what this confirm is for", hint='--purpose "rag, 1.5B, candidate after #19"')
-    sha, changed = git_state(repo or root.parent.parent)
-    if changed and not allow_dirty:
-        shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
-        raise SealedSplitError(
-            f"uncommitted changes ({shown}): a confirm must name the code it measures",
-            hint="Commit first (the log records the git sha), or pass --allow-dirty to log the run as dirty.",
-        )
-    entry_id = uuid.uuid4().hex[:12]
-    _append(
-        version,
-        root,
-        {
-            "entry_id": entry_id,
-            "event": "opened",
-            "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "who": who or getpass.getuser(),
-            "git_sha": sha,
-            "dirty": bool(changed),
-            "split": split,
-            "purpose": purpose.strip(),
-            "command": command,
-        },
+    sha, dirty = committed_state(
+        repo or root.parent.parent,
+        allow_dirty=allow_dirty,
+        why="a confirm must name the code it measures",
+        hint="Commit first (the log records the git sha), or pass --allow-dirty to log the run as dirty.",
     )
-    return SealedAccess(version=version, entry_id=entry_id)
+    entry = opened_entry(who=who, git_sha=sha, dirty=dirty, split=split, purpose=purpose.strip(), command=command)
+    _append(version, root, entry)
+    return SealedAccess(version=version, entry_id=entry["entry_id"])
 
 
 def close_sealed(
