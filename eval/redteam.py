@@ -99,13 +99,18 @@ def load_attacks(path: Path = ATTACKS, part: Part | None = None) -> list[Attack]
     return [a for a in attacks if parts[a.id] == part]
 
 
+def check_part(part: str) -> None:
+    """``EvalError`` naming the parts when ``part`` is none of them (before anything is logged or read)."""
+    if part not in SUITE_PARTS:
+        raise EvalError(f"the red-team suite has no part {part!r}", hint=f"Use --split {' | '.join(SUITE_PARTS)}.")
+
+
 def load_part(part: str) -> list[Attack]:
     """The attacks of one part: a half of data/redteam/attacks.jsonl, or the whole of heldout-2.jsonl."""
+    check_part(part)
     if part == "heldout-2":
         return load_attacks(HELDOUT_2)
-    if part not in PARTS:
-        raise EvalError(f"the red-team suite has no part {part!r}", hint=f"Use --split {' | '.join(SUITE_PARTS)}.")
-    return load_attacks(part=part)
+    return load_attacks(part=part)  # type: ignore[arg-type]
 
 
 def open_heldout(

@@ -722,8 +722,8 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
     from eval.redteam import (
         REDTEAM_RESULTS,
         SEALED_PARTS,
-        SUITE_PARTS,
         by_category,
+        check_part,
         check_resume,
         close_heldout,
         entry_of,
@@ -741,8 +741,7 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
     try:
         if program not in NEEDS_LM:
             raise EvalError(f"program {program!r} gives no answers to attack", hint="Use --program rag or multihop.")
-        if part not in (*SUITE_PARTS, "dev"):
-            raise EvalError(f"the red-team suite has no part {part!r}", hint=f"Use --split {' | '.join(SUITE_PARTS)}.")
+        check_part(part)
         run_id = resume or f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{program}-{part}"
         out = REDTEAM_RESULTS / f"{run_id}.jsonl"
         command = f"fda eval --suite redteam --program {program} --split {part}"
