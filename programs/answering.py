@@ -305,16 +305,12 @@ def _answer_over(
             else None
         )
         # "FastAPI removed X": no sentence is about removing X, but the docs shown still documenting X refutes it
+        exported = checks.vocabulary.exported if checks.vocabulary is not None else None
         gone = (
-            still_documented(
-                assumed.claim,
-                [p.text for p in shown],
-                checks.vocabulary.exported if checks.vocabulary is not None else None,
-            )  # the API said to be gone, named in a shown passage
+            still_documented(assumed.claim, [p.text for p in shown], exported)  # the API, named in a shown passage
             if assumed is not None and not bool(out.cannot_answer)
             else None
         )
-        exported = checks.vocabulary.exported if checks.vocabulary is not None else None
         if assumed is not None and gone is None and checks.latest_docs is not None and not bool(out.cannot_answer):
             # no shown passage names the API said to be gone: the latest docs' own section that does joins the
             # sources (as the release notes' item does below), so the correction is cited

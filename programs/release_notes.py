@@ -216,14 +216,13 @@ class ReleaseNotes:
 
     @classmethod
     def from_store(cls, db_path: Path) -> ReleaseNotes:
-        from index.ingest.store import open_store
+        from index.ingest.store import latest_version, open_store
 
         with open_store(db_path, read_only=True) as con:
-            latest = con.execute("SELECT version FROM corpus_manifest WHERE is_latest").fetchone()
             rows = con.execute(
                 "SELECT chunk_id, url, heading_path, text, version FROM chunks WHERE kind = 'release' AND version = ?"
                 " ORDER BY url, ordinal",
-                [latest[0] if latest else ""],
+                [latest_version(con) or ""],
             ).fetchall()
         return cls(
             [

@@ -146,10 +146,10 @@ class LatestDocs:
 
     @classmethod
     def from_store(cls, db_path: Path) -> LatestDocs:
-        from index.ingest.store import open_store
+        from index.ingest.store import latest_version, open_store
 
         with open_store(db_path, read_only=True) as con:
-            latest = con.execute("SELECT version FROM corpus_manifest WHERE is_latest").fetchone()
+            latest = latest_version(con)
             rows = con.execute(
                 "SELECT version, path, anchor, url, title, heading_path, level, ordinal, text, code FROM sections "
                 "WHERE kind <> 'release'"
@@ -157,7 +157,7 @@ class LatestDocs:
         return cls(
             (Section(r[0], r[1], r[2] or "", r[3], r[4] or "", tuple(r[5] or ()), r[6] or 1, r[7] or 0, r[8] or "",
                      r[9] or "") for r in rows),
-            latest[0] if latest else "",
+            latest or "",
         )  # fmt: skip
 
     def note(self, version: str, url: str) -> SinceNote | None:
@@ -173,12 +173,7 @@ class LatestDocs:
             name = "/" + old.path.rsplit("/", 1)[-1]
             moved = [rows[0].url for (v, path), rows in self._pages.items() if v == self.latest and path.endswith(name)]
             return SinceNote(version, self.latest, old.title, "page_gone", moved[0] if len(moved) == 1 else None)
-        new = next((s for s in page if s.anchor == old.anchor), None)
-        if new is None:  # newer docs renamed anchors ("_" -> "-"); the same heading on the same page is the section
-            key = _anchor_key(old.anchor)
-            new = next((s for s in page if _anchor_key(s.anchor) == key), None) or next(
-                (s for s in page if s.title.strip().lower() == old.title.strip().lower()), None
-            )
+        new = _same_section(page, old)
         old_anchors = {s.anchor for s in self._pages[(version, old.path)]}
         added = tuple((s.title, s.url) for s in sorted((s for s in page if s.anchor not in old_anchors),
                                                        key=lambda s: (s.level, s.ordinal))[:MAX_ADDED])  # fmt: skip
@@ -214,10 +209,7 @@ class LatestDocs:
         page = self._pages.get((older, new.path))
         if not page:
             return BeforeNote(older, new.title, None)
-        key = _anchor_key(new.anchor)
-        old = next((s for s in page if _anchor_key(s.anchor) == key), None) or next(
-            (s for s in page if s.title.strip().lower() == new.title.strip().lower()), None
-        )
+        old = _same_section(page, new)
         if old is None:
             return BeforeNote(older, new.title, None)
         before, after = code_names(old.code), code_names(new.code)
@@ -230,9 +222,9 @@ class LatestDocs:
         X in backticks (sections titled with X first, then in page order), as a passage to cite, with its sentence
         (programs/trust/assumption.py: ``still_documented``). None when the claim is not of that shape or no section
         qualifies."""
-        from programs.trust.assumption import still_documented
+        from programs.trust.assumption import claims_gone, still_documented
 
-        if not _claims_gone(claim):  # cheap: most questions make no such claim
+        if not claims_gone(claim):  # cheap: most questions make no such claim
             return None
         sections = [s for (v, _), rows in self._pages.items() if v == self.latest for s in rows]
         sections.sort(key=lambda s: (not any(w.lower() in s.title.lower() for w in re.findall(r"\w+", claim)
@@ -261,10 +253,15 @@ class LatestDocs:
         return out[:limit]
 
 
-def _claims_gone(claim: str) -> bool:
-    from programs.trust.assumption import _GONE
-
-    return _GONE.search(claim) is not None
+def _same_section(page: Sequence[Section], target: Section) -> Section | None:
+    """``target``'s section on another version of its page: the same anchor, else the same anchor up to ``_``/``-``
+    (newer docs renamed them), else the same heading."""
+    key, title = _anchor_key(target.anchor), target.title.strip().lower()
+    return (
+        next((s for s in page if s.anchor == target.anchor), None)
+        or next((s for s in page if _anchor_key(s.anchor) == key), None)
+        or next((s for s in page if s.title.strip().lower() == title), None)
+    )
 
 
 def _anchor_key(anchor: str) -> str:

@@ -103,6 +103,12 @@ def manifest(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     return {r["version"]: r for r in rows.to_dict("records")}
 
 
+def latest_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The version the manifest marks latest; None in a store with no manifest row for it."""
+    row = con.execute("SELECT version FROM corpus_manifest WHERE is_latest").fetchone()
+    return str(row[0]) if row else None
+
+
 def ingested_versions(db_path: Path) -> list[str]:
     with open_store(db_path, read_only=True) as con:
         return [r[0] for r in con.execute("SELECT version FROM corpus_manifest").fetchall()]

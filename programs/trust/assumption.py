@@ -176,6 +176,13 @@ _GONE = re.compile(
     r"(?: \w+){0,3} any ?more)\b",
     re.IGNORECASE,
 )
+
+
+def claims_gone(claim: str) -> bool:
+    """Does the claim say something is gone (removed, dropped, no longer exists)?"""
+    return _GONE.search(claim) is not None
+
+
 # the claim is about the user's own code ("HTTPException is gone from my handler"), not about FastAPI
 _OWN_WORDS = re.compile(r"\b(?:my|our|i|we|me|us)\b", re.IGNORECASE)
 _KIND = r"(?:\s+(?:class|function|object|parameter|dependency|module|argument|decorator|helper|method))?"
@@ -216,7 +223,7 @@ def still_documented(
     sentence there speaks of removal or deprecation (then the docs may agree, and nothing is said). Lexical
     overlap cannot refute "X was removed" (``evidence`` finds no sentence about removing); that the docs shown
     still document X, in their own words, can. None when the claim is not of that shape or no passage names X."""
-    if not _GONE.search(claim) or _OWN_WORDS.search(claim):
+    if not claims_gone(claim) or _OWN_WORDS.search(claim):
         return None
     names = [a or b for a, b in _NAMED.findall(claim)]
     if exported is not None:  # a plain capitalised word the docs import from fastapi: `Depends`, `Request`, `Form`
