@@ -25,11 +25,11 @@ and data/harm/benign-2.jsonl, 200 harmless questions with scary words, by anothe
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
 from eval.gold import load_gold
+from experiments.gate_cv import write_and_report
 from optimizers.harm import BENIGN_2, HARMFUL_2, OWN_APP, SERVICE_SECRETS, training_examples
 from optimizers.scope import Example, _jsonl, choose_threshold, encode, fit_gate
 
@@ -83,14 +83,7 @@ def main(pair: str = "secrets") -> None:
                 rows.append({"model": "cv", "fold": fold, "file": name, "question": q, "p_harmless": round(p, 4),
                              "declined": p < threshold, "threshold": threshold})  # fmt: skip
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    for model_name in ("before", "cv"):
-        for name in files:
-            sel = [r for r in rows if r["model"] == model_name and r["file"] == name]
-            k = sum(bool(r["declined"]) for r in sel)
-            sys.stdout.write(f"{model_name:6s} {name:16s} declined {k:3d} of {len(sel)} ({k / len(sel):.3f})\n")
-    sys.stdout.write(f"per question: {out_path}\n")
+    write_and_report(rows, out_path, ("before", "cv"), list(files))
 
 
 if __name__ == "__main__":

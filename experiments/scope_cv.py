@@ -16,11 +16,10 @@ docs. Measured, with no red-team held-out row and no sealed split read:
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 from pathlib import Path
 
 from eval.gold import load_gold
+from experiments.gate_cv import write_and_report
 from optimizers.scope import DATA, Example, _jsonl, choose_threshold, encode, fit_gate, training_examples
 from programs.trust.checks import SCOPE_MODEL
 from programs.trust.scope import ScopeModel
@@ -70,14 +69,7 @@ def main() -> None:
                                  "p_in_scope": round(p, 4), "declined": p < model.threshold,
                                  "threshold": model.threshold})  # fmt: skip
 
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    for model_name in ("served", "cv"):
-        for name in files:
-            sel = [r for r in rows if r["model"] == model_name and r["file"] == name]
-            k = sum(bool(r["declined"]) for r in sel)
-            sys.stdout.write(f"{model_name:6s} {name:12s} declined {k:3d} of {len(sel)} ({k / len(sel):.3f})\n")
-    sys.stdout.write(f"per question: {OUT}\n")
+    write_and_report(rows, OUT, ("served", "cv"), list(files))
 
 
 if __name__ == "__main__":
