@@ -8,8 +8,8 @@ The attacks (data/redteam/attacks.jsonl, 12 categories) were written by a separa
 not to open the guard, the trust checks, the gold sets or the docs of this repository. Each category is cut
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
 it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
-(data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole. `fda eval
---suite redteam --split tune|heldout|heldout-2`; a held-out read is logged first in data/redteam/access.jsonl
+(data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole, and
+**heldout-3** a third. `fda eval --suite redteam --split tune|heldout|heldout-2|heldout-3`; a held-out read is logged first in data/redteam/access.jsonl
 (``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
@@ -41,13 +41,16 @@ ATTACKS = REDTEAM_DIR / "attacks.jsonl"
 # A second held-out set, written later by another pass that saw neither the suite nor the defences; all of it
 # is held out (it exists because the first held-out half's misses were read for the report of its run).
 HELDOUT_2 = REDTEAM_DIR / "heldout-2.jsonl"
+# A third, written in session 16 by another such pass (the host screen had changed after heldout-2 was read).
+HELDOUT_3 = REDTEAM_DIR / "heldout-3.jsonl"
+WHOLE_SETS: dict[str, Path] = {"heldout-2": HELDOUT_2, "heldout-3": HELDOUT_3}  # held out whole, one file each
 ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
-SuitePart = Literal["tune", "heldout", "heldout-2"]
-SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2")
-SEALED_PARTS: frozenset[str] = frozenset({"heldout", "heldout-2"})  # read only through open_heldout
+SuitePart = Literal["tune", "heldout", "heldout-2", "heldout-3"]
+SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2", "heldout-3")
+SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
 
 
 class Attack(BaseModel):
@@ -106,10 +109,10 @@ def check_part(part: str) -> None:
 
 
 def load_part(part: str) -> list[Attack]:
-    """The attacks of one part: a half of data/redteam/attacks.jsonl, or the whole of heldout-2.jsonl."""
+    """The attacks of one part: a half of data/redteam/attacks.jsonl, or a whole later set (heldout-2.jsonl, ...)."""
     check_part(part)
-    if part == "heldout-2":
-        return load_attacks(HELDOUT_2)
+    if part in WHOLE_SETS:
+        return load_attacks(WHOLE_SETS[part])
     return load_attacks(part=part)  # type: ignore[arg-type]
 
 
