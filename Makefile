@@ -15,7 +15,7 @@ export OMP_NUM_THREADS ?= 1
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/state/torch_extensions
 export DSPY_CACHEDIR ?= $(CURDIR)/state/dspy_cache
 
-.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate models ui chromium image image-test mlflow-ui load prometheus prometheus-bin
+.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate research models ui chromium image image-test mlflow-ui load prometheus prometheus-bin
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ eval: ingest  ## Evaluate a program on gold v2 dev-select: report in eval/report
 eval-gate: ingest  ## Retrieval eval vs eval/baselines/ on v1 dev and v2 dev-select (exit 1 on a drop beyond noise)
 	$(FDA) eval gate --build-index
 	$(FDA) eval gate --gold v2 --split dev-select
+
+research: index models  ## The study of docs/research/: re-ranking (a cross-encoder trained here), query rewriting, caching, judge reliability (~1.5 h on 2 cores; resumable)
+	$(PY) -m experiments.research all
 
 mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///state/mlflow.db --host 127.0.0.1 --workers 1

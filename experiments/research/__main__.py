@@ -1,0 +1,321 @@
+"""``python -m experiments.research [rerank|cache|judge|all]``: the study of docs/research/ (``make research``).
+
+Each part writes its per-question rows under eval/results/research/, a summary JSON beside them, and its
+figures under docs/research/img/; it reads gold v2 train and dev-select only (dev-confirm and the sealed test
+are read through their own logged commands, for a candidate that ships).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "eval" / "results" / "research"
+FIGURES = ROOT / "docs" / "research" / "img"
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _say(msg: str) -> None:
+    sys.stderr.write(f"[research {time.strftime('%H:%M:%S')}] {msg}\n")
+    sys.stderr.flush()
+
+
+def run_rerank() -> dict[str, Any]:
+    from typing import cast
+
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import targets
+    from experiments.research import rerank
+    from fda.settings import get_settings
+    from index.retrieval.factory import Opener
+    from index.retrieval.fused import SIGNALS, FusedRetriever
+    from index.retrieval.layout import paths_for
+    from index.retrieval.passages import versions
+
+    s = get_settings()
+    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+    known, latest_or_none = versions(s.db_path)
+    latest = latest_or_none or known[-1]
+    every = s.retrieval.model_copy(update={"fused_weights": [1.0] * (len(SIGNALS) - 1) + [0.0]})
+    fused = Opener(every, paths).get("fused")
+    assert isinstance(fused, FusedRetriever)
+    encoder = fused.dense.encoder  # type: ignore[attr-defined]
+    rows = {}
+    for split in ("train", "dev-select"):
+        items = targets(load_gold("v2", split=cast("Split", split)), known, latest)
+        _say(f"rerank: pools of {len(items)} {split} rows")
+        rows[split] = rerank.collect(fused, encoder.encode, items, latest)
+    _say("rerank: tuning on train")
+    cands = [*rerank.baselines(), *rerank.tuned(rows["train"])]
+    checkpoint = s.state_dir / "research" / "cross-encoder.pt"
+    if checkpoint.is_file():
+        from experiments.research.cross_encoder import CrossEncoder
+
+        ce = CrossEncoder(paths.base_model, head=checkpoint)
+        for split, part in rows.items():
+            _say(f"rerank: cross-encoder over the top {rerank.CE_TOP} of {len(part)} {split} rows")
+            rerank.add_cross_encoder(part, ce.score)
+        cands.append(rerank.tune_cross_encoder(rows["train"]))
+    else:
+        _say(f"rerank: no cross-encoder at {checkpoint}; `python -m experiments.research cross-encoder` trains one")
+    summary: dict[str, Any] = {
+        "candidates": {c.name: c.describe() for c in cands},
+        "tables": {sp: rerank.table(rows[sp], cands) for sp in rows},
+        "served misses": {sp: rerank.miss_kinds(rows[sp], rerank.SERVED) for sp in rows},
+    }
+    per_q = [q for sp in rows for q in rerank.question_rows(rows[sp], cands, sp)]
+    _write_jsonl(RESULTS / "rerank.jsonl", per_q)
+    (RESULTS / "rerank-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _figure_rerank(summary)
+    return summary
+
+
+def _figure_rerank(summary: dict[str, Any]) -> None:
+    _figure_methods(summary["tables"]["dev-select"], "rerank.png")
+
+
+def _figure_methods(recs: list[dict[str, Any]], name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["method"] for r in recs))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, metric in zip(axes, ("page Hit@1", "section R@5"), strict=True):
+        for i, subset in enumerate(("all", "user")):
+            vals = [next(r for r in recs if r["method"] == n and r["subset"] == subset)[metric] for n in names]
+            n = next(r for r in recs if r["subset"] == subset)["n"]
+            ax.barh([y + 0.38 * i for y in range(len(names))], vals, height=0.36, label=f"{subset} ({n})")
+        ax.set_title(f"{metric}, gold v2 dev-select")
+        ax.set_xlim(0, 1)
+    axes[0].set_yticks([y + 0.19 for y in range(len(names))], names)
+    axes[0].invert_yaxis()
+    axes[1].legend(loc="lower right")
+    fig.tight_layout()
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGURES / name, dpi=110)
+    plt.close(fig)
+
+
+def run_cross_encoder(n_negatives: int = 3, epochs: int = 1) -> Path:
+    """Training groups from the generated section questions (cached), then training (resumable)."""
+    from tqdm import tqdm
+
+    from experiments.research import cross_encoder as cx
+    from fda.settings import get_settings
+    from index.retrieval.factory import Opener
+    from index.retrieval.fused import FusedRetriever
+    from index.retrieval.layout import paths_for
+    from index.retrieval.passages import versions
+
+    s = get_settings()
+    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+    work = s.state_dir / "research"
+    groups_file = work / "cross-encoder-groups.jsonl"
+    if not groups_file.is_file():
+        if paths.questions_file is None or not paths.questions_file.is_file():
+            raise SystemExit(f"no generated section questions at {paths.questions_file}: they are committed")
+        known, latest_or_none = versions(s.db_path)
+        latest = latest_or_none or known[-1]
+        fused = Opener(s.retrieval, paths).get("fused")
+        assert isinstance(fused, FusedRetriever)
+        chunks = fused.dense.scores_for_vector(fused.dense.encode_query("fastapi"), latest)[1]
+        total = sum(len(json.loads(x).get("questions", [])) for x in paths.questions_file.read_text().splitlines() if x)
+        with tqdm(total=total, desc="cross-encoder groups", unit="q") as bar:
+            groups = cx.make_groups(
+                paths.questions_file,
+                chunks,
+                lambda q: fused.search(q, k=30, version=latest),
+                n_negatives=n_negatives,
+                progress=bar.update,
+            )
+        cx.save_groups(groups_file, groups)
+        _say(f"cross-encoder: {len(groups)} training groups -> {groups_file}")
+    groups = cx.load_groups(groups_file)
+    checkpoint = work / "cross-encoder.pt"
+    cx.train(groups, paths.base_model, checkpoint, epochs=epochs, say=_say)
+    return checkpoint
+
+
+def run_cache() -> list[dict[str, Any]]:
+    from typing import cast
+
+    from eval.gold import Split, load_gold
+    from experiments.research import caching
+    from fda.settings import get_settings
+    from index.retrieval.dense import MiniLMEncoder
+    from index.retrieval.layout import paths_for
+
+    s = get_settings()
+    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+    if paths.questions_file is None or not paths.questions_file.is_file():
+        raise SystemExit(f"no generated section questions at {paths.questions_file}: they are committed")
+    gold = [r for sp in ("train", "dev-select") for r in load_gold("v2", split=cast("Split", sp))]
+    logs = {
+        "section questions": caching.section_log(paths.questions_file),
+        "gold v2 train + dev-select": caching.gold_log(gold),
+    }
+    encoder = MiniLMEncoder(paths.base_model)
+    _say(f"cache: replaying {', '.join(f'{k} ({len(v)})' for k, v in logs.items())}, {len(caching.SEEDS)} seeds")
+    records = caching.study(logs, encoder.encode)
+    _write_jsonl(RESULTS / "cache.jsonl", records)
+    summary = caching.summarize(records)
+    (RESULTS / "cache-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _figure_cache(summary)
+    return summary
+
+
+def _figure_cache(summary: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for log in dict.fromkeys(r["log"] for r in summary):
+        sem = [r for r in summary if r["log"] == log and r["key"].startswith("semantic")]
+        wrong = [r["wrong per question"] for r in sem]
+        ax.plot([r["hit rate"] for r in sem], wrong, marker="o", label=log)
+        for r, w in zip(sem, wrong, strict=True):
+            ax.annotate(r["key"].split(">= ")[1], (r["hit rate"], w), fontsize=7)
+        keyed = [r for r in summary if r["log"] == log and not r["key"].startswith("semantic")]
+        ax.scatter([r["hit rate"] for r in keyed], [r["wrong per question"] for r in keyed], marker="x")
+    ax.set_xlabel("hit rate (share of questions answered from the cache)")
+    ax.set_ylabel("another page's answer, per question served")
+    ax.set_title("semantic cache thresholds (o) and exact/normalized keys (x)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGURES / "cache.png", dpi=110)
+    plt.close(fig)
+
+
+def run_judge() -> dict[str, Any]:
+    import dataclasses
+
+    from eval.agreement import agreement_table, check_labels, committed_answers, load_label_files
+    from experiments.research import judge
+
+    labels = load_label_files()
+    answers = committed_answers(sorted({lab.run_id for lab in labels}))
+    check_labels(labels, answers)
+    rows = judge.labelled_rows(labels, answers)
+    _say(f"judge: {len(labels)} labels, {len(rows)} answers with a judge verdict of its own")
+    summary = {
+        "answers": len(rows),
+        "agreement": [dataclasses.asdict(a) for a in agreement_table(labels, answers)],
+        "length": judge.length_bias(rows),
+        "length_spearman": judge.length_correlation(rows),
+        "position": judge.position_bias(rows),
+    }
+    _write_jsonl(RESULTS / "judge.jsonl", [{k: v for k, v in r.items()} for r in rows])
+    (RESULTS / "judge-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
+
+
+def run_rewrite(model: str | None = None) -> dict[str, Any]:
+    from typing import cast
+
+    import dspy
+    from tqdm import tqdm
+
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import score_row, targets
+    from experiments.research import rewrite
+    from experiments.research.tables import is_user, paired_table
+    from fda.lm.factory import model_for
+    from fda.settings import get_settings
+    from index.retrieval.factory import open_retriever
+    from index.retrieval.layout import paths_for
+    from index.retrieval.passages import versions
+    from ops.bench.lm_levers import lm_for
+    from ops.bench.retrieval_rewrite import cache_file
+    from programs.rewriter import QueryRewriter
+    from signatures.hyde import HypotheticalPassage
+
+    s = get_settings()
+    name = model or model_for(s.lm)
+    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+    known, latest = versions(s.db_path)
+    rows = targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
+    cache_dir = s.state_dir / "cache" / "rewrites"
+    queries: dict[str, dict[str, list[str]]] = {}
+    failed = 0
+    with lm_for(s, name):
+        router, hyde = QueryRewriter(), dspy.Predict(HypotheticalPassage)
+        asks = {
+            "rewrites": (cache_file(cache_dir, name), lambda q: router(question=q).queries),
+            "hyde": (rewrite.hyde_cache_file(cache_dir, name), lambda q: [hyde(question=q).passage]),
+        }
+        for source, (cache, ask) in asks.items():
+            with tqdm(total=len(rows), desc=f"{source} ({name})", unit="q") as bar:
+                queries[source], bad = rewrite.ask_all(rows, ask, cache, bar.update)
+            failed += bad
+    if failed:
+        _say(f"rewrite: {failed} LM call(s) failed: those questions were searched alone (rerun to ask again)")
+    retriever = open_retriever(None, s, paths)
+    ranked = rewrite.search_all(retriever, queries, rows)
+    scores = {
+        m: [score_row(t.gold, [p.url for p in ps], t.graded) for t, ps in zip(rows, lists, strict=True)]
+        for m, lists in ranked.items()
+    }
+    clusters = [t.question.group or t.question.id for t in rows]
+    table = paired_table(scores, clusters, [is_user(t.question) for t in rows], "question")
+    per_q = [
+        {
+            "method": m,
+            "id": t.question.id,
+            "user": is_user(t.question),
+            **{
+                k: round(v, 4)
+                for k, v in sc.items()
+                if k in ("page Hit@1", "page R@1", "page R@5", "section R@5", "section nDCG@10")
+            },
+            "queries": queries[rewrite.STUDY[m][0]].get(t.question.question, [])[1:],
+        }
+        for m in scores
+        for t, sc in zip(rows, scores[m], strict=True)
+    ]
+    _write_jsonl(RESULTS / "rewrite.jsonl", per_q)
+    summary = {"model": name, "failed": failed, "table": table}
+    (RESULTS / "rewrite-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _figure_methods(table, "rewrite.png")
+    return summary
+
+
+PARTS: dict[str, Callable[[], object]] = {
+    "cross-encoder": run_cross_encoder,
+    "rerank": run_rerank,
+    "cache": run_cache,
+    "judge": run_judge,
+    "rewrite": run_rewrite,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import fda  # noqa: F401  (offline defaults)
+
+    parser = argparse.ArgumentParser(prog="python -m experiments.research", description=__doc__.split("\n\n")[0])
+    parser.add_argument("part", nargs="?", default="all", choices=[*PARTS, "all"], help="which part (default: all)")
+    args = parser.parse_args(argv)
+    for name, fn in PARTS.items():
+        if args.part in (name, "all"):
+            start = time.perf_counter()
+            fn()
+            _say(f"{name}: done in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
