@@ -88,7 +88,8 @@ def _agree(name: str, cls: str, pairs: Sequence[tuple[Any, Any]]) -> Agreement:
 
 def agreement_table(labels: Sequence[HumanLabel], answers: dict[tuple[str, str], dict[str, Any]]) -> list[Agreement]:
     """Labeller-labeller (every pair of labellers over the answers both labelled) and judge-labeller (each
-    labeller against the committed judge verdict, automatic ones excluded), overall and per class."""
+    labeller against the committed judge verdict, automatic ones excluded), overall and per class; pairs with
+    nothing in common are left out."""
     by_labeller: dict[str, dict[tuple[str, str], str]] = {}
     for lab in labels:
         by_labeller.setdefault(lab.labeller, {})[(lab.run_id, lab.question_id)] = lab.answer_label
@@ -97,16 +98,18 @@ def agreement_table(labels: Sequence[HumanLabel], answers: dict[tuple[str, str],
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
             shared = sorted(set(by_labeller[first]) & set(by_labeller[second]))
-            out += _pairs_table(
-                f"{first} vs {second}", [(by_labeller[first][k], by_labeller[second][k]) for k in shared]
-            )
+            if shared:  # passes over different answers have nothing to compare
+                out += _pairs_table(
+                    f"{first} vs {second}", [(by_labeller[first][k], by_labeller[second][k]) for k in shared]
+                )
     for name in names:
         pairs = []
         for key, label in sorted(by_labeller[name].items()):
             judge = answers[key].get("judge") or {}
             if judge.get("verdict") and not judge.get("automatic"):
                 pairs.append((judge["verdict"], label))
-        out += _pairs_table(f"judge vs {name}", pairs)
+        if pairs:  # a pass over answers no judge graded
+            out += _pairs_table(f"judge vs {name}", pairs)
     return out
 
 
@@ -125,7 +128,8 @@ def fact_agreement_table(
         for second in names[i + 1 :]:
             shared = sorted(set(by_labeller[first]) & set(by_labeller[second]))
             pairs = [(by_labeller[first][k], by_labeller[second][k]) for k in shared]
-            out += _pairs_table(f"facts: {first} vs {second}", pairs, FACT_CLASSES)
+            if pairs:
+                out += _pairs_table(f"facts: {first} vs {second}", pairs, FACT_CLASSES)
     for name in names:
         pairs = []
         for (run, qid, index), label in sorted(by_labeller[name].items()):
@@ -133,7 +137,8 @@ def fact_agreement_table(
             facts = judge.get("facts") or []
             if not judge.get("automatic") and index < len(facts):
                 pairs.append((facts[index], label))
-        out += _pairs_table(f"facts: judge vs {name}", pairs, FACT_CLASSES)
+        if pairs:
+            out += _pairs_table(f"facts: judge vs {name}", pairs, FACT_CLASSES)
     return out
 
 

@@ -30,44 +30,65 @@ def _say(msg: str) -> None:
     sys.stderr.flush()
 
 
+class _Rerank:
+    """What the re-ranking part opens once: settings, the fused retriever with every signal, the encoder, and
+    the cross-encoder when one was trained (``state/research/cross-encoder.pt``)."""
+
+    def __init__(self) -> None:
+        from fda.settings import get_settings
+        from index.retrieval.factory import Opener
+        from index.retrieval.fused import SIGNALS, FusedRetriever
+        from index.retrieval.layout import paths_for
+        from index.retrieval.passages import versions
+
+        self.settings = s = get_settings()
+        self.paths = paths_for(s.retrieval, s.state_dir, s.db_path)
+        self.known, latest = versions(s.db_path)
+        self.latest = latest or self.known[-1]
+        every = s.retrieval.model_copy(update={"fused_weights": [1.0] * (len(SIGNALS) - 1) + [0.0]})
+        fused = Opener(every, self.paths).get("fused")
+        assert isinstance(fused, FusedRetriever)
+        self.fused = fused
+        self.checkpoint = s.state_dir / "research" / "cross-encoder.pt"
+        self.ce: Any = None
+        if self.checkpoint.is_file():
+            from experiments.research.cross_encoder import CrossEncoder
+
+            self.ce = CrossEncoder(self.paths.base_model, head=self.checkpoint)
+        else:
+            _say(f"rerank: no cross-encoder at {self.checkpoint}; `python -m experiments.research cross-encoder`")
+
+    def rows(self, split: str, gold: list[Any]) -> list[Any]:
+        from eval.retrieval_quality import targets
+        from experiments.research import rerank
+
+        items = targets(gold, self.known, self.latest)
+        _say(f"rerank: pools of {len(items)} {split} rows")
+        rows = rerank.collect(self.fused, self.fused.dense.encoder.encode, items, self.latest)  # type: ignore[attr-defined]
+        if self.ce is not None:
+            _say(f"rerank: cross-encoder over the top {rerank.CE_TOP} of {len(rows)} {split} rows")
+            rerank.add_cross_encoder(rows, self.ce.score)
+        return rows
+
+    def candidates(self, train: list[Any]) -> list[Any]:
+        from experiments.research import rerank
+
+        _say("rerank: tuning on train")
+        cands = [*rerank.baselines(), *rerank.tuned(train)]
+        if self.ce is not None:
+            cands.append(rerank.tune_cross_encoder(train))
+        return cands
+
+
 def run_rerank() -> dict[str, Any]:
     from typing import cast
 
     from eval.gold import Split, load_gold
-    from eval.retrieval_quality import targets
     from experiments.research import rerank
-    from fda.settings import get_settings
-    from index.retrieval.factory import Opener
-    from index.retrieval.fused import SIGNALS, FusedRetriever
-    from index.retrieval.layout import paths_for
-    from index.retrieval.passages import versions
 
-    s = get_settings()
-    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-    known, latest_or_none = versions(s.db_path)
-    latest = latest_or_none or known[-1]
-    every = s.retrieval.model_copy(update={"fused_weights": [1.0] * (len(SIGNALS) - 1) + [0.0]})
-    fused = Opener(every, paths).get("fused")
-    assert isinstance(fused, FusedRetriever)
-    encoder = fused.dense.encoder  # type: ignore[attr-defined]
-    rows = {}
-    for split in ("train", "dev-select"):
-        items = targets(load_gold("v2", split=cast("Split", split)), known, latest)
-        _say(f"rerank: pools of {len(items)} {split} rows")
-        rows[split] = rerank.collect(fused, encoder.encode, items, latest)
-    _say("rerank: tuning on train")
-    cands = [*rerank.baselines(), *rerank.tuned(rows["train"])]
-    checkpoint = s.state_dir / "research" / "cross-encoder.pt"
-    if checkpoint.is_file():
-        from experiments.research.cross_encoder import CrossEncoder
-
-        ce = CrossEncoder(paths.base_model, head=checkpoint)
-        for split, part in rows.items():
-            _say(f"rerank: cross-encoder over the top {rerank.CE_TOP} of {len(part)} {split} rows")
-            rerank.add_cross_encoder(part, ce.score)
-        cands.append(rerank.tune_cross_encoder(rows["train"]))
-    else:
-        _say(f"rerank: no cross-encoder at {checkpoint}; `python -m experiments.research cross-encoder` trains one")
+    opened = _Rerank()
+    rows = {sp: opened.rows(sp, load_gold("v2", split=cast("Split", sp))) for sp in ("train", "dev-select")}
+    cands = opened.candidates(rows["train"])
     summary: dict[str, Any] = {
         "candidates": {c.name: c.describe() for c in cands},
         "tables": {sp: rerank.table(rows[sp], cands) for sp in rows},
@@ -77,6 +98,38 @@ def run_rerank() -> dict[str, Any]:
     _write_jsonl(RESULTS / "rerank.jsonl", per_q)
     (RESULTS / "rerank-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     _figure_rerank(summary)
+    return summary
+
+
+def run_rerank_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
+    """The study's candidates (chosen on train, compared on dev-select) scored ONCE on the sealed test split,
+    through the logged path of ``fda eval confirm`` (data/gold/v2/access/test-access.jsonl)."""
+    import getpass
+    from typing import cast
+
+    from eval.gold import Split, load_gold
+    from eval.sealed import close_sealed, open_sealed
+    from experiments.research import rerank
+
+    opened = _Rerank()
+    train = opened.rows("train", load_gold("v2", split=cast("Split", "train")))
+    cands = opened.candidates(train)
+    access = open_sealed(
+        "v2",
+        who=who or getpass.getuser(),
+        purpose=purpose,
+        command="python -m experiments.research rerank-confirm",
+        repo=ROOT,
+    )
+    test = opened.rows("test", load_gold("v2", split="test", access=access))
+    table = rerank.table(test, cands)
+    per_q = rerank.question_rows(test, cands, "test")
+    out = RESULTS / "rerank-test.jsonl"
+    _write_jsonl(out, per_q)
+    summary = {"candidates": {c.name: c.describe() for c in cands}, "table": table}
+    (RESULTS / "rerank-test-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    headline = {r["method"]: r["page Hit@1"] for r in table if r["subset"] == "all"}
+    close_sealed(access, run_id="research-rerank-test", results_file=str(out.relative_to(ROOT)), headline=headline)
     return summary
 
 
@@ -142,9 +195,13 @@ def run_cross_encoder(n_negatives: int = 3, epochs: int = 1) -> Path:
             )
         cx.save_groups(groups_file, groups)
         _say(f"cross-encoder: {len(groups)} training groups -> {groups_file}")
-    groups = cx.load_groups(groups_file)
     checkpoint = work / "cross-encoder.pt"
-    cx.train(groups, paths.base_model, checkpoint, epochs=epochs, say=_say)
+    if checkpoint.is_file():
+        _say(f"cross-encoder: trained already ({checkpoint}; delete it to train again)")
+        return checkpoint
+    partial = work / "cross-encoder.partial.pt"  # resumable; renamed once every step is done
+    cx.train(cx.load_groups(groups_file), paths.base_model, partial, epochs=epochs, say=_say)
+    partial.replace(checkpoint)
     return checkpoint
 
 
@@ -307,8 +364,21 @@ def main(argv: list[str] | None = None) -> int:
     import fda  # noqa: F401  (offline defaults)
 
     parser = argparse.ArgumentParser(prog="python -m experiments.research", description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", nargs="?", default="all", choices=[*PARTS, "all"], help="which part (default: all)")
+    parser.add_argument(
+        "part",
+        nargs="?",
+        default="all",
+        choices=[*PARTS, "all", "rerank-confirm"],
+        help="which part (default: all; rerank-confirm reads the sealed test once and is never part of all)",
+    )
+    parser.add_argument(
+        "--purpose", default="", help="rerank-confirm: what this read of the test split is for (logged)"
+    )
+    parser.add_argument("--who", default=None, help="rerank-confirm: who runs it (logged; default: the OS user)")
     args = parser.parse_args(argv)
+    if args.part == "rerank-confirm":
+        run_rerank_confirm(args.purpose, args.who)
+        return 0
     for name, fn in PARTS.items():
         if args.part in (name, "all"):
             start = time.perf_counter()

@@ -74,15 +74,16 @@ def length_bias(rows: Sequence[dict[str, Any]], bins: int = 3) -> list[dict[str,
     return out
 
 
-def length_correlation(rows: Sequence[dict[str, Any]]) -> float | None:
-    """Spearman correlation of answer length with (judge score - labellers' mean score)."""
+def length_correlation(rows: Sequence[dict[str, Any]]) -> dict[str, float] | None:
+    """Spearman correlation of answer length with (judge score - labellers' mean score), and its p-value."""
     if len(rows) < 3:
         return None
     from scipy.stats import spearmanr
 
     diff = [SCORE[r["judge"]] - float(np.mean([SCORE[v] for v in r["labels"].values()])) for r in rows]
-    rho = spearmanr([r["chars"] for r in rows], diff).statistic
-    return None if rho is None or np.isnan(rho) else float(rho)
+    got = spearmanr([r["chars"] for r in rows], diff)
+    rho, p = float(got.statistic), float(got.pvalue)
+    return None if np.isnan(rho) else {"rho": rho, "p": p}
 
 
 def position_bias(rows: Sequence[dict[str, Any]], last: int = 3) -> list[dict[str, Any]]:

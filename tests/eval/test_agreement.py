@@ -44,6 +44,13 @@ def test_kappa_per_pair_and_class_and_automatic_verdicts_left_out(tmp_path: Path
     assert table[("judge vs ann-b", "all")].observed == pytest.approx(0.75)
 
 
+def test_passes_over_different_answers_are_not_paired(tmp_path: Path) -> None:
+    answers = committed_answers(["run1"], write_run(tmp_path, [("correct", False)] * 4))
+    labels = [label(i, "correct", "ann-a") for i in (0, 1)] + [label(i, "wrong", "ann-c") for i in (2, 3)]
+    pairs = {x.pair for x in agreement_table(labels, answers)}
+    assert pairs == {"judge vs ann-a", "judge vs ann-c"}  # no "ann-a vs ann-c" row with n = 0
+
+
 def test_labels_must_match_a_committed_answer(tmp_path: Path) -> None:
     answers = committed_answers(["run1"], write_run(tmp_path, [("correct", False)]))
     with pytest.raises(EvalError, match="different answer text"):

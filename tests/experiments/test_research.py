@@ -150,7 +150,8 @@ def test_judge_bias_tables() -> None:
     ]
     bins = judge.length_bias(rows, bins=2)
     assert [b["judge - labellers"] for b in bins] == [1.0, 0.0]  # lenient on the short answers only
-    assert judge.length_correlation(rows) == pytest.approx(-0.878, abs=0.001)
+    got = judge.length_correlation(rows)
+    assert got is not None and got["rho"] == pytest.approx(-0.878, abs=0.001) and 0 < got["p"] < 0.05
     pos = judge.position_bias(rows)
     assert pos[0]["judge: stated"] == 1.0 and pos[0]["labellers: stated"] == 0.5 and pos[1]["judge: stated"] == 0.0
     assert judge.length_bias([]) == [] and judge.length_correlation(rows[:2]) is None
