@@ -100,7 +100,7 @@ eval-gate: ingest  ## Retrieval eval vs eval/baselines/ on v1 dev and v2 dev-sel
 	$(FDA) eval gate --build-index
 	$(FDA) eval gate --gold v2 --split dev-select
 
-research: index models  ## The study of docs/research/: re-ranking (a cross-encoder trained here), query rewriting, caching, judge reliability (~1.5 h on 2 cores; resumable)
+research: index models  ## The study of docs/research/: re-ranking (a cross-encoder trained here), query rewriting, caching, judge reliability (about an hour on 2 cores; resumable)
 	$(PY) -m experiments.research all
 
 mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)

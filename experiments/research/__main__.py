@@ -1,8 +1,8 @@
-"""``python -m experiments.research [rerank|cache|judge|all]``: the study of docs/research/ (``make research``).
+"""``python -m experiments.research [cross-encoder|rerank|rewrite|cache|judge|all|confirm]``: the study of docs/research/ (``make research``).
 
 Each part writes its per-question rows under eval/results/research/, a summary JSON beside them, and its
 figures under docs/research/img/; it reads gold v2 train and dev-select only (dev-confirm and the sealed test
-are read through their own logged commands, for a candidate that ships).
+are read only by the ``confirm`` part, once, through the logged path of ``fda eval confirm``).
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class _Rerank:
         cands = [*rerank.baselines(), *rerank.tuned(train)]
         if self.ce is not None:
             cands.append(rerank.tune_cross_encoder(train))
+            cands.append(rerank.Candidate("cross-encoder order (served top 20)", cross_encoder=100.0))
         return cands
 
 
@@ -101,13 +102,15 @@ def run_rerank() -> dict[str, Any]:
     return summary
 
 
-def run_rerank_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
-    """The study's candidates (chosen on train, compared on dev-select) scored ONCE on the sealed test split,
-    through the logged path of ``fda eval confirm`` (data/gold/v2/access/test-access.jsonl)."""
+def run_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
+    """The study's retrieval candidates, every choice made on train and dev-select, scored ONCE on the sealed
+    test split through the logged path of ``fda eval confirm`` (data/gold/v2/access/test-access.jsonl): the
+    re-rankers (weights re-derived from train, deterministic) and the rewriting strategies (LM outputs cached)."""
     import getpass
     from typing import cast
 
     from eval.gold import Split, load_gold
+    from eval.retrieval_quality import targets
     from eval.sealed import close_sealed, open_sealed
     from experiments.research import rerank
 
@@ -118,18 +121,28 @@ def run_rerank_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
         "v2",
         who=who or getpass.getuser(),
         purpose=purpose,
-        command="python -m experiments.research rerank-confirm",
+        command="python -m experiments.research confirm",
         repo=ROOT,
     )
-    test = opened.rows("test", load_gold("v2", split="test", access=access))
-    table = rerank.table(test, cands)
-    per_q = rerank.question_rows(test, cands, "test")
-    out = RESULTS / "rerank-test.jsonl"
-    _write_jsonl(out, per_q)
-    summary = {"candidates": {c.name: c.describe() for c in cands}, "table": table}
-    (RESULTS / "rerank-test-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    headline = {r["method"]: r["page Hit@1"] for r in table if r["subset"] == "all"}
-    close_sealed(access, run_id="research-rerank-test", results_file=str(out.relative_to(ROOT)), headline=headline)
+    gold = load_gold("v2", split="test", access=access)
+    test = opened.rows("test", gold)
+    rerank_table = rerank.table(test, cands)
+    _write_jsonl(RESULTS / "rerank-test.jsonl", rerank.question_rows(test, cands, "test"))
+    rewrite_summary, rewrite_rows = _rewrite(targets(gold, opened.known, opened.latest))
+    _write_jsonl(RESULTS / "rewrite-test.jsonl", rewrite_rows)
+    summary = {
+        "candidates": {c.name: c.describe() for c in cands},
+        "rerank": rerank_table,
+        "rewrite": rewrite_summary,
+    }
+    (RESULTS / "test-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    headline = {
+        **{f"rerank {r['method']}": r["page Hit@1"] for r in rerank_table if r["subset"] == "all"},
+        **{f"rewrite {r['method']}": r["page Hit@1"] for r in rewrite_summary["table"] if r["subset"] == "all"},
+    }
+    close_sealed(
+        access, run_id="research-test", results_file="eval/results/research/test-summary.json", headline=headline
+    )
     return summary
 
 
@@ -281,21 +294,19 @@ def run_judge() -> dict[str, Any]:
     return summary
 
 
-def run_rewrite(model: str | None = None) -> dict[str, Any]:
-    from typing import cast
-
+def _rewrite(rows: list[Any], model: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every rewriting strategy on ``rows`` (retrieval targets): the LM outputs (cached), the paired table
+    against the question alone, and per-question rows."""
     import dspy
     from tqdm import tqdm
 
-    from eval.gold import Split, load_gold
-    from eval.retrieval_quality import score_row, targets
+    from eval.retrieval_quality import score_row
     from experiments.research import rewrite
-    from experiments.research.tables import is_user, paired_table
+    from experiments.research.tables import SHOWN, is_user, paired_table
     from fda.lm.factory import model_for
     from fda.settings import get_settings
     from index.retrieval.factory import open_retriever
     from index.retrieval.layout import paths_for
-    from index.retrieval.passages import versions
     from ops.bench.lm_levers import lm_for
     from ops.bench.retrieval_rewrite import cache_file
     from programs.rewriter import QueryRewriter
@@ -303,9 +314,6 @@ def run_rewrite(model: str | None = None) -> dict[str, Any]:
 
     s = get_settings()
     name = model or model_for(s.lm)
-    paths = paths_for(s.retrieval, s.state_dir, s.db_path)
-    known, latest = versions(s.db_path)
-    rows = targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
     cache_dir = s.state_dir / "cache" / "rewrites"
     queries: dict[str, dict[str, list[str]]] = {}
     failed = 0
@@ -321,7 +329,7 @@ def run_rewrite(model: str | None = None) -> dict[str, Any]:
             failed += bad
     if failed:
         _say(f"rewrite: {failed} LM call(s) failed: those questions were searched alone (rerun to ask again)")
-    retriever = open_retriever(None, s, paths)
+    retriever = open_retriever(None, s, paths_for(s.retrieval, s.state_dir, s.db_path))
     ranked = rewrite.search_all(retriever, queries, rows)
     scores = {
         m: [score_row(t.gold, [p.url for p in ps], t.graded) for t, ps in zip(rows, lists, strict=True)]
@@ -334,20 +342,30 @@ def run_rewrite(model: str | None = None) -> dict[str, Any]:
             "method": m,
             "id": t.question.id,
             "user": is_user(t.question),
-            **{
-                k: round(v, 4)
-                for k, v in sc.items()
-                if k in ("page Hit@1", "page R@1", "page R@5", "section R@5", "section nDCG@10")
-            },
+            **{k: round(v, 4) for k, v in sc.items() if k in SHOWN},
             "queries": queries[rewrite.STUDY[m][0]].get(t.question.question, [])[1:],
         }
         for m in scores
         for t, sc in zip(rows, scores[m], strict=True)
     ]
+    return {"model": name, "failed": failed, "table": table}, per_q
+
+
+def run_rewrite() -> dict[str, Any]:
+    from typing import cast
+
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import targets
+    from fda.settings import get_settings
+    from index.retrieval.passages import versions
+
+    s = get_settings()
+    known, latest = versions(s.db_path)
+    rows = targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
+    summary, per_q = _rewrite(rows)
     _write_jsonl(RESULTS / "rewrite.jsonl", per_q)
-    summary = {"model": name, "failed": failed, "table": table}
     (RESULTS / "rewrite-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    _figure_methods(table, "rewrite.png")
+    _figure_methods(summary["table"], "rewrite.png")
     return summary
 
 
@@ -368,16 +386,14 @@ def main(argv: list[str] | None = None) -> int:
         "part",
         nargs="?",
         default="all",
-        choices=[*PARTS, "all", "rerank-confirm"],
-        help="which part (default: all; rerank-confirm reads the sealed test once and is never part of all)",
+        choices=[*PARTS, "all", "confirm"],
+        help="which part (default: all; confirm reads the sealed test once and is never part of all)",
     )
-    parser.add_argument(
-        "--purpose", default="", help="rerank-confirm: what this read of the test split is for (logged)"
-    )
-    parser.add_argument("--who", default=None, help="rerank-confirm: who runs it (logged; default: the OS user)")
+    parser.add_argument("--purpose", default="", help="confirm: what this read of the test split is for (logged)")
+    parser.add_argument("--who", default=None, help="confirm: who runs it (logged; default: the OS user)")
     args = parser.parse_args(argv)
-    if args.part == "rerank-confirm":
-        run_rerank_confirm(args.purpose, args.who)
+    if args.part == "confirm":
+        run_confirm(args.purpose, args.who)
         return 0
     for name, fn in PARTS.items():
         if args.part in (name, "all"):

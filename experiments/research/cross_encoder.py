@@ -116,7 +116,7 @@ class CrossEncoder:
             list(queries),
             list(passages),
             padding=True,
-            truncation="only_second",
+            truncation="longest_first",  # a pasted traceback can outgrow the budget alone
             max_length=self.max_length,
             return_tensors="pt",
         )
