@@ -1,4 +1,4 @@
-"""``python -m experiments.research [cross-encoder|rerank|rewrite|cache|judge|all|confirm]``: the study of docs/research/ (``make research``).
+"""``python -m experiments.research [cross-encoder|rerank|rewrite|lm-rerank|cache|judge|all|confirm]``: the study of docs/research/ (``make research``).
 
 Each part writes its per-question rows under eval/results/research/, a summary JSON beside them, and its
 figures under docs/research/img/; it reads gold v2 train and dev-select only (dev-confirm and the sealed test
@@ -105,7 +105,8 @@ def run_rerank() -> dict[str, Any]:
 def run_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
     """The study's retrieval candidates, every choice made on train and dev-select, scored ONCE on the sealed
     test split through the logged path of ``fda eval confirm`` (data/gold/v2/access/test-access.jsonl): the
-    re-rankers (weights re-derived from train, deterministic) and the rewriting strategies (LM outputs cached)."""
+    re-rankers (weights re-derived from train, deterministic), the rewriting strategies and the LM re-ranker (LM
+    outputs cached)."""
     import getpass
     from typing import cast
 
@@ -128,17 +129,22 @@ def run_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
     test = opened.rows("test", gold)
     rerank_table = rerank.table(test, cands)
     _write_jsonl(RESULTS / "rerank-test.jsonl", rerank.question_rows(test, cands, "test"))
-    rewrite_summary, rewrite_rows = _rewrite(targets(gold, opened.known, opened.latest))
+    scored = targets(gold, opened.known, opened.latest)
+    rewrite_summary, rewrite_rows = _rewrite(scored)
     _write_jsonl(RESULTS / "rewrite-test.jsonl", rewrite_rows)
+    lm_summary, lm_rows = _lm_rerank(scored)
+    _write_jsonl(RESULTS / "lm-rerank-test.jsonl", lm_rows)
     summary = {
         "candidates": {c.name: c.describe() for c in cands},
         "rerank": rerank_table,
         "rewrite": rewrite_summary,
+        "lm-rerank": lm_summary,
     }
     (RESULTS / "test-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     headline = {
         **{f"rerank {r['method']}": r["page Hit@1"] for r in rerank_table if r["subset"] == "all"},
         **{f"rewrite {r['method']}": r["page Hit@1"] for r in rewrite_summary["table"] if r["subset"] == "all"},
+        **{f"lm-rerank {r['method']}": r["page Hit@1"] for r in lm_summary["table"] if r["subset"] == "all"},
     }
     close_sealed(
         access, run_id="research-test", results_file="eval/results/research/test-summary.json", headline=headline
@@ -369,12 +375,84 @@ def run_rewrite() -> dict[str, Any]:
     return summary
 
 
+def _lm_rerank(rows: list[Any], model: str | None = None, top: int = 8) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The served retriever as it ranks and after the LM re-orders its top ``top`` sections (programs/reranker.py,
+    the served LM; picks cached), paired per question."""
+    from tqdm import tqdm
+
+    from eval.retrieval_quality import DEPTH, score_row
+    from experiments.research.tables import SHOWN, is_user, paired_table
+    from fda.lm.factory import model_for
+    from fda.settings import get_settings
+    from index.retrieval.factory import open_retriever
+    from index.retrieval.layout import paths_for
+    from ops.bench.lm_levers import lm_for
+    from ops.bench.retrieval_rerank import Reranked, cache_file
+    from programs.reranker import LMReranker
+
+    s = get_settings()
+    name = model or model_for(s.lm)
+    retriever = open_retriever(None, s, paths_for(s.retrieval, s.state_dir, s.db_path))
+    reranker = LMReranker(top=top)
+    with lm_for(s, name), tqdm(total=len(rows), desc=f"lm rerank ({name})", unit="q") as bar:
+        lm = Reranked(
+            retriever,
+            reranker.ask,
+            cache_file(s.state_dir / "cache" / "rerank", name, top),
+            top=top,
+            progress=bar.update,
+        )
+        ranked = {
+            "fused (served)": [retriever.search(t.question.question, k=DEPTH, version=t.version) for t in rows],
+            f"fused + LM re-rank (top {top})": [
+                lm.search(t.question.question, k=DEPTH, version=t.version) for t in rows
+            ],
+        }
+    if lm.failed:
+        _say(f"lm-rerank: {lm.failed} LM call(s) failed: those questions kept the retriever's order")
+    scores = {
+        m: [score_row(t.gold, [p.url for p in ps], t.graded) for t, ps in zip(rows, lists, strict=True)]
+        for m, lists in ranked.items()
+    }
+    clusters = [t.question.group or t.question.id for t in rows]
+    table = paired_table(scores, clusters, [is_user(t.question) for t in rows], "fused (served)")
+    per_q = [
+        {
+            "method": m,
+            "id": t.question.id,
+            "user": is_user(t.question),
+            **{k: round(v, 4) for k, v in sc.items() if k in SHOWN},
+        }
+        for m in scores
+        for t, sc in zip(rows, scores[m], strict=True)
+    ]
+    return {"model": name, "failed": lm.failed, "table": table}, per_q
+
+
+def run_lm_rerank() -> dict[str, Any]:
+    from typing import cast
+
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import targets
+    from fda.settings import get_settings
+    from index.retrieval.passages import versions
+
+    s = get_settings()
+    known, latest = versions(s.db_path)
+    rows = targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
+    summary, per_q = _lm_rerank(rows)
+    _write_jsonl(RESULTS / "lm-rerank.jsonl", per_q)
+    (RESULTS / "lm-rerank-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
+
+
 PARTS: dict[str, Callable[[], object]] = {
     "cross-encoder": run_cross_encoder,
     "rerank": run_rerank,
     "cache": run_cache,
     "judge": run_judge,
     "rewrite": run_rewrite,
+    "lm-rerank": run_lm_rerank,
 }
 
 
