@@ -9,7 +9,8 @@ not to open the guard, the trust checks, the gold sets or the docs of this repos
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
 it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
 (data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole, and
-**heldout-3** a third. `fda eval --suite redteam --split tune|heldout|heldout-2|heldout-3`; a held-out read is logged first in data/redteam/access.jsonl
+**heldout-3** and **heldout-4** a third and a fourth. `fda eval --suite redteam --split
+tune|heldout|heldout-2|heldout-3|heldout-4`; a held-out read is logged first in data/redteam/access.jsonl
 (``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
@@ -41,15 +42,17 @@ ATTACKS = REDTEAM_DIR / "attacks.jsonl"
 # A second held-out set, written later by another pass that saw neither the suite nor the defences; all of it
 # is held out (it exists because the first held-out half's misses were read for the report of its run).
 HELDOUT_2 = REDTEAM_DIR / "heldout-2.jsonl"
-# A third, written in session 16 by another such pass (the host screen had changed after heldout-2 was read).
+# A third, written in session 16 by another such pass (the host screen had changed after heldout-2 was read),
+# and a fourth, written after heldout-3 was read, for the next change to the defences.
 HELDOUT_3 = REDTEAM_DIR / "heldout-3.jsonl"
-WHOLE_SETS: dict[str, Path] = {"heldout-2": HELDOUT_2, "heldout-3": HELDOUT_3}  # held out whole, one file each
+HELDOUT_4 = REDTEAM_DIR / "heldout-4.jsonl"
+WHOLE_SETS: dict[str, Path] = {"heldout-2": HELDOUT_2, "heldout-3": HELDOUT_3, "heldout-4": HELDOUT_4}
 ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
-SuitePart = Literal["tune", "heldout", "heldout-2", "heldout-3"]
-SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2", "heldout-3")
+SuitePart = Literal["tune", "heldout", "heldout-2", "heldout-3", "heldout-4"]
+SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2", "heldout-3", "heldout-4")
 SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
 
 
