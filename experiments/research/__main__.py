@@ -112,10 +112,11 @@ def run_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
 
     from eval.gold import Split, load_gold
     from eval.retrieval_quality import targets
-    from eval.sealed import close_sealed, open_sealed
+    from eval.sealed import close_sealed, committed_state, open_sealed
     from experiments.research import rerank
 
-    opened = _Rerank()
+    committed_state(ROOT, allow_dirty=False, why="a confirm must name the code it measures", hint="Commit first.")
+    opened = _Rerank()  # the tree is checked first: the minutes of train scoring below are not wasted
     train = opened.rows("train", load_gold("v2", split=cast("Split", "train")))
     cands = opened.candidates(train)
     access = open_sealed(
@@ -470,14 +471,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--purpose", default="", help="confirm: what this read of the test split is for (logged)")
     parser.add_argument("--who", default=None, help="confirm: who runs it (logged; default: the OS user)")
     args = parser.parse_args(argv)
-    if args.part == "confirm":
-        run_confirm(args.purpose, args.who)
-        return 0
-    for name, fn in PARTS.items():
-        if args.part in (name, "all"):
-            start = time.perf_counter()
-            fn()
-            _say(f"{name}: done in {time.perf_counter() - start:.0f} s")
+    from fda.errors import FDAError
+
+    if args.part == "confirm" and not args.purpose.strip():
+        parser.error('confirm reads the sealed test split once and logs why: give --purpose "..."')
+    try:
+        if args.part == "confirm":
+            run_confirm(args.purpose, args.who)
+            return 0
+        for name, fn in PARTS.items():
+            if args.part in (name, "all"):
+                start = time.perf_counter()
+                fn()
+                _say(f"{name}: done in {time.perf_counter() - start:.0f} s")
+    except FDAError as err:  # a missing index, a dead LM server, a dirty tree for confirm: say what to do
+        hint = getattr(err, "hint", None)
+        sys.stderr.write(f"error: {err}\n" + (f"  -> {hint}\n" if hint else ""))
+        return 1
     return 0
 
 

@@ -176,3 +176,22 @@ def test_lm_outputs_are_cached_and_a_failure_is_asked_again(tmp_path: Path) -> N
     calls.clear()
     rewrite.ask_all(rows, ask, cache)
     assert calls == ["second"]  # the cached answer is not asked again; the failed one is
+
+
+def test_the_command_needs_a_purpose_to_read_test_and_turns_errors_into_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from experiments.research import __main__ as cli
+    from fda.errors import IndexMissingError
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["confirm"])
+    assert exit_info.value.code == 2 and "--purpose" in capsys.readouterr().err
+
+    def missing() -> None:
+        raise IndexMissingError("no dense index", hint="Run fda index.")
+
+    monkeypatch.setitem(cli.PARTS, "judge", missing)
+    assert cli.main(["judge"]) == 1
+    err = capsys.readouterr().err
+    assert "no dense index" in err and "Run fda index." in err
