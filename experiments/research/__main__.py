@@ -25,6 +25,12 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
+def _write_summary(name: str, summary: Any) -> None:
+    """``eval/results/research/<name>-summary.json``: a part's tables, indented for diffs."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+
+
 def _say(msg: str) -> None:
     sys.stderr.write(f"[research {time.strftime('%H:%M:%S')}] {msg}\n")
     sys.stderr.flush()
@@ -97,7 +103,7 @@ def run_rerank() -> dict[str, Any]:
     }
     per_q = [q for sp in rows for q in rerank.question_rows(rows[sp], cands, sp)]
     _write_jsonl(RESULTS / "rerank.jsonl", per_q)
-    (RESULTS / "rerank-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _write_summary("rerank", summary)
     _figure_rerank(summary)
     return summary
 
@@ -141,7 +147,7 @@ def run_confirm(purpose: str, who: str | None = None) -> dict[str, Any]:
         "rewrite": rewrite_summary,
         "lm-rerank": lm_summary,
     }
-    (RESULTS / "test-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _write_summary("test", summary)
     headline = {
         **{f"rerank {r['method']}": r["page Hit@1"] for r in rerank_table if r["subset"] == "all"},
         **{f"rewrite {r['method']}": r["page Hit@1"] for r in rewrite_summary["table"] if r["subset"] == "all"},
@@ -248,7 +254,7 @@ def run_cache() -> list[dict[str, Any]]:
     records = caching.study(logs, encoder.encode)
     _write_jsonl(RESULTS / "cache.jsonl", records)
     summary = caching.summarize(records)
-    (RESULTS / "cache-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _write_summary("cache", summary)
     _figure_cache(summary)
     return summary
 
@@ -297,8 +303,22 @@ def run_judge() -> dict[str, Any]:
         "position": judge.position_bias(rows),
     }
     _write_jsonl(RESULTS / "judge.jsonl", [{k: v for k, v in r.items()} for r in rows])
-    (RESULTS / "judge-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _write_summary("judge", summary)
     return summary
+
+
+def _dev_select_targets() -> list[Any]:
+    """Gold v2 dev-select's retrieval targets, each searched in the docs version its gold lives in."""
+    from typing import cast
+
+    from eval.gold import Split, load_gold
+    from eval.retrieval_quality import targets
+    from fda.settings import get_settings
+    from index.retrieval.passages import versions
+
+    s = get_settings()
+    known, latest = versions(s.db_path)
+    return targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
 
 
 def _rewrite(rows: list[Any], model: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -307,15 +327,14 @@ def _rewrite(rows: list[Any], model: str | None = None) -> tuple[dict[str, Any],
     import dspy
     from tqdm import tqdm
 
-    from eval.retrieval_quality import score_row
     from experiments.research import rewrite
-    from experiments.research.tables import SHOWN, is_user, paired_table
+    from experiments.research.tables import scored_methods
     from fda.lm.factory import model_for
     from fda.settings import get_settings
     from index.retrieval.factory import open_retriever
     from index.retrieval.layout import paths_for
     from ops.bench.lm_levers import lm_for
-    from ops.bench.retrieval_rewrite import cache_file
+    from ops.bench.retrieval_rewrite import cache_file, rewrite_all
     from programs.rewriter import QueryRewriter
     from signatures.hyde import HypotheticalPassage
 
@@ -332,46 +351,25 @@ def _rewrite(rows: list[Any], model: str | None = None) -> tuple[dict[str, Any],
         }
         for source, (cache, ask) in asks.items():
             with tqdm(total=len(rows), desc=f"{source} ({name})", unit="q") as bar:
-                queries[source], bad = rewrite.ask_all(rows, ask, cache, bar.update)
+                queries[source], bad = rewrite_all(rows, rewrite.non_blank(ask), cache, bar.update)
             failed += bad
     if failed:
         _say(f"rewrite: {failed} LM call(s) failed: those questions were searched alone (rerun to ask again)")
     retriever = open_retriever(None, s, paths_for(s.retrieval, s.state_dir, s.db_path))
     ranked = rewrite.search_all(retriever, queries, rows)
-    scores = {
-        m: [score_row(t.gold, [p.url for p in ps], t.graded) for t, ps in zip(rows, lists, strict=True)]
-        for m, lists in ranked.items()
-    }
-    clusters = [t.question.group or t.question.id for t in rows]
-    table = paired_table(scores, clusters, [is_user(t.question) for t in rows], "question")
-    per_q = [
-        {
-            "method": m,
-            "id": t.question.id,
-            "user": is_user(t.question),
-            **{k: round(v, 4) for k, v in sc.items() if k in SHOWN},
-            "queries": queries[rewrite.STUDY[m][0]].get(t.question.question, [])[1:],
-        }
-        for m in scores
-        for t, sc in zip(rows, scores[m], strict=True)
-    ]
+    table, per_q = scored_methods(
+        rows,
+        ranked,
+        "question",
+        lambda m, t: {"queries": queries[rewrite.STUDY[m][0]].get(t.question.question, [])[1:]},
+    )
     return {"model": name, "failed": failed, "table": table}, per_q
 
 
 def run_rewrite() -> dict[str, Any]:
-    from typing import cast
-
-    from eval.gold import Split, load_gold
-    from eval.retrieval_quality import targets
-    from fda.settings import get_settings
-    from index.retrieval.passages import versions
-
-    s = get_settings()
-    known, latest = versions(s.db_path)
-    rows = targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
-    summary, per_q = _rewrite(rows)
+    summary, per_q = _rewrite(_dev_select_targets())
     _write_jsonl(RESULTS / "rewrite.jsonl", per_q)
-    (RESULTS / "rewrite-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _write_summary("rewrite", summary)
     _figure_methods(summary["table"], "rewrite.png")
     return summary
 
@@ -381,8 +379,8 @@ def _lm_rerank(rows: list[Any], model: str | None = None, top: int = 8) -> tuple
     the served LM; picks cached), paired per question."""
     from tqdm import tqdm
 
-    from eval.retrieval_quality import DEPTH, score_row
-    from experiments.research.tables import SHOWN, is_user, paired_table
+    from eval.retrieval_quality import DEPTH
+    from experiments.research.tables import scored_methods
     from fda.lm.factory import model_for
     from fda.settings import get_settings
     from index.retrieval.factory import open_retriever
@@ -411,39 +409,14 @@ def _lm_rerank(rows: list[Any], model: str | None = None, top: int = 8) -> tuple
         }
     if lm.failed:
         _say(f"lm-rerank: {lm.failed} LM call(s) failed: those questions kept the retriever's order")
-    scores = {
-        m: [score_row(t.gold, [p.url for p in ps], t.graded) for t, ps in zip(rows, lists, strict=True)]
-        for m, lists in ranked.items()
-    }
-    clusters = [t.question.group or t.question.id for t in rows]
-    table = paired_table(scores, clusters, [is_user(t.question) for t in rows], "fused (served)")
-    per_q = [
-        {
-            "method": m,
-            "id": t.question.id,
-            "user": is_user(t.question),
-            **{k: round(v, 4) for k, v in sc.items() if k in SHOWN},
-        }
-        for m in scores
-        for t, sc in zip(rows, scores[m], strict=True)
-    ]
+    table, per_q = scored_methods(rows, ranked, "fused (served)")
     return {"model": name, "failed": lm.failed, "table": table}, per_q
 
 
 def run_lm_rerank() -> dict[str, Any]:
-    from typing import cast
-
-    from eval.gold import Split, load_gold
-    from eval.retrieval_quality import targets
-    from fda.settings import get_settings
-    from index.retrieval.passages import versions
-
-    s = get_settings()
-    known, latest = versions(s.db_path)
-    rows = targets(load_gold("v2", split=cast("Split", "dev-select")), known, latest or known[-1])
-    summary, per_q = _lm_rerank(rows)
+    summary, per_q = _lm_rerank(_dev_select_targets())
     _write_jsonl(RESULTS / "lm-rerank.jsonl", per_q)
-    (RESULTS / "lm-rerank-summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    _write_summary("lm-rerank", summary)
     return summary
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from eval.retrieval_quality import Target
 from fda.types import Passage
 from index.retrieval.base import Retriever
-from ops.bench.lm_levers import cache_path, load_cache, save_cache
+from ops.bench.lm_levers import cache_path
 from ops.bench.retrieval_rewrite import STRATEGIES, Strategy
 
 
@@ -34,26 +34,10 @@ def hyde_cache_file(cache_dir: Path, model: str) -> Path:
     return cache_path(cache_dir, model, [HypotheticalPassage.__doc__, repr(HypotheticalPassage.fields)], "-hyde")
 
 
-def ask_all(
-    rows: Sequence[Target], ask: Callable[[str], Sequence[str]], cache: Path, progress: Callable[[], None] | None = None
-) -> tuple[dict[str, list[str]], int]:
-    """[question, *LM outputs] per row, cached after each answer (an interrupted run resumes); a failed call keeps
-    the question alone, uncached. Returns the map and the number of failures."""
-    done: dict[str, list[str]] = load_cache(cache)
-    out: dict[str, list[str]] = {}
-    failed = 0
-    for t in rows:
-        q = t.question.question
-        if q not in done:
-            try:
-                done[q] = list(dict.fromkeys([q, *[x for x in ask(q) if x.strip()]]))
-                save_cache(cache, done)
-            except Exception:
-                failed += 1
-        out[q] = done.get(q, [q])
-        if progress is not None:
-            progress()
-    return out, failed
+def non_blank(ask: Callable[[str], Sequence[str]]) -> Callable[[str], list[str]]:
+    """``ask`` with empty outputs dropped (a blank query would be searched as nothing); for
+    ``ops.bench.retrieval_rewrite.rewrite_all``, which caches the outputs and counts failed calls."""
+    return lambda q: [x for x in ask(q) if x.strip()]
 
 
 STUDY: dict[str, tuple[str, Strategy]] = {

@@ -3,7 +3,7 @@ paired difference to a reference method and its 95% interval from a bootstrap cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,3 +43,34 @@ def paired_table(
 def is_user(row: Any) -> bool:
     source = getattr(row, "source", None)
     return bool(source and source.kind == "user")
+
+
+def scored_methods(
+    rows: Sequence[Any],
+    ranked: Mapping[str, Sequence[Sequence[Any]]],
+    reference: str,
+    extra: Callable[[str, Any], dict[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each method's ranked lists (``ranked[method][i]``: passages for retrieval target ``rows[i]``) scored with
+    the retrieval metrics: the :func:`paired_table` against ``reference`` and one record per method and question
+    (its :data:`SHOWN` metrics, plus ``extra(method, row)`` when given)."""
+    from eval.retrieval_quality import score_row
+
+    scores = {
+        m: [score_row(t.gold, [p.url for p in ps], t.graded) for t, ps in zip(rows, lists, strict=True)]
+        for m, lists in ranked.items()
+    }
+    clusters = [t.question.group or t.question.id for t in rows]
+    table = paired_table(scores, clusters, [is_user(t.question) for t in rows], reference)
+    per_q = [
+        {
+            "method": m,
+            "id": t.question.id,
+            "user": is_user(t.question),
+            **{k: round(v, 4) for k, v in sc.items() if k in SHOWN},
+            **(extra(m, t) if extra else {}),
+        }
+        for m in scores
+        for t, sc in zip(rows, scores[m], strict=True)
+    ]
+    return table, per_q

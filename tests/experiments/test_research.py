@@ -115,6 +115,25 @@ def test_paired_table_reports_the_user_subset_and_zero_against_itself() -> None:
     assert a_all["page Hit@1 vs a"] == (0.0, 0.0, 0.0) and b_user["n"] == 1 and b_user["page Hit@1 vs a"][0] == -1.0
 
 
+def test_scored_methods_pairs_each_method_with_the_reference_per_question() -> None:
+    from experiments.research.tables import scored_methods
+
+    rows = [make_row(qid="q-a").target, make_row(qid="q-b", user=True).target]
+    tutorial, how_to = CHUNKS[1].passage(1.0), CHUNKS[0].passage(1.0)
+    ranked = {"served": [[how_to, tutorial]] * 2, "better": [[tutorial, how_to]] * 2}
+    table, per_q = scored_methods(rows, ranked, "served", lambda m, t: {"seen": m})
+    better = next(r for r in table if r["method"] == "better" and r["subset"] == "all")
+    assert better["page Hit@1"] == 1.0 and better["page Hit@1 vs served"][0] == 1.0
+    assert next(r for r in table if r["method"] == "better" and r["subset"] == "user")["n"] == 1
+    assert [(r["method"], r["id"], r["user"], r["seen"]) for r in per_q] == [
+        ("served", "q-a", False, "served"),
+        ("served", "q-b", True, "served"),
+        ("better", "q-a", False, "better"),
+        ("better", "q-b", True, "better"),
+    ]
+    assert per_q[0]["page Hit@1"] == 0.0 and per_q[2]["page Hit@1"] == 1.0
+
+
 def test_cache_verdicts_and_replays() -> None:
     q = caching.Query
     cors, cors2 = (
@@ -157,7 +176,9 @@ def test_judge_bias_tables() -> None:
     assert judge.length_bias([]) == [] and judge.length_correlation(rows[:2]) is None
 
 
-def test_lm_outputs_are_cached_and_a_failure_is_asked_again(tmp_path: Path) -> None:
+def test_lm_outputs_are_cached_blank_ones_dropped_and_a_failure_is_asked_again(tmp_path: Path) -> None:
+    from ops.bench.retrieval_rewrite import rewrite_all
+
     gold = f"{SITE}/tutorial/cors/#use-corsmiddleware"
     rows = [make_row(qid="q-a").target, make_row(qid="q-b").target]
     rows[1] = Target(rows[1].question.model_copy(update={"question": "second"}), LATEST, (gold,))
@@ -170,11 +191,11 @@ def test_lm_outputs_are_cached_and_a_failure_is_asked_again(tmp_path: Path) -> N
         return ["CORSMiddleware", " "]
 
     cache = tmp_path / "c.json"
-    got, failed = rewrite.ask_all(rows, ask, cache)
+    got, failed = rewrite_all(rows, rewrite.non_blank(ask), cache)
     assert failed == 1 and got["second"] == ["second"] and got[rows[0].question.question][1:] == ["CORSMiddleware"]
     assert "second" not in json.loads(cache.read_text())
     calls.clear()
-    rewrite.ask_all(rows, ask, cache)
+    rewrite_all(rows, rewrite.non_blank(ask), cache)
     assert calls == ["second"]  # the cached answer is not asked again; the failed one is
 
 
