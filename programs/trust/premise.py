@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from programs.trust.installed import accepts, exists
 from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls
 
 # Objects whose methods and attributes the docs document: `app.` or `router.` followed by a name the docs
@@ -23,6 +24,12 @@ _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.[a-z_]+)*)\s+import\s+\(?\s*([A-Za-
 _QUALIFIED = re.compile(r"\bfastapi\.((?:[a-z_]+\.)*)([A-Za-z_]\w*)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 _HOST = re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|app|cloud|co|ai|sh|me|info|xyz|local)\b(?![(\w])")
+# another framework named: ``app.use()`` or ``@app.before_request`` is then likely its app, not FastAPI's
+_OTHER_FRAMEWORK = re.compile(
+    r"\b(?:flask|express(?:\.js)?|django|sanic|quart|bottle|falcon|tornado|aiohttp|litestar|koa|spring|rails"
+    r"|laravel|nest(?:js)?)\b",
+    re.IGNORECASE,
+)
 _ASSIGNED = re.compile(r"[\w\])]\s*=\s*$")
 
 
@@ -56,6 +63,7 @@ def prose(question: str) -> str:
 def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:
     """APIs the question's prose names that the docs never show (empty: nothing to object to)."""
     question = prose(question)
+    receivers = frozenset[str]() if _OTHER_FRAMEWORK.search(question) else RECEIVERS
     found: dict[tuple[str, str], Unknown] = {}
 
     def flag(name: str, owner: str = "") -> None:
@@ -70,13 +78,18 @@ def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:
             assigned = bool(_ASSIGNED.search(question[: call.start]))
             own = (vocab.exported(callee) or receiver in RECEIVERS) and not assigned
             for kw in call.kwargs:
-                if not vocab.knows_kwarg(callee, kw) and (own or not vocab.knows_name(kw)):
+                if not vocab.knows_kwarg(callee, kw) and (own or not vocab.knows_name(kw)) and not accepts(callee, kw):
                     flag(kw, callee)
-        elif receiver in RECEIVERS and not vocab.knows_name(callee):
+        elif receiver in receivers and not vocab.knows_member(receiver, callee) and not exists(receiver, callee):
             flag(callee, receiver)
     for m in ATTRIBUTE_REF.finditer(question):
         receiver, attr = m.group(1), m.group(2)
-        if receiver in RECEIVERS and not vocab.knows_name(attr) and not vocab.mentions(attr):
+        if (
+            receiver in receivers
+            and not vocab.knows_name(attr)
+            and not vocab.mentions(attr)
+            and not exists(receiver, attr)
+        ):
             flag(attr, receiver)
     for m in _IMPORT.finditer(question):
         for name in IDENT.findall(m.group(2)):

@@ -24,6 +24,13 @@ _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\("
 _KWARG = re.compile(r"(?<![=!<>])\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _ATTR = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 ATTRIBUTE_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")  # obj.name: (obj, name)
+# the names the docs (and users) give FastAPI's own objects: ``application.include_router`` is ``app``'s method
+OBJECTS = {
+    "app": "app", "application": "app", "FastAPI": "app",
+    "router": "router", "APIRouter": "router",
+    "request": "request", "Request": "request", "req": "request",
+    "response": "response", "Response": "response",
+}  # fmt: skip
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _INLINE = re.compile(r"`([^`\n]{1,200})`")
 _IMPORT_FROM = re.compile(r"\bfrom\s+(?:fastapi|starlette)(?:\.\w+)*\s+import\s+\(?([\w\s,]+?)\)?(?:\n\S|$|\n\n)")
@@ -100,12 +107,15 @@ class ApiVocabulary:
     attributes: set[str] = field(default_factory=set)  # names seen after a dot
     words: set[str] = field(default_factory=set)  # every word of the docs, prose included (lower-cased)
     exports: set[str] = field(default_factory=set)  # names the docs import from fastapi / starlette
+    members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # object -> names read off it
 
     def add(self, text: str) -> None:
         self.words.update(w.lower() for w in IDENT.findall(text))
         for code in code_parts(text):
             self.names.update(IDENT.findall(code))
             self.attributes.update(_ATTR.findall(code))
+            for m in ATTRIBUTE_REF.finditer(code):
+                self.members[OBJECTS.get(m.group(1), m.group(1))].add(m.group(2))
             for m in _IMPORT_FROM.finditer(code):
                 self.exports.update(n for n in IDENT.findall(m.group(1)) if n not in {"import", "as"})
             for call in calls(code):
@@ -137,6 +147,11 @@ class ApiVocabulary:
     def knows_name(self, name: str) -> bool:
         """Is ``name`` in the docs' code at all, as an identifier or read off an object?"""
         return self.knows(name) or self.knows_attribute(name)
+
+    def knows_member(self, obj: str, name: str) -> bool:
+        """Do the docs' code read ``name`` off ``obj`` (``app.include_router``, ``request.state``)? An app, a
+        router, a request and a response count as one object whatever the docs name them (``OBJECTS``)."""
+        return name in self.members.get(OBJECTS.get(obj, obj), ())
 
     def mentions(self, word: str) -> bool:
         """Is ``word`` anywhere in the docs, prose included (case-insensitive)?"""

@@ -22,6 +22,11 @@ VOCAB = ApiVocabulary.from_texts(DOCS)
         ("How do I add CORS with app.add_middleware(CORSMiddleware, allow_origins=['*'])?", []),
         ("My helper my_client.fetch(retries=3) hangs in an endpoint", []),  # a user's own object: not judged
         ("Why is FastAPI so fast?", []),  # no code at all
+        ("Since 0.100 added the @app.cache(ttl=60) decorator, how do I clear it?", ["cache"]),  # a known word
+        ("Does app.add_api_route(path, endpoint) take dependencies?", []),  # undocumented here, but real
+        ("How do I validate Query(ge=1, le=100)?", []),  # the installed Query names both parameters
+        ("What's the FastAPI equivalent of Express's app.use() middleware?", []),  # Express's app
+        ("Porting from Flask: what replaces @app.before_request?", []),  # Flask's app
     ],
 )
 def test_unknown_apis(question: str, names: list[str]) -> None:

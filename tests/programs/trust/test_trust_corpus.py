@@ -9,6 +9,7 @@ import pytest
 from eval.gold import load_gold
 from programs.trust.premise import unknown_apis
 from programs.trust.vocabulary import ApiVocabulary, load_vocabulary
+from tests.programs.trust.test_host import _questions
 
 pytestmark = pytest.mark.corpus
 
@@ -32,6 +33,8 @@ def test_the_docs_vocabulary_knows_fastapis_api(vocab: ApiVocabulary) -> None:
         "Does Depends(get_db, timeout=5) send a 504 when it runs over?",
         "app.enable_graphql(schema, path='/graphql') works, how do I turn on GraphiQL?",
         "How do I configure FastAPI's built-in rate limiter, like @app.rate_limit('10/minute')?",
+        # `cache` is a word of the docs' code, but never a method of the app (a user check, session 17)
+        "Since 0.100 added the @app.cache(ttl=60) decorator, how do I clear the cache?",
     ],
 )
 def test_invented_apis_are_caught(vocab: ApiVocabulary, question: str) -> None:
@@ -45,3 +48,25 @@ def test_answerable_train_questions_are_almost_never_flagged(vocab: ApiVocabular
     flagged = {r.id: [u.describe() for u in unknown_apis(r.question, vocab)] for r in rows}
     flagged = {k: v for k, v in flagged.items() if v}
     assert len(rows) > 200 and len(flagged) <= 0.01 * len(rows), flagged
+
+
+def test_the_harmless_sets_are_almost_never_flagged(vocab: ApiVocabulary) -> None:
+    """Every harmless question set the project holds (own-app and benign security questions, the scope gate's
+    FastAPI questions, generated section questions, gold v1/v2 answerable train and dev rows): at most 0.3%
+    flagged. Measured, session 17: 3 of 4,419 (`Query(min_items=1)` after Pydantic v2, `add_task(run_at=...)`,
+    and a generated question's `app.serve()`, which no FastAPI has); 6 before the installed FastAPI's
+    signatures and other frameworks' apps were taken into account (`Query(ge=...)`, `StaticFiles(html=True)`,
+    Flask's `@app.before_request` among them)."""
+    harmless = _questions(
+        "harm/own-app-secrets.jsonl",
+        "harm/benign.jsonl",
+        "scope/positives.jsonl",
+        "scope/positives-2.jsonl",
+        "scope/heldout-positives.jsonl",
+        "retriever/section-questions-v1/questions.jsonl",
+    )
+    harmless += [r.question for s in ("train", "dev-select") for r in load_gold("v2", s) if not r.expect_refusal]
+    harmless += [r.question for s in ("train", "dev") for r in load_gold("v1", s) if not r.expect_refusal]
+    flagged = {q[:80]: [u.describe() for u in unknown_apis(q, vocab)] for q in harmless}
+    flagged = {k: v for k, v in flagged.items() if v}
+    assert len(harmless) > 1200 and len(flagged) <= 0.003 * len(harmless), flagged

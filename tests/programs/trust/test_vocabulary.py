@@ -32,3 +32,12 @@ def test_vocabulary_knows_kwargs_per_callable() -> None:
     assert vocab.knows_kwarg("add_middleware", "allow_origins")
     assert vocab.knows_attribute("add_middleware") and not vocab.knows_attribute("enable_graphql")
     assert vocab.mentions("timeout") and not vocab.knows("timeout")  # prose words are not API names
+
+
+def test_vocabulary_knows_what_is_read_off_each_object() -> None:
+    vocab = ApiVocabulary.from_texts([*DOCS, "```python\napplication.include_router(r)\nrequest.state.user\n```"])
+    assert vocab.knows_member("app", "add_middleware") and vocab.knows_member("FastAPI", "add_middleware")
+    assert vocab.knows_member("app", "include_router")  # `application` is the same object as `app`
+    assert vocab.knows_member("request", "state") and vocab.knows_member("req", "state")
+    assert not vocab.knows_member("router", "add_middleware")  # shown on the app, not on a router
+    assert not vocab.knows_member("app", "state")  # shown on the request only

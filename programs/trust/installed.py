@@ -1,0 +1,83 @@
+"""The installed FastAPI's public API, to tell an API the docs never show from one that does not exist.
+
+    exists("app", "add_api_route")      # True: a method of FastAPI, though the docs may never call it
+    exists("app", "cache")              # False: ``@app.cache(ttl=60)`` is invented
+    accepts("StaticFiles", "html")      # True: a parameter of its signature
+    accepts("add_task", "run_at")       # False: ``**kwargs`` go to the task, not to FastAPI
+
+The premise check (premise.py) flags what the docs do not show *and* this does not know: an undocumented but
+real API is not a false premise, and declining it would refuse a fair question. Only names imported from
+``fastapi`` (and its submodules the docs import from) and the methods of its app, router, request, response
+and background-task objects count; a parameter only when the signature names it (``**kwargs`` accepts
+anything, so it proves nothing).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections import defaultdict
+from collections.abc import Callable
+from functools import lru_cache
+
+# modules the docs import FastAPI's names from
+MODULES = (
+    "fastapi", "fastapi.responses", "fastapi.security", "fastapi.staticfiles", "fastapi.templating",
+    "fastapi.middleware.cors", "fastapi.middleware.gzip", "fastapi.middleware.trustedhost",
+    "fastapi.middleware.httpsredirect", "fastapi.encoders", "fastapi.exceptions", "fastapi.openapi.utils",
+    "fastapi.openapi.docs", "fastapi.routing", "fastapi.concurrency", "fastapi.websockets", "fastapi.params",
+)  # fmt: skip
+OBJECTS = {  # what a question calls FastAPI's objects -> their class
+    "app": "FastAPI", "application": "FastAPI", "FastAPI": "FastAPI",
+    "router": "APIRouter", "APIRouter": "APIRouter",
+    "request": "Request", "Request": "Request", "req": "Request",
+    "response": "Response", "Response": "Response",
+    "background_tasks": "BackgroundTasks", "BackgroundTasks": "BackgroundTasks",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _surface() -> tuple[dict[str, object], dict[str, list[Callable[..., object]]]]:
+    """(class name -> class, callable name -> callables of that name) of the installed FastAPI."""
+    classes: dict[str, object] = {}
+    callables: dict[str, list[Callable[..., object]]] = defaultdict(list)
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # an optional dependency missing (jinja2 for templating): that module's names only
+            continue
+        for attr, value in vars(module).items():
+            if attr.startswith("_") or not callable(value):
+                continue
+            if inspect.isclass(value):
+                classes.setdefault(attr, value)
+            callables[attr].append(value)
+    for cls in list(classes.values()):
+        for attr, value in inspect.getmembers(cls, callable):
+            if not attr.startswith("_"):
+                callables[attr].append(value)
+    return classes, dict(callables)
+
+
+def exists(obj: str, name: str) -> bool:
+    """Is ``name`` a public attribute of the FastAPI object ``obj`` names (``app``, ``router``, ``request``)?"""
+    if name.startswith("_"):
+        return False
+    if obj == "fastapi":
+        return hasattr(importlib.import_module("fastapi"), name)
+    cls = _surface()[0].get(OBJECTS.get(obj, ""))
+    return cls is not None and hasattr(cls, name)
+
+
+def accepts(callee: str, kwarg: str) -> bool:
+    """Does a FastAPI callable of that name (``Query``, ``StaticFiles``, ``app.include_router``) name ``kwarg``
+    among its parameters?"""
+    for fn in _surface()[1].get(callee, ()):
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # a builtin without a signature
+            continue
+        param = params.get(kwarg)
+        if param is not None and param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            return True
+    return False
