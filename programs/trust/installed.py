@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from functools import lru_cache
@@ -36,10 +37,27 @@ OBJECTS = {  # what a question calls FastAPI's objects -> their class
 }  # fmt: skip
 
 
+_SELF_ATTR = re.compile(r"\bself\.([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
+
+
+@lru_cache(maxsize=16)
+def _instance_attributes(name: str) -> frozenset[str]:
+    """What the class ``name`` and its bases assign to ``self`` (``self.redoc_url = redoc_url``): attributes an
+    instance has that the class itself does not."""
+    cls = _surface()[0][name]
+    out: set[str] = set()
+    for base in cls.__mro__:
+        try:
+            out.update(_SELF_ATTR.findall(inspect.getsource(base)))
+        except (OSError, TypeError):  # builtins, C extensions
+            continue
+    return frozenset(out)
+
+
 @lru_cache(maxsize=1)
-def _surface() -> tuple[dict[str, object], dict[str, list[Callable[..., object]]]]:
+def _surface() -> tuple[dict[str, type], dict[str, list[Callable[..., object]]]]:
     """(class name -> class, callable name -> callables of that name) of the installed FastAPI."""
-    classes: dict[str, object] = {}
+    classes: dict[str, type] = {}
     callables: dict[str, list[Callable[..., object]]] = defaultdict(list)
     for name in MODULES:
         try:
@@ -65,8 +83,10 @@ def exists(obj: str, name: str) -> bool:
         return False
     if obj == "fastapi":
         return hasattr(importlib.import_module("fastapi"), name)
-    cls = _surface()[0].get(OBJECTS.get(obj, ""))
-    return cls is not None and hasattr(cls, name)
+    cls = OBJECTS.get(obj, "")
+    if cls not in _surface()[0]:
+        return False
+    return hasattr(_surface()[0][cls], name) or name in _instance_attributes(cls)
 
 
 def accepts(callee: str, kwarg: str) -> bool:

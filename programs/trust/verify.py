@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from programs.trust.installed import exists
 from programs.trust.premise import RECEIVERS
 from programs.trust.support import LEXICAL_SUPPORT_MIN, MARKER, content_words, lexical_support
 from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls
@@ -146,8 +147,10 @@ def unknown_in_code(code: str, vocab: ApiVocabulary, shown: str) -> list[str]:
                 if not vocab.knows_kwarg(call.callee, kw) and not known(kw)
             )
     for m in ATTRIBUTE_REF.finditer(code):
-        if m.group(1) in RECEIVERS and not known(m.group(2)):
-            out.append(f"{m.group(1)}.{m.group(2)}")
+        obj, attr = m.group(1), m.group(2)
+        # judged on its object: `cache` is a word of the docs' code, `app.cache` is not an API
+        if obj in RECEIVERS and not (m.group(0) in shown or vocab.knows_member(obj, attr) or exists(obj, attr)):
+            out.append(m.group(0))
     for m in _IMPORT.finditer(code):
         out.extend(f"{m.group(1)}.{n}" for n in IDENT.findall(m.group(2)) if n != "import" and not known(n))
     return list(dict.fromkeys(out))

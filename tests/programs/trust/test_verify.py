@@ -52,6 +52,18 @@ def test_code_with_a_made_up_api_is_removed() -> None:
     assert "enable_cors" not in out.text and out.code_removed == 1 and out.unknown_apis == ("app.enable_cors",)
 
 
+def test_a_method_is_judged_on_its_object() -> None:
+    """`cache` is a name of the docs' code (`use_cache`'s neighbour in DOCS-like text), but never a method of the
+    app; `app.redoc_url` is no docs name here, but the installed FastAPI's app has it."""
+    vocab = ApiVocabulary.from_texts([*DOCS, "```python\ncache = {}\nsettings.cache = cache\n```"])
+    made_up = "```python\n@app.cache(ttl=60)\nasync def read(): ...\n```"
+    out = verify_answer(f"Add CORSMiddleware with allow_origins [1].\n\n{made_up}", SHOWN, vocab)
+    assert "app.cache" not in out.text and out.unknown_apis == ("app.cache",)
+    real = "```python\nprint(app.redoc_url)\n```"
+    out = verify_answer(f"Add CORSMiddleware with allow_origins [1].\n\n{real}", SHOWN, vocab)
+    assert real in out.text and out.code_removed == 0
+
+
 def test_code_the_docs_show_is_kept() -> None:
     code = "```python\napp.add_middleware(CORSMiddleware, allow_origins=['*'])\n```"
     out = verify_answer(f"Add CORSMiddleware with allow_origins [1].\n\n{code}", SHOWN, VOCAB)
