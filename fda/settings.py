@@ -243,7 +243,17 @@ class ApiSettings(_Section):
     cache_ttl_s: float = Field(default=3600.0, ge=0, description="Answer/search cache lifetime; 0 disables.")
     cache_size: int = Field(default=1024, ge=0)
     search_max_k: int = Field(default=50, ge=1)
-    log_flush_s: float = Field(default=2.0, gt=0, description="How often spooled query logs move into DuckDB.")
+    log_flush_s: float = Field(default=2.0, gt=0, description="How often spooled query logs move into their store.")
+    log_store: Literal["duckdb", "postgres"] = Field(
+        default="duckdb",
+        description="Where the query log and feedback go: the embedded DuckDB file (one machine), or PostgreSQL "
+        "(`log_store_dsn`), which several API replicas on several machines can share.",
+    )
+    log_store_dsn: SecretStr | None = Field(
+        default=None,
+        description="log_store=postgres: a libpq connection string (postgresql://user:pass@host:5432/fda); never "
+        "logged. In Azure it comes from Key Vault (azure.key_vault_url).",
+    )
     # hardening (api/security.py; docs/security.md): permissive for a local run, on in the `production` preset
     api_keys: list[SecretStr] = Field(
         default_factory=list,
@@ -343,6 +353,21 @@ class LMSettings(_Section):
         description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --lm-seed` sets it.",
     )
     num_retries: int = Field(default=1, ge=0, le=10, description="Retries of transient failures (with backoff).")
+    api_version: str | None = Field(
+        default=None,
+        description="Azure OpenAI (`azure/<deployment>` models): the REST api-version, e.g. 2024-10-21 "
+        "(docs/azure.md). Unset: LiteLLM's default.",
+    )
+    azure_ad: bool = Field(
+        default=False,
+        description="Azure OpenAI: authenticate with Microsoft Entra ID (DefaultAzureCredential: the managed "
+        "identity in Container Apps, the environment or `az login` locally) instead of an API key.",
+    )
+    fallback_models: list[str] = Field(
+        default_factory=list,
+        description="Non-local models tried in order when the main one fails after its retries (rate limited "
+        "past Retry-After, quota exhausted, 5xx): e.g. ['azure/gpt-4o-mini-eastus2']. Counted in /metrics.",
+    )
     cache: bool = Field(default=True, description="DSPy's response cache (DSPY_CACHEDIR).")
     context_size: int = Field(
         default=4096, ge=512, le=32768, description="Local models: KV-cache tokens, shared by the parallel slots."
@@ -535,6 +560,61 @@ class CodeSettings(_Section):
     max_chars: int = Field(default=20_000, ge=100, description="Longer code is not run.")
 
 
+class AzureSearchSettings(_Section):
+    """Azure AI Search as a retrieval backend (index/retrieval/azure_search.py; docs/azure.md)."""
+
+    endpoint: str | None = Field(
+        default=None, description="https://<service>.search.windows.net; unset: Azure AI Search is off."
+    )
+    index_prefix: str = Field(
+        default="fda-docs",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,80}$",
+        description="One index per docs version: <prefix>-<version with dashes>, e.g. fda-docs-0-141-1.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Admin (upload) or query key; never logged. Unset: Microsoft Entra ID (DefaultAzureCredential) "
+        "with the Search Index Data Contributor / Reader role.",
+    )
+    api_version: str | None = Field(default=None, description="REST api-version; unset: the SDK's default.")
+    semantic_configuration: str | None = Field(
+        default=None,
+        description="Name of the index's semantic configuration: the semantic ranker re-orders; unset: off.",
+    )
+    vector_k: int = Field(
+        default=50, ge=1, le=1000, description="Nearest neighbours of the vector part of a hybrid query."
+    )
+    batch_size: int = Field(default=500, ge=1, le=1000, description="Documents per upload request (REST limit: 1,000).")
+    timeout_s: float = Field(default=10.0, gt=0, le=300, description="Budget of one Search request.")
+    retries: int = Field(default=3, ge=0, le=10, description="Retries of 429/503 (Retry-After honoured).")
+
+
+class AzureSettings(_Section):
+    """Optional Azure pieces (docs/azure.md). Everything here is off unless set; nothing Azure is imported
+    otherwise."""
+
+    key_vault_url: str | None = Field(
+        default=None,
+        description="https://<vault>.vault.azure.net: secrets named below are read from it at start-up "
+        "(DefaultAzureCredential: managed identity in Container Apps) and fill the settings they name.",
+    )
+    secrets: dict[str, str] = Field(
+        default_factory=lambda: {
+            "lm.api_key": "fda-lm-api-key",
+            "azure.search.api_key": "fda-search-api-key",
+            "api.log_store_dsn": "fda-postgres-dsn",
+            "azure.monitor_connection_string": "fda-appinsights-connection-string",
+        },
+        description="Setting -> Key Vault secret name. A setting already set (env, .env) wins over the vault.",
+    )
+    monitor_connection_string: SecretStr | None = Field(
+        default=None,
+        description="Application Insights connection string: traces and metrics also go there "
+        "(azure-monitor-opentelemetry). Unset: off.",
+    )
+    search: AzureSearchSettings = Field(default_factory=AzureSearchSettings)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FDA_", env_nested_delimiter="__", env_file=".env", extra="forbid", validate_default=True
@@ -560,6 +640,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     code: CodeSettings = Field(default_factory=CodeSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)
 
     @model_validator(mode="before")
     @classmethod
