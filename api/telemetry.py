@@ -59,6 +59,12 @@ class Telemetry:
         self.lm_completion = Counter(
             "fda_lm_completion_tokens_total", "Completion tokens of those calls", ["model"], registry=self.registry
         )
+        self.lm_fallbacks = Counter(
+            "fda_lm_fallbacks_total",
+            "LM calls handed to the next model of lm.fallback_models (fda/lm/fallback.py), by why and to whom",
+            ["reason", "to"],
+            registry=self.registry,
+        )
 
     def outcome(self, pred_flags: dict[str, bool], cached: bool) -> None:
         """Count one answer by what it was (the first flag that is set wins)."""
@@ -69,6 +75,9 @@ class Telemetry:
     def span_ended(self, name: str, seconds: float, attributes: dict[str, object]) -> None:
         """A finished span: its stage's histogram; an LM call's time and tokens (tokens/s = their rates' ratio)."""
         self.stage.labels(stage=name).observe(seconds)
+        if name == "lm.fallback":
+            reason, to = attributes.get("lm.fallback.reason", ""), attributes.get("lm.fallback.to", "")
+            self.lm_fallbacks.labels(reason=str(reason), to=str(to)).inc()
         if name == "lm" and attributes.get("lm.cached") is False:
             model = str(attributes.get("lm.model", ""))
             self.lm_seconds.labels(model=model).inc(seconds)

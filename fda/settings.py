@@ -688,4 +688,9 @@ def describe_invalid(err: ValidationError) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    if settings.azure.key_vault_url:  # secrets the environment left unset come from Key Vault (fda/azure/keyvault.py)
+        from fda.azure.keyvault import apply_vault_secrets
+
+        apply_vault_secrets(settings)
+    return settings

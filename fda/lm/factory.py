@@ -104,8 +104,43 @@ def make_lm(
         extra["api_base"] = settings.api_base
     if settings.api_key is not None:
         extra["api_key"] = settings.api_key.get_secret_value()
+    if provider == "azure":
+        extra.update(_azure(settings))
     log.info("LM %s (%s)%s", name, role, f" at {settings.api_base}" if settings.api_base else "")
-    return dspy.LM(name, **common, **extra)
+    fallbacks = [m for m in settings.fallback_models if m != name] if model is None else []
+    if not fallbacks:
+        return dspy.LM(name, **common, **extra)
+    from fda.lm.fallback import FallbackLM
+
+    chain = [make_lm(_for_fallback(settings, provider, m), role=role, model=m, environ=environ) for m in fallbacks]
+    log.info("LM %s falls back to %s", name, ", ".join(fallbacks))
+    return FallbackLM(name, fallbacks=chain, **common, **extra)
+
+
+def _for_fallback(settings: LMSettings, provider: str, model: str) -> LMSettings:
+    """A fallback of the main model's provider shares its endpoint and credentials (another deployment of the
+    same Azure OpenAI resource); another provider's model gets none of them (its key is in its own variable)."""
+    if model.partition("/")[0] == provider:
+        return settings
+    return settings.model_copy(update={"api_base": None, "api_key": None, "api_version": None, "azure_ad": False})
+
+
+def _azure(settings: LMSettings) -> dict[str, str]:
+    """Azure OpenAI's extras: the REST api-version, and Microsoft Entra ID instead of a key when asked
+    (LiteLLM then takes a token from DefaultAzureCredential: the managed identity in Container Apps)."""
+    extra: dict[str, str] = {}
+    if settings.api_version:
+        extra["api_version"] = settings.api_version
+    if settings.azure_ad:
+        import litellm
+
+        if settings.api_key is not None:
+            raise ConfigError(
+                "FDA_LM__AZURE_AD=true and FDA_LM__API_KEY are both set",
+                hint="Use one: Entra ID (the managed identity needs 'Cognitive Services OpenAI User') or a key.",
+            )
+        litellm.enable_azure_ad_token_refresh = True
+    return extra
 
 
 def check_provider_key(provider: str, environ: Mapping[str, str]) -> None:
