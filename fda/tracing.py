@@ -163,8 +163,10 @@ def setup_tracing(
     *,
     batch: bool = True,
     max_file_mb: float = 50.0,
+    azure_monitor: str | None = None,
 ) -> Any:
-    """Record spans: to ``file`` (JSONL) and/or an OTLP/HTTP ``otlp_endpoint``. Returns the SDK provider
+    """Record spans: to ``file`` (JSONL) and/or an OTLP/HTTP ``otlp_endpoint`` and/or Application Insights
+    (``azure_monitor``: its connection string; azure-monitor-opentelemetry-exporter). Returns the SDK provider
     (``shutdown()`` flushes it). Also installed as OpenTelemetry's global provider when none is set yet, so other
     instrumentation joins the same traces."""
     global _tracer, _provider
@@ -189,6 +191,17 @@ def setup_tracing(
         else:
             provider.add_span_processor(processor(OTLPSpanExporter(endpoint=otlp_endpoint)))
             log.info("traces also go to %s (OTLP/HTTP)", otlp_endpoint)
+    if azure_monitor:
+        try:
+            from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
+        except ImportError:  # the `azure` extra; an environment without it still serves
+            log.error(
+                "azure.monitor_connection_string is set but azure-monitor-opentelemetry-exporter is not installed"
+            )
+        else:
+            insights = AzureMonitorTraceExporter(connection_string=azure_monitor, disable_offline_storage=True)
+            provider.add_span_processor(processor(insights))
+            log.info("traces also go to Application Insights")
     if _provider is not None:
         _provider.shutdown()
     _provider = provider
