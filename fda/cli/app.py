@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from fda.cli.bench import bench_app
 from fda.cli.corpus import corpus_app, ingest_cmd
+from fda.cli.cost import cost_cmd
 from fda.cli.eval import eval_app
 from fda.cli.gold import gold_app
 from fda.cli.harm import harm_app
@@ -43,6 +44,7 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(gold_app, name="gold")
 app.command("index")(index_cmd)
 app.command("search")(search_cmd)
+app.command("cost")(cost_cmd)
 app.command("train-retriever")(train_retriever_cmd)
 app.command("gen-questions")(gen_questions_cmd)
 app.add_typer(models_app, name="models")
