@@ -14,6 +14,7 @@ from fda.errors import (
     FDAError,
     IndexMissingError,
     InvalidQuestionError,
+    SearchUnavailableError,
     StoreError,
     UnknownVersionError,
 )
@@ -26,6 +27,7 @@ STATUS: list[tuple[type[FDAError], int, str]] = [
     (BusyError, 503, "busy"),
     (IndexMissingError, 503, "index_missing"),
     (StoreError, 503, "store_unavailable"),
+    (SearchUnavailableError, 503, "search_unavailable"),  # Azure AI Search throttled or down (docs/azure.md)
 ]
 
 

@@ -48,6 +48,16 @@ class IndexMissingError(FDAError):
     hint = "Run `fda index` (or `make index`) to build it."
 
 
+class SearchAccessError(ConfigError):
+    """Azure AI Search refused the credentials: a wrong key, or an identity without the needed role."""
+
+
+class SearchUnavailableError(FDAError):
+    """Azure AI Search stayed throttled or busy (429/503) past the retries, timed out, or could not be reached."""
+
+    hint = "Try again later, raise FDA_AZURE__SEARCH__RETRIES, or scale the service (replicas, partitions)."
+
+
 class SectionNotFoundError(FDAError):
     """No docs section has that URL or chunk id (programs/tools/docs.py)."""
 

@@ -85,9 +85,12 @@ class LoggingSettings(_Section):
     json_logs: bool = Field(default=False, description="One JSON object per log line (for services).")
 
 
-Backend = Literal["bm25", "dense", "colbert", "hybrid", "rerank", "fused"]
+Backend = Literal["bm25", "dense", "colbert", "hybrid", "rerank", "fused", "azure-search"]
 Indexed = Literal["bm25", "dense", "colbert"]
 BACKENDS: tuple[str, ...] = get_args(Backend)  # the one list of backend names: CLI help, factory, eval, docs
+# the backends this machine serves from its own indexes: what "every backend" means for the benches and pooling
+# (azure-search needs azure.search.endpoint and an uploaded index: docs/azure.md)
+LOCAL_BACKENDS: tuple[str, ...] = tuple(b for b in BACKENDS if b != "azure-search")
 INDEXED: tuple[str, ...] = get_args(Indexed)  # the backends with an index of their own (`fda index`)
 
 

@@ -199,6 +199,11 @@ def setup_tracing(
                 "azure.monitor_connection_string is set but azure-monitor-opentelemetry-exporter is not installed"
             )
         else:
+            import os
+
+            # the SDK's own usage reports to Microsoft (statsbeat, SDK stats): off unless the operator turns them on
+            os.environ.setdefault("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
+            os.environ.setdefault("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
             insights = AzureMonitorTraceExporter(connection_string=azure_monitor, disable_offline_storage=True)
             provider.add_span_processor(processor(insights))
             log.info("traces also go to Application Insights")

@@ -18,7 +18,7 @@ import typer
 
 from fda.console import console, err_console, fail, print_df, three_decimals
 from fda.errors import FDAError
-from fda.settings import BACKENDS, INDEXED, get_settings
+from fda.settings import INDEXED, LOCAL_BACKENDS, get_settings
 
 
 def print_split_tables(
@@ -50,7 +50,7 @@ def bench_retrieval(
     from ops.bench.retrieval_latency import build_times, latency
 
     s = get_settings()
-    names = backend or list(BACKENDS)
+    names = backend or list(LOCAL_BACKENDS)
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
         if build:
@@ -99,7 +99,7 @@ def bench_retrieval_quality(
     from index.retrieval.layout import paths_for
 
     s = get_settings()
-    names = backend or list(BACKENDS)
+    names = backend or list(LOCAL_BACKENDS)
     try:
         paths = paths_for(s.retrieval, s.state_dir, s.db_path)
         from eval.session import splits_of

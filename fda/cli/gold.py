@@ -131,7 +131,7 @@ def gold_pool(
     covers, into data/gold/<version>/pool/candidates.jsonl to judge; --merge folds the judgments in."""
     from eval.gold import load_all_rows
     from eval.pooling import judged, merge_judgments, pool, write_candidates
-    from fda.settings import BACKENDS
+    from fda.settings import LOCAL_BACKENDS
     from index.retrieval.factory import open_retriever
     from index.retrieval.passages import versions
 
@@ -140,7 +140,7 @@ def gold_pool(
         if merge:
             console.print(f"added {merge_judgments(version)} pooled sections to gold {version}")
             return
-        names = backend or list(BACKENDS)
+        names = backend or list(LOCAL_BACKENDS)
         retrievers = {name: open_retriever(name, s) for name in names}
         known, latest = versions(s.db_path)
         found = pool(load_all_rows(version), retrievers, known, latest or known[-1], depth, judged(version))

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import typer
@@ -33,20 +33,35 @@ def index_cmd(
     exit_with_parent: Annotated[
         bool, typer.Option("--exit-with-parent", hidden=True, help="Exit when stdin closes (fda serve's builds).")
     ] = False,
+    target: Annotated[
+        Literal["local", "azure-search"],
+        typer.Option(
+            help="local: the indexes under state/indexes; azure-search: one Azure AI Search index per version "
+            "(FDA_AZURE__SEARCH__ENDPOINT), schema and chunks with their vectors uploaded."
+        ),
+    ] = "local",
+    version: Annotated[
+        list[str] | None,
+        typer.Option("--version", "-V", help="azure-search: docs version to upload; repeatable. Default: the latest."),
+    ] = None,
 ) -> None:
-    """Build the retrieval indexes for every ingested version (rebuilt only when their inputs change)."""
+    """Build the retrieval indexes for every ingested version (rebuilt only when their inputs change), or upload
+    versions to Azure AI Search (--target azure-search)."""
+    if target == "azure-search":
+        if backend:
+            fail(ConfigError("--backend names local indexes", hint="Leave it out with --target azure-search."))
+        _index_azure(version, as_json)
+        return
+    if version:
+        fail(ConfigError("--version applies to --target azure-search", hint="Local indexes cover every version."))
     if exit_with_parent:
         _exit_when_stdin_closes()
     from index.retrieval.build import build_indexes
     from index.retrieval.layout import paths_for
 
     s = get_settings()
-    threads = s.retrieval.build_threads or os.cpu_count() or 1
     if set(backend or s.retrieval.build) - {"bm25"}:  # the encoders: a batch job gets every core
-        import torch
-
-        torch.set_num_threads(threads)
-        log.info("encoding with %d threads (retrieval.build_threads)", threads)
+        _encode_with_build_threads(s.retrieval.build_threads)
     try:
         reports = build_indexes(
             s.retrieval,
@@ -72,6 +87,52 @@ def index_cmd(
         console.print_json(json.dumps(rows))
         return
     print_df(pd.DataFrame(rows), "fda index")
+
+
+def _encode_with_build_threads(build_threads: int) -> None:
+    import torch
+
+    threads = build_threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    log.info("encoding with %d threads (retrieval.build_threads)", threads)
+
+
+def _index_azure(versions: list[str] | None, as_json: bool) -> None:
+    """Upload versions to Azure AI Search; documents that failed twice make the command fail after the table."""
+    from index.retrieval.azure_search import SearchUnavailableError
+    from index.retrieval.azure_upload import upload_from_store
+
+    s = get_settings()
+    _encode_with_build_threads(s.retrieval.build_threads)  # versions the dense index lacks are encoded
+    try:
+        reports = upload_from_store(s, versions, progress=sys.stderr.isatty())
+    except FDAError as err:
+        fail(err)
+    rows = [
+        {
+            "version": r.version,
+            "index": r.index,
+            "documents": r.documents,
+            "uploaded": r.uploaded,
+            "failed": r.failed,
+            "retried": r.retried,
+            "batches": len(r.batches),
+            "seconds": r.seconds,
+        }
+        for r in reports
+    ]
+    if as_json:
+        console.print_json(json.dumps(rows))
+    else:
+        print_df(pd.DataFrame(rows), "fda index --target azure-search")
+    failed = sum(r.failed for r in reports)
+    if failed:
+        fail(
+            SearchUnavailableError(
+                f"{failed} documents were not uploaded (each was tried twice)",
+                hint="Run the same command again: uploads are keyed by chunk id, so nothing is duplicated.",
+            )
+        )
 
 
 def _exit_when_stdin_closes() -> None:

@@ -28,8 +28,11 @@ class Opener:
     """Opens each bare index once, with the settings' encoders and search options, so hybrid, rerank and fused
     share the loaded backends they combine (the ablation and tuning benches open theirs here too)."""
 
-    def __init__(self, rs: RetrievalSettings, paths: Paths, defer_colbert: bool = False) -> None:
+    def __init__(
+        self, rs: RetrievalSettings, paths: Paths, defer_colbert: bool = False, settings: Settings | None = None
+    ) -> None:
         self.rs = rs
+        self.settings = settings  # what azure-search needs besides retrieval settings (azure.search, the store)
         self.paths = paths
         self.cache: dict[str, Retriever] = {}
         self.onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
@@ -79,6 +82,12 @@ class Opener:
             return RerankRetriever([self.get(b) for b in rs.rerank_candidates], scorer, depth=rs.depth, name="rerank")
         if backend == "fused":
             return self._fused()
+        if backend == "azure-search":
+            from index.retrieval.azure_search import open_azure_search
+
+            if self.settings is None:
+                raise ConfigError("azure-search needs the whole settings", hint="Open it with open_retriever().")
+            return open_azure_search(self.settings)
         raise ConfigError(f"unknown retrieval backend {backend!r}", hint=f"Use one of: {', '.join(BACKENDS)}.")
 
     def _fused(self) -> Retriever:
@@ -166,10 +175,10 @@ def open_retriever_deferring(
     :class:`Deferred` says how to attach it later (``None`` when nothing was deferred)."""
     rs = settings.retrieval
     paths = paths or paths_for(rs, settings.state_dir, settings.db_path)
-    opener = Opener(rs, paths, defer_colbert=defer_colbert)
+    opener = Opener(rs, paths, defer_colbert=defer_colbert, settings=settings)
     name = backend or rs.backend
     retriever = opener.get(name)
-    if name != "bm25":  # dense/colbert may cover the latest version only (retrieval.neural_versions)
+    if name not in ("bm25", "azure-search"):  # dense/colbert may cover the latest version only (neural_versions)
         retriever = VersionFallback(retriever, lambda: opener.get("bm25"))
     if rs.release_notes_last:
         retriever = ReleaseNotesLast(retriever)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,8 @@ IKEY = "00000000-0000-0000-0000-0000000000aa"
 
 @pytest.fixture(autouse=True)
 def no_side_channels(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")  # no call home besides the track API
+    monkeypatch.delenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", raising=False)  # setup_tracing turns both off
+    monkeypatch.delenv("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", raising=False)
     yield
     stop_tracing()
 
@@ -46,6 +48,8 @@ def test_a_questions_spans_reach_application_insights(httpserver: HTTPServer) ->
     with span("ask", program="rag"), span("retrieve", queries=1):
         pass
     provider.force_flush()
+    assert os.environ["APPLICATIONINSIGHTS_SDKSTATS_DISABLED"] == "true"  # no usage reports to Microsoft
+    assert all(r.path == "/v2.1/track" for r, _ in httpserver.log)
     names = {e["data"]["baseData"].get("name") for e in received}
     assert {"ask", "retrieve"} <= names
     assert {e["iKey"] for e in received} == {IKEY}
