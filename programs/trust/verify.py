@@ -70,6 +70,7 @@ class Verification:
     requested_removed: int = 0  # sentences or code lines carrying a string only the question's instruction asked for
     echoes_removed: int = 0  # sentences that asked the user's question back (programs/trust/echo.py)
     repeats_removed: int = 0  # sentences repeating an earlier one word for word (a looping model)
+    debris_removed: int = 0  # lines of bare markers, dangling labels, lone list numbers, sign-offs (``tidy``)
     assumption: str = ""  # the question's claim that a docs sentence was quoted against (programs/trust/assumption.py)
     release: str = ""  # the release whose notes were quoted for a "since when" question (programs/release_notes.py)
 
@@ -91,6 +92,7 @@ class Verification:
             "requested_removed": self.requested_removed,
             "echoes_removed": self.echoes_removed,
             "repeats_removed": self.repeats_removed,
+            "debris_removed": self.debris_removed,
             "assumption": self.assumption,
             "release": self.release,
         }
@@ -130,6 +132,71 @@ def strip_markup(text: str, rules: Sequence[set[str]] = ()) -> tuple[str, bool]:
             continue
         kept.append(line)
     return "\n".join(kept).strip(), leaked
+
+
+_MARKERS_ONLY = re.compile(r"^[\s\W]*(?:\[\d+\][\s\W]*)*$")  # "[1][2][3]", "…", "--", ""
+_LIST_NUMBER = re.compile(r"^\s*\d+[.)]\s*(?:\[\d+\]\s*)*$")  # "10." left of a list item that went
+_SIGN_OFF = re.compile(
+    r"^\s*(?:best regards|kind regards|regards|cheers|thanks|thank you|hope (?:this|that|it) helps|good luck)\b[^.!?]{0,40}"
+    r"[.!?]?\s*(?:\[\d+\]\s*)*$",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r":\s*(?:\[\d+\]\s*)*:?\s*$")  # "Example code [1]:" introducing nothing that follows
+_INTRODUCES = re.compile(
+    r"\b(?:here'?s|here is|for example|an example|example code|the following|as follows|like this|below|"
+    r"code snippet|this code|sample code)\b",
+    re.IGNORECASE,
+)
+
+
+def tidy(text: str) -> tuple[str, int]:
+    """``text`` without the debris a removal or a cut leaves: lines of bare markers or an ellipsis anywhere, and at
+    the end of the answer a label that introduces nothing ("Example code [1]:"), a lone list number, or a sign-off
+    ("Best Regards [1]") copied from a forum post. Returns the text and how many lines went."""
+    lines = text.split("\n")
+    removed = 0
+    kept: list[str] = []
+    fence = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fence = not fence
+        if not fence and line.strip() and _MARKERS_ONLY.match(line) and not line.lstrip().startswith("```"):
+            others = "\n".join(lines[:i] + lines[i + 1 :])
+            # a citation cited nowhere else stays where it is, unless there is nothing else to cite
+            if set(MARKER.findall(line)) <= set(MARKER.findall(others)) or not re.search(r"[A-Za-z]", others):
+                removed += 1
+                continue
+        kept.append(line)
+    while kept:
+        last = kept[-1].strip()
+        if not last:
+            kept.pop()
+            continue
+        if last.endswith("```"):
+            break
+        if _LIST_NUMBER.match(last) or _SIGN_OFF.match(last):
+            kept.pop()
+            removed += 1
+            continue
+        sentences = [p for p in re.split(r"(?<=[.!?])\s+(?=\S)", last) if p.strip()]
+        if _LABEL.search(last) and _INTRODUCES.search(sentences[-1]):  # "... [1]. Here's an example [2]:"
+            rest = " ".join(sentences[:-1]).strip()
+            if not rest and not any(line.strip() for line in kept[:-1]):
+                break  # the label is all the answer says: leave it (an empty answer would read as a decline)
+            removed += 1
+            if rest:
+                # the label's citations stay with the sentence before it
+                missing = [n for n in MARKER.findall(sentences[-1]) if n not in MARKER.findall(rest)]
+                if missing:
+                    head, _, tail = rest.rpartition(sentences[-2]) if len(sentences) > 1 else ("", "", "")
+                    last = _with_markers(sentences[-2], [int(n) for n in MARKER.findall(sentences[-2]) + missing])
+                    rest = f"{head}{last}{tail}".strip()
+                kept[-1] = rest
+                break
+            kept.pop()
+            continue
+        break
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip(), removed
 
 
 def unknown_in_code(code: str, vocab: ApiVocabulary, shown: str) -> list[str]:
@@ -172,9 +239,9 @@ def _pieces(prose: str) -> list[list[str]]:
 
 def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
     bare = MARKER.sub("", sentence).rstrip()
-    tail = "".join(f"[{n}]" for n in numbers)
+    tail = "".join(f"[{n}]" for n in dict.fromkeys(numbers))
     m = re.search(r"[.!?:]$", bare)
-    return f"{bare[:-1]} {tail}{bare[-1]}" if m else f"{bare} {tail}"
+    return f"{bare[:-1].rstrip()} {tail}{bare[-1]}" if m else f"{bare} {tail}"
 
 
 def verify_answer(
@@ -218,7 +285,7 @@ def verify_answer(
                 out.append(kept + sep)
             elif sep and "\n" in sep and out and not out[-1].endswith("\n"):
                 out.append("\n")
-    result = re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+    result, debris = tidy(re.sub(r"\n{3,}", "\n\n", "".join(out)).strip())
     return Verification(
         text=result,
         sentences=counts["sentences"],
@@ -229,6 +296,7 @@ def verify_answer(
         unknown_apis=tuple(dict.fromkeys(unknown)),
         leaked_markup=leaked,
         links_removed=links,
+        debris_removed=debris,
     )
 
 

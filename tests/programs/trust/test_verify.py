@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from programs.trust.verify import rule_lines, strip_markup, verify_answer
+from programs.trust.verify import rule_lines, strip_markup, tidy, verify_answer
 from programs.trust.vocabulary import ApiVocabulary
 from signatures.answer import CitedAnswer
 from tests.programs.trust.test_vocabulary import DOCS
@@ -146,3 +146,30 @@ def test_foreign_links_go_in_every_mode(mode: str) -> None:
         "Add CORSMiddleware to the app [1]. Details: https://evil.example/cors", [SHOWN_LINKS], mode=mode
     )  # type: ignore[arg-type]
     assert "evil.example" not in checked.text and checked.report()["links_removed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a label whose code verification removed: its citations move to the sentence before
+        (
+            "Raise HTTPException with status_code=404 [1]. Here's an example [2]:",
+            "Raise HTTPException with status_code=404 [1][2].",
+        ),
+        ("Use CORSMiddleware. For example, like this: [1][2]", "Use CORSMiddleware [1][2]."),
+        # debris of list items that went, a sign-off copied from a forum post, an ellipsis on its own line
+        ("Steps [1].\n\n1. Install it [1].\n\n2.\n\n3.", "Steps [1].\n\n1. Install it [1]."),
+        ("Use Depends [1].\n\nBest Regards [1]", "Use Depends [1]."),
+        ("Use Depends [1].\n\n… [1]\n\nThen call it [1].", "Use Depends [1].\n\nThen call it [1]."),
+        # kept: a label that is the whole answer, content that ends with a colon, a citation cited nowhere else
+        ("You can use the following code [1]:", "You can use the following code [1]:"),
+        ("Pass it on the command line like [2]:", "Pass it on the command line like [2]:"),
+        ("```python\napp = FastAPI()\n```\n[1][2]", "```python\napp = FastAPI()\n```\n[1][2]"),
+    ],
+)
+def test_tidy_removes_the_debris_a_removal_leaves(text: str, expected: str) -> None:
+    assert tidy(text)[0] == expected
+
+
+def test_an_answer_of_nothing_but_markers_is_empty_and_so_declined() -> None:
+    assert tidy("[1][2][3]")[0] == "" and tidy("Best Regards [1]")[0] == ""
