@@ -49,6 +49,11 @@ OUT_OF_SCOPE = (
     "If it is about FastAPI, name the feature you mean."
 )
 FALLBACK_INTRO = "The language model is unavailable, so here are the most relevant sections of the docs:"
+# what a retrieval-only answer says first, by why the LM did not answer (default: FALLBACK_INTRO)
+FALLBACK_INTROS = {
+    "timeout": "The language model did not answer within the time limit, so here are the most relevant sections "
+    "of the docs (ask again in a moment for a written answer):",
+}
 _RULES = rule_lines(CitedAnswer.__doc__ or "")  # an answer line repeating one of these is an echo
 
 
@@ -160,7 +165,8 @@ def _trust_before(checks: TrustChecks | None, question: str) -> dspy.Prediction 
 
 def fallback(passages: Sequence[Passage], queries: Sequence[str], reason: str) -> dspy.Prediction:
     """Retrieval-only answer: the top sources, no synthesized text, flagged."""
-    lines = [FALLBACK_INTRO] + [f"[{i}] {p.title} — {snippet(p.text, 160)}" for i, p in enumerate(passages, 1)]
+    intro = FALLBACK_INTROS.get(reason, FALLBACK_INTRO)
+    lines = [intro] + [f"[{i}] {p.title} — {snippet(p.text, 160)}" for i, p in enumerate(passages, 1)]
     checked = validate_citations(" ".join(f"[{i}]" for i in range(1, len(passages) + 1)), passages)
     return result(
         answer="\n".join(lines),

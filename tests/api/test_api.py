@@ -81,6 +81,7 @@ def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> N
         assert r.status_code == 200
         body = r.json()
         assert body["fallback"] is True and body["citations"] and not body["cached"]
+        assert body["answer"].startswith("The language model did not answer within the time limit")  # not "unavailable"
         metrics = c.get("/metrics").text
         assert 'fda_fallbacks_total{reason="timeout"} 1.0' in metrics
 
