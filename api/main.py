@@ -25,8 +25,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.logstore import LogStoreError, open_log_store
 from api.mcp import answer_with, build_mcp
-from api.querylog import flush_spool
+from api.querylog import LogStore, flush_spool
 from api.routers import agent, ask, feedback, health, search, sources
 from api.security import ApiKeyAuth, BodyLimit, RateLimit, SecurityHeaders
 from api.services import Services
@@ -42,13 +43,23 @@ log = logging.getLogger(__name__)
 ServicesFactory = Callable[[Settings], Services]
 
 
-async def _flush_forever(services: Services) -> None:
+async def _flush_forever(services: Services, store: LogStore) -> None:
+    failures = 0
     while True:
         await asyncio.sleep(services.settings.api.log_flush_s)
         try:
-            await anyio.to_thread.run_sync(flush_spool, services.spool_dir, services.logs_db)
+            await anyio.to_thread.run_sync(flush_spool, services.spool_dir, store)
+        except LogStoreError as err:  # says what to check, never the DSN; logged once a minute or so while down
+            if failures % max(1, round(60 / services.settings.api.log_flush_s)) == 0:
+                log.error("query-log flush failed (%d in a row); will retry: %s", failures + 1, err)
+            failures += 1
+            continue
         except Exception:  # a failed flush loses nothing: lines stay in the spool for the next one
             log.exception("query-log flush failed; will retry")
+            continue
+        if failures:
+            log.info("query-log store reachable again after %d failed flushes", failures)
+            failures = 0
 
 
 class RequestContext:
@@ -173,8 +184,18 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
                 tracing.sample_ratio,
                 tracing.service_name,
                 max_file_mb=tracing.max_file_mb,
+                azure_monitor=(
+                    settings.azure.monitor_connection_string.get_secret_value()
+                    if settings.azure.monitor_connection_string is not None
+                    else None
+                ),
             )
         services = await anyio.to_thread.run_sync(factory, settings)
+        try:
+            store = open_log_store(settings, services.logs_db)  # api.log_store=postgres without a DSN stops here
+        except Exception:
+            services.close()
+            raise
         if provider is not None:  # per-stage latency and LM throughput on /metrics, from the same spans
             provider.add_span_processor(StageMetrics(services.telemetry))
         app.state.services = services
@@ -182,7 +203,7 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         # them on every full collection (each one stalled all requests for ~0.5 s under load).
         gc.collect()
         gc.freeze()
-        flusher = asyncio.create_task(_flush_forever(services))
+        flusher = asyncio.create_task(_flush_forever(services, store))
         log.info("ready: %s", services.components())
         try:
             async with mcp.serving(app, settings) if mcp is not None else contextlib.nullcontext():
@@ -192,7 +213,10 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             services.close()
-            await anyio.to_thread.run_sync(flush_spool, services.spool_dir, services.logs_db)
+            try:
+                await anyio.to_thread.run_sync(flush_spool, services.spool_dir, store)
+            except LogStoreError as err:  # the next start on this machine (or a replica sharing the folder) moves them
+                log.error("last query-log flush failed; the lines stay in %s: %s", services.spool_dir, err)
             if tracing.enabled:
                 stop_tracing()
 

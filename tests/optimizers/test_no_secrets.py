@@ -23,6 +23,9 @@ from tests.programs.conftest import FakeRetriever
 
 LM_KEY = "sk-canary-LMKEY-7f3a9c2e1b"
 API_KEY = "apikey-canary-5d8e2f4a6c0b"
+# the Azure secrets (docs/azure.md): configured but unused here (no Search endpoint, DuckDB log store), never written
+SEARCH_KEY = "search-canary-9b1c7e3d5a"
+DSN = "postgresql://fda:pg-canary-4e6a8c0f2b@db.internal:5432/fda"
 
 
 def test_no_secret_reaches_logs_stores_or_mlflow(
@@ -31,7 +34,8 @@ def test_no_secret_reaches_logs_stores_or_mlflow(
     settings = Settings(
         state_dir=tmp_path,
         lm={"api_key": LM_KEY},
-        api={"api_keys": [API_KEY], "request_timeout_s": 5, "log_flush_s": 0.05},
+        api={"api_keys": [API_KEY], "request_timeout_s": 5, "log_flush_s": 0.05, "log_store_dsn": DSN},
+        azure={"search": {"api_key": SEARCH_KEY}},
         eval={"tracking_uri": tracking.tracking_uri, "artifact_location": tracking.artifact_location},
         logging={"json_logs": True},
     )  # type: ignore[arg-type]
@@ -54,7 +58,7 @@ def test_no_secret_reaches_logs_stores_or_mlflow(
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "mlflow.db" for p in files) and any("mlartifacts" in p.parts for p in files)
     assert any(p.name == "logs.duckdb" for p in files)
-    for secret in (LM_KEY, API_KEY):
+    for secret in (LM_KEY, API_KEY, SEARCH_KEY, "pg-canary-4e6a8c0f2b"):
         leaks = [str(p.relative_to(tmp_path)) for p in files if secret.encode() in p.read_bytes()]
         assert leaks == [], f"{secret[:14]}... found in {leaks}"
         assert secret not in caplog.text
