@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.insights import export_metrics
 from api.logstore import LogStoreError, open_log_store
 from api.mcp import answer_with, build_mcp
 from api.querylog import LogStore, flush_spool
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing = settings.tracing
+        insights = settings.azure.monitor_connection_string
+        connection = insights.get_secret_value() if insights is not None else None
         provider = None
         if tracing.enabled:
             provider = setup_tracing(
@@ -184,11 +187,7 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
                 tracing.sample_ratio,
                 tracing.service_name,
                 max_file_mb=tracing.max_file_mb,
-                azure_monitor=(
-                    settings.azure.monitor_connection_string.get_secret_value()
-                    if settings.azure.monitor_connection_string is not None
-                    else None
-                ),
+                azure_monitor=connection,
             )
         services = await anyio.to_thread.run_sync(factory, settings)
         try:
@@ -203,6 +202,7 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
         # them on every full collection (each one stalled all requests for ~0.5 s under load).
         gc.collect()
         gc.freeze()
+        meters = export_metrics(services.telemetry, connection) if connection else None  # /metrics to App Insights
         flusher = asyncio.create_task(_flush_forever(services, store))
         log.info("ready: %s", services.components())
         try:
@@ -217,6 +217,8 @@ def create_app(settings: Settings | None = None, services_factory: ServicesFacto
                 await anyio.to_thread.run_sync(flush_spool, services.spool_dir, store)
             except LogStoreError as err:  # the next start on this machine (or a replica sharing the folder) moves them
                 log.error("last query-log flush failed; the lines stay in %s: %s", services.spool_dir, err)
+            if meters is not None:
+                meters.shutdown()
             if tracing.enabled:
                 stop_tracing()
 

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +63,63 @@ def test_without_a_connection_string_nothing_is_sent(httpserver: HTTPServer) -> 
     with span("ask"):
         pass
     assert httpserver.log == []
+
+
+def test_the_prometheus_metrics_reach_application_insights(httpserver: HTTPServer) -> None:
+    from api.insights import export_metrics
+    from api.telemetry import Telemetry
+
+    received: list[dict[str, Any]] = []
+
+    def track(request: Request) -> Response:
+        items = envelopes(request)
+        received.extend(items)
+        accepted = {"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}
+        return Response(json.dumps(accepted), status=200, content_type="application/json")
+
+    httpserver.expect_request("/v2.1/track", method="POST").respond_with_handler(track)
+    telemetry = Telemetry()
+    telemetry.requests.labels(route="/v1/ask", status="200").inc(3)
+    telemetry.lm_fallbacks.labels(reason="rate_limited", to="azure/backup").inc()
+    telemetry.latency.labels(route="/v1/ask").observe(1.5)
+    connection = f"InstrumentationKey={IKEY};IngestionEndpoint={httpserver.url_for('/')}"
+    provider = export_metrics(telemetry, connection, interval_s=3600)
+    provider.force_flush()
+    provider.shutdown()
+    totals: dict[str, float] = {}  # Azure Monitor takes deltas: an export's values add up to the counter
+    labels: dict[str, dict[str, str]] = {}
+    for e in received:
+        for m in e["data"]["baseData"].get("metrics", []):
+            totals[m["name"]] = totals.get(m["name"], 0.0) + m["value"]
+            labels[m["name"]] = e["data"]["baseData"].get("properties", {})
+    assert totals["fda_requests_total"] == 3.0 and labels["fda_requests_total"] == {"route": "/v1/ask", "status": "200"}
+    assert totals["fda_lm_fallbacks_total"] == 1.0
+    assert totals["fda_request_seconds_count"] == 1.0 and totals["fda_request_seconds_sum"] == 1.5
+
+
+def test_the_service_sends_its_traces_and_metrics_when_a_connection_string_is_set(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from fda.settings import Settings
+    from tests.api.conftest import make_services
+
+    received: list[dict[str, Any]] = []
+
+    def track(request: Request) -> Response:
+        items = envelopes(request)
+        received.extend(items)
+        return Response(json.dumps({"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}),
+                        status=200, content_type="application/json")  # fmt: skip
+
+    httpserver.expect_request("/v2.1/track", method="POST").respond_with_handler(track)
+    connection = f"InstrumentationKey={IKEY};IngestionEndpoint={httpserver.url_for('/')}"
+    settings = Settings(state_dir=tmp_path, azure={"monitor_connection_string": connection})  # type: ignore[arg-type]
+    with TestClient(create_app(settings, lambda s: make_services(s, tmp_path))) as client:
+        assert client.post("/v1/ask", json={"question": "How do I enable CORS?"}).status_code == 200
+    names = {e["data"]["baseData"].get("name") for e in received}  # spans (requests, dependencies)
+    metrics = {m["name"] for e in received for m in e["data"]["baseData"].get("metrics", [])}
+    assert "ask" in names and "fda_requests_total" in metrics
+    assert connection not in json.dumps(received)  # the connection string itself is never sent as data
