@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from api.telemetry import Telemetry
+from fda.tracing import no_sdk_reports
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def export_metrics(telemetry: Telemetry, connection_string: str, interval_s: flo
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
+    no_sdk_reports()
     exporter = AzureMonitorMetricExporter(connection_string=connection_string, disable_offline_storage=True)
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval_s * 1000)
     provider = MeterProvider(metric_readers=[reader])

@@ -199,11 +199,7 @@ def setup_tracing(
                 "azure.monitor_connection_string is set but azure-monitor-opentelemetry-exporter is not installed"
             )
         else:
-            import os
-
-            # the SDK's own usage reports to Microsoft (statsbeat, SDK stats): off unless the operator turns them on
-            os.environ.setdefault("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
-            os.environ.setdefault("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
+            no_sdk_reports()
             insights = AzureMonitorTraceExporter(connection_string=azure_monitor, disable_offline_storage=True)
             provider.add_span_processor(processor(insights))
             log.info("traces also go to Application Insights")
@@ -214,6 +210,15 @@ def setup_tracing(
     if type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider":
         trace.set_tracer_provider(provider)
     return provider
+
+
+def no_sdk_reports() -> None:
+    """The Azure Monitor SDK's own usage reports to Microsoft (statsbeat, SDK stats): off unless the operator
+    turned them on in the environment. Call before creating an Azure Monitor exporter."""
+    import os
+
+    os.environ.setdefault("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
+    os.environ.setdefault("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
 
 
 def stop_tracing() -> None:

@@ -84,6 +84,7 @@ def test_the_prometheus_metrics_reach_application_insights(httpserver: HTTPServe
     telemetry.latency.labels(route="/v1/ask").observe(1.5)
     connection = f"InstrumentationKey={IKEY};IngestionEndpoint={httpserver.url_for('/')}"
     provider = export_metrics(telemetry, connection, interval_s=3600)
+    assert os.environ["APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"] == "true"  # no usage reports to Microsoft
     provider.force_flush()
     provider.shutdown()
     totals: dict[str, float] = {}  # Azure Monitor takes deltas: an export's values add up to the counter
