@@ -445,6 +445,11 @@ class AnswerSettings(_Section):
         default=True,
         description="Keep the lines of each passage that match the question best (else its first characters).",
     )
+    whole_code: bool = Field(
+        default=False,
+        description="A focused cut that starts or stops inside a code block gets the block's fences back, so the "
+        "model sees well-formed code (programs/context.py balance_fences; docs/trust.md).",
+    )
     rewrite: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="The routing + query-rewriting LM call before retrieval. auto: on for hosted models, off for "

@@ -227,13 +227,15 @@ def answer_over(
     focus: bool = True,
     widen: Widen | None = None,
     checks: TrustChecks | None = None,
+    *,
+    whole_code: bool = False,
 ) -> dspy.Prediction:
     """One answer call with a retry on unparseable output; LM failure -> fallback. Each passage is cut to
     ``max_chars``: the lines that match the question and its search queries best when ``focus``, else its start.
     ``widen(passage, limit)`` (index/retrieval/section_context.py) first gives the focused cut the chunk's section
     around it, so it can reach an argument list or code example the chunk itself stops short of."""
     with span("answer", passages=len(passages)) as current:
-        pred = _answer_over(answerer, question, passages, queries, max_chars, focus, widen, checks)
+        pred = _answer_over(answerer, question, passages, queries, max_chars, focus, widen, checks, whole_code)
         current.set_attribute("declined", bool(pred.cannot_answer or pred.refused))
         current.set_attribute("fallback", bool(pred.fallback))
         current.set_attribute("reason", str(pred.reason or ""))
@@ -249,11 +251,12 @@ def _answer_over(
     focus: bool,
     widen: Widen | None,
     checks: TrustChecks | None,
+    whole_code: bool = False,
 ) -> dspy.Prediction:
     if not passages:
         return cannot_answer(passages, queries, "nothing retrieved")
     announce_sources(passages)
-    shorten = focused(" ".join([question, *queries])) if focus else cut_chars
+    shorten = focused(" ".join([question, *queries]), whole_code=whole_code) if focus else cut_chars
     if widen is not None and focus:  # widening feeds the focused cut (unfocused, the cut keeps the chunk's start)
         shown = [p.model_copy(update={"text": widen(p, WIDEN_FACTOR * max_chars)}) for p in passages]
     else:

@@ -39,6 +39,7 @@ class CitedRAG(dspy.Module):
         translate: bool = False,
         passage_chars: int = 450,
         focus: bool = True,
+        whole_code: bool = False,
         max_question_chars: int = 2000,
         rewrite_lm: dspy.LM | None = None,
         answer_lm: dspy.LM | None = None,
@@ -56,6 +57,7 @@ class CitedRAG(dspy.Module):
         self.translate = translate  # rewrite anyway when the question is not in English (programs/language.py)
         self.passage_chars = passage_chars
         self.focus = focus
+        self.whole_code = whole_code
         self.max_question_chars = max_question_chars
         self.rewrite_lm = rewrite_lm
         self.answer_lm = answer_lm
@@ -131,6 +133,7 @@ class CitedRAG(dspy.Module):
                 self.focus,
                 widener(self.retriever),
                 self.checks,
+                whole_code=self.whole_code,
             )
         pred.injection_detected = screened.injection
         pred.versions = [v for v in named if v]

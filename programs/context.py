@@ -88,7 +88,7 @@ def terms(text: str) -> set[str]:
     return out - _STOP
 
 
-def focused(query: str) -> Shortener:
+def focused(query: str, *, whole_code: bool = False) -> Shortener:
     """A shortener that keeps the run of whole lines, within the limit, that holds the most distinct words of
     ``query``; among those, the one that starts at a matching line (what follows a mention, such as its code,
     is kept over what precedes it), then the earliest, so a passage that matches nowhere keeps its start, as
@@ -131,9 +131,32 @@ def focused(query: str) -> Shortener:
         body = cut_chars(body, limit)
         head = "… " if start > 0 else ""
         tail = " …" if end < len(lines) and not body.endswith("…") else ""
-        return head + body + tail
+        cut = head + body + tail
+        return balance_fences(lines, start, end, cut) if whole_code else cut
 
     return shorten
+
+
+def _fence_open_before(lines: Sequence[str], index: int) -> str | None:
+    """The opening line of the code block ``lines[index]`` sits in (``"```python"``), None outside one."""
+    opener = None
+    for line in lines[:index]:
+        if line.lstrip().startswith("```"):
+            opener = None if opener is not None else line.strip()
+    return opener
+
+
+def balance_fences(lines: Sequence[str], start: int, end: int, cut: str) -> str:
+    """A focused cut of ``lines[start:end]`` with its code block whole at both ends: a cut that starts inside a
+    block gets the block's opening fence back, one that stops inside a block gets a closing fence. Without them the
+    model sees ``from x import y ... `````: code whose block never opened, which it copied half of (a CORS answer
+    of session 17 stopped after ``app = FastAPI()``)."""
+    opener = _fence_open_before(lines, start)
+    if opener is not None:
+        cut = ("…\n" if cut.startswith("… ") else "") + opener + "\n" + cut.removeprefix("… ")
+    if _fence_open_before(lines, end) is not None and not cut.rstrip(" …").endswith("```"):
+        cut = cut.rstrip(" …") + "\n```" + (" …" if end < len(lines) else "")
+    return cut
 
 
 def source_header(p: Passage) -> str:

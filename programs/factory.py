@@ -51,6 +51,7 @@ def build_answer_program(
         # auto without routing still rewrites questions that are not in English (the encoders are English-only)
         "translate": not rewriting and rewrite is None and config.rewrite == "auto",
         "focus": config.focus if focus is None else focus,
+        "whole_code": config.whole_code,
         "checks": checks,  # programs/trust/checks.py: TrustChecks (None: markup + sentence checks only)
     }
     if k or config.k:

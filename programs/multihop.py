@@ -38,6 +38,7 @@ class MultiHopRAG(dspy.Module):
         translate: bool = False,
         passage_chars: int = 700,
         focus: bool = True,
+        whole_code: bool = False,
         max_question_chars: int = 2000,
         lm: dspy.LM | None = None,
         checks: TrustChecks | None = None,
@@ -51,6 +52,7 @@ class MultiHopRAG(dspy.Module):
         self.passage_chars, self.max_question_chars = passage_chars, max_question_chars
         self.lm = lm
         self.focus = focus
+        self.whole_code = whole_code
         self.checks = checks or TrustChecks()  # scope, premise, verification (programs/trust/)
         self.rewriter = QueryRewriter()
         self.follow_up = dspy.Predict(FollowUpQuery)
@@ -110,6 +112,7 @@ class MultiHopRAG(dspy.Module):
             self.focus,
             widener(self.retriever),
             self.checks,
+            whole_code=self.whole_code,
         )
         pred.injection_detected = injection
         pred.versions = [v for v in versions if v]

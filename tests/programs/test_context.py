@@ -105,3 +105,35 @@ def test_source_headers_the_model_copied_are_dropped_with_their_marker() -> None
         "See Handling Errors > Add custom headers [1].",
         0,
     )
+
+
+CODE_SECTION = "\n".join(
+    [INTRO] * 4
+    + [
+        "```python",
+        "from fastapi import FastAPI",
+        "from fastapi.middleware.cors import CORSMiddleware",
+        "",
+        "app = FastAPI()",
+    ]
+    + ["origins = ['http://localhost:3000']", "app.add_middleware(CORSMiddleware, allow_origins=origins)", "```"]
+    + [INTRO] * 4
+)
+
+
+def test_whole_code_gives_a_cut_code_block_its_fences_back() -> None:
+    question = "How do I add CORSMiddleware with allow_origins?"
+    plain = focused(question)(CODE_SECTION, 120)
+    whole = focused(question, whole_code=True)(CODE_SECTION, 120)
+    assert "add_middleware" in plain and not plain.lstrip("… ").startswith("```")  # code whose block never opened
+    assert whole.startswith("…\n```python\n") and whole.count("```") % 2 == 0
+    assert "add_middleware" in whole
+
+
+def test_whole_code_closes_a_block_the_cut_stops_inside() -> None:
+    kept = focused("FastAPI CORSMiddleware import", whole_code=True)(CODE_SECTION, 110)
+    assert kept.count("```") % 2 == 0 and "import CORSMiddleware" in kept
+
+
+def test_whole_code_leaves_a_cut_outside_code_alone() -> None:
+    assert focused("allow_origins", whole_code=True)(TEXT, 200) == focused("allow_origins")(TEXT, 200)

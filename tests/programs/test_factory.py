@@ -49,6 +49,14 @@ def test_config_sets_sizes_and_keywords_override_it() -> None:
     assert (rag.k, rag.passage_chars, rag.focus, rag.use_rewrite) == (5, 900, True, False)
 
 
+def test_whole_code_reaches_both_programs() -> None:
+    config = AnswerSettings(whole_code=True)
+    rag = build_answer_program("rag", FakeRetriever(), lm=EMBEDDED, config=config)
+    hop = build_answer_program("multihop", FakeRetriever(), lm=EMBEDDED, config=config, versions=["0.68.0"])
+    assert rag.whole_code and hop.whole_code
+    assert not build_answer_program("rag", FakeRetriever(), lm=EMBEDDED).whole_code
+
+
 def test_settings_read_the_answer_section_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FDA_ANSWER__REWRITE", "off")
     monkeypatch.setenv("FDA_ANSWER__PASSAGE_CHARS", "450")
