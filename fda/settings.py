@@ -448,7 +448,7 @@ class AnswerSettings(_Section):
     whole_code: bool = Field(
         default=False,
         description="A focused cut that starts or stops inside a code block gets the block's fences back, so the "
-        "model sees well-formed code (programs/context.py balance_fences; docs/trust.md).",
+        "model sees well-formed code (programs/context.py balance_fences). Off: no gain on dev-select (docs/trust.md).",
     )
     rewrite: Literal["auto", "on", "off"] = Field(
         default="auto",
