@@ -151,15 +151,17 @@ def _trust_before(checks: TrustChecks | None, question: str) -> dspy.Prediction 
         harm = checks.harm.check(question)
         if harm.harmful:
             return refusal(f"unsafe (harm classifier p_harmless={harm.p_harmless:.2f})", [question])
-    if checks.scope is not None:
-        decision = checks.scope.check(question)
-        if not decision.in_scope:
-            return cannot_answer([], [question], f"out_of_scope (p={decision.p_in_scope:.2f})", OUT_OF_SCOPE)
+    # the premise check before the scope gate: a question naming `router.cache_response()` is about FastAPI even
+    # when the gate doubts it, and "the docs do not show `cache_response` for `router`" says more than "not FastAPI"
     if checks.premise and checks.vocabulary is not None:
         unknown = unknown_apis(question, checks.vocabulary)
         if unknown:
             names = ", ".join(u.describe() for u in unknown)
             return cannot_answer([], [question], f"premise: not in the docs: {names}", premise_note(unknown))
+    if checks.scope is not None:
+        decision = checks.scope.check(question)
+        if not decision.in_scope:
+            return cannot_answer([], [question], f"out_of_scope (p={decision.p_in_scope:.2f})", OUT_OF_SCOPE)
     return None
 
 

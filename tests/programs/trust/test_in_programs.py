@@ -46,6 +46,16 @@ def test_made_up_api_is_named_not_echoed(retriever: FakeRetriever, program_cls: 
     assert pred.cannot_answer and "`timeout` for `Depends`" in pred.answer and pred.reason.startswith("premise")
 
 
+def test_a_made_up_method_is_named_even_when_the_scope_gate_doubts_the_question(retriever: FakeRetriever) -> None:
+    """The premise check runs before the scope gate: "the docs do not show `cache_response` for `router`" tells the
+    user more than "not a FastAPI question" (a newcomer check of session 17 got the latter)."""
+    question = "I read that @router.cache_response() caches GET routes. How do I set its TTL?"
+    assert not CHECKS.scope.check(question).in_scope  # type: ignore[union-attr]  # the fake gate doubts it
+    with dspy.context(lm=CountingLM()):
+        pred = CitedRAG(retriever, checks=CHECKS)(question=question)
+    assert pred.cannot_answer and "`cache_response` for `router`" in pred.answer and pred.reason.startswith("premise")
+
+
 def test_markup_from_the_lm_never_reaches_the_user() -> None:
     leaked = "[[ ## answer ## ]]\nAdd CORSMiddleware with allow_origins [1].\n[[ ## cited ## ]]\n[1]"
 
