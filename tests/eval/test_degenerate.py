@@ -128,6 +128,12 @@ BEFORE_TRUST_CHECKS = {
     "paired 95% CI -0.006..0.229",
     "20261205-085411-rag-fused-dev-select": "1.5B, session 13's claim, echo and source-header checks: 0.451 against "
     "always declining's 0.333, paired 95% CI -0.001..0.234",
+    # session 17: the whole_code comparison on a seeded 30-question subset: above 'never declines' (0.450, 0.425)
+    # but with 30 rows the interval's low end sits at 0
+    "20261205-233813-rag-fused-dev-select": "1.5B, 30-question subset (answer.whole_code off): 0.517 against never "
+    "declining's 0.450, paired 95% CI 0.000..0.167",
+    "20261205-234310-rag-fused-dev-select": "1.5B, 30-question subset (answer.whole_code on): 0.492 against never "
+    "declining's 0.425, paired 95% CI 0.000..0.167",
 }
 
 
