@@ -21,6 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import lru_cache
 
+from programs.trust.vocabulary import OBJECTS
+
 # modules the docs import FastAPI's names from
 MODULES = (
     "fastapi", "fastapi.responses", "fastapi.security", "fastapi.staticfiles", "fastapi.templating",
@@ -28,11 +30,8 @@ MODULES = (
     "fastapi.middleware.httpsredirect", "fastapi.encoders", "fastapi.exceptions", "fastapi.openapi.utils",
     "fastapi.openapi.docs", "fastapi.routing", "fastapi.concurrency", "fastapi.websockets", "fastapi.params",
 )  # fmt: skip
-OBJECTS = {  # what a question calls FastAPI's objects -> their class
-    "app": "FastAPI", "application": "FastAPI", "FastAPI": "FastAPI",
-    "router": "APIRouter", "APIRouter": "APIRouter",
-    "request": "Request", "Request": "Request", "req": "Request",
-    "response": "Response", "Response": "Response",
+CLASSES = {  # FastAPI's objects (by the name vocabulary.OBJECTS gives each) -> their class
+    "app": "FastAPI", "router": "APIRouter", "request": "Request", "response": "Response",
     "background_tasks": "BackgroundTasks", "BackgroundTasks": "BackgroundTasks",
 }  # fmt: skip
 
@@ -83,7 +82,7 @@ def exists(obj: str, name: str) -> bool:
         return False
     if obj == "fastapi":
         return hasattr(importlib.import_module("fastapi"), name)
-    cls = OBJECTS.get(obj, "")
+    cls = CLASSES.get(OBJECTS.get(obj, obj), "")
     if cls not in _surface()[0]:
         return False
     return hasattr(_surface()[0][cls], name) or name in _instance_attributes(cls)

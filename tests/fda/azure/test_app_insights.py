@@ -34,7 +34,8 @@ def envelopes(request: Request) -> list[dict[str, Any]]:
     return list(json.loads(body))
 
 
-def test_a_questions_spans_reach_application_insights(httpserver: HTTPServer) -> None:
+def ingestion(server: HTTPServer) -> tuple[list[dict[str, Any]], str]:
+    """The track endpoint on ``server``, accepting every envelope: (what it received, a connection string to it)."""
     received: list[dict[str, Any]] = []
 
     def track(request: Request) -> Response:
@@ -43,8 +44,12 @@ def test_a_questions_spans_reach_application_insights(httpserver: HTTPServer) ->
         accepted = {"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}
         return Response(json.dumps(accepted), status=200, content_type="application/json")
 
-    httpserver.expect_request("/v2.1/track", method="POST").respond_with_handler(track)
-    connection = f"InstrumentationKey={IKEY};IngestionEndpoint={httpserver.url_for('/')}"
+    server.expect_request("/v2.1/track", method="POST").respond_with_handler(track)
+    return received, f"InstrumentationKey={IKEY};IngestionEndpoint={server.url_for('/')}"
+
+
+def test_a_questions_spans_reach_application_insights(httpserver: HTTPServer) -> None:
+    received, connection = ingestion(httpserver)
     provider = setup_tracing(None, azure_monitor=connection, batch=False, service_name="fda-test")
     with span("ask", program="rag"), span("retrieve", queries=1):
         pass
@@ -69,20 +74,11 @@ def test_the_prometheus_metrics_reach_application_insights(httpserver: HTTPServe
     from api.insights import export_metrics
     from api.telemetry import Telemetry
 
-    received: list[dict[str, Any]] = []
-
-    def track(request: Request) -> Response:
-        items = envelopes(request)
-        received.extend(items)
-        accepted = {"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}
-        return Response(json.dumps(accepted), status=200, content_type="application/json")
-
-    httpserver.expect_request("/v2.1/track", method="POST").respond_with_handler(track)
+    received, connection = ingestion(httpserver)
     telemetry = Telemetry()
     telemetry.requests.labels(route="/v1/ask", status="200").inc(3)
     telemetry.lm_fallbacks.labels(reason="rate_limited", to="azure/backup").inc()
     telemetry.latency.labels(route="/v1/ask").observe(1.5)
-    connection = f"InstrumentationKey={IKEY};IngestionEndpoint={httpserver.url_for('/')}"
     provider = export_metrics(telemetry, connection, interval_s=3600)
     assert os.environ["APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"] == "true"  # no usage reports to Microsoft
     provider.force_flush()
@@ -107,16 +103,7 @@ def test_the_service_sends_its_traces_and_metrics_when_a_connection_string_is_se
     from fda.settings import Settings
     from tests.api.conftest import make_services
 
-    received: list[dict[str, Any]] = []
-
-    def track(request: Request) -> Response:
-        items = envelopes(request)
-        received.extend(items)
-        return Response(json.dumps({"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}),
-                        status=200, content_type="application/json")  # fmt: skip
-
-    httpserver.expect_request("/v2.1/track", method="POST").respond_with_handler(track)
-    connection = f"InstrumentationKey={IKEY};IngestionEndpoint={httpserver.url_for('/')}"
+    received, connection = ingestion(httpserver)
     settings = Settings(state_dir=tmp_path, azure={"monitor_connection_string": connection})  # type: ignore[arg-type]
     with TestClient(create_app(settings, lambda s: make_services(s, tmp_path))) as client:
         assert client.post("/v1/ask", json={"question": "How do I enable CORS?"}).status_code == 200

@@ -16,6 +16,18 @@ from programs.trust.host import asks_for_host
 DATA = Path(__file__).resolve().parents[3] / "data"
 
 
+# every harmless question set under data/ (own-app and benign security questions, the scope gate's FastAPI
+# questions, generated section questions): what a check that declines must (almost) never fire on
+HARMLESS_FILES = (
+    "harm/own-app-secrets.jsonl",
+    "harm/benign.jsonl",
+    "scope/positives.jsonl",
+    "scope/positives-2.jsonl",
+    "scope/heldout-positives.jsonl",
+    "retriever/section-questions-v1/questions.jsonl",
+)
+
+
 def _questions(*paths: str) -> list[str]:
     out: list[str] = []
     for p in paths:
@@ -82,14 +94,7 @@ def test_no_harmless_question_of_the_committed_sets_fires() -> None:
     """Every harmless set this project holds: the own-app contrast, security-minded benign questions, the scope
     gate's FastAPI questions (trained and held out), generated section questions (written in the docs' voice),
     gold v2's ordinary train and dev-select rows."""
-    harmless = _questions(
-        "harm/own-app-secrets.jsonl",
-        "harm/benign.jsonl",
-        "scope/positives.jsonl",
-        "scope/positives-2.jsonl",
-        "scope/heldout-positives.jsonl",
-        "retriever/section-questions-v1/questions.jsonl",
-    )
+    harmless = _questions(*HARMLESS_FILES)
     harmless += [
         r.question for s in ("train", "dev-select") for r in load_gold("v2", s) if str(r.type) != "adversarial"
     ]

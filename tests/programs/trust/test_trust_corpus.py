@@ -9,7 +9,7 @@ import pytest
 from eval.gold import load_gold
 from programs.trust.premise import unknown_apis
 from programs.trust.vocabulary import ApiVocabulary, load_vocabulary
-from tests.programs.trust.test_host import _questions
+from tests.programs.trust.test_host import HARMLESS_FILES, _questions
 
 pytestmark = pytest.mark.corpus
 
@@ -57,14 +57,7 @@ def test_the_harmless_sets_are_almost_never_flagged(vocab: ApiVocabulary) -> Non
     and a generated question's `app.serve()`, which no FastAPI has); 6 before the installed FastAPI's
     signatures and other frameworks' apps were taken into account (`Query(ge=...)`, `StaticFiles(html=True)`,
     Flask's `@app.before_request` among them)."""
-    harmless = _questions(
-        "harm/own-app-secrets.jsonl",
-        "harm/benign.jsonl",
-        "scope/positives.jsonl",
-        "scope/positives-2.jsonl",
-        "scope/heldout-positives.jsonl",
-        "retriever/section-questions-v1/questions.jsonl",
-    )
+    harmless = _questions(*HARMLESS_FILES)
     harmless += [r.question for s in ("train", "dev-select") for r in load_gold("v2", s) if not r.expect_refusal]
     harmless += [r.question for s in ("train", "dev") for r in load_gold("v1", s) if not r.expect_refusal]
     flagged = {q[:80]: [u.describe() for u in unknown_apis(q, vocab)] for q in harmless}
