@@ -481,6 +481,13 @@ class AnswerSettings(_Section):
     harm_model: Path | None = Field(
         default=None, description="The harm classifier's weights; default: data/harm/model.json in the repository."
     )
+    harm_judge: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Ask the LM (one short call) about the requests the harm classifier is unsure about (a band just "
+        "above its threshold, chosen by `fda harm train`), and refuse those it reads as acting against others. "
+        "'auto': only with a hosted LM; the embedded 1.5B refused 2 of 4 such ordinary dev questions and 3 of 5 "
+        "FastAPI user questions ('delete cookie on logout'), docs/security.md.",
+    )
     premise: bool = Field(
         default=True,
         description="Say so, instead of answering, when the question names an API (a keyword argument, a method, an "

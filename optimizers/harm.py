@@ -1,24 +1,27 @@
 """Train the harm gate (programs/trust/harm.py): is the question a request for help causing harm?
 
-    model = train_harm(encoder, encoder_id=..., out=Path("data/harm/model.json"))   # `fda harm train`
+    model, lexical = train_harm(encoder, encoder_id=..., out=Path("data/harm/model.json"))   # `fda harm train`
 
 Data:
 - harmful: data/harm/harmful.jsonl (300 requests in 12 kinds: phishing, attacks on third parties, session
   theft, malware and C2, DDoS, fraud, privacy abuse, credential theft, evasion, insider exfiltration,
   harassment, other), written by an agent pass that did not open the gold sets, the red-team suite or the
-  guard;
+  guard, and data/harm/harmful-2.jsonl (200 more by a second such pass: account takeover, jailbreak wrappers);
 - refused too: data/harm/about-the-assistant.jsonl (120 questions about the assistant itself) and
   data/harm/service-secrets.jsonl (160 requests aimed at the service's own host: env, keys, files, database,
   other users' questions, commands), the latter against data/harm/own-app-secrets.jsonl (160 harmless questions
   on the same topics about the user's own app);
-- harmless: data/harm/benign.jsonl (300 security-minded but legitimate FastAPI questions: auth, hashing,
-  rate limits, testing one's own app, "kill the background task"), the user-style questions of data/scope/
+- harmless: data/harm/benign.jsonl and benign-2.jsonl (300 + 200 security-minded but legitimate FastAPI
+  questions: auth, hashing, rate limits, testing one's own app, "kill the background task"), the user-style questions of data/scope/
   (in and out of scope: off-topic is not harmful), a sample of the generated section questions, and gold v2
   train rows that are not adversarial.
 
-Features and fit as the scope gate (optimizers/scope.py). The threshold is the highest that declines at most
-``max_false`` (default: none) of gold v2 dev-select's non-adversarial rows: ordinary questions must pass; the
-red-team suite's *tune* half is reported too, its held-out half never read here.
+Two models: the vector one, fit as the scope gate (optimizers/scope.py), and a word n-gram logistic regression
+(optimizers/harm_lexical.py); the served p(harmless) is the logistic of their mean logit. The threshold comes
+from *out-of-fold* p of the harmless training rows (5 folds, ~2,800 rows: at most ``max_false`` refused) and
+refuses none of gold v2 dev-select's non-adversarial rows; the unsure band above it (the LM intent check's
+questions) reaches up to ``unsure_share`` of those out-of-fold rows. The red-team suite's *tune* half is reported
+too, its held-out parts never read here; the third pass (data/harm/*-3.jsonl) is never trained on.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from eval.gold import gold_hash, load_gold
 from fda.text import clean_text, has_lone_surrogate
+from optimizers.harm_lexical import fit_lexical
 from optimizers.scope import (
     DATA,
     NEGATIVES,
@@ -42,7 +48,9 @@ from optimizers.scope import (
     choose_threshold,
     encode,
     fit_gate,
+    fit_gate_vectors,
 )
+from programs.trust.harm import LexicalModel
 from programs.trust.scope import QuestionEncoder, ScopeModel
 
 HARMFUL = DATA / "harm" / "harmful.jsonl"
@@ -54,23 +62,30 @@ ABOUT_ASSISTANT = DATA / "harm" / "about-the-assistant.jsonl"
 SERVICE_SECRETS = DATA / "harm" / "service-secrets.jsonl"
 OWN_APP = DATA / "harm" / "own-app-secrets.jsonl"
 # a second pass of harmful requests (more jailbreak wrappers, account takeover, evasion) and scary-worded harmless
-# questions, by another agent pass under the same rules: NOT trained on (with them the dev-chosen threshold fell
-# and the red-team tune half got worse, docs/security.md); they measure how the classifier generalises
-# (`python -m experiments.harm_cv second-pass`)
+# questions, by another agent pass under the same rules: trained on since session 18 (the threshold comes from
+# out-of-fold rows now, not from one dev row: docs/security.md)
 HARMFUL_2 = DATA / "harm" / "harmful-2.jsonl"
 BENIGN_2 = DATA / "harm" / "benign-2.jsonl"
+# a third pass (session 18, same rules), never trained on: it measures the gate (`python -m experiments.harm_v2`)
+HARMFUL_3 = DATA / "harm" / "harmful-3.jsonl"
+BENIGN_3 = DATA / "harm" / "benign-3.jsonl"
+LEXICAL_FILE = "lexical.json"  # the n-gram model, beside model.json
+MAX_FALSE = 0.01  # share of out-of-fold harmless training rows the threshold may refuse
+UNSURE_SHARE = 0.05  # share of them (refused ones included) the LM intent check may be asked about
 COMMAND = "fda harm train"
 SECTION_SAMPLE = 800  # generated section questions kept (of ~3,100): harmless, but all alike
 
 
 def training_examples(seed: int = 0) -> list[Example]:
     """Harmful (``in_scope=False``: the class to decline) and harmless examples; no dev, test or red-team row,
-    and not the scope gate's held-out files."""
+    and not the scope gate's held-out files nor the third pass (data/harm/*-3.jsonl: it measures the gate)."""
     out = [Example(r["question"], False, "harm-harmful") for r in _jsonl(HARMFUL)]
+    out += [Example(r["question"], False, "harm-harmful-2") for r in _jsonl(HARMFUL_2)]
     # questions about the assistant itself (its prompt, rules, configuration): refused like harm, never answered
     out += [Example(r["question"], False, "about-the-assistant") for r in _jsonl(ABOUT_ASSISTANT)]
     out += [Example(r["question"], False, "service-secrets") for r in _jsonl(SERVICE_SECRETS)]
     out += [Example(r["question"], True, "harm-benign") for r in _jsonl(BENIGN)]
+    out += [Example(r["question"], True, "harm-benign-2") for r in _jsonl(BENIGN_2)]
     out += [Example(r["question"], True, "own-app") for r in _jsonl(OWN_APP)]
     for path in (*POSITIVES, *NEGATIVES):  # never HELDOUT_POSITIVES / HELDOUT_NEGATIVES: they measure the gates
         out += [Example(r["question"], True, f"scope-{path.stem}") for r in _jsonl(path)]
@@ -85,6 +100,35 @@ def training_examples(seed: int = 0) -> list[Example]:
     return out
 
 
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def combined_p(model: ScopeModel, lexical: LexicalModel, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    """p(harmless) as the served gate computes it (programs/trust/harm.py: ``HarmGate.p_harmless``)."""
+    embed = logit(np.array([model.p_in_scope(v) for v in vectors]))
+    z = (embed + lexical.logits(texts)) / 2
+    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+
+
+def out_of_fold_p(
+    encoder: QuestionEncoder, examples: Sequence[Example], x: np.ndarray, *, folds: int, k_in: int, k_out: int,
+    l2: float,
+) -> np.ndarray:  # fmt: skip
+    """Each training row's combined p(harmless) from the two models fit without its fold."""
+    texts = [e.text for e in examples]
+    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
+    fold = np.arange(len(examples)) % folds
+    out = np.zeros(len(examples))
+    for f in range(folds):
+        keep = fold != f
+        model, _, _ = fit_gate_vectors(x[keep], y[keep], k_in=k_in, k_out=k_out, l2=l2)
+        lexical = fit_lexical([t for t, k in zip(texts, keep, strict=True) if k], y[keep])
+        out[~keep] = combined_p(model, lexical, x[~keep], [t for t, k in zip(texts, keep, strict=True) if not k])
+    return out
+
+
 def train_harm(
     encoder: QuestionEncoder,
     *,
@@ -93,38 +137,60 @@ def train_harm(
     l2: float = 1.0,
     k_in: int = 64,
     k_out: int = 32,
-    max_false: float = 0.0,
+    max_false: float = MAX_FALSE,
+    unsure_share: float = UNSURE_SHARE,
+    folds: int = 5,
     tick: Callable[[], None] | None = None,
-) -> ScopeModel:
-    """Fit, choose the threshold on dev-select's ordinary rows, report the red-team tune half, save."""
+) -> tuple[ScopeModel, LexicalModel]:
+    """Fit both models, choose the threshold and the unsure band on out-of-fold p(harmless) of the harmless
+    training rows (and no refusal of dev-select's ordinary rows), report the red-team tune half, save."""
     from eval.redteam import load_attacks
 
     examples = training_examples()
+    texts = [e.text for e in examples]
     model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
+    lexical = fit_lexical(texts, y)
+    oof = out_of_fold_p(encoder, examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
+    harmless_oof = oof[y == 1]
     dev = [r for r in load_gold("v2", "dev-select") if str(r.type) != "adversarial"]
-    dev_p = [model.p_in_scope(v) for v in encode(encoder, [r.question for r in dev], tick)]
-    threshold = choose_threshold(dev_p, max_false)
+    dev_q = [r.question for r in dev]
+    dev_p = combined_p(model, lexical, encode(encoder, dev_q, tick), dev_q)
+    # at most max_false of ordinary questions the fit never saw refused, and none of dev-select's
+    threshold = min(choose_threshold(list(harmless_oof), max_false), choose_threshold(list(dev_p), 0.0))
+    unsure_below = max(threshold, choose_threshold(list(harmless_oof), unsure_share))
     # as the programs see them: cleaned, lone surrogates refused before any check (fda/text.py)
     tune = [a for a in load_attacks(part="tune") if not has_lone_surrogate(a.question)]
-    tune_p = [model.p_in_scope(v) for v in encode(encoder, [clean_text(a.question) for a in tune], tick)]
-    train_p = [model.p_in_scope(v) for v in x]
+    tune_q = [clean_text(a.question) for a in tune]
+    tune_p = combined_p(model, lexical, encode(encoder, tune_q, tick), tune_q)
+    train_p = combined_p(model, lexical, x, texts)
     info = {
         "command": COMMAND,
         "l2": l2,
         "k_in": k_in,
         "k_out": k_out,
         "max_false": max_false,
+        "unsure_share": unsure_share,
+        "lexical": LEXICAL_FILE,
+        "unsure_below": unsure_below,
         "training": dict(Counter(f"{e.origin}:{'harmless' if e.in_scope else 'harmful'}" for e in examples)),
         "gold_v2_hash": gold_hash("v2"),
-        "train": split_rates(train_p, [not bool(v) for v in y], threshold),
-        "dev_select_ordinary": {"n": len(dev), "declined": round(sum(p < threshold for p in dev_p) / len(dev), 4)},
-        "redteam_tune": redteam_rates(tune, tune_p, threshold),
-        "threshold_chosen_on": "gold v2 dev-select: its non-adversarial rows",
+        "train": split_rates(list(train_p), [not bool(v) for v in y], threshold),
+        "out_of_fold": split_rates(list(oof), [not bool(v) for v in y], threshold),
+        "dev_select_ordinary": {
+            "n": len(dev),
+            "declined": round(float(np.mean(dev_p < threshold)), 4),
+            "unsure": round(float(np.mean((dev_p >= threshold) & (dev_p < unsure_below))), 4),
+        },
+        "redteam_tune": redteam_rates(tune, list(tune_p), threshold),
+        "redteam_tune_unsure": redteam_rates(tune, list(tune_p), unsure_below),
+        "threshold_chosen_on": f"out-of-fold p of the harmless training rows ({folds} folds; at most {max_false} "
+        "refused) and gold v2 dev-select's non-adversarial rows (none refused)",
     }
     model = dataclasses.replace(model, threshold=threshold, encoder=encoder_id, info=info)
     if out is not None:
         model.save(out)
-    return model
+        lexical.save(out.parent / LEXICAL_FILE)
+    return model, lexical
 
 
 def split_rates(p: Sequence[float], harmful: Sequence[bool], threshold: float) -> dict[str, Any]:

@@ -160,6 +160,13 @@ def fit_gate(
     of each class, the logistic regression over vector + nearness. The scope and harm gates both fit this way."""
     x = encode(encoder, [e.text for e in examples], tick)
     y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
+    return fit_gate_vectors(x, y, k_in=k_in, k_out=k_out, l2=l2)
+
+
+def fit_gate_vectors(
+    x: np.ndarray, y: np.ndarray, *, k_in: int, k_out: int, l2: float
+) -> tuple[ScopeModel, np.ndarray, np.ndarray]:
+    """``fit_gate`` over vectors already encoded (labels 1 = the "in" class)."""
     c_in, c_out = kmeans(x[y == 1], k_in), kmeans(x[y == 0], k_out)
     w, b = fit_logistic(ScopeModel.features(x, c_in, c_out), y, l2=l2)
     model = ScopeModel(weights=w.astype(np.float32), bias=b, threshold=0.5, centroids_in=c_in, centroids_out=c_out)

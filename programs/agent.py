@@ -125,7 +125,7 @@ class DocsAgent(dspy.Module):
         self.answerer = dspy.Predict(CitedAnswer)
 
     def forward(self, question: str, version: str | None = None, max_steps: int | None = None) -> dspy.Prediction:
-        screened, early = check_before(question, self.max_question_chars, self.checks)
+        screened, early = check_before(question, self.max_question_chars, self.checks, self.lm)
         if early is not None:
             early.trajectory, early.stop_reason, early.plan = [], "declined before any tool", []
             return early

@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from typing import Any
 
 import dspy
 
@@ -43,7 +44,12 @@ HOST_REFUSAL = (
     "I can't share anything about the server I run on (its settings, keys, files, logs or other people's "
     "questions), and I don't run commands on it. I answer questions about FastAPI from its documentation."
 )
-_REFUSALS = {"exfiltration": HOST_REFUSAL}  # a decline that says why, where the reason is specific
+UNSAFE_REFUSAL = (
+    "I can't help with that: it reads as a request to act against other people's accounts, systems or data "
+    "without their consent. If it is about your own app, say so, and ask about the FastAPI feature you need."
+)
+# a decline that says why, where the reason is specific (matched on the reason's first word)
+_REFUSALS = {"exfiltration": HOST_REFUSAL, "unsafe": UNSAFE_REFUSAL}
 OUT_OF_SCOPE = (
     "I can only answer questions about FastAPI from its documentation, and this one does not look like one. "
     "If it is about FastAPI, name the feature you mean."
@@ -121,7 +127,8 @@ def result(
 
 
 def refusal(reason: str, queries: Sequence[str] = ()) -> dspy.Prediction:
-    return result(answer=_REFUSALS.get(reason, REFUSAL), refused=True, reason=reason, queries=queries)
+    text = _REFUSALS.get(reason.split(" ", 1)[0], REFUSAL)
+    return result(answer=text, refused=True, reason=reason, queries=queries)
 
 
 def cannot_answer(
@@ -130,27 +137,36 @@ def cannot_answer(
     return result(answer=answer, passages=passages, cannot_answer=True, queries=queries, reason=reason)
 
 
-def check_before(question: str, max_chars: int, checks: TrustChecks | None) -> tuple[Screened, dspy.Prediction | None]:
-    """Every deterministic step before the first LM call, the same in each answer program: the length check
-    (raises ``InvalidQuestionError``), the screen (programs/guard.py: refusals, injected sentences dropped), then
-    the trust checks (programs/trust/: out of scope, an API the docs never show). (screened question, the
-    answer to return now, or ``None``: go on and answer ``screened.question``)."""
+def check_before(
+    question: str, max_chars: int, checks: TrustChecks | None, lm: Any | None = None
+) -> tuple[Screened, dspy.Prediction | None]:
+    """Every step before retrieval, the same in each answer program: the length check (raises
+    ``InvalidQuestionError``), the screen (programs/guard.py: refusals, injected sentences dropped), then the trust
+    checks (programs/trust/: harm, an API the docs never show, out of scope). All deterministic, except the LM's
+    intent check (``lm``, else the active LM) of a question the harm classifier is unsure about. (screened
+    question, the answer to return now, or ``None``: go on and answer ``screened.question``)."""
     with span("guard") as current:
         screened = screen_question(check_question(question, max_chars))
-        early = refusal(screened.reason) if screened.refuse else _trust_before(checks, screened.question)
+        early = refusal(screened.reason) if screened.refuse else _trust_before(checks, screened.question, lm)
         current.set_attribute("injection_dropped", bool(screened.injection))
         if early is not None:
             current.set_attribute("declined", str(early.reason))
         return screened, early
 
 
-def _trust_before(checks: TrustChecks | None, question: str) -> dspy.Prediction | None:
+def _trust_before(checks: TrustChecks | None, question: str, lm: Any | None = None) -> dspy.Prediction | None:
     if checks is None:
         return None
     if checks.harm is not None:
         harm = checks.harm.check(question)
         if harm.harmful:
             return refusal(f"unsafe (harm classifier p_harmless={harm.p_harmless:.2f})", [question])
+        if harm.unsure and checks.intent is not None and checks.intent.applies(lm):
+            with span("intent") as current:
+                verdict = checks.intent.harmful(question, lm)
+                current.set_attribute("verdict", {True: "harmful", False: "safe", None: "none"}[verdict])
+            if verdict:
+                return refusal(f"unsafe (LM intent check, p_harmless={harm.p_harmless:.2f})", [question])
     # the premise check before the scope gate: a question naming `router.cache_response()` is about FastAPI even
     # when the gate doubts it, and "the docs do not show `cache_response` for `router`" says more than "not FastAPI"
     if checks.premise and checks.vocabulary is not None:

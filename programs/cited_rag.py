@@ -108,7 +108,7 @@ class CitedRAG(dspy.Module):
         return pred
 
     def _answer(self, question: str, version: str | None) -> dspy.Prediction:
-        screened, early = check_before(question, self.max_question_chars, self.checks)
+        screened, early = check_before(question, self.max_question_chars, self.checks, self.answer_lm)
         if early is not None:
             return early
         intent, queries = self.route(screened.question)

@@ -27,16 +27,27 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 # Requests for harm: attacks on systems the asker does not own, stolen secrets, covert backdoors.
-# A first, deterministic layer; the rewriter's "refuse" decision is the second (signatures/rewrite.py).
+# A first, deterministic layer; the harm classifier and the LM's intent check (programs/trust/) come after it.
 _HARMFUL = re.compile(
-    r"\bexfiltrat\w*|\bsteal(s|ing)?\b|\bsql[- ]injection\s+(payload|attack|string)s?"
-    r"|\bforge[sd]?\b[^.?!]{0,40}\b(jwt|token|session|cookie|signature)s?\b"
-    r"|\bphish\w*|\blooks?\s+(exactly\s+)?like\s+[^.?!]{0,30}\b(bank|paypal|login\s+(page|form))"
-    r"|\b(ddos|denial[- ]of[- ]service|keylogger|ransomware|malware|botnet|credential[- ]stuffing)\b"
+    r"\bforge[sd]?\b[^.?!]{0,40}\b(jwt|token|session|cookie|signature)s?\b"
+    r"|\blooks?\s+(exactly\s+)?like\s+[^.?!]{0,30}\b(bank|paypal|login\s+(page|form))"
     r"|\b(silently|secretly|quietly|covertly)\s+(disabl|log|send|record|captur|forward|collect)\w*"
     r"|\b\d{2,3}(,\d{3})+\s+[^.?!]{0,20}\bconnections\b[^.?!]{0,60}\b(competitor|someone else|their)"
     r"|\b(competitor|someone else)'?s?\b[^.?!]{0,40}\b(down|crash|flood|overload)"
     r"|\b(production|prod)\s+\.env\b|\bi\s+(have|got)\s+a\s+shell\s+on\b|\bdumps?\s+the\s+whole\b",
+    re.IGNORECASE,
+)
+# Words that name an attack: refused, unless the question is about defending against it ("How do I detect
+# credential stuffing on my login?", "validate uploads so users can't upload malware"), which a security-minded
+# developer asks and the harm classifier and the LM's intent check judge instead.
+_ATTACK_TOPIC = re.compile(
+    r"\bexfiltrat\w*|\bsteal(s|ing)?\b|\bsql[- ]injection\s+(payload|attack|string)s?|\bphish\w*"
+    r"|\b(ddos|denial[- ]of[- ]service|keylogger|ransomware|malware|botnet|credential[- ]stuffing)\b",
+    re.IGNORECASE,
+)
+_DEFENSIVE = re.compile(
+    r"\b(detect|prevent|protect|defend|defen[cs]e|block|mitigat|harden|guard(ing)?\s+against|alert(ing)?\s+on"
+    r"|awareness|(so|so that)\s+(users?|attackers?|people|nobody|no one|they)\s+(can'?t|cannot))\w*",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.?!\n]+[.?!]?\n?|\n")
@@ -75,7 +86,7 @@ def screen_question(question: str) -> Screened:
     """Refuse prompt extraction; drop instruction-like sentences, keep the rest of the question."""
     if _EXTRACTION.search(question):
         return Screened(question=question, refuse=True, reason="prompt_extraction")
-    if _HARMFUL.search(question):
+    if _HARMFUL.search(question) or (_ATTACK_TOPIC.search(question) and not _DEFENSIVE.search(question)):
         return Screened(question=question, refuse=True, reason="unsafe")
     if asks_for_host(question):  # the service's own env, files, logs, other users, a command to run on it
         return Screened(question=question, refuse=True, reason="exfiltration")

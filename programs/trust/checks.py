@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from programs.release_notes import ReleaseNotes
 from programs.since import LatestDocs
-from programs.trust.harm import HarmGate
+from programs.trust.harm import HarmGate, load_harm_gate
+from programs.trust.intent import IntentJudge
 from programs.trust.scope import QuestionEncoder, ScopeGate, ScopeModel
 from programs.trust.verify import Mode
 from programs.trust.vocabulary import ApiVocabulary, load_vocabulary
@@ -39,6 +40,7 @@ class TrustChecks:
     verify: Mode = "remove"
     premise: bool = True
     harm: HarmGate | None = None
+    intent: IntentJudge | None = None  # the LM's own check of the questions the harm classifier is unsure about
     releases: ReleaseNotes | None = (
         None  # every release-notes item, for "since which version" (programs/release_notes.py)
     )
@@ -51,6 +53,8 @@ class TrustChecks:
         return {
             "scope": self.scope.model.threshold if self.scope else None,
             "harm": self.harm.model.threshold if self.harm else None,
+            # the LM's check of unsure harm decisions: asked of every LM, of hosted ones only (auto), or off
+            "intent": None if self.intent is None else ("all" if self.intent.embedded else "hosted"),
             "premise": bool(self.premise and self.vocabulary is not None),
             "verify": self.verify,
         }
@@ -82,7 +86,9 @@ class RecentEncodings:
         self.encode_query = lru_cache(maxsize=size)(encoder.encode_query)
 
 
-def _gate(name: str, wanted: bool, encoder: QuestionEncoder | None, path: Path, gate: Callable[..., G]) -> G | None:
+def _gate(
+    name: str, wanted: bool, encoder: QuestionEncoder | None, path: Path, load: Callable[[QuestionEncoder, Path], G]
+) -> G | None:
     """An embedding gate (scope, harm), or None with a warning saying why it is off: a missing encoder or a
     missing or corrupt model file is never fatal (the service answers without that gate)."""
     if not wanted:
@@ -91,10 +97,14 @@ def _gate(name: str, wanted: bool, encoder: QuestionEncoder | None, path: Path, 
         log.warning("%s check off: no MiniLM encoder to embed questions with (use a dense or fused backend)", name)
         return None
     try:
-        return gate(encoder, ScopeModel.load(path))
+        return load(encoder, path)
     except Exception as err:  # say so, serve without it
         log.warning("%s check off: %s", name, err)
         return None
+
+
+def load_scope_gate(encoder: QuestionEncoder, path: Path) -> ScopeGate:
+    return ScopeGate(encoder, ScopeModel.load(path))
 
 
 def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> TrustChecks:
@@ -102,8 +112,8 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
     the service still answers (docs/trust.md says what each one catches)."""
     config = settings.answer
     encoder = RecentEncodings(encoder) if encoder is not None else None
-    scope = _gate("scope", config.scope, encoder, config.scope_model or SCOPE_MODEL, ScopeGate)
-    harm = _gate("harm", config.harm, encoder, config.harm_model or HARM_MODEL, HarmGate)
+    scope = _gate("scope", config.scope, encoder, config.scope_model or SCOPE_MODEL, load_scope_gate)
+    harm = _gate("harm", config.harm, encoder, config.harm_model or HARM_MODEL, load_harm_gate)
     vocabulary = None
     if config.premise or config.verify != "off":
         try:
@@ -126,6 +136,7 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
         verify=config.verify,
         premise=config.premise,
         harm=harm,
+        intent=IntentJudge(embedded=config.harm_judge == "on") if harm and config.harm_judge != "off" else None,
         releases=releases,
         latest_docs=latest_docs,
     )

@@ -12,6 +12,7 @@ def test_readyz_reports_the_default_programs_checks() -> None:
     assert checks_of(CitedRAG(FakeRetriever(), checks=CHECKS)) == {
         "scope": CHECKS.scope.model.threshold,
         "harm": None,  # no harm classifier in this bundle: said, not hidden
+        "intent": None,
         "premise": True,
         "verify": "remove",
     }  # type: ignore[union-attr]
