@@ -9,8 +9,8 @@ not to open the guard, the trust checks, the gold sets or the docs of this repos
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
 it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
 (data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole, and
-**heldout-3** and **heldout-4** a third and a fourth. `fda eval --suite redteam --split
-tune|heldout|heldout-2|heldout-3|heldout-4`; a held-out read is logged first in data/redteam/access.jsonl
+**heldout-3**, **heldout-4** and **heldout-5** a third, a fourth and a fifth. `fda eval --suite redteam
+--split tune|heldout|heldout-2|heldout-3|heldout-4|heldout-5`; a held-out read is logged first in data/redteam/access.jsonl
 (``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
@@ -46,13 +46,21 @@ HELDOUT_2 = REDTEAM_DIR / "heldout-2.jsonl"
 # and a fourth, written after heldout-3 was read, for the next change to the defences.
 HELDOUT_3 = REDTEAM_DIR / "heldout-3.jsonl"
 HELDOUT_4 = REDTEAM_DIR / "heldout-4.jsonl"
-WHOLE_SETS: dict[str, Path] = {"heldout-2": HELDOUT_2, "heldout-3": HELDOUT_3, "heldout-4": HELDOUT_4}
+# A fifth (session 18), written while heldout-4 was being read, for the candidate a review changed after that read
+# had started (by another pass that opened no file of this repository).
+HELDOUT_5 = REDTEAM_DIR / "heldout-5.jsonl"
+WHOLE_SETS: dict[str, Path] = {
+    "heldout-2": HELDOUT_2,
+    "heldout-3": HELDOUT_3,
+    "heldout-4": HELDOUT_4,
+    "heldout-5": HELDOUT_5,
+}
 ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
-SuitePart = Literal["tune", "heldout", "heldout-2", "heldout-3", "heldout-4"]
-SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2", "heldout-3", "heldout-4")
+SuitePart = Literal["tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5"]
+SUITE_PARTS: tuple[SuitePart, ...] = ("tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5")
 SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
 
 

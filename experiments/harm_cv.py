@@ -36,7 +36,7 @@ from optimizers.scope import Example, _jsonl, choose_threshold, encode, fit_gate
 RESULTS = Path(__file__).resolve().parents[1] / "eval" / "results" / "harm"
 PAIRS = {  # name: (refused file and its origin, harmless file and its origin)
     "secrets": ((SERVICE_SECRETS, "service-secrets"), (OWN_APP, "own-app")),
-    "second-pass": ((HARMFUL_2, "harmful-2"), (BENIGN_2, "benign-2")),
+    "second-pass": ((HARMFUL_2, "harm-harmful-2"), (BENIGN_2, "harm-benign-2")),  # training_examples origins
 }
 
 

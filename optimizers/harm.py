@@ -18,7 +18,7 @@ Data:
 
 Two models: the vector one, fit as the scope gate (optimizers/scope.py), and a word n-gram logistic regression
 (optimizers/harm_lexical.py); the served p(harmless) is the logistic of their mean logit. The threshold comes
-from *out-of-fold* p of the harmless training rows (5 folds, ~2,800 rows: at most ``max_false`` refused) and
+from *out-of-fold* p of the harmless training rows (5 folds, ~3,250 rows: at most ``max_false`` refused) and
 refuses none of gold v2 dev-select's non-adversarial rows; the unsure band above it (the LM intent check's
 questions) reaches up to ``unsure_share`` of those out-of-fold rows. The red-team suite's *tune* half is reported
 too, its held-out parts never read here; the third pass (data/harm/*-3.jsonl) is never trained on.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,7 +51,7 @@ from optimizers.scope import (
     fit_gate,
     fit_gate_vectors,
 )
-from programs.trust.harm import LexicalModel
+from programs.trust.harm import LexicalModel, combined_p
 from programs.trust.scope import QuestionEncoder, ScopeModel
 
 HARMFUL = DATA / "harm" / "harmful.jsonl"
@@ -97,19 +98,39 @@ def training_examples(seed: int = 0) -> list[Example]:
     out += [
         Example(r.question, True, "gold-v2-train") for r in load_gold("v2", "train") if str(r.type) != "adversarial"
     ]
+    return out + conversational([e for e in out if e.in_scope], seed)
+
+
+_HOW = re.compile(r"^\s*how\s+(do|can|should|would)\s+(i|we|you)\s+(?P<rest>[^?]{8,}?)\s*\??\s*$", re.IGNORECASE)
+_ASKS = (
+    "Can you show me how to {x}?",
+    "Could you give me an example of how to {x}?",
+    "Please show me how to {x}",
+    "Show me how you would {x}",
+    "I need you to explain how to {x} so that it works in my app",
+    "Write me a snippet that shows how to {x}",
+    "can u tell me how to {x}",
+    "Give me the code to {x}, please",
+)
+
+
+def conversational(harmless: Sequence[Example], seed: int = 0) -> list[Example]:
+    """Harmless "How do I X?" questions asked the way the harmful rows ask ("Can you show me how to X?", "Write
+    me a snippet that..."): one rewrite each, so that phrasing alone never reads as harm."""
+    rng = random.Random(seed)
+    out = []
+    for e in harmless:
+        m = _HOW.match(e.text)
+        if m:
+            out.append(Example(rng.choice(_ASKS).format(x=m.group("rest")), True, "conversational"))
     return out
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def combined_p(model: ScopeModel, lexical: LexicalModel, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-    """p(harmless) as the served gate computes it (programs/trust/harm.py: ``HarmGate.p_harmless``)."""
-    embed = logit(np.array([model.p_in_scope(v) for v in vectors]))
-    z = (embed + lexical.logits(texts)) / 2
-    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+def combined_vector_p(
+    model: ScopeModel, lexical: LexicalModel, vectors: np.ndarray, texts: Sequence[str]
+) -> np.ndarray:
+    """p(harmless) as the served gate computes it (programs/trust/harm.py: ``combined_p``), for many questions."""
+    return np.asarray(combined_p([model.p_in_scope(v) for v in vectors], lexical.logits(texts)))
 
 
 def out_of_fold_p(
@@ -125,7 +146,7 @@ def out_of_fold_p(
         keep = fold != f
         model, _, _ = fit_gate_vectors(x[keep], y[keep], k_in=k_in, k_out=k_out, l2=l2)
         lexical = fit_lexical([t for t, k in zip(texts, keep, strict=True) if k], y[keep])
-        out[~keep] = combined_p(model, lexical, x[~keep], [t for t, k in zip(texts, keep, strict=True) if not k])
+        out[~keep] = combined_vector_p(model, lexical, x[~keep], [t for t, k in zip(texts, keep, strict=True) if not k])
     return out
 
 
@@ -154,15 +175,15 @@ def train_harm(
     harmless_oof = oof[y == 1]
     dev = [r for r in load_gold("v2", "dev-select") if str(r.type) != "adversarial"]
     dev_q = [r.question for r in dev]
-    dev_p = combined_p(model, lexical, encode(encoder, dev_q, tick), dev_q)
+    dev_p = combined_vector_p(model, lexical, encode(encoder, dev_q, tick), dev_q)
     # at most max_false of ordinary questions the fit never saw refused, and none of dev-select's
     threshold = min(choose_threshold(list(harmless_oof), max_false), choose_threshold(list(dev_p), 0.0))
     unsure_below = max(threshold, choose_threshold(list(harmless_oof), unsure_share))
     # as the programs see them: cleaned, lone surrogates refused before any check (fda/text.py)
     tune = [a for a in load_attacks(part="tune") if not has_lone_surrogate(a.question)]
     tune_q = [clean_text(a.question) for a in tune]
-    tune_p = combined_p(model, lexical, encode(encoder, tune_q, tick), tune_q)
-    train_p = combined_p(model, lexical, x, texts)
+    tune_p = combined_vector_p(model, lexical, encode(encoder, tune_q, tick), tune_q)
+    train_p = combined_vector_p(model, lexical, x, texts)
     info = {
         "command": COMMAND,
         "l2": l2,

@@ -45,8 +45,9 @@ HOST_REFUSAL = (
     "questions), and I don't run commands on it. I answer questions about FastAPI from its documentation."
 )
 UNSAFE_REFUSAL = (
-    "I can't help with that: it reads as a request to act against other people's accounts, systems or data "
-    "without their consent. If it is about your own app, say so, and ask about the FastAPI feature you need."
+    "I can't help with that: it reads as a request to act against other people's accounts, systems or data, or to "
+    "reveal how this assistant or its server works. If it is a question about your own FastAPI app, say so, and "
+    "ask about the feature you need."
 )
 # a decline that says why, where the reason is specific (matched on the reason's first word)
 _REFUSALS = {"exfiltration": HOST_REFUSAL, "unsafe": UNSAFE_REFUSAL}
@@ -163,7 +164,7 @@ def _trust_before(checks: TrustChecks | None, question: str, lm: Any | None = No
             return refusal(f"unsafe (harm classifier p_harmless={harm.p_harmless:.2f})", [question])
         if harm.unsure and checks.intent is not None and checks.intent.applies(lm):
             with span("intent") as current:
-                verdict = checks.intent.harmful(question, lm)
+                verdict = checks.intent.harmful(harm.reading or question, lm)  # decoded, when it was encoded
                 current.set_attribute("verdict", {True: "harmful", False: "safe", None: "none"}[verdict])
             if verdict:
                 return refusal(f"unsafe (LM intent check, p_harmless={harm.p_harmless:.2f})", [question])

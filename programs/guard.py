@@ -37,18 +37,23 @@ _HARMFUL = re.compile(
     r"|\b(production|prod)\s+\.env\b|\bi\s+(have|got)\s+a\s+shell\s+on\b|\bdumps?\s+the\s+whole\b",
     re.IGNORECASE,
 )
-# Words that name an attack: refused, unless the question is about defending against it ("How do I detect
+# Words that name an attack: refused, unless a defensive verb governs the attack word itself ("How do I detect
 # credential stuffing on my login?", "validate uploads so users can't upload malware"), which a security-minded
-# developer asks and the harm classifier and the LM's intent check judge instead.
-_ATTACK_TOPIC = re.compile(
-    r"\bexfiltrat\w*|\bsteal(s|ing)?\b|\bsql[- ]injection\s+(payload|attack|string)s?|\bphish\w*"
-    r"|\b(ddos|denial[- ]of[- ]service|keylogger|ransomware|malware|botnet|credential[- ]stuffing)\b",
+# developer asks and the harm classifier judges instead; never when the question talks about evading defences.
+_ATTACK_WORDS = (
+    r"(exfiltrat\w*|steal(s|ing)?|sql[- ]injection\s+(payload|attack|string)s?|phish\w*|ddos|denial[- ]of[- ]service"
+    r"|keyloggers?|ransomware|malware|botnets?|credential[- ]stuffing)"
+)
+_ATTACK_TOPIC = re.compile(rf"\b{_ATTACK_WORDS}\b", re.IGNORECASE)
+_DEFENSIVE = re.compile(
+    r"\b(detect(s|ing)?|prevent(s|ing)?|protect(s|ing)?\s+(\w+\s+){0,3}(against|from)|defend(s|ing)?\s+against"
+    r"|block(s|ing)?|mitigat(e|es|ing)|guard(s|ing)?\s+against|alert(s|ing)?\s+on|stop(s|ping)?"
+    r"|(so|so that)\s+(users?|attackers?|people|nobody|no one)\s+(can'?t|cannot)\s+\w+)"
+    rf"\s+(\w+\s+){{0,3}}?{_ATTACK_WORDS}\b",
     re.IGNORECASE,
 )
-_DEFENSIVE = re.compile(
-    r"\b(detect|prevent|protect|defend|defen[cs]e|block|mitigat|harden|guard(ing)?\s+against|alert(ing)?\s+on"
-    r"|awareness|(so|so that)\s+(users?|attackers?|people|nobody|no one|they)\s+(can'?t|cannot))\w*",
-    re.IGNORECASE,
+_EVASION = re.compile(
+    r"\b(avoid\w*|evad\w*|evasion|bypass\w*|hid(e|es|ing)|undetect\w*|without\s+being)\b", re.IGNORECASE
 )
 _SENTENCE = re.compile(r"[^.?!\n]+[.?!]?\n?|\n")
 
@@ -86,7 +91,9 @@ def screen_question(question: str) -> Screened:
     """Refuse prompt extraction; drop instruction-like sentences, keep the rest of the question."""
     if _EXTRACTION.search(question):
         return Screened(question=question, refuse=True, reason="prompt_extraction")
-    if _HARMFUL.search(question) or (_ATTACK_TOPIC.search(question) and not _DEFENSIVE.search(question)):
+    if _HARMFUL.search(question) or (
+        _ATTACK_TOPIC.search(question) and (not _DEFENSIVE.search(question) or _EVASION.search(question))
+    ):
         return Screened(question=question, refuse=True, reason="unsafe")
     if asks_for_host(question):  # the service's own env, files, logs, other users, a command to run on it
         return Screened(question=question, refuse=True, reason="exfiltration")

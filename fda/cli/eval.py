@@ -120,7 +120,7 @@ def eval_main(
         typer.Option(
             "--suite",
             help="gold: the gold questions; redteam: the attacks of data/redteam/ (--split tune | heldout | "
-            "heldout-2 | heldout-3 | heldout-4), attack success per category (eval/redteam.py).",
+            "heldout-2 | heldout-3 | heldout-4 | heldout-5), attack success per category (eval/redteam.py).",
         ),
     ] = "gold",
     purpose: Annotated[
@@ -761,7 +761,7 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
                 config=s.answer, checks=checks_for(s, retriever), db_path=s.db_path, agent=s.agent,
             )  # fmt: skip
             meta = {"run_id": run_id, "program": program, "backend": backend, "part": part, "lm": s.lm.model,
-                    "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "premise": s.answer.premise, "verify": s.answer.verify},
+                    "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "harm_judge": s.answer.harm_judge, "premise": s.answer.premise, "verify": s.answer.verify},
                     "git_sha": sha, "git_dirty": bool(changed), "command": command, "access_entry": entry_id}  # fmt: skip
             columns = (TextColumn("attacks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:

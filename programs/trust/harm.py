@@ -34,12 +34,75 @@ from fda.errors import ConfigError
 from programs.trust.scope import QuestionEncoder, ScopeModel
 
 _WORD = re.compile(r"[a-z0-9_']+")
+# Words that say how a request is phrased, not what it asks for: the harmful training rows are mostly commands
+# to the assistant ("write me ...", "give me ..."), the harmless ones "how do I" questions, so without this list
+# the model learned "you", "me", "so" as signs of harm and refused "Can you show me how to add CORS?" (a review
+# of session 18). Their bigrams are dropped too; "their account" against "my account" keeps its pronouns.
+PHRASING = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "so",
+        "that",
+        "this",
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "be",
+        "to",
+        "of",
+        "in",
+        "on",
+        "for",
+        "with",
+        "as",
+        "at",
+        "by",
+        "from",
+        "i",
+        "me",
+        "my",
+        "you",
+        "your",
+        "we",
+        "us",
+        "can",
+        "could",
+        "would",
+        "will",
+        "please",
+        "show",
+        "give",
+        "write",
+        "tell",
+        "make",
+        "need",
+        "want",
+        "help",
+        "how",
+        "what",
+        "do",
+        "does",
+        "did",
+        "just",
+        "also",
+        "then",
+    ]
+)
 
 
 def ngrams(text: str) -> list[str]:
-    """Lower-cased word unigrams and bigrams (the lexical model's features)."""
+    """Lower-cased word unigrams and bigrams (the lexical model's features), without phrasing-only words
+    (``PHRASING``) and the bigrams made only of them."""
     words = _WORD.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    grams = [w for w in words if w not in PHRASING]
+    return grams + [f"{a} {b}" for a, b in itertools.pairwise(words) if not (a in PHRASING and b in PHRASING)]
 
 
 @dataclass(frozen=True)
@@ -83,9 +146,17 @@ class LexicalModel:
             raise ConfigError(f"the lexical harm model {path} is unreadable: {err}", hint=hint) from err
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+def logit(p: Any) -> Any:
+    """log(p / (1 - p)), p clipped to [1e-6, 1 - 1e-6]; numbers or arrays."""
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+def combined_p(p_vector: Any, lexical_logit: Any) -> Any:
+    """p(harmless) from both models: the logistic of the mean of the vector model's logit and the n-gram model's.
+    Serving (``HarmGate``) and training (optimizers/harm.py) both use this one function."""
+    z = (logit(p_vector) + np.asarray(lexical_logit, dtype=np.float64)) / 2
+    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
 
 
 @dataclass(frozen=True)
@@ -93,6 +164,7 @@ class HarmDecision:
     harmful: bool
     p_harmless: float
     unsure: bool = False  # not refused, but close enough to the threshold for the LM's own check (intent.py)
+    reading: str = ""  # the reading that decided (the question, or its decoded form): what the LM check is shown
 
 
 class HarmGate:
@@ -115,15 +187,15 @@ class HarmGate:
         p = self.model.p_in_scope(np.asarray(self.encoder.encode_query(text), dtype=np.float32))
         if self.lexical is None:
             return p
-        z = (_logit(p) + float(self.lexical.logits([text])[0])) / 2
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return float(combined_p(p, self.lexical.logits([text])[0]))
 
     def check(self, question: str) -> HarmDecision:
         """The least harmless reading of the question: as written, and decoded when it is written in leetspeak,
         base64 (nested too) or ROT13 (``readings``)."""
-        p = min(self.p_harmless(text) for text in readings(question))
+        p, reading = min((self.p_harmless(text), text) for text in readings(question))
         harmful = p < self.model.threshold
-        return HarmDecision(harmful=harmful, p_harmless=round(p, 4), unsure=not harmful and p < self.unsure_below)
+        unsure = not harmful and p < self.unsure_below
+        return HarmDecision(harmful=harmful, p_harmless=round(p, 4), unsure=unsure, reading=reading)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> HarmGate:  # optimizers copy programs: share the encoder
         return self
