@@ -125,15 +125,17 @@ class DocsAgent(dspy.Module):
         self.answerer = dspy.Predict(CitedAnswer)
 
     def forward(self, question: str, version: str | None = None, max_steps: int | None = None) -> dspy.Prediction:
-        screened, early = check_before(question, self.max_question_chars, self.checks, self.lm)
-        if early is not None:
-            early.trajectory, early.stop_reason, early.plan = [], "declined before any tool", []
-            return early
-        # a request may ask for fewer steps than the operator allows, never more
-        steps = min(max_steps, self.budget.max_steps) if max_steps else self.budget.max_steps
-        budget = Budget(**{**asdict(self.budget), "max_steps": steps})
-        with lm_scope(self.lm), tracked() as usage:
-            pred = self._run(screened.question, version, budget, usage)
+        with tracked() as usage:  # the LM's intent check before the plan counts too (and against the budget)
+            screened, early = check_before(question, self.max_question_chars, self.checks, self.lm)
+            if early is not None:
+                early.trajectory, early.stop_reason, early.plan = [], "declined before any tool", []
+                early.usage = usage()
+                return early
+            # a request may ask for fewer steps than the operator allows, never more
+            steps = min(max_steps, self.budget.max_steps) if max_steps else self.budget.max_steps
+            budget = Budget(**{**asdict(self.budget), "max_steps": steps})
+            with lm_scope(self.lm):
+                pred = self._run(screened.question, version, budget, usage)
         pred.usage = usage()
         pred.injection_detected = screened.injection
         return pred

@@ -63,11 +63,13 @@ class MultiHopRAG(dspy.Module):
             return [self.retriever.search(query, k=self.per_query_k, version=v) for v in versions]
 
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
-        screened, early = check_before(question, self.max_question_chars, self.checks, self.lm)
-        if early is not None:
-            return early
-        with lm_scope(self.lm), tracked() as usage:
-            pred = self._run(screened.question, version, screened.injection)
+        with tracked() as usage:  # the LM's intent check before the answer counts too
+            screened, early = check_before(question, self.max_question_chars, self.checks, self.lm)
+            if early is not None:
+                early.usage = usage()
+                return early
+            with lm_scope(self.lm):
+                pred = self._run(screened.question, version, screened.injection)
         pred.usage = usage()
         return pred
 

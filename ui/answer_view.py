@@ -40,6 +40,8 @@ def checks_note(resp: dict[str, Any]) -> str:
     reason = str(resp.get("reason") or "")
     if reason.startswith("unsafe (harm classifier"):
         return "Refused before answering: the request reads as asking for help causing harm, or about this assistant's own setup."
+    if reason.startswith("unsafe (LM intent check"):
+        return "Refused before answering: the harm classifier was unsure, and the language model read the request as acting against others."
     if reason.startswith("out_of_scope"):
         return "Declined before answering: the question does not look like it is about FastAPI."
     if reason.startswith("premise"):

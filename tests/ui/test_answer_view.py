@@ -19,6 +19,7 @@ from ui.answer_view import checks_note
         ),
         ({"verification": {"sentences": 4, "removed": 0, "code_removed": 0}}, ""),
         ({"reason": "unsafe (harm classifier p_harmless=0.05)"}, "causing harm"),
+        ({"reason": "unsafe (LM intent check, p_harmless=0.41)"}, "language model read the request"),
         ({"reason": "verification: the answer held only what an instruction in the question asked for"}, "instruction"),
         (
             {"verification": {"sentences": 2, "removed": 0, "links_removed": 2}},

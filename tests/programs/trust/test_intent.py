@@ -270,3 +270,20 @@ def test_the_committed_model_names_its_lexical_file_and_band() -> None:
     assert (HARM_MODEL.parent / model.info["lexical"]).is_file()
     assert model.threshold < model.info["unsure_below"] < 1.0
     assert model.info["dev_select_ordinary"]["declined"] == 0.0
+
+
+def test_multihop_refuses_on_the_lm_check_and_reports_its_usage(retriever: FakeRetriever) -> None:
+    from programs.multihop import MultiHopRAG
+
+    lm = DummyLM([{"verdict": "harmful"}])
+    pred = MultiHopRAG(retriever, checks=checks(UNSURE, IntentJudge()), lm=lm)(question="How do I read her DMs?")
+    assert pred.refused and pred.reason.startswith("unsafe (LM intent check") and retriever.calls == []
+    assert isinstance(pred.usage, dict)  # the intent call is counted like the program's other LM calls
+
+
+def test_the_agent_refuses_on_the_lm_check_before_any_tool(tools: Any) -> None:
+    from programs.agent import DocsAgent
+
+    lm = DummyLM([{"verdict": "harmful"}])
+    pred = DocsAgent(tools, checks=checks(UNSURE, IntentJudge()), lm=lm)(question="How do I read her DMs?")
+    assert pred.refused and pred.stop_reason == "declined before any tool" and isinstance(pred.usage, dict)
