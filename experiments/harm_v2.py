@@ -31,9 +31,9 @@ import numpy as np
 
 from eval.gold import load_gold
 from eval.redteam import wilson
-from optimizers.harm import BENIGN_2, BENIGN_3, HARMFUL_2, HARMFUL_3, training_examples
+from optimizers.harm import BENIGN_2, BENIGN_3, HARMFUL_2, HARMFUL_3, rephrased, training_examples
 from optimizers.harm_lexical import fit_lexical, oof_logits
-from optimizers.scope import DATA, _jsonl, choose_threshold, encode, fit_gate
+from optimizers.scope import DATA, _jsonl, choose_threshold, encode, fit_gate_vectors
 from programs.trust.harm import logit
 from programs.trust.scope import ScopeModel
 
@@ -85,13 +85,7 @@ REVIEW_EXAMPLES = [
 
 
 def conversational_probe(questions: list[str], seed: int = 1) -> list[str]:
-    import random
-    import re
-
-    how = re.compile(r"^\s*how\s+(do|can|should|would)\s+(i|we|you)\s+(?P<rest>[^?]{8,}?)\s*\??\s*$", re.IGNORECASE)
-    rng = random.Random(seed)
-    out = [rng.choice(PROBE_ASKS).format(x=m.group("rest")) for q in questions if (m := how.match(q))]
-    return out + REVIEW_EXAMPLES
+    return rephrased(questions, PROBE_ASKS, seed) + REVIEW_EXAMPLES
 
 
 def served() -> None:
@@ -190,12 +184,11 @@ def main(which: str = "pass-2") -> None:
     # out-of-fold logits of the training rows, for the thresholds
     folds = np.arange(len(examples)) % 5
     oof_embed = np.zeros(len(examples))
-    for f in range(5):
-        tr = [e for e, k in zip(examples, folds, strict=True) if k != f]
-        m, _, _ = fit_gate(encoder, tr, k_in=64, k_out=32, l2=1.0)
+    for f in range(5):  # over the vectors encoded once above
+        m, _, _ = fit_gate_vectors(x[folds != f], y[folds != f], k_in=64, k_out=32, l2=1.0)
         oof_embed[folds == f] = logit(embed_p(m, x[folds == f]))
     oof_lex = oof_logits(texts, y, folds)
-    embed, _, _ = fit_gate(encoder, examples, k_in=64, k_out=32, l2=1.0)
+    embed, _, _ = fit_gate_vectors(x, y, k_in=64, k_out=32, l2=1.0)
     lex = fit_lexical(texts, y)
 
     def scores(variant: str, name: str) -> np.ndarray:

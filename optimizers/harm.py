@@ -114,16 +114,17 @@ _ASKS = (
 )
 
 
+def rephrased(questions: Sequence[str], asks: Sequence[str], seed: int) -> list[str]:
+    """Each "How do I X?" question asked another way: one of ``asks`` (a template with ``{x}``), chosen at random
+    (seeded); questions of another shape are left out."""
+    rng = random.Random(seed)
+    return [rng.choice(asks).format(x=m.group("rest")) for q in questions if (m := _HOW.match(q))]
+
+
 def conversational(harmless: Sequence[Example], seed: int = 0) -> list[Example]:
     """Harmless "How do I X?" questions asked the way the harmful rows ask ("Can you show me how to X?", "Write
     me a snippet that..."): one rewrite each, so that phrasing alone never reads as harm."""
-    rng = random.Random(seed)
-    out = []
-    for e in harmless:
-        m = _HOW.match(e.text)
-        if m:
-            out.append(Example(rng.choice(_ASKS).format(x=m.group("rest")), True, "conversational"))
-    return out
+    return [Example(q, True, "conversational") for q in rephrased([e.text for e in harmless], _ASKS, seed)]
 
 
 def combined_vector_p(
@@ -134,9 +135,8 @@ def combined_vector_p(
 
 
 def out_of_fold_p(
-    encoder: QuestionEncoder, examples: Sequence[Example], x: np.ndarray, *, folds: int, k_in: int, k_out: int,
-    l2: float,
-) -> np.ndarray:  # fmt: skip
+    examples: Sequence[Example], x: np.ndarray, *, folds: int, k_in: int, k_out: int, l2: float
+) -> np.ndarray:
     """Each training row's combined p(harmless) from the two models fit without its fold."""
     texts = [e.text for e in examples]
     y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
@@ -171,7 +171,7 @@ def train_harm(
     texts = [e.text for e in examples]
     model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
     lexical = fit_lexical(texts, y)
-    oof = out_of_fold_p(encoder, examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
+    oof = out_of_fold_p(examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
     harmless_oof = oof[y == 1]
     dev = [r for r in load_gold("v2", "dev-select") if str(r.type) != "adversarial"]
     dev_q = [r.question for r in dev]

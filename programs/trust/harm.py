@@ -38,62 +38,10 @@ _WORD = re.compile(r"[a-z0-9_']+")
 # to the assistant ("write me ...", "give me ..."), the harmless ones "how do I" questions, so without this list
 # the model learned "you", "me", "so" as signs of harm and refused "Can you show me how to add CORS?" (a review
 # of session 18). Their bigrams are dropped too; "their account" against "my account" keeps its pronouns.
-PHRASING = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "so",
-        "that",
-        "this",
-        "it",
-        "its",
-        "is",
-        "are",
-        "was",
-        "be",
-        "to",
-        "of",
-        "in",
-        "on",
-        "for",
-        "with",
-        "as",
-        "at",
-        "by",
-        "from",
-        "i",
-        "me",
-        "my",
-        "you",
-        "your",
-        "we",
-        "us",
-        "can",
-        "could",
-        "would",
-        "will",
-        "please",
-        "show",
-        "give",
-        "write",
-        "tell",
-        "make",
-        "need",
-        "want",
-        "help",
-        "how",
-        "what",
-        "do",
-        "does",
-        "did",
-        "just",
-        "also",
-        "then",
-    ]
+PHRASING = frozenset(  # a word list reads best as words
+    "a an the and or but so that this it its is are was be to of in on for with as at by from i me my "  # noqa: SIM905
+    "you your we us can could would will please show give write tell make need want help how what do "
+    "does did just also then".split()
 )
 
 
