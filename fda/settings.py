@@ -485,8 +485,8 @@ class AnswerSettings(_Section):
         default="auto",
         description="Ask the LM (one short call) about the requests the harm classifier is unsure about (a band just "
         "above its threshold, chosen by `fda harm train`), and refuse those it reads as acting against others. "
-        "'auto': only with a hosted LM; the embedded 1.5B refused 2 of 4 such ordinary dev questions and 3 of 5 "
-        "FastAPI user questions ('delete cookie on logout'), docs/security.md.",
+        "'auto': only with a hosted LM; the embedded 1.5B refused 13 of the 38 legitimate questions it was asked "
+        "about (FastAPI ones too: 'delete cookie on logout'), docs/security.md.",
     )
     premise: bool = Field(
         default=True,

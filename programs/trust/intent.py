@@ -7,7 +7,7 @@ One short call (signatures/intent.py: ``CheckIntent``) with the program's LM, be
 that call (LM down, timeout, unparseable output) returns ``None``: the classifier's own decision (answer)
 stands, and the failure is logged. ``embedded=False`` (``answer.harm_judge=auto``, the default) skips the
 embedded local models: measured with the 1.5B, it read ordinary questions ("delete cookie on logout") as
-harmful about half the time it was asked (docs/security.md). It lives in the trust-check bundle, not in the program, so compiling a
+harmful 13 of the 38 times it was asked about a legitimate one (docs/security.md). It lives in the trust-check bundle, not in the program, so compiling a
 program never tunes it and a compiled program saved before it existed still loads.
 """
 
