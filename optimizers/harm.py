@@ -47,11 +47,12 @@ from optimizers.scope import (
     Example,
     _jsonl,
     choose_threshold,
+    combined_vector_p,
     encode,
     fit_gate,
-    fit_gate_vectors,
+    out_of_fold_p,
 )
-from programs.trust.harm import LexicalModel, combined_p
+from programs.trust.lexical import LexicalModel
 from programs.trust.scope import QuestionEncoder, ScopeModel
 
 HARMFUL = DATA / "harm" / "harmful.jsonl"
@@ -125,29 +126,6 @@ def conversational(harmless: Sequence[Example], seed: int = 0) -> list[Example]:
     """Harmless "How do I X?" questions asked the way the harmful rows ask ("Can you show me how to X?", "Write
     me a snippet that..."): one rewrite each, so that phrasing alone never reads as harm."""
     return [Example(q, True, "conversational") for q in rephrased([e.text for e in harmless], _ASKS, seed)]
-
-
-def combined_vector_p(
-    model: ScopeModel, lexical: LexicalModel, vectors: np.ndarray, texts: Sequence[str]
-) -> np.ndarray:
-    """p(harmless) as the served gate computes it (programs/trust/harm.py: ``combined_p``), for many questions."""
-    return np.asarray(combined_p([model.p_in_scope(v) for v in vectors], lexical.logits(texts)))
-
-
-def out_of_fold_p(
-    examples: Sequence[Example], x: np.ndarray, *, folds: int, k_in: int, k_out: int, l2: float
-) -> np.ndarray:
-    """Each training row's combined p(harmless) from the two models fit without its fold."""
-    texts = [e.text for e in examples]
-    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
-    fold = np.arange(len(examples)) % folds
-    out = np.zeros(len(examples))
-    for f in range(folds):
-        keep = fold != f
-        model, _, _ = fit_gate_vectors(x[keep], y[keep], k_in=k_in, k_out=k_out, l2=l2)
-        lexical = fit_lexical([t for t, k in zip(texts, keep, strict=True) if k], y[keep])
-        out[~keep] = combined_vector_p(model, lexical, x[~keep], [t for t, k in zip(texts, keep, strict=True) if not k])
-    return out
 
 
 def train_harm(

@@ -6,7 +6,7 @@ bank", "without them knowing") a bag of uni- and bigrams keeps. Fit here, scored
     model.logits(["how do I hash passwords?"])   # > 0: harmless
 
 The vocabulary is the n-grams found in at least ``min_df`` training texts (at most ``max_features``, the most
-frequent), binary features scaled to unit length; the fit is ``optimizers.scope.fit_logistic`` (Newton,
+frequent), binary features scaled to unit length; the fit is ``optimizers.logistic.fit_logistic`` (Newton,
 classes balanced), so the harm and scope gates share one regression.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optimizers.scope import fit_logistic
+from optimizers.logistic import fit_logistic
 from programs.trust.harm import LexicalModel, ngrams
 
 

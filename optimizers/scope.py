@@ -1,19 +1,23 @@
 """Train the scope gate (programs/trust/scope.py): is a question about FastAPI as its docs cover it?
 
-    model = train_scope(encoder, db_path=..., out=Path("data/scope/model.json"))   # `fda scope train`
+    model = train_scope(encoder, encoder_id=..., out=Path("data/scope/model.json"))   # `fda scope train`
 
 Data (docs/trust.md):
 - in scope: the questions generated per docs section (data/retriever/section-questions-v1), the user-style
-  questions in data/scope/positives.jsonl and positives-2.jsonl (heldout-positives.jsonl, written in the same
-  pass as positives-2, is never trained on: it measures over-refusal on questions the gate has not seen), every gold v2 *train* row that is not out of scope, gold v1
-  train rows likewise;
-- out of scope: data/scope/negatives.jsonl (other frameworks and languages, general chat, near misses),
-  the gold v2 and v1 train rows of type out_of_scope.
+  questions of data/scope/positives.jsonl, positives-2, -3 and -5, every gold v2 *train* row that is not out of
+  scope, gold v1 train rows likewise;
+- out of scope: data/scope/negatives.jsonl, negatives-2, -3 and -5 (other frameworks and languages, general chat,
+  near misses, requests that name FastAPI but ask for another task), the gold v2 and v1 train rows of type
+  out_of_scope.
+Never trained on, to measure the gate: heldout-positives/-negatives.jsonl (written with the second pass, split
+from it by hash) and the fourth pass (positives-4 / negatives-4).
 
-Features: the MiniLM query vector and its largest cosine with k-means centroids of the in-scope and of the
-out-of-scope training questions (programs/trust/scope.py). A logistic regression (L2, classes weighted to
-balance) fitted by Newton's method in numpy. The threshold is chosen on gold v2 **dev-select**: the highest
-one that declines at most ``max_over_refusal`` of its answerable rows. The sealed test split is never read.
+Two models (session 19, v2): the MiniLM query vector with its largest cosine to k-means centroids of each class
+(programs/trust/scope.py), and a word uni/bigram model (programs/trust/lexical.py); each a logistic regression
+(L2, classes weighted to balance, Newton's method in numpy); the served p is the logistic of their mean logit.
+The threshold is the lower of two: at most ``max_oof`` of the user-style in-scope training rows declined when
+scored by models fit without them (out of fold), and at most ``max_over_refusal`` of gold v2 **dev-select**'s
+answerable rows. The sealed test split is never read.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from typing import Any
 import numpy as np
 
 from eval.gold import GoldQuestion, gold_hash, load_gold
+from optimizers.harm_lexical import fit_lexical
+from optimizers.logistic import fit_logistic
+from programs.trust.lexical import LexicalModel, combined_p
 from programs.trust.scope import QuestionEncoder, ScopeModel
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,20 @@ SECTION_QUESTIONS = DATA / "retriever" / "section-questions-v1" / "questions.jso
 POSITIVES = (DATA / "scope" / "positives.jsonl", DATA / "scope" / "positives-2.jsonl")
 HELDOUT_POSITIVES = DATA / "scope" / "heldout-positives.jsonl"  # never trained on: `fda scope eval --file`
 NEGATIVES = (DATA / "scope" / "negatives.jsonl", DATA / "scope" / "negatives-2.jsonl")
+# Trained on by the scope gate since session 19 (v2; not by the harm gate, whose data is its own): the third pass
+# (session 15) and a fifth (session 19: questions naming FastAPI but asking for another task, other frameworks in
+# FastAPI's words, near misses, each against FastAPI questions worded alike). The fourth (session 19) is never
+# trained on: it measures the gate (`python -m experiments.scope_v2 pass-4`, `fda scope heldout`).
+TRAINED_PASSES = tuple(
+    (DATA / "scope" / f"{kind}-{n}.jsonl", kind == "positives", f"scope-pass-{n}")
+    for n in (3, 5)
+    for kind in ("positives", "negatives")
+)
+FOURTH_PASS = ((DATA / "scope" / "positives-4.jsonl", True), (DATA / "scope" / "negatives-4.jsonl", False))
+LEXICAL_FILE = "lexical.json"  # the n-gram model, beside model.json
+MAX_OOF = 0.01  # share of out-of-fold user-style in-scope training rows the threshold may decline
+# in-scope origins written as users ask (the generated section questions are not: they are all alike)
+USER_STYLE = ("scope-positives", "scope-positives-2", "scope-pass-3", "scope-pass-5", "gold-v2-train", "gold-v1-train")
 HELDOUT_NEGATIVES = DATA / "scope" / "heldout-negatives.jsonl"  # never trained on, like HELDOUT_POSITIVES
 COMMAND = "fda scope train"
 
@@ -75,30 +96,11 @@ def training_examples() -> list[Example]:
         out.extend(
             Example(r["question"], False, path.stem.replace("negatives", "scope-negatives")) for r in _jsonl(path)
         )
+    for path, in_scope, origin in TRAINED_PASSES:
+        out.extend(Example(r["question"], in_scope, origin) for r in _jsonl(path))
     out.extend(gold_examples(load_gold("v2", "train"), "gold-v2-train"))
     out.extend(gold_examples(load_gold("v1", "train"), "gold-v1-train"))
     return out
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 25) -> tuple[np.ndarray, float]:
-    """Weights and bias of an L2-regularised logistic regression, classes weighted to balance (Newton)."""
-    n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))]).astype(np.float64)
-    pos = max(1, int(y.sum()))
-    neg = max(1, n - pos)
-    sample_w = np.where(y > 0, n / (2 * pos), n / (2 * neg))
-    w = np.zeros(d + 1)
-    reg = np.full(d + 1, l2)
-    reg[-1] = 0.0  # the bias is not shrunk
-    for _ in range(iterations):
-        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
-        grad = xb.T @ (sample_w * (p - y)) + reg * w
-        hess = (xb * (sample_w * p * (1 - p))[:, None]).T @ xb + np.diag(reg)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if float(np.abs(step).max()) < 1e-6:
-            break
-    return w[:-1], float(w[-1])
 
 
 def kmeans(vectors: np.ndarray, k: int, iterations: int = 25, seed: int = 0) -> np.ndarray:
@@ -182,16 +184,26 @@ def train_scope(
     k_in: int = 256,
     k_out: int = 64,
     max_over_refusal: float = 0.02,
+    max_oof: float = MAX_OOF,
+    folds: int = 5,
     tick: Callable[[], None] | None = None,
 ) -> ScopeModel:
-    """Fit on the training examples, choose the threshold on dev-select, save to ``out`` when given."""
+    """Fit both models (the vector one and the word n-gram one) on the training examples; the threshold is the
+    lower (more lenient) of two: at most ``max_oof`` of the user-style in-scope training rows declined by models
+    fit without them (``folds``-fold out-of-fold p), and at most ``max_over_refusal`` of dev-select's answerable
+    rows declined. Save to ``out`` (and lexical.json beside it) when given."""
     examples = training_examples()
+    texts = [e.text for e in examples]
     dev = load_gold("v2", "dev-select")
     model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
-    train_p = [model.p_in_scope(v) for v in x]
-    dev_p = [model.p_in_scope(v) for v in encode(encoder, [r.question for r in dev], tick)]
+    lexical = fit_lexical(texts, y)
+    train_p = combined_vector_p(model, lexical, x, texts)
+    dev_q = [r.question for r in dev]
+    dev_p = list(combined_vector_p(model, lexical, encode(encoder, dev_q, tick), dev_q))
     answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]
-    threshold = choose_threshold(answerable, max_over_refusal)
+    oof = out_of_fold_p(examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
+    user = [float(p) for p, e in zip(oof, examples, strict=True) if e.in_scope and e.origin in USER_STYLE]
+    threshold = min(choose_threshold(user, max_oof), choose_threshold(answerable, max_over_refusal))
     origins = Counter(f"{e.origin}:{'in' if e.in_scope else 'out'}" for e in examples)
     info = {
         "command": COMMAND,
@@ -199,16 +211,46 @@ def train_scope(
         "k_in": k_in,
         "k_out": k_out,
         "max_over_refusal": max_over_refusal,
+        "max_oof": max_oof,
+        "lexical": LEXICAL_FILE,
         "training": dict(origins),
         "gold_v2_hash": gold_hash("v2"),
-        "train": rates(train_p, [bool(v) for v in y], threshold),
+        "train": rates(list(train_p), [bool(v) for v in y], threshold),
+        "out_of_fold": rates(list(oof), [bool(v) for v in y], threshold),
+        "out_of_fold_user_style_declined": round(float(np.mean(np.asarray(user) < threshold)), 4),
         "dev_select": dev_rates(dev, dev_p, threshold),
-        "threshold_chosen_on": "gold v2 dev-select: its answerable rows",
+        "threshold_chosen_on": f"out-of-fold p of the user-style in-scope training rows ({folds} folds; at most "
+        f"{max_oof} declined) and gold v2 dev-select's answerable rows (at most {max_over_refusal}): the lower",
     }
     model = dataclasses.replace(model, threshold=threshold, encoder=encoder_id, info=info)
     if out is not None:
         model.save(out)
+        lexical.save(out.parent / LEXICAL_FILE)
     return model
+
+
+def combined_vector_p(
+    model: ScopeModel, lexical: LexicalModel, vectors: np.ndarray, texts: Sequence[str]
+) -> np.ndarray:
+    """p of the "in" class as a served gate computes it (programs/trust/lexical.py: ``combined_p``), for many
+    questions: the harm and scope gates both score their training and dev rows with it."""
+    return np.asarray(combined_p([model.p_in_scope(v) for v in vectors], lexical.logits(texts)))
+
+
+def out_of_fold_p(
+    examples: Sequence[Example], x: np.ndarray, *, folds: int, k_in: int, k_out: int, l2: float
+) -> np.ndarray:
+    """Each training row's combined p from the two models fit without its fold (rows dealt to folds in turn)."""
+    texts = [e.text for e in examples]
+    y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
+    fold = np.arange(len(examples)) % folds
+    out = np.zeros(len(examples))
+    for f in range(folds):
+        keep = fold != f
+        model, _, _ = fit_gate_vectors(x[keep], y[keep], k_in=k_in, k_out=k_out, l2=l2)
+        lexical = fit_lexical([t for t, k in zip(texts, keep, strict=True) if k], y[keep])
+        out[~keep] = combined_vector_p(model, lexical, x[~keep], [t for t, k in zip(texts, keep, strict=True) if not k])
+    return out
 
 
 def dev_rates(rows: Sequence[GoldQuestion], p: Sequence[float], threshold: float) -> dict[str, float | int]:

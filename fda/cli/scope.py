@@ -33,9 +33,16 @@ def train_cmd(
     max_over_refusal: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="Share of dev-select's answerable rows the threshold may decline.")
     ] = 0.02,
+    max_oof: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=0.5, help="Share of user-style in-scope training rows, scored out of fold, it may decline."
+        ),
+    ] = 0.01,
 ) -> None:
-    """Fit the gate on gold v2 train + data/scope/ + the generated section questions; threshold on dev-select
-    (about a minute on 2 cores; the sealed test split is not read)."""
+    """Fit the gate (MiniLM-vector model + word n-gram model) on gold v2 train + data/scope/ (not the fourth pass)
+    + the generated section questions; the threshold from out-of-fold p and dev-select, the lower (about 3 minutes
+    on 2 cores; the sealed test split is not read)."""
     from rich.progress import Progress
 
     from fda.console import console, err_console, fail
@@ -56,12 +63,14 @@ def train_cmd(
                 k_in=k_in,
                 k_out=k_out,
                 max_over_refusal=max_over_refusal,
+                max_oof=max_oof,
                 tick=lambda: bar.advance(task),
             )
     except FDAError as err:
         fail(err)
     console.print(f"wrote {out or SCOPE_MODEL} (threshold {model.threshold})")
     console.print("train:", json.dumps(model.info["train"]))
+    console.print("out of fold:", json.dumps(model.info["out_of_fold"]))
     console.print("dev-select:", json.dumps(model.info["dev_select"]))
 
 
@@ -70,11 +79,11 @@ def check_cmd(questions: Annotated[list[str], typer.Argument(help="One or more q
     """p(in scope) of each question and the gate's decision."""
     from fda.console import console, fail
     from programs.trust.checks import SCOPE_MODEL
-    from programs.trust.scope import ScopeGate, ScopeModel
+    from programs.trust.scope import load_scope_gate
 
     s = get_settings()
     try:
-        gate = ScopeGate(question_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+        gate = load_scope_gate(question_encoder(), s.answer.scope_model or SCOPE_MODEL)
     except FDAError as err:
         fail(err)
     for q in questions:
@@ -93,14 +102,14 @@ def eval_cmd(
     from fda.console import console, fail
     from optimizers.scope import dev_rates
     from programs.trust.checks import SCOPE_MODEL
-    from programs.trust.scope import ScopeGate, ScopeModel
+    from programs.trust.scope import load_scope_gate
 
     s = get_settings()
     try:
         if split not in ("train", "dev-select", "dev-confirm", "test"):
             raise FDAError(f"unknown split {split!r}", hint="Use train, dev-select or dev-confirm.")
         rows = load_gold("v2", split)  # type: ignore[arg-type]  # checked above; test raises SealedSplitError
-        gate = ScopeGate(question_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+        gate = load_scope_gate(question_encoder(), s.answer.scope_model or SCOPE_MODEL)
     except FDAError as err:
         fail(err)
     p = [gate.check(r.question).p_in_scope for r in rows]
@@ -112,19 +121,20 @@ def eval_cmd(
 def heldout_cmd(
     show: Annotated[int, typer.Option(help="List this many wrong decisions per file.")] = 10,
 ) -> None:
-    """The committed gate on the user-style questions it was never trained on (data/scope/heldout-*.jsonl,
-    written with positives-2 / negatives-2 and split from them by hash): wrong decisions per kind."""
+    """The committed gate on the user-style questions it was never trained on: data/scope/heldout-*.jsonl (written
+    with positives-2 / negatives-2, split from them by hash) and the fourth pass (*-4.jsonl): wrong decisions per
+    kind."""
     from fda.console import console, fail
-    from optimizers.scope import HELDOUT_NEGATIVES, HELDOUT_POSITIVES, heldout_rates
+    from optimizers.scope import FOURTH_PASS, HELDOUT_NEGATIVES, HELDOUT_POSITIVES, heldout_rates
     from programs.trust.checks import SCOPE_MODEL
-    from programs.trust.scope import ScopeGate, ScopeModel
+    from programs.trust.scope import load_scope_gate
 
     s = get_settings()
     try:
-        gate = ScopeGate(question_encoder(), ScopeModel.load(s.answer.scope_model or SCOPE_MODEL))
+        gate = load_scope_gate(question_encoder(), s.answer.scope_model or SCOPE_MODEL)
     except FDAError as err:
         fail(err)
-    for path, in_scope in ((HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False)):
+    for path, in_scope in ((HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False), *FOURTH_PASS):
         report = heldout_rates(gate, path, in_scope)
         console.print(
             f"{path.name}: {report['wrong']} of {report['n']} wrong ({report['rate']:.3f}); per kind {report['per_kind']}"

@@ -20,7 +20,7 @@ from programs.release_notes import ReleaseNotes
 from programs.since import LatestDocs
 from programs.trust.harm import HarmGate, load_harm_gate
 from programs.trust.intent import IntentJudge
-from programs.trust.scope import QuestionEncoder, ScopeGate, ScopeModel
+from programs.trust.scope import QuestionEncoder, ScopeGate, load_scope_gate
 from programs.trust.verify import Mode
 from programs.trust.vocabulary import ApiVocabulary, load_vocabulary
 
@@ -101,10 +101,6 @@ def _gate(
     except Exception as err:  # say so, serve without it
         log.warning("%s check off: %s", name, err)
         return None
-
-
-def load_scope_gate(encoder: QuestionEncoder, path: Path) -> ScopeGate:
-    return ScopeGate(encoder, ScopeModel.load(path))
 
 
 def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> TrustChecks:

@@ -4,7 +4,7 @@ MiniLM sentence vector (the dense retriever's encoder, already loaded to search)
     features = [vector (384), max cosine to in-scope centroids, max cosine to out-of-scope centroids]
     p(in scope) = logistic(weights . features + bias)
 
-    gate = ScopeGate(encoder, ScopeModel.load(Path("data/scope/model.json")))
+    gate = load_scope_gate(encoder, Path("data/scope/model.json"))   # and lexical.json beside it
     gate.check("Write me a poem about autumn")       # ScopeDecision(in_scope=False, p_in_scope=0.03)
 
 The centroids (k-means of the training questions' vectors) carry "how far is this from anything asked
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from fda.errors import ConfigError
+from programs.trust.lexical import LexicalModel, combined_p
 
 
 class QuestionEncoder(Protocol):
@@ -102,15 +103,31 @@ class ScopeDecision:
 
 
 class ScopeGate:
-    """Encoder + model -> a decision per question. Shared, read-only: copies of a program share it."""
+    """Encoder + model(s) -> a decision per question. Shared, read-only: copies of a program share it.
 
-    def __init__(self, encoder: QuestionEncoder, model: ScopeModel) -> None:
+    With a ``lexical`` model (word n-grams: "in Django" against "in FastAPI"), p(in scope) is the logistic of the
+    mean of both models' logits (programs/trust/lexical.py: ``combined_p``); ``model.threshold`` applies to it."""
+
+    def __init__(self, encoder: QuestionEncoder, model: ScopeModel, lexical: LexicalModel | None = None) -> None:
         self.encoder = encoder
         self.model = model
+        self.lexical = lexical
 
     def check(self, question: str) -> ScopeDecision:
         p = self.model.p_in_scope(np.asarray(self.encoder.encode_query(question), dtype=np.float32))
+        if self.lexical is not None:
+            p = float(combined_p(p, self.lexical.logits([question])[0]))
         return ScopeDecision(in_scope=p >= self.model.threshold, p_in_scope=round(p, 4))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ScopeGate:  # optimizers copy programs: share the encoder
         return self
+
+
+def load_scope_gate(encoder: QuestionEncoder, path: Path) -> ScopeGate:
+    """The gate ``fda scope train`` wrote: ``path`` (the vector model, its threshold and ``info``) and the n-gram
+    model its ``info["lexical"]`` names, beside it. A named n-gram model that is missing is an error, never a
+    silent fallback to the vector model alone (the threshold was chosen for the two together)."""
+    model = ScopeModel.load(path)
+    name = model.info.get("lexical")
+    lexical = LexicalModel.load(path.parent / str(name), gate="scope") if name else None
+    return ScopeGate(encoder, model, lexical)
