@@ -16,12 +16,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-def checks_of(program: object) -> dict[str, object]:
+def checks_of(program: object, lm: object | None = None) -> dict[str, object]:
     """The default program's trust checks (docs/trust.md): the scope gate's threshold (None: not loaded),
-    whether the premise check runs, the verification mode. Empty for a program without them."""
+    whether the premise check runs, the verification mode, whether the LM intent check asks the LM served
+    (``lm``: the program's own answer LM first). Empty for a program without them."""
     checks = getattr(program, "checks", None)
     describe = getattr(checks, "describe", None)
-    return dict(describe()) if callable(describe) else {}
+    return dict(describe(getattr(program, "answer_lm", None) or lm)) if callable(describe) else {}
 
 
 @router.get("/readyz")
@@ -35,7 +36,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         "latest": services.latest,
         "program_version": services.program_version(services.settings.api.default_program),
         "program_versions": {name: services.program_version(name) for name in services.programs},
-        "checks": checks_of(services.programs.get(services.settings.api.default_program)),
+        "checks": checks_of(services.programs.get(services.settings.api.default_program), services.lm),
     }
     return JSONResponse(body, status_code=200 if services.ready else 503)
 

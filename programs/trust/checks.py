@@ -49,12 +49,17 @@ class TrustChecks:
     def __deepcopy__(self, memo: dict[int, Any]) -> TrustChecks:  # optimizers copy programs: share the checks
         return self
 
-    def describe(self) -> dict[str, object]:
+    def describe(self, lm: Any | None = None) -> dict[str, object]:
+        """What runs, for /readyz. ``lm``: the LM being served, so the LM intent check says whether it asks it."""
+        intent: str | None = None  # the LM's check of unsure harm decisions: every LM, hosted ones only, or off
+        if self.intent is not None:
+            intent = "all" if self.intent.embedded else "hosted"
+            if lm is not None and not self.intent.applies(lm):
+                intent = "hosted (off: the served LM is embedded)"
         return {
             "scope": self.scope.model.threshold if self.scope else None,
             "harm": self.harm.model.threshold if self.harm else None,
-            # the LM's check of unsure harm decisions: asked of every LM, of hosted ones only (auto), or off
-            "intent": None if self.intent is None else ("all" if self.intent.embedded else "hosted"),
+            "intent": intent,
             "premise": bool(self.premise and self.vocabulary is not None),
             "verify": self.verify,
         }

@@ -229,6 +229,10 @@ def test_settings_turn_the_lm_check_off(tmp_path: Path) -> None:
     assert isinstance(auto.intent, IntentJudge) and not auto.intent.embedded and auto.describe()["intent"] == "hosted"
     assert isinstance(on.intent, IntentJudge) and on.intent.embedded and on.describe()["intent"] == "all"
     assert off.intent is None and off.harm is not None
+    # /readyz is given the served LM: "hosted" alone read as if the check ran for the embedded model
+    embedded, hosted = dspy.LM("openai/qwen2.5-coder-1.5b"), dspy.LM("openai/gpt-4o-mini")  # as make_lm names them
+    assert auto.describe(embedded)["intent"] == "hosted (off: the served LM is embedded)"
+    assert auto.describe(hosted)["intent"] == "hosted" and on.describe(embedded)["intent"] == "all"
 
 
 def test_a_model_file_without_a_lexical_entry_loads_the_vector_gate_alone(tmp_path: Path) -> None:
