@@ -10,6 +10,7 @@ answer, in /readyz and in the answer cache key.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from api.services import Services
 from api.streaming import stream_program
 from fda.env import apply_offline_defaults
 from fda.settings import Settings
-from index.retrieval.background import COLBERT_SECONDS_PER_CHUNK, BackgroundBuild
+from index.retrieval.background import COLBERT_SECONDS_PER_CHUNK, DENSE_SECONDS_PER_CHUNK, BackgroundBuild
 from index.retrieval.base import Retriever
 from index.retrieval.factory import Deferred, open_retriever, open_retriever_deferring
 from index.retrieval.lookup import ChunkLookup
@@ -61,6 +62,7 @@ def colbert_build(settings: Settings, deferred: Deferred, services: Services) ->
         services.index_generation += 1
         services.answer_cache.clear()
         services.search_cache.clear()
+        start_versions_build(settings, deferred.fused, services)  # then the older versions, when they are due
 
     return BackgroundBuild(
         "colbert",
@@ -69,6 +71,84 @@ def colbert_build(settings: Settings, deferred: Deferred, services: Services) ->
         attach,
         expected_s=chunks * COLBERT_SECONDS_PER_CHUNK if chunks else None,
     )
+
+
+def neural_indexes(retriever: object, depth: int = 8) -> list[Any]:
+    """The dense and colbert retrievers a retriever searches with (itself, or fused's signals, under any
+    wrappers): the indexes that may cover fewer versions than BM25."""
+    out: list[Any] = []
+    obj: object | None = retriever
+    for _ in range(depth):
+        if obj is None:
+            break
+        for r in (obj, getattr(obj, "dense", None), getattr(obj, "colbert", None)):
+            neural = getattr(r, "name", None) in ("dense", "colbert") and callable(getattr(r, "refresh", None))
+            if neural and all(r is not seen for seen in out):
+                out.append(r)
+        obj = getattr(obj, "inner", None)
+    return out
+
+
+def versions_build(settings: Settings, retriever: object, services: Services) -> BackgroundBuild | None:
+    """With ``retrieval.neural_versions = "background"``: ``fda index`` for the dense and colbert indexes that lack
+    some ingested version, with "all", as a low-priority child; when it succeeds each index reads its manifest again
+    (the older versions are searched by it instead of BM25), the cache keys move on and the caches are emptied.
+    None when nothing is missing or the setting is another."""
+    from index.retrieval.passages import load_chunks, versions
+
+    if settings.retrieval.neural_versions != "background":
+        return None
+    known, _ = versions(settings.db_path)
+    neural = neural_indexes(retriever)
+    lacking = {r.name: [v for v in known if v not in r.manifest["versions"]] for r in neural}
+    lacking = {name: missing for name, missing in lacking.items() if missing}
+    if not lacking:
+        return None
+    backends = sorted(lacking)
+    chunks = sum(len(load_chunks(settings.db_path, v)) for v in sorted({v for m in lacking.values() for v in m}))
+    per_chunk = (DENSE_SECONDS_PER_CHUNK if "dense" in lacking else 0) + (
+        COLBERT_SECONDS_PER_CHUNK if "colbert" in lacking else 0
+    )
+
+    def refresh() -> None:
+        for r in neural_indexes(retriever):
+            log.info("the %s index now covers %s", r.name, ", ".join(r.refresh()))
+        services.index_generation += 1
+        services.answer_cache.clear()
+        services.search_cache.clear()
+
+    return BackgroundBuild(
+        "older versions",
+        [
+            sys.executable,
+            "-m",
+            "fda.cli",
+            "index",
+            *(a for b in backends for a in ("--backend", b)),
+            "--exit-with-parent",
+        ],
+        settings.state_dir / "logs" / "index-older-versions.log",
+        refresh,
+        expected_s=chunks * per_chunk or None,
+        env={**os.environ, "FDA_RETRIEVAL__NEURAL_VERSIONS": "all"},
+        meanwhile=f"docs versions {', '.join(sorted({v for m in lacking.values() for v in m}))} are searched with "
+        f"bm25 instead of {' + '.join(backends)} meanwhile",
+        fix=f"FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index {' '.join(f'--backend {b}' for b in backends)}",
+    )
+
+
+def start_versions_build(settings: Settings, retriever: object, services: Services) -> None:
+    """``versions_build``, registered with the service (/readyz, shutdown) and started, when one is due."""
+    try:
+        build = versions_build(settings, retriever, services)
+    except Exception as err:  # an optimisation: the older versions keep their BM25 search
+        log.warning("could not plan the older versions' index build: %s", err)
+        return
+    if build is None:
+        return
+    services.builds.append(build)
+    services.closers.append(build.stop)
+    build.start()
 
 
 def warm_up(retriever: Retriever) -> None:
@@ -157,8 +237,9 @@ def code_checker(settings: Settings, readiness: dict[str, str]) -> CodeChecker |
 
 def wire(settings: Settings, *, build_missing: bool = True) -> Services:
     """Everything the service needs. ``build_missing`` (``fda serve``): a missing colbert index is built in the
-    background (``retrieval.build_missing_on_serve``) while ``fused`` answers without it; ``fda ask`` passes
-    False and answers without it, with a warning."""
+    background (``retrieval.build_missing_on_serve``) while ``fused`` answers without it, then (or at once) the older
+    docs versions of the neural indexes (``retrieval.neural_versions = "background"``); ``fda ask`` passes False
+    and answers without them, with a warning."""
     apply_offline_defaults(settings.state_dir)
     lookup = ChunkLookup(settings.db_path)
     versions = lookup.versions()
@@ -210,8 +291,10 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
     if services.docs_tools is not None:
         services.closers.append(services.docs_tools.close)
     if deferred is not None and background:
-        build = colbert_build(settings, deferred, services)
+        build = colbert_build(settings, deferred, services)  # its success starts the older versions' build
         services.builds.append(build)
         services.closers.append(build.stop)
         build.start()
+    elif background:
+        start_versions_build(settings, main, services)
     return services

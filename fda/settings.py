@@ -127,11 +127,13 @@ class RetrievalSettings(_Section):
         "and build the index in a background process (low priority), then switch it on; /readyz says 'degraded' "
         "meanwhile. false: a missing colbert index stops start-up with the command that builds it.",
     )
-    neural_versions: Literal["latest", "all"] = Field(
-        default="latest",
-        description="Versions the dense and colbert indexes cover (bm25 always covers all): 'latest' keeps a "
-        "first `make run` to minutes on 2 cores, and searches of older versions fall back to bm25 (logged); "
-        "'all' builds them for every ingested version (`FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index` adds the rest).",
+    neural_versions: Literal["latest", "all", "background"] = Field(
+        default="background",
+        description="Versions the dense and colbert indexes cover (bm25 always covers all). 'background': `fda index` "
+        "builds the latest version (a first `make run` stays minutes on 2 cores) and `fda serve` adds the older "
+        "ones in a low-priority background process, searching them with bm25 until it is done (/readyz says so); "
+        "'latest': never the older ones (their searches fall back to bm25, logged); 'all': `fda index` builds every "
+        "version up front (`FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index` adds the missing ones).",
     )
     checkpoint: str = Field(
         default="fda",

@@ -63,8 +63,9 @@ def folder_for(backend: str, rs: RetrievalSettings, paths: Paths) -> Path:
 
 def versions_for(backend: str, rs: RetrievalSettings, known: list[str], latest: str | None) -> list[str]:
     """The versions ``backend``'s index should cover: all for bm25; dense and colbert follow
-    ``rs.neural_versions`` (the latest only by default: encoding is the slow part of a first build)."""
-    if backend in NEURAL and rs.neural_versions == "latest" and known:
+    ``rs.neural_versions`` (the latest only unless "all": encoding is the slow part of a first build; with
+    "background" `fda serve` runs `fda index` again with "all" in a background process)."""
+    if backend in NEURAL and rs.neural_versions != "all" and known:
         return [latest or known[-1]]
     return list(known)
 

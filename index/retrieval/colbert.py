@@ -134,6 +134,12 @@ class ColBERTRetriever:
             self._loaded[version] = (model, {c.chunk_id: c for c in chunks})
         return self._loaded[version]
 
+    def refresh(self) -> list[str]:
+        """Read the manifest again after another process extended the index with more versions (the versions
+        already loaded are unchanged: an extension never rebuilds them); returns the versions it now covers."""
+        self.manifest = read_manifest(self.folder, NAME)
+        return list(self.manifest["versions"])
+
     def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
         q = check_query(query)
         model, by_id = self._load(pick_version(self.manifest, version))

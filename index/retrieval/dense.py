@@ -183,6 +183,12 @@ class DenseRetriever:
     def scores(self, query: str, version: str | None = None) -> tuple[np.ndarray, list[Chunk]]:
         return self.scores_for_vector(self.encode_query(query), version)
 
+    def refresh(self) -> list[str]:
+        """Read the manifest again after another process extended the index with more versions (the versions
+        already loaded are unchanged: an extension never rebuilds them); returns the versions it now covers."""
+        self.manifest = read_manifest(self.folder, NAME)
+        return list(self.manifest["versions"])
+
     def search(self, query: str, k: int = 10, version: str | None = None) -> list[Passage]:
         scores, chunks = self.scores(check_query(query), version)
         return [chunks[i].passage(float(scores[i])) for i in top_k(scores, k)]

@@ -7,11 +7,13 @@
 
 Version fallback:
 
-By default (``retrieval.neural_versions = "latest"``) only BM25 covers every ingested version, so a
-first ``make run`` does not spend many minutes encoding old versions. A backend asked about a version
-its index lacks raises :class:`~fda.errors.UnknownVersionError`; this wrapper then answers with the
-fallback (BM25) when that one has the version, and logs it once per version. A version nobody
-ingested still raises, with the fallback's list of known versions.
+``fda index`` builds the dense and colbert indexes for the latest version only unless
+``retrieval.neural_versions = "all"``, so a first ``make run`` does not spend many minutes encoding old
+versions; with the default ``"background"`` ``fda serve`` adds the older ones in a background process
+(api/wiring.py: ``versions_build``). Until then, a backend asked about a version its index lacks raises
+:class:`~fda.errors.UnknownVersionError`; this wrapper then answers with the fallback (BM25) when that
+one has the version, and logs it once per version. A version nobody ingested still raises, with the
+fallback's list of known versions.
 """
 
 from __future__ import annotations

@@ -35,7 +35,13 @@ def test_without_deferral_a_missing_colbert_index_stops_start_up(settings: Setti
         _retrievers(settings, defer_colbert=False)
 
 
-def test_fused_serves_at_once_and_the_finished_build_switches_colbert_on(settings: Settings) -> None:
+def test_fused_serves_at_once_and_the_finished_build_switches_colbert_on(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.wiring
+
+    then: list[object] = []  # after the attach, the older versions' build (tests/api/test_wiring_versions_later.py)
+    monkeypatch.setattr(api.wiring, "start_versions_build", lambda _s, retriever, _svc: then.append(retriever))
     retrievers, deferred = _retrievers(settings, defer_colbert=True)
     assert deferred is not None and deferred.fused.weights[2] == 0.0 and set(retrievers) == {"fused", "bm25"}
     assert retrievers["fused"].search("How do I use CORSMiddleware?", k=1)[0].url == CORS
@@ -56,4 +62,5 @@ def test_fused_serves_at_once_and_the_finished_build_switches_colbert_on(setting
     assert deferred.fused.weights[2] == settings.retrieval.fused_weights[2] and deferred.fused.colbert is colbert
     assert colbert.searched  # loaded before the switch, not by the first user
     assert services.answer_cache.get("q") is None and services.index_generation == 1
+    assert then == [deferred.fused]  # the colbert index it attached is now among those the next build extends
     retrievers["fused"].search("How do I use CORSMiddleware?", k=1)

@@ -31,6 +31,7 @@ def hash_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
         ("bm25", "latest", ["0.1.0", "0.2.0"]),
         ("dense", "latest", ["0.2.0"]),
         ("colbert", "latest", ["0.2.0"]),
+        ("dense", "background", ["0.2.0"]),  # `fda index` builds the latest; `fda serve` adds the rest later
         ("colbert", "all", ["0.1.0", "0.2.0"]),
     ],
 )
