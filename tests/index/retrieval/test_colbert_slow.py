@@ -74,9 +74,10 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     tiny_store: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A fresh clone's `make run`: bm25 and dense built, colbert not. ``fused`` answers at once without it; the
-    real ``fda index --backend colbert`` runs as a child process; its index is then attached to the live
-    retriever, which now scores with ColBERT."""
+    """A fresh clone's `make run`: bm25 and dense built (the latest version only), colbert not. ``fused`` answers
+    at once without it; the real ``fda index --backend colbert`` runs as a child process; its index is then
+    attached to the live retriever, which now scores with ColBERT; then a second child adds the older version to
+    both neural indexes (``neural_versions=background``), which the live retriever then searches itself."""
     from types import SimpleNamespace
 
     from api.cache import TTLCache
@@ -94,7 +95,9 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     assert deferred is not None and deferred.fused.colbert is None
     assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
 
-    services = SimpleNamespace(answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60), index_generation=0)
+    services = SimpleNamespace(
+        answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60), index_generation=0, builds=[], closers=[]
+    )
     build = colbert_build(settings, deferred, services)  # type: ignore[arg-type]
     build.start()
     assert build.wait(600), "the background colbert build did not finish in 10 minutes"
@@ -102,3 +105,11 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     assert deferred.fused.colbert is not None and deferred.fused.weights[2] == settings.retrieval.fused_weights[2]
     assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
     assert "colbert" in build.log_path.read_text()
+
+    (older,) = services.builds  # started by the attach: the older version for dense and colbert
+    assert older.wait(600), "the older versions' build did not finish in 10 minutes"
+    assert older.state == "done", f"{older.error}\n{older.log_path.read_text()[-3000:]}"
+    for index in (deferred.fused.dense, deferred.fused.colbert):
+        assert sorted(index.manifest["versions"]) == ["0.1.0", "0.2.0"], index.name
+    assert deferred.fused.search("CORSMiddleware", k=1, version="0.1.0")  # fused itself, no BM25 fallback
+    assert services.index_generation == 2
