@@ -49,6 +49,7 @@ class Services:
     readiness: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
     builds: list[Any] = field(default_factory=list)  # background index builds (index/retrieval/background.py)
+    closing: bool = False  # close() has begun
     docs_tools: Any | None = None  # programs/tools/docs.py: /mcp's tools (None: the store did not open)
     agent: Any | None = None  # programs/agent.py: /v1/agent (None without the docs tools)
     code_checker: Any | None = None  # programs/execution/: runs an answer's code (None: code.execute off)
@@ -102,6 +103,7 @@ class Services:
         return bool(states) and all(v == "ok" or v.startswith("degraded") for v in states)
 
     def close(self) -> None:
+        self.closing = True  # a background build finishing now starts no other (api/wiring.py)
         for closer in reversed(self.closers):
             try:
                 closer()

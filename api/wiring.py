@@ -74,26 +74,34 @@ def colbert_build(settings: Settings, deferred: Deferred, services: Services) ->
 
 
 def neural_indexes(retriever: object, depth: int = 8) -> list[Any]:
-    """The dense and colbert retrievers a retriever searches with (itself, or fused's signals, under any
-    wrappers): the indexes that may cover fewer versions than BM25."""
+    """The dense and colbert retrievers a retriever searches with (itself; fused's, hybrid's and rerank's signals;
+    under any wrappers): the indexes that may cover fewer versions than BM25."""
     out: list[Any] = []
-    obj: object | None = retriever
+    frontier: list[object] = [retriever]
     for _ in range(depth):
-        if obj is None:
+        children: list[object] = []
+        for obj in frontier:
+            neural = getattr(obj, "name", None) in ("dense", "colbert") and callable(getattr(obj, "refresh", None))
+            if neural and all(obj is not seen for seen in out):
+                out.append(obj)
+            for attr in ("inner", "dense", "colbert", "scorer"):
+                child = getattr(obj, attr, None)
+                if child is not None and child is not obj:
+                    children.append(child)
+            for attr in ("retrievers", "candidates"):  # hybrid (rank fusion), rerank
+                children.extend(getattr(obj, attr, None) or [])
+        if not children:
             break
-        for r in (obj, getattr(obj, "dense", None), getattr(obj, "colbert", None)):
-            neural = getattr(r, "name", None) in ("dense", "colbert") and callable(getattr(r, "refresh", None))
-            if neural and all(r is not seen for seen in out):
-                out.append(r)
-        obj = getattr(obj, "inner", None)
+        frontier = children
     return out
 
 
 def versions_build(settings: Settings, retriever: object, services: Services) -> BackgroundBuild | None:
     """With ``retrieval.neural_versions = "background"``: ``fda index`` for the dense and colbert indexes that lack
     some ingested version, with "all", as a low-priority child; when it succeeds each index reads its manifest again
-    (the older versions are searched by it instead of BM25), the cache keys move on and the caches are emptied.
-    None when nothing is missing or the setting is another."""
+    (the older versions are searched by it instead of BM25), one search per new version loads it (so no user waits
+    on it), the cache keys move on and the caches are emptied. None when nothing is missing or the setting is
+    another."""
     from index.retrieval.passages import load_chunks, versions
 
     if settings.retrieval.neural_versions != "background":
@@ -105,17 +113,28 @@ def versions_build(settings: Settings, retriever: object, services: Services) ->
     if not lacking:
         return None
     backends = sorted(lacking)
-    chunks = sum(len(load_chunks(settings.db_path, v)) for v in sorted({v for m in lacking.values() for v in m}))
+    missing = sorted({v for m in lacking.values() for v in m})
+    chunks = sum(len(load_chunks(settings.db_path, v)) for v in missing)
     per_chunk = (DENSE_SECONDS_PER_CHUNK if "dense" in lacking else 0) + (
         COLBERT_SECONDS_PER_CHUNK if "colbert" in lacking else 0
     )
 
     def refresh() -> None:
-        for r in neural_indexes(retriever):
-            log.info("the %s index now covers %s", r.name, ", ".join(r.refresh()))
-        services.index_generation += 1
-        services.answer_cache.clear()
-        services.search_cache.clear()
+        try:
+            for r in neural_indexes(retriever):
+                log.info("the %s index now covers %s", r.name, ", ".join(r.refresh()))
+            still = sorted({f"{r.name} {v}" for r in neural_indexes(retriever) for v in missing
+                            if v not in r.manifest["versions"]})  # fmt: skip
+            if still:
+                raise RuntimeError(f"the build ended but the indexes still lack {', '.join(still)}")
+            search = getattr(retriever, "search", None)
+            if callable(search):
+                for version in missing:  # load each here, not on a user's question
+                    search("How do I enable CORS?", k=1, version=version)
+        finally:  # whatever was refreshed is served from now on: no answer cached before it is reused
+            services.index_generation += 1
+            services.answer_cache.clear()
+            services.search_cache.clear()
 
     return BackgroundBuild(
         "older versions",
@@ -131,24 +150,27 @@ def versions_build(settings: Settings, retriever: object, services: Services) ->
         refresh,
         expected_s=chunks * per_chunk or None,
         env={**os.environ, "FDA_RETRIEVAL__NEURAL_VERSIONS": "all"},
-        meanwhile=f"docs versions {', '.join(sorted({v for m in lacking.values() for v in m}))} are searched with "
-        f"bm25 instead of {' + '.join(backends)} meanwhile",
+        meanwhile=f"docs versions {', '.join(missing)} are searched with bm25 instead of {' + '.join(backends)} "
+        "meanwhile",
         fix=f"FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index {' '.join(f'--backend {b}' for b in backends)}",
     )
 
 
 def start_versions_build(settings: Settings, retriever: object, services: Services) -> None:
-    """``versions_build``, registered with the service (/readyz, shutdown) and started, when one is due."""
+    """``versions_build``, registered with the service (/readyz, shutdown) and started, when one is due. Never
+    raises: the older versions keep their BM25 search when it cannot be planned or started; nothing starts once
+    the service is closing."""
+    if getattr(services, "closing", False):
+        return
     try:
         build = versions_build(settings, retriever, services)
-    except Exception as err:  # an optimisation: the older versions keep their BM25 search
-        log.warning("could not plan the older versions' index build: %s", err)
-        return
-    if build is None:
-        return
-    services.builds.append(build)
-    services.closers.append(build.stop)
-    build.start()
+        if build is None:
+            return
+        services.builds.append(build)
+        services.closers.append(build.stop)
+        build.start()
+    except Exception as err:  # an optimisation: say so and serve on
+        log.warning("the older versions' index build did not start (they stay on bm25): %s", err)
 
 
 def warm_up(retriever: Retriever) -> None:

@@ -8,7 +8,8 @@ questions in 6 kinds: with other tools, errors, migrations, concepts, very short
 in session 15 by an agent pass that opened neither the gold sets, the red-team suite, the scope data nor the
 docs. Measured, with no red-team held-out row and no sealed split read:
 
-1. **served**: the committed gate (`data/scope/model.json`, never trained on them) on both files;
+1. **served**: the gate then committed (the first gate, vector model only; since session 19 read from git at
+   experiments.scope_v2.BEFORE, as data/scope/ now holds v2, which trains on the third pass) on both files;
 2. **2-fold cross-validation**: `fda scope train`'s data plus one half of each file, the threshold chosen on gold
    v2 dev-select's answerable rows as there (at most 2% declined), scored on the other half; then swapped.
 """
@@ -21,8 +22,6 @@ from pathlib import Path
 from eval.gold import load_gold
 from experiments.gate_cv import write_and_report
 from optimizers.scope import DATA, Example, _jsonl, choose_threshold, encode, fit_gate, training_examples
-from programs.trust.checks import SCOPE_MODEL
-from programs.trust.scope import ScopeModel
 
 NEGATIVES_3 = DATA / "scope" / "negatives-3.jsonl"
 POSITIVES_3 = DATA / "scope" / "positives-3.jsonl"
@@ -39,14 +38,20 @@ def main() -> None:
     vecs = {name: encode(encoder, qs) for name, qs in texts.items()}
     rows: list[dict[str, object]] = []
 
-    served = ScopeModel.load(SCOPE_MODEL)
+    import tempfile
+
+    from experiments.scope_v2 import BEFORE, _gate_at
+
+    with tempfile.TemporaryDirectory() as tmp:
+        served = _gate_at(BEFORE, encoder, Path(tmp)).model
     for name, v in vecs.items():
         for q, kind, x in zip(texts[name], [r.get("kind") for r in files[name]], v, strict=True):
             p = served.p_in_scope(x)
             rows.append({"model": "served", "fold": None, "file": name, "kind": kind, "question": q,
                          "p_in_scope": round(p, 4), "declined": p < served.threshold})  # fmt: skip
 
-    base = training_examples()
+    # the first gate's data: without the passes v2 added (the third is what this experiment holds out)
+    base = [e for e in training_examples() if e.origin not in ("scope-pass-3", "scope-pass-5")]
     dev = [r for r in load_gold("v2", "dev-select") if not r.expect_refusal]
     dev_v = encode(encoder, [r.question for r in dev])
     for fold in (0, 1):

@@ -131,7 +131,8 @@ class RetrievalSettings(_Section):
         default="background",
         description="Versions the dense and colbert indexes cover (bm25 always covers all). 'background': `fda index` "
         "builds the latest version (a first `make run` stays minutes on 2 cores) and `fda serve` adds the older "
-        "ones in a low-priority background process, searching them with bm25 until it is done (/readyz says so); "
+        "ones in a low-priority background process (with build_missing_on_serve on), searching them with bm25 "
+        "until it is done (/readyz says so); "
         "'latest': never the older ones (their searches fall back to bm25, logged); 'all': `fda index` builds every "
         "version up front (`FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index` adds the missing ones).",
     )

@@ -22,7 +22,8 @@ def checks_of(program: object, lm: object | None = None) -> dict[str, object]:
     (``lm``: the program's own answer LM first). Empty for a program without them."""
     checks = getattr(program, "checks", None)
     describe = getattr(checks, "describe", None)
-    return dict(describe(getattr(program, "answer_lm", None) or lm)) if callable(describe) else {}
+    served = getattr(program, "answer_lm", None) or getattr(program, "lm", None) or lm  # multihop keeps it in .lm
+    return dict(describe(served)) if callable(describe) else {}
 
 
 @router.get("/readyz")

@@ -18,3 +18,16 @@ def test_readyz_reports_the_default_programs_checks() -> None:
     }  # type: ignore[union-attr]
     assert checks_of(CitedRAG(FakeRetriever()))["scope"] is None  # no gate loaded: said, not hidden
     assert checks_of(object()) == {}
+
+
+def test_readyz_judges_the_intent_check_by_the_programs_own_lm_first() -> None:
+    import dspy
+
+    from programs.trust.checks import TrustChecks
+    from programs.trust.intent import IntentJudge
+
+    bundle = TrustChecks(intent=IntentJudge(embedded=False))
+    hosted, embedded = dspy.LM("openai/gpt-4o-mini"), dspy.LM("openai/qwen2.5-coder-1.5b")
+    program = CitedRAG(FakeRetriever(), checks=bundle, answer_lm=hosted)
+    assert checks_of(program, embedded)["intent"] == "hosted"  # the program answers with the hosted LM
+    assert str(checks_of(CitedRAG(FakeRetriever(), checks=bundle), embedded)["intent"]).startswith("hosted (off")

@@ -78,3 +78,48 @@ def test_no_background_build_unless_the_setting_asks(tiny_store: Path, monkeypat
     main = _retrievers(s, defer_colbert=True)[0]["dense"]
     assert versions_build(s, main, services()) is None  # type: ignore[arg-type]
     assert neural_indexes(_retrievers(s, defer_colbert=True)[0]["bm25"]) == []  # bm25 covers every version itself
+
+
+def test_a_build_that_cannot_start_or_a_closing_service_never_stops_serving(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from api.wiring import start_versions_build
+    from index.retrieval.background import BackgroundBuild
+
+    main = _retrievers(settings, defer_colbert=True)[0]["dense"]
+    svc = SimpleNamespace(**vars(services()), builds=[], closers=[], closing=True)
+    start_versions_build(settings, main, svc)  # type: ignore[arg-type]
+    assert svc.builds == []  # the service is closing: nothing new starts
+
+    def no_start(self: BackgroundBuild) -> None:
+        raise OSError("read-only file system: state/logs")
+
+    monkeypatch.setattr(BackgroundBuild, "start", no_start)
+    svc.closing = False
+    with caplog.at_level("WARNING"):
+        start_versions_build(settings, main, svc)  # type: ignore[arg-type]
+    assert "did not start (they stay on bm25): read-only" in caplog.text
+    assert main.search("CORS", k=1, version="0.1.0")  # still answered, by BM25
+
+
+def test_a_build_that_ends_without_the_versions_is_reported_failed(settings: Settings) -> None:
+    main = _retrievers(settings, defer_colbert=True)[0]["dense"]
+    svc = services()
+    build = versions_build(settings, main, svc)  # type: ignore[arg-type]
+    assert build is not None
+    build.command, build.poll_s = [sys.executable, "-c", "pass"], 0.02  # exits 0, extends nothing
+    build.start()
+    assert build.wait(30) and build.state == "failed"
+    assert "still lack dense 0.1.0" in build.error and "NEURAL_VERSIONS=all fda index" in build.summary()
+    assert svc.index_generation == 1  # the caches are emptied all the same
+
+
+def test_neural_indexes_are_found_inside_rank_fusion_and_rerank() -> None:
+    dense_like = SimpleNamespace(name="dense", refresh=lambda: [], manifest={"versions": {}})
+    colbert_like = SimpleNamespace(name="colbert", refresh=lambda: [], manifest={"versions": {}})
+    bm25_like = SimpleNamespace(name="bm25")
+    hybrid = SimpleNamespace(name="hybrid", retrievers=[bm25_like, dense_like, colbert_like])
+    rerank = SimpleNamespace(name="rerank", candidates=[bm25_like, dense_like], scorer=colbert_like)
+    for top in (hybrid, SimpleNamespace(name="wrapper", inner=rerank)):
+        found = neural_indexes(top)
+        assert len(found) == 2 and {id(r) for r in found} == {id(dense_like), id(colbert_like)}
