@@ -81,11 +81,24 @@ def to_response(
     )
 
 
-async def _retrieval_only(services: Services, question: str, version: str, reason: str) -> Any:
+async def _retrieval_only(services: Services, question: str, version: str, reason: str, named: bool = True) -> Any:
+    """The top sources, no LM. Like the programs, a question that names docs versions ("in 0.68") is searched in
+    each of them, every version keeping its best passage (``named``: the request did not fix a version)."""
+    from programs.fusion import balanced
+    from programs.versions import versions_in_question
+
     retriever = services.retrievers[services.default_backend]
-    passages = await anyio.to_thread.run_sync(lambda: retriever.search(question, k=4, version=version))
+    versions = (versions_in_question(question, services.versions, services.latest) if named else []) or [version]
+
+    def search() -> list[Any]:
+        lists = [retriever.search(question, k=4, version=v) for v in versions]
+        return balanced(lists, versions, 4)
+
+    passages = await anyio.to_thread.run_sync(search)
     services.telemetry.fallbacks.labels(reason=reason).inc()
-    return fallback(passages, [question], reason)
+    pred = fallback(passages, [question], reason)
+    pred.versions = list(versions)
+    return pred
 
 
 async def ask(services: Services, req: AskRequest) -> AskResponse:
@@ -146,7 +159,7 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
                     log.warning(
                         "answer over its %.0f s budget: retrieval-only", services.settings.api.request_timeout_s
                     )
-                    pred = await _retrieval_only(services, question, version, "timeout")
+                    pred = await _retrieval_only(services, question, version, "timeout", named=req.version is None)
         finally:
             services.telemetry.in_flight.dec()
         if pred.fallback:

@@ -86,6 +86,23 @@ def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> N
         assert 'fda_fallbacks_total{reason="timeout"} 1.0' in metrics
 
 
+def test_a_timeout_still_searches_the_versions_the_question_names(settings: Settings, tmp_path: Path) -> None:
+    """The retrieval-only answer of a question about 0.68 shows 0.68's docs, as the programs would (seen as a
+    newcomer in session 19: it showed the latest docs' "run the code" section)."""
+    settings.api.request_timeout_s = 0.2
+    app = create_app(settings, lambda s: make_services(s, tmp_path))
+    with TestClient(app) as c:
+        program = services_of(c).programs["rag"]
+        program.block = threading.Event()
+        r = c.post("/v1/ask", json={"question": "In FastAPI 0.68, how do I enable CORS?"})
+        pinned = c.post("/v1/ask", json={"question": "In FastAPI 0.68, how do I enable CORS?", "version": "0.141.1"})
+        program.block.set()
+    body = r.json()
+    assert body["fallback"] is True and body["versions"] == ["0.68.0", "0.141.1"]
+    assert "0.68.0" in {cite["version"] for cite in body["citations"]}
+    assert pinned.json()["versions"] == ["0.141.1"]  # a version the request fixes is the only one searched
+
+
 def test_full_queue_gets_503_retry_after(settings: Settings, tmp_path: Path) -> None:
     settings.api.lm_concurrency, settings.api.queue_size = 1, 0
     app = create_app(settings, lambda s: make_services(s, tmp_path))
