@@ -121,10 +121,10 @@ def versions_build(settings: Settings, retriever: object, services: Services) ->
 
     def refresh() -> None:
         try:
-            for r in neural_indexes(retriever):
+            indexes = neural_indexes(retriever)
+            for r in indexes:
                 log.info("the %s index now covers %s", r.name, ", ".join(r.refresh()))
-            still = sorted({f"{r.name} {v}" for r in neural_indexes(retriever) for v in missing
-                            if v not in r.manifest["versions"]})  # fmt: skip
+            still = sorted({f"{r.name} {v}" for r in indexes for v in missing if v not in r.manifest["versions"]})
             if still:
                 raise RuntimeError(f"the build ended but the indexes still lack {', '.join(still)}")
             search = getattr(retriever, "search", None)

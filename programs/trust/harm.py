@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from programs.trust.lexical import PHRASING, LexicalModel, combined_p, logit, ngrams
-from programs.trust.scope import QuestionEncoder, ScopeModel
+from programs.trust.scope import QuestionEncoder, ScopeModel, two_model_p
 
 __all__ = [
     "PHRASING",
@@ -67,10 +65,7 @@ class HarmGate:
         self.unsure_below = unsure_below if unsure_below is not None else model.threshold
 
     def p_harmless(self, text: str) -> float:
-        p = self.model.p_in_scope(np.asarray(self.encoder.encode_query(text), dtype=np.float32))
-        if self.lexical is None:
-            return p
-        return float(combined_p(p, self.lexical.logits([text])[0]))
+        return two_model_p(self.encoder, self.model, self.lexical, text)
 
     def check(self, question: str) -> HarmDecision:
         """The least harmless reading of the question: as written, and decoded when it is written in leetspeak,

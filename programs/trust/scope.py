@@ -96,6 +96,13 @@ class ScopeModel:
             raise ConfigError(f"the scope model {path} is unreadable: {err}", hint=hint) from err
 
 
+def two_model_p(encoder: QuestionEncoder, model: ScopeModel, lexical: LexicalModel | None, text: str) -> float:
+    """p of a gate's "in" class for ``text``: the vector model's, and with an n-gram model the logistic of both
+    models' mean logit (``combined_p``). The scope and harm gates both score this way."""
+    p = model.p_in_scope(np.asarray(encoder.encode_query(text), dtype=np.float32))
+    return p if lexical is None else float(combined_p(p, lexical.logits([text])[0]))
+
+
 @dataclass(frozen=True)
 class ScopeDecision:
     in_scope: bool
@@ -114,9 +121,7 @@ class ScopeGate:
         self.lexical = lexical
 
     def check(self, question: str) -> ScopeDecision:
-        p = self.model.p_in_scope(np.asarray(self.encoder.encode_query(question), dtype=np.float32))
-        if self.lexical is not None:
-            p = float(combined_p(p, self.lexical.logits([question])[0]))
+        p = two_model_p(self.encoder, self.model, self.lexical, question)
         return ScopeDecision(in_scope=p >= self.model.threshold, p_in_scope=round(p, 4))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ScopeGate:  # optimizers copy programs: share the encoder

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -70,14 +72,20 @@ def test_unexpected_error_is_a_logged_500_with_body(settings: Settings, tmp_path
     assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
 
 
-def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> None:
+@contextmanager
+def lm_never_answers(settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClient, threading.Event]]:
+    """A client whose rag program blocks until the event is set, with a 0.2 s answer budget: every ask times out."""
     settings.api.request_timeout_s = 0.2
-    app = create_app(settings, lambda s: make_services(s, tmp_path))
-    with TestClient(app) as c:
+    with TestClient(create_app(settings, lambda s: make_services(s, tmp_path))) as c:
         program = services_of(c).programs["rag"]
         program.block = threading.Event()
+        yield c, program.block
+
+
+def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> None:
+    with lm_never_answers(settings, tmp_path) as (c, block):
         r = c.post("/v1/ask", json={"question": "How do I enable CORS?"})
-        program.block.set()
+        block.set()
         assert r.status_code == 200
         body = r.json()
         assert body["fallback"] is True and body["citations"] and not body["cached"]
@@ -89,14 +97,10 @@ def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> N
 def test_a_timeout_still_searches_the_versions_the_question_names(settings: Settings, tmp_path: Path) -> None:
     """The retrieval-only answer of a question about 0.68 shows 0.68's docs, as the programs would (seen as a
     newcomer in session 19: it showed the latest docs' "run the code" section)."""
-    settings.api.request_timeout_s = 0.2
-    app = create_app(settings, lambda s: make_services(s, tmp_path))
-    with TestClient(app) as c:
-        program = services_of(c).programs["rag"]
-        program.block = threading.Event()
+    with lm_never_answers(settings, tmp_path) as (c, block):
         r = c.post("/v1/ask", json={"question": "In FastAPI 0.68, how do I enable CORS?"})
         pinned = c.post("/v1/ask", json={"question": "In FastAPI 0.68, how do I enable CORS?", "version": "0.141.1"})
-        program.block.set()
+        block.set()
     body = r.json()
     assert body["fallback"] is True and body["versions"] == ["0.68.0", "0.141.1"]
     assert "0.68.0" in {cite["version"] for cite in body["citations"]}
