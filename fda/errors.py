@@ -130,3 +130,7 @@ class SandboxBusyError(FDAError):
     """Every sandbox slot of this process stayed taken while a code check waited for one."""
 
     hint = "Ask again: the code checks of other answers were still running."
+
+
+class FinetuneError(FDAError):
+    """A fine-tuning stage cannot go on: no data, no base model, a corrupt checkpoint or adapter."""

@@ -396,13 +396,14 @@ class LMSettings(_Section):
     @field_validator("model", "teacher_model", "judge_model")
     @classmethod
     def _known_model(cls, value: str | None) -> str | None:
-        from fda.lm.registry import LOCAL_PREFIX, MODELS
+        from fda.lm.registry import LOCAL_PREFIX, known_models
 
         if value is None:
             return value
         if value.startswith(LOCAL_PREFIX):
-            if value.removeprefix(LOCAL_PREFIX) not in MODELS:
-                raise ValueError(f"unknown local model {value!r}; known: {', '.join(LOCAL_PREFIX + m for m in MODELS)}")
+            known = known_models()
+            if value.removeprefix(LOCAL_PREFIX) not in known:
+                raise ValueError(f"unknown local model {value!r}; known: {', '.join(LOCAL_PREFIX + m for m in known)}")
         elif "/" not in value.strip("/"):
             raise ValueError(f"{value!r} is neither local:<name> nor a LiteLLM 'provider/model' string")
         return value

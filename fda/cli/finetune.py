@@ -1,0 +1,126 @@
+"""``fda finetune``: LoRA adapters for the embedded models (optimizers/finetune/, docs/finetune.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fda.errors import FDAError
+from fda.settings import get_settings
+
+finetune_app = typer.Typer(
+    help="LoRA fine-tuning of an embedded model on CPU: data -> train -> export (docs/finetune.md).",
+    no_args_is_help=True,
+)
+
+DataName = Annotated[str, typer.Option("--data", help="The data set's name (state/finetune/data/<name>.jsonl).")]
+RunName = Annotated[str, typer.Option("--name", help="The run's name (state/finetune/runs/<name>/); rerun to resume.")]
+
+
+@finetune_app.command("data")
+def data_cmd(
+    name: Annotated[str, typer.Option("--name", help="The data set's name.")] = "gold-v2-train",
+    backend: Annotated[str | None, typer.Option(help="Retrieval backend (default: retrieval.backend).")] = None,
+) -> None:
+    """Pair every gold v2 train question's served prompt (the rag program's answer step, recorded with an LM that
+    declines at once: no model runs) with its target: the reference answer cited to the gold sources shown, or a
+    decline. Seconds; the sealed test split is never read. The examples stay in state/ (they quote the docs);
+    their manifest goes to data/finetune/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from fda.console import console, err_console, fail
+    from optimizers.finetune.pipeline import make_data
+
+    s = get_settings()
+    columns = (TextColumn("recording prompts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("rows", total=None)
+            path, manifest_path, manifest = make_data(
+                s, name=name, backend=backend, progress=lambda i, n: bar.update(task, completed=i, total=n)
+            )
+    except FDAError as err:
+        fail(err)
+    console.print(f"{manifest['examples']} examples of {manifest['rows']} train rows -> {path}")
+    console.print(f"by kind {json.dumps(manifest['by_kind'])}; skipped {json.dumps(manifest['skipped'])}")
+    console.print(f"manifest: {manifest_path}")
+
+
+@finetune_app.command("train")
+def train_cmd(
+    name: RunName = "r8",
+    data: DataName = "gold-v2-train",
+    base: Annotated[str, typer.Option(help="The embedded model to adapt.")] = "qwen2.5-coder-0.5b",
+    rank: Annotated[int, typer.Option(min=1, max=256, help="LoRA rank.")] = 8,
+    alpha: Annotated[int, typer.Option(min=1, help="LoRA alpha (scale = alpha / rank).")] = 16,
+    epochs: Annotated[int, typer.Option(min=1, max=20, help="Passes over the data.")] = 2,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate (warm-up, then cosine).")] = 2e-4,
+    limit: Annotated[int | None, typer.Option(min=1, help="Train on a seeded random N of the examples.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=64, help="Leave out longer examples.")] = 2048,
+    targets: Annotated[str, typer.Option(help="Comma-separated modules to adapt.")] = "q_proj,k_proj,v_proj,o_proj",
+    seed: Annotated[int, typer.Option(help="Example order and the subset.")] = 0,
+    bf16: Annotated[bool, typer.Option(help="bf16 autocast (AMX/AVX-512 BF16 CPUs); --no-bf16 for fp32.")] = True,
+) -> None:
+    """Train a LoRA adapter on CPU (the 0.5B: ~60 s to load, ~4-8 s a step on 2 cores; a checkpoint every 20
+    steps, so an interrupted run continues when started again with the same options)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from fda.console import console, err_console, fail
+    from optimizers.finetune.pipeline import train
+    from optimizers.finetune.train import LoraConfig
+
+    s = get_settings()
+    config = LoraConfig(
+        rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()), learning_rate=lr,
+        epochs=epochs, max_tokens=max_tokens, seed=seed, bf16=bf16,
+    )  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+    )  # fmt: skip
+    try:
+        with Progress(*columns, console=err_console) as bar:
+            task = bar.add_task(f"loading {base}", total=None)
+            result, info = train(
+                s, data=data, run=name, base=base, config=config, limit=limit,
+                on_loaded=lambda sec: bar.update(task, description=f"training {name} (loaded in {sec:.0f} s)"),
+                progress=lambda step, total, loss: bar.update(
+                    task, completed=step, total=total, description=f"training {name} loss {loss:.3f}"
+                ),
+            )  # fmt: skip
+    except FDAError as err:
+        fail(err)
+    console.print(
+        f"{result.steps} steps in {result.seconds / 60:.1f} min; mean target loss {info['mean_loss_first_epoch']} "
+        f"(first epoch) -> {info['mean_loss_last_epoch']} (last); adapter: {result.adapter_dir}"
+    )
+
+
+@finetune_app.command("export")
+def export_cmd(
+    run: Annotated[str, typer.Option("--run", help="The finished run to export.")] = "r8",
+    model_name: Annotated[str, typer.Option(help="The served name: local:<name>.")] = "qwen2.5-coder-0.5b-fda",
+    out: Annotated[Path | None, typer.Option(help="Folder (default: data/adapters/).")] = None,
+) -> None:
+    """Write the run's adapter as a llama.cpp LoRA GGUF with the manifest that registers it: then
+    FDA_LM__MODEL=local:<name> serves the base model with the adapter applied (`fda models list` shows it)."""
+    from fda.console import console, fail
+    from fda.lm.registry import ADAPTERS_DIR
+    from optimizers.finetune.pipeline import export
+
+    s = get_settings()
+    try:
+        adapter, manifest = export(s, run=run, name=model_name, out_dir=out or ADAPTERS_DIR)
+    except FDAError as err:
+        fail(err)
+    console.print(f"adapter {adapter} ({adapter.stat().st_size / 2**20:.1f} MB), manifest {manifest}")
+    console.print(f"serve it: FDA_LM__MODEL=local:{model_name} fda serve")

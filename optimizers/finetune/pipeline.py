@@ -1,0 +1,161 @@
+"""The fine-tuning stages end to end: data from the served program's prompts, a LoRA run, the adapter served.
+
+    fda finetune data                  # gold v2 train -> state/finetune/data/gold-v2-train.jsonl + its manifest
+    fda finetune train --name r8       # LoRA on the 0.5B, resumable -> state/finetune/runs/r8/adapter
+    fda finetune export --run r8       # -> data/adapters/qwen2.5-coder-0.5b-fda.gguf + .json: local:qwen2.5-coder-0.5b-fda
+
+Each stage reads only what the previous one wrote, so each can be rerun alone (docs/finetune.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.gold import GoldQuestion
+from fda.errors import FinetuneError
+from fda.settings import Settings
+from optimizers.finetune.dataset import DATASET_MANIFESTS, Example, build_dataset, dataset_path, write_dataset
+from optimizers.finetune.records import RecordingLM, record
+from optimizers.finetune.train import LoraConfig, LoraRun, TrainResult
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def finetune_dir(s: Settings) -> Path:
+    return s.state_dir / "finetune"
+
+
+def train_rows(gold: str = "v2") -> list[GoldQuestion]:
+    """The gold train split only (``check_split`` refuses a row of any other split)."""
+    from eval.gold import load_gold
+    from optimizers.examples import check_split
+
+    rows = load_gold(gold, split="train")
+    check_split(rows, "train")
+    if not rows:
+        raise FinetuneError(f"gold {gold} has no train rows", hint="Check data/gold/ (`fda gold validate`).")
+    return rows
+
+
+def make_data(
+    s: Settings,
+    *,
+    name: str,
+    gold: str = "v2",
+    backend: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, Path, dict[str, Any]]:
+    """Record the served rag program's answer prompts for every train row and pair them with their targets."""
+    from eval.programs import build_program
+    from eval.session import open_retriever
+    from index.ingest.store import ingested_versions
+    from programs.trust.checks import checks_for
+
+    rows = train_rows(gold)
+    backend = backend or s.retrieval.backend
+    retriever = open_retriever(backend, s)
+    lm = RecordingLM()
+    program = build_program(
+        "rag", retriever, lm=lm, versions=ingested_versions(s.db_path), latest=s.corpus.latest_version or None,
+        config=s.answer, checks=checks_for(s, retriever),
+    )  # fmt: skip
+    examples, manifest = build_dataset(
+        rows, lambda row: record(program, lm, row.question), name=name, progress=progress
+    )
+    if not examples:
+        raise FinetuneError("no training example could be made", hint="Check the index (`fda index`) and gold v2.")
+    manifest.update(
+        gold=gold, split="train", backend=backend, program="rag", git_sha=git_sha(),
+        command=f"fda finetune data --name {name} --backend {backend}",
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )  # fmt: skip
+    data, written = write_dataset(examples, manifest, finetune_dir(s) / "data", DATASET_MANIFESTS)
+    return data, written, json.loads(written.read_text(encoding="utf-8"))
+
+
+def subset(examples: Sequence[Example], limit: int | None, seed: int) -> list[Example]:
+    """``limit`` examples, a seeded random draw (for the data-size ablation); all when no limit."""
+    if limit is None or limit >= len(examples):
+        return list(examples)
+    idx = sorted(random.Random(seed).sample(range(len(examples)), limit))
+    return [examples[i] for i in idx]
+
+
+def train(
+    s: Settings,
+    *,
+    data: str,
+    run: str,
+    base: str,
+    config: LoraConfig,
+    limit: int | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+    on_loaded: Callable[[float], None] | None = None,
+) -> tuple[TrainResult, dict[str, Any]]:
+    """Train a LoRA run on a data set; the run's folder keeps its config, checkpoints and a ``run.json``."""
+    from fda.lm.assemble import assemble
+    from fda.lm.registry import get_spec
+    from optimizers.finetune.base import encode, load_base
+    from optimizers.finetune.dataset import read_dataset
+
+    manifest_path = DATASET_MANIFESTS / f"{data}.manifest.json"
+    examples = subset(read_dataset(dataset_path(finetune_dir(s) / "data", data), manifest_path), limit, config.seed)
+    spec = get_spec(base)
+    if spec.base is not None:
+        raise FinetuneError(f"{base} is already an adapted model", hint="Train on a registered base model.")
+    t0 = time.monotonic()
+    model, tokenizer = load_base(assemble(spec, s.state_dir / "models"))
+    loaded = time.monotonic() - t0
+    if on_loaded is not None:
+        on_loaded(loaded)
+    encoded = [encode(tokenizer, e.messages, e.completion) for e in examples]
+    lora = LoraRun(finetune_dir(s) / "runs" / run, config)
+    result = lora.train(model, encoded, progress=progress)
+    info = {
+        "run": run, "base": spec.name, "base_sha256": spec.sha256, "data": data,
+        "data_sha256": json.loads(manifest_path.read_text(encoding="utf-8")).get("sha256") if manifest_path.is_file() else None,
+        "examples": len(examples), "left_out": result.left_out, "steps": result.steps, "config": config.to_json(),
+        "load_seconds": round(loaded, 1), "train_seconds": round(result.seconds, 1),
+        "mean_loss_first_epoch": round(result.mean_loss_first, 4), "mean_loss_last_epoch": round(result.mean_loss_last, 4),
+        "tokens_mean": round(sum(len(e.ids) for e in encoded) / len(encoded)), "git_sha": git_sha(),
+    }  # fmt: skip
+    (lora.dir / "run.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return result, info
+
+
+def export(s: Settings, *, run: str, name: str, out_dir: Path, summary: str = "") -> tuple[Path, Path]:
+    """The run's adapter as a llama.cpp GGUF in ``out_dir`` and the manifest that registers it as ``local:<name>``."""
+    from optimizers.finetune.export import export_adapter, read_adapter
+
+    run_dir = finetune_dir(s) / "runs" / run
+    info_path = run_dir / "run.json"
+    if not info_path.is_file():
+        raise FinetuneError(f"run {run!r} has not finished (no {info_path})", hint="Finish it: `fda finetune train`.")
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    adapter = export_adapter(run_dir / "adapter", out_dir / f"{name}.gguf")
+    meta = read_adapter(adapter)
+    manifest = {
+        "name": name, "base": info["base"], "adapter": adapter.name,
+        "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest(), "alpha": meta["alpha"],
+        "tensors": len(meta["tensors"]), "title": f"{info['data']}, r{info['config']['rank']}",
+        "summary": summary or f"LoRA r={info['config']['rank']} on {info['examples']} examples of {info['data']}",
+        "training": info, "command": f"fda finetune export --run {run} --model-name {name}",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return adapter, path
+
+
+def git_sha() -> str:
+    from eval.sealed import git_state
+
+    sha, changed = git_state(REPO)
+    return f"{sha}{'+dirty' if changed else ''}"
