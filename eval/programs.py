@@ -4,6 +4,7 @@ build_program("retrieval", retriever)                    # eval/retrieval_progra
 build_program("rag", retriever, lm=lm)                   # programs/factory.py: CitedRAG
 build_program("multihop", retriever, lm=lm, versions=..., latest=...)   # programs/factory.py: MultiHopRAG
 build_program("agent", retriever, lm=lm, db_path=..., agent=settings.agent)   # programs/agent.py: DocsAgent
+build_program("closedbook", retriever, lm=lm)            # programs/closed_book.py: no retrieval (a baseline)
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ PROGRAMS: dict[str, str] = {
     "rag": "programs.cited_rag:CitedRAG",
     "multihop": "programs.multihop:MultiHopRAG",
     "agent": "programs.agent:DocsAgent",
+    "closedbook": "programs.closed_book:ClosedBook",
 }
-NEEDS_LM = frozenset({"rag", "multihop", "agent"})
+NEEDS_LM = frozenset({"rag", "multihop", "agent", "closedbook"})
 
 
 def check_program(name: str) -> None:
@@ -63,6 +65,9 @@ def build_program(
             f"program {name!r} needs a language model",
             hint="Configure the LM (see docs/evaluation.md) or run `--program retrieval`.",
         )
+    if name == "closedbook":  # the model alone: the retriever is not used
+        closed: Program = cls(lm=lm, checks=checks)
+        return closed
     if name == "agent":
         if db_path is None:
             raise EvalError("the agent needs the docs store", hint="Run `fda ingest` first.")

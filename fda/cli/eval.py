@@ -35,7 +35,10 @@ eval_app = typer.Typer(
     invoke_without_command=True,
 )
 
-ProgramOpt = Annotated[str, typer.Option("--program", "-p", help="retrieval | rag | multihop | agent.")]
+ProgramOpt = Annotated[
+    str,
+    typer.Option("--program", "-p", help="retrieval | rag | multihop | agent | closedbook (no retrieval: a baseline)."),
+]
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help=f"Retrieval backend: {', '.join(BACKENDS)} (default: settings).")
 ]

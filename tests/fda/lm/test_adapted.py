@@ -118,3 +118,18 @@ def test_the_worker_refuses_a_missing_adapter(tmp_path: Path, capsys: pytest.Cap
     model.write_bytes(b"GGUF")
     assert main(["--model", str(model), "--alias", "m", "--lora", str(tmp_path / "none.gguf")]) == 2
     assert "LoRA adapter not found" in capsys.readouterr().err
+
+
+def test_models_list_shows_the_adapted_model_and_its_adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli.app import app
+
+    write_adapter(tmp_path / "adapters")
+    monkeypatch.setattr(registry, "ADAPTERS_DIR", tmp_path / "adapters")
+    monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path / "state"))
+    out = CliRunner().invoke(app, ["models", "list", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["name"]: r for r in json.loads(out.output)}
+    assert rows["tiny-fda"]["adapter"]["base"] == BASE and rows[BASE]["adapter"] is None
+    assert rows["tiny-fda"]["path"] == rows[BASE]["path"]  # one base file for both
