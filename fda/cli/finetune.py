@@ -23,6 +23,7 @@ RunName = Annotated[str, typer.Option("--name", help="The run's name (state/fine
 @finetune_app.command("data")
 def data_cmd(
     name: Annotated[str, typer.Option("--name", help="The data set's name.")] = "gold-v2-train",
+    split: Annotated[str, typer.Option(help="train (to learn from) or dev-select (a held-out loss).")] = "train",
     backend: Annotated[str | None, typer.Option(help="Retrieval backend (default: retrieval.backend).")] = None,
 ) -> None:
     """Pair every gold v2 train question's served prompt (the rag program's answer step, recorded with an LM that
@@ -40,11 +41,15 @@ def data_cmd(
         with Progress(*columns, console=err_console, transient=True) as bar:
             task = bar.add_task("rows", total=None)
             path, manifest_path, manifest = make_data(
-                s, name=name, backend=backend, progress=lambda i, n: bar.update(task, completed=i, total=n)
+                s,
+                name=name,
+                split=split,
+                backend=backend,
+                progress=lambda i, n: bar.update(task, completed=i, total=n),
             )
     except FDAError as err:
         fail(err)
-    console.print(f"{manifest['examples']} examples of {manifest['rows']} train rows -> {path}")
+    console.print(f"{manifest['examples']} examples of {manifest['rows']} {manifest['split']} rows -> {path}")
     console.print(f"by kind {json.dumps(manifest['by_kind'])}; skipped {json.dumps(manifest['skipped'])}")
     console.print(f"manifest: {manifest_path}")
 
@@ -103,6 +108,33 @@ def train_cmd(
         f"{result.steps} steps in {result.seconds / 60:.1f} min; mean target loss {info['mean_loss_first_epoch']} "
         f"(first epoch) -> {info['mean_loss_last_epoch']} (last); adapter: {result.adapter_dir}"
     )
+
+
+@finetune_app.command("loss")
+def loss_cmd(
+    data: DataName = "gold-v2-dev-select",
+    run: Annotated[
+        str | None, typer.Option("--run", help="A finished run's adapter (default: the base alone).")
+    ] = None,
+    base: Annotated[str, typer.Option(help="The embedded model.")] = "qwen2.5-coder-0.5b",
+) -> None:
+    """Mean target loss of the base model, or of a run's adapter, on a data set (build a held-out one with
+    `fda finetune data --split dev-select --name gold-v2-dev-select`): compares runs without an LM eval."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from fda.console import console, err_console, fail
+    from optimizers.finetune.pipeline import held_out_loss
+
+    s = get_settings()
+    columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("examples", total=None)
+            out = held_out_loss(s, data=data, base=base, run=run,
+                                progress=lambda i, n: bar.update(task, completed=i, total=n))  # fmt: skip
+    except FDAError as err:
+        fail(err)
+    console.print_json(json.dumps(out))
 
 
 @finetune_app.command("export")

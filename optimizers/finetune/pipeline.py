@@ -32,15 +32,24 @@ def finetune_dir(s: Settings) -> Path:
     return s.state_dir / "finetune"
 
 
-def train_rows(gold: str = "v2") -> list[GoldQuestion]:
-    """The gold train split only (``check_split`` refuses a row of any other split)."""
+SPLITS = ("train", "dev-select")  # train to learn from, dev-select for a held-out loss; never dev-confirm or test
+
+
+def split_rows(gold: str = "v2", split: str = "train") -> list[GoldQuestion]:
+    """A gold split the fine-tuning may read: train, or dev-select for the held-out loss (``check_split`` refuses a
+    row of any other split; the sealed test and dev-confirm are refused by name)."""
     from eval.gold import load_gold
     from optimizers.examples import check_split
 
-    rows = load_gold(gold, split="train")
-    check_split(rows, "train")
+    if split not in SPLITS:
+        raise FinetuneError(
+            f"fine-tuning data may come from {' or '.join(SPLITS)}, not {split!r}",
+            hint="dev-confirm checks a choice once; the test split is sealed (docs/evaluation.md).",
+        )
+    rows = load_gold(gold, split=split)  # type: ignore[arg-type]
+    check_split(rows, split)  # type: ignore[arg-type]
     if not rows:
-        raise FinetuneError(f"gold {gold} has no train rows", hint="Check data/gold/ (`fda gold validate`).")
+        raise FinetuneError(f"gold {gold} has no {split} rows", hint="Check data/gold/ (`fda gold validate`).")
     return rows
 
 
@@ -49,16 +58,17 @@ def make_data(
     *,
     name: str,
     gold: str = "v2",
+    split: str = "train",
     backend: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Path, Path, dict[str, Any]]:
-    """Record the served rag program's answer prompts for every train row and pair them with their targets."""
+    """Record the served rag program's answer prompts for every row of ``split`` and pair them with their targets."""
     from eval.programs import build_program
     from eval.session import open_retriever
     from index.ingest.store import ingested_versions
     from programs.trust.checks import checks_for
 
-    rows = train_rows(gold)
+    rows = split_rows(gold, split)
     backend = backend or s.retrieval.backend
     retriever = open_retriever(backend, s)
     lm = RecordingLM()
@@ -72,8 +82,8 @@ def make_data(
     if not examples:
         raise FinetuneError("no training example could be made", hint="Check the index (`fda index`) and gold v2.")
     manifest.update(
-        gold=gold, split="train", backend=backend, program="rag", git_sha=git_sha(),
-        command=f"fda finetune data --name {name} --backend {backend}",
+        gold=gold, split=split, backend=backend, program="rag", git_sha=git_sha(),
+        command=f"fda finetune data --name {name} --split {split} --backend {backend}",
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
     data, written = write_dataset(examples, manifest, finetune_dir(s) / "data", DATASET_MANIFESTS)
@@ -128,6 +138,45 @@ def train(
     }  # fmt: skip
     (lora.dir / "run.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return result, info
+
+
+def held_out_loss(
+    s: Settings, *, data: str, base: str, run: str | None = None, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """Mean target loss (per token, and per example) of ``base`` (with ``run``'s adapter when given) on a data set:
+    the cheap way to compare runs (rank, examples, steps) before an eval with the LM."""
+    import torch
+
+    from fda.lm.assemble import assemble
+    from fda.lm.registry import get_spec
+    from optimizers.finetune.base import encode, load_base
+    from optimizers.finetune.dataset import read_dataset
+    from optimizers.finetune.train import target_loss
+
+    examples = read_dataset(dataset_path(finetune_dir(s) / "data", data), DATASET_MANIFESTS / f"{data}.manifest.json")
+    model, tokenizer = load_base(assemble(get_spec(base), s.state_dir / "models"))
+    if run is not None:
+        from peft import PeftModel
+
+        adapter = finetune_dir(s) / "runs" / run / "adapter"
+        if not adapter.is_dir():
+            raise FinetuneError(f"run {run!r} has no adapter at {adapter}", hint="Finish it: `fda finetune train`.")
+        model = PeftModel.from_pretrained(model, str(adapter))
+    model.eval()
+    losses: list[tuple[float, int]] = []
+    with torch.no_grad():
+        for i, example in enumerate(examples, start=1):
+            encoded = encode(tokenizer, example.messages, example.completion)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                losses.append((float(target_loss(model, encoded, torch)), encoded.target_tokens))
+            if progress is not None:
+                progress(i, len(examples))
+    tokens = sum(n for _, n in losses)
+    return {
+        "data": data, "base": base, "run": run, "examples": len(losses),
+        "loss_per_token": round(sum(v * n for v, n in losses) / tokens, 4),
+        "loss_per_example": round(sum(v for v, _ in losses) / len(losses), 4),
+    }  # fmt: skip
 
 
 def export(s: Settings, *, run: str, name: str, out_dir: Path, summary: str = "") -> tuple[Path, Path]:

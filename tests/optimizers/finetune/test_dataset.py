@@ -61,3 +61,18 @@ def test_subset_is_a_seeded_draw_in_file_order() -> None:
     a, b = subset(items, 10, seed=1), subset(items, 10, seed=1)  # type: ignore[arg-type]
     assert a == b == sorted(a) and len(set(a)) == 10 and a != list(range(10))
     assert subset(items, None, 0) == items and subset(items, 99, 0) == items  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("split", ["test", "dev-confirm", "dev"])
+def test_only_train_and_dev_select_may_become_fine_tuning_data(split: str) -> None:
+    from optimizers.finetune.pipeline import split_rows
+
+    with pytest.raises(FinetuneError, match="sealed"):
+        split_rows("v2", split)
+
+
+def test_train_rows_are_train_rows() -> None:
+    from optimizers.finetune.pipeline import split_rows
+
+    rows = split_rows("v2", "train")
+    assert rows and {r.assigned_split for r in rows} == {"train"}
