@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -96,16 +97,14 @@ def main() -> None:
             row[f"{label}_top"] = max(dist, key=dist.__getitem__)
             row[f"{label}_p_target"] = round(dist.get(target, 0.0), 4)
         rows.append(row)
-        print(json.dumps(row))
+        sys.stdout.write(json.dumps(row) + "\n")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{a.run}-parity.jsonl"
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     agree = sum(r["hf_tuned_top"] == r["llama_tuned_top"] for r in rows)
     moved = sum(abs(r["llama_tuned_p_target"] - r["llama_base_p_target"]) > 0.01 for r in rows)
-    print(
-        f"top token agrees (tuned, hf vs llama.cpp): {agree}/{len(rows)}; llama.cpp target p moved: {moved}/{len(rows)}"
-    )
-    print(f"wrote {out}")
+    sys.stdout.write(f"top token agrees (tuned, transformers vs llama.cpp): {agree}/{len(rows)}; ")
+    sys.stdout.write(f"llama.cpp p(target) moved by the adapter: {moved}/{len(rows)}\nwrote {out}\n")
 
 
 if __name__ == "__main__":
