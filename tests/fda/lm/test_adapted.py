@@ -133,3 +133,18 @@ def test_models_list_shows_the_adapted_model_and_its_adapter(tmp_path: Path, mon
     rows = {r["name"]: r for r in json.loads(out.output)}
     assert rows["tiny-fda"]["adapter"]["base"] == BASE and rows[BASE]["adapter"] is None
     assert rows["tiny-fda"]["path"] == rows[BASE]["path"]  # one base file for both
+
+
+def test_the_committed_adapters_match_their_manifests() -> None:
+    pytest.importorskip("gguf")
+    from optimizers.finetune.export import read_adapter
+
+    committed = adapted_models()
+    assert "qwen2.5-coder-0.5b-fda" in committed  # docs/finetune.md, docs/model-card.md
+    for spec in committed.values():
+        path = check_adapter(spec)  # the sha256 in the manifest
+        assert path is not None
+        meta = read_adapter(path)
+        assert (meta["type"], meta["adapter_type"], meta["arch"]) == ("adapter", "lora", "qwen2")
+        manifest = json.loads(path.with_suffix(".json").read_text())
+        assert meta["alpha"] == manifest["alpha"] and len(meta["tensors"]) == manifest["tensors"]
