@@ -134,6 +134,10 @@ BEFORE_TRUST_CHECKS = {
     "declining's 0.450, paired 95% CI 0.000..0.167",
     "20261205-234310-rag-fused-dev-select": "1.5B, 30-question subset (answer.whole_code on): 0.492 against never "
     "declining's 0.425, paired 95% CI 0.000..0.167",
+    # session 20: the 0.5B on all of dev-select with today's checks, the baseline of the LoRA comparison
+    # (docs/finetune.md); the adapted 0.5B (20261206-085519) and the 1.5B (20261206-082739) beside it pass
+    "20261206-074939-rag-fused-dev-select": "0.5B, all of dev-select, with the checks: over-refusal 0.32; 0.291 "
+    "against always declining's 0.333, paired 95% CI -0.129..0.044",
 }
 
 
