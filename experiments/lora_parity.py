@@ -55,22 +55,18 @@ def main() -> None:
     import torch
     from peft import PeftModel
 
-    from fda.lm.assemble import assemble
-    from fda.lm.registry import get_spec
+    from fda.lm.assemble import model_path
     from fda.lm.server import LocalServer, ServerConfig
     from fda.settings import get_settings
-    from optimizers.finetune.base import encode, load_base
-    from optimizers.finetune.dataset import DATASET_MANIFESTS, dataset_path, read_dataset
+    from optimizers.finetune.base import encode
     from optimizers.finetune.export import export_adapter
-    from optimizers.finetune.pipeline import finetune_dir
+    from optimizers.finetune.pipeline import finetune_dir, load_base_model, load_examples
 
     s = get_settings()
-    base_file = assemble(get_spec("qwen2.5-coder-0.5b"), s.state_dir / "models")
     run_dir = finetune_dir(s) / "runs" / a.run
-    examples = read_dataset(
-        dataset_path(finetune_dir(s) / "data", a.data), DATASET_MANIFESTS / f"{a.data}.manifest.json"
-    )
-    model, tokenizer = load_base(base_file)
+    examples = load_examples(s, a.data)
+    spec, model, tokenizer = load_base_model(s, "qwen2.5-coder-0.5b")
+    base_file = model_path(spec, s.state_dir / "models")
     model.eval()
     rows: list[dict[str, Any]] = []
     cases = []

@@ -12,6 +12,7 @@ applies at load time. Each is a manifest ``data/adapters/<name>.json`` beside it
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -122,10 +123,37 @@ MODELS: dict[str, ModelSpec] = {
 
 def adapted_models(directory: Path | None = None) -> dict[str, ModelSpec]:
     """The adapted models whose manifest and adapter file are in ``directory`` (default data/adapters/). A manifest
-    that cannot be read, or names an unknown base, is skipped with a warning: the registered models still work."""
+    that cannot be read, or names an unknown base, is skipped with a warning: the registered models still work.
+
+    Read once per state of the folder (its files' names, sizes and mtimes): ``is_embedded`` asks on every answer,
+    and a broken manifest is warned about once, not per question."""
     directory = ADAPTERS_DIR if directory is None else directory
+    return dict(_read_adapted(directory, _listing(directory), tuple(MODELS)))
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(directory.iterdir()) if directory.is_dir() else []
+
+
+def _listing(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of every file: what the cached reading of the manifests is keyed on."""
+    out = []
+    for path in _files(directory):
+        try:
+            st = path.stat()
+        except OSError:  # removed meanwhile
+            continue
+        out.append((path.name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_adapted(
+    directory: Path, listing: tuple[tuple[str, int, int], ...], registered: tuple[str, ...]
+) -> dict[str, ModelSpec]:
+    """The manifests of ``directory`` as it is in ``listing`` (the cache key; ``registered`` too, the bases)."""
     out: dict[str, ModelSpec] = {}
-    for manifest in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+    for manifest in (p for p in _files(directory) if p.suffix == ".json"):
         try:
             meta = json.loads(manifest.read_text(encoding="utf-8"))
             base = MODELS[meta["base"]]

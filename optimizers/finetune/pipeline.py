@@ -20,8 +20,16 @@ from typing import Any
 
 from eval.gold import GoldQuestion
 from fda.errors import FinetuneError
+from fda.lm.registry import ModelSpec
 from fda.settings import Settings
-from optimizers.finetune.dataset import DATASET_MANIFESTS, Example, build_dataset, dataset_path, write_dataset
+from optimizers.finetune.dataset import (
+    DATASET_MANIFESTS,
+    Example,
+    build_dataset,
+    dataset_path,
+    read_dataset,
+    write_dataset,
+)
 from optimizers.finetune.records import RecordingLM, record
 from optimizers.finetune.train import LoraConfig, LoraRun, TrainResult
 
@@ -30,6 +38,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 def finetune_dir(s: Settings) -> Path:
     return s.state_dir / "finetune"
+
+
+def load_examples(s: Settings, data: str) -> list[Example]:
+    """A data set of ``fda finetune data``, checked against its committed manifest's hash."""
+    return read_dataset(dataset_path(finetune_dir(s) / "data", data), DATASET_MANIFESTS / f"{data}.manifest.json")
+
+
+def load_base_model(s: Settings, base: str) -> tuple[ModelSpec, Any, Any]:
+    """(spec, model, tokenizer) of a registered embedded model, its file assembled first. An adapted model is
+    refused: its file is its base's, so the adapter would silently be missing."""
+    from fda.lm.assemble import assemble
+    from fda.lm.registry import get_spec
+    from optimizers.finetune.base import load_base
+
+    spec = get_spec(base)
+    if spec.base is not None:
+        raise FinetuneError(f"{base} is already an adapted model", hint=f"Name its base, {spec.base}.")
+    model, tokenizer = load_base(assemble(spec, s.state_dir / "models"))
+    return spec, model, tokenizer
 
 
 SPLITS = ("train", "dev-select")  # train to learn from, dev-select for a held-out loss; never dev-confirm or test
@@ -110,18 +137,12 @@ def train(
     on_loaded: Callable[[float], None] | None = None,
 ) -> tuple[TrainResult, dict[str, Any]]:
     """Train a LoRA run on a data set; the run's folder keeps its config, checkpoints and a ``run.json``."""
-    from fda.lm.assemble import assemble
-    from fda.lm.registry import get_spec
-    from optimizers.finetune.base import encode, load_base
-    from optimizers.finetune.dataset import read_dataset
+    from optimizers.finetune.base import encode
 
     manifest_path = DATASET_MANIFESTS / f"{data}.manifest.json"
-    examples = subset(read_dataset(dataset_path(finetune_dir(s) / "data", data), manifest_path), limit, config.seed)
-    spec = get_spec(base)
-    if spec.base is not None:
-        raise FinetuneError(f"{base} is already an adapted model", hint="Train on a registered base model.")
+    examples = subset(load_examples(s, data), limit, config.seed)
     t0 = time.monotonic()
-    model, tokenizer = load_base(assemble(spec, s.state_dir / "models"))
+    spec, model, tokenizer = load_base_model(s, base)
     loaded = time.monotonic() - t0
     if on_loaded is not None:
         on_loaded(loaded)
@@ -147,14 +168,11 @@ def held_out_loss(
     the cheap way to compare runs (rank, examples, steps) before an eval with the LM."""
     import torch
 
-    from fda.lm.assemble import assemble
-    from fda.lm.registry import get_spec
-    from optimizers.finetune.base import encode, load_base
-    from optimizers.finetune.dataset import read_dataset
+    from optimizers.finetune.base import encode
     from optimizers.finetune.train import target_loss
 
-    examples = read_dataset(dataset_path(finetune_dir(s) / "data", data), DATASET_MANIFESTS / f"{data}.manifest.json")
-    model, tokenizer = load_base(assemble(get_spec(base), s.state_dir / "models"))
+    examples = load_examples(s, data)
+    _, model, tokenizer = load_base_model(s, base)
     if run is not None:
         from peft import PeftModel
 

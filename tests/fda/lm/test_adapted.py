@@ -148,3 +148,17 @@ def test_the_committed_adapters_match_their_manifests() -> None:
         assert (meta["type"], meta["adapter_type"], meta["arch"]) == ("adapter", "lora", "qwen2")
         manifest = json.loads(path.with_suffix(".json").read_text())
         assert meta["alpha"] == manifest["alpha"] and len(meta["tensors"]) == manifest["tensors"]
+
+
+def test_the_folder_is_read_once_per_state_and_again_when_it_changes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "garbled.json").write_text("{not json")
+    with caplog.at_level("WARNING", logger="fda.lm.registry"):
+        for _ in range(5):  # is_embedded asks on every answer
+            assert adapted_models(tmp_path) == {}
+    assert sum("garbled.json" in r.getMessage() for r in caplog.records) == 1
+    write_adapter(tmp_path)  # a new adapter is seen without a restart
+    assert list(adapted_models(tmp_path)) == ["tiny-fda"]
+    adapted_models(tmp_path)["tiny-fda"] = MODELS[BASE]  # callers get a copy, not the cache
+    assert adapted_models(tmp_path)["tiny-fda"].base == BASE

@@ -76,3 +76,11 @@ def test_train_rows_are_train_rows() -> None:
 
     rows = split_rows("v2", "train")
     assert rows and {r.assigned_split for r in rows} == {"train"}
+
+
+def test_an_adapted_model_is_refused_as_a_base_before_anything_loads(tmp_path: Path) -> None:
+    from fda.settings import Settings
+    from optimizers.finetune.pipeline import load_base_model
+
+    with pytest.raises(FinetuneError, match="already an adapted model"):  # its file is its base's: no adapter
+        load_base_model(Settings(state_dir=tmp_path), "qwen2.5-coder-0.5b-fda")
