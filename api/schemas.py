@@ -27,7 +27,7 @@ class AskResponse(BaseModel):
     reason: str = Field(
         default="",
         description="Why it declined or fell back: out_of_scope, premise (an API the docs never show), "
-        "verification (no sentence supported by the sources), an LM error...",
+        "coverage (a tool the docs never mention), verification (no sentence supported by the sources), an LM error...",
     )
     verification: dict[str, object] | None = Field(
         default=None,

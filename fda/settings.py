@@ -497,6 +497,12 @@ class AnswerSettings(_Section):
         description="Say so, instead of answering, when the question names an API (a keyword argument, a method, an "
         "import) that the docs never show.",
     )
+    coverage: bool = Field(
+        default=True,
+        description="Say so, instead of answering, when a short question asks about a tool or technology that no "
+        "version of the docs mentions (Brotli, APScheduler, Keycloak: rare words the docs never use; "
+        "programs/trust/coverage.py).",
+    )
     verify: Literal["remove", "mark", "off"] = Field(
         default="remove",
         description="After the answer: sentences no shown passage supports, and code with APIs the docs never show, "

@@ -29,6 +29,7 @@ from programs.trust.assumption import (
     still_documented_note,
 )
 from programs.trust.checks import TrustChecks
+from programs.trust.coverage import coverage_note, unmentioned
 from programs.trust.echo import drop_echoes, drop_prose
 from programs.trust.premise import premise_note, unknown_apis
 from programs.trust.requested import drop_requested, requested_strings
@@ -175,6 +176,14 @@ def _trust_before(checks: TrustChecks | None, question: str, lm: Any | None = No
         if unknown:
             names = ", ".join(u.describe() for u in unknown)
             return cannot_answer([], [question], f"premise: not in the docs: {names}", premise_note(unknown))
+    # then a short question about a tool the docs never mention ("... with APScheduler?"): before the scope gate,
+    # which reads it as FastAPI (it is phrased as FastAPI questions are) and would let the LM guess
+    if checks.coverage is not None:
+        tools = unmentioned(question, checks.coverage)
+        if tools:
+            return cannot_answer(
+                [], [question], f"coverage: never in the docs: {', '.join(tools)}", coverage_note(tools)
+            )
     if checks.scope is not None:
         decision = checks.scope.check(question)
         if not decision.in_scope:

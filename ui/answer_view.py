@@ -46,6 +46,8 @@ def checks_note(resp: dict[str, Any]) -> str:
         return "Declined before answering: the question does not look like it is about FastAPI."
     if reason.startswith("premise"):
         return "Declined before answering: the question names an API the FastAPI docs never show."
+    if reason.startswith("coverage"):
+        return "Declined before answering: the question asks about a tool the FastAPI docs never mention."
     if reason.startswith("verification: the answer held only"):
         return "Declined after answering: the draft held only what an instruction inside the question asked for."
     if reason.startswith("verification: the answer only asked"):

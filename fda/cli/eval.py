@@ -764,7 +764,7 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
                 config=s.answer, checks=checks_for(s, retriever), db_path=s.db_path, agent=s.agent,
             )  # fmt: skip
             meta = {"run_id": run_id, "program": program, "backend": backend, "part": part, "lm": s.lm.model,
-                    "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "harm_judge": s.answer.harm_judge, "premise": s.answer.premise, "verify": s.answer.verify},
+                    "checks": {"scope": s.answer.scope, "harm": s.answer.harm, "harm_judge": s.answer.harm_judge, "premise": s.answer.premise, "coverage": s.answer.coverage, "verify": s.answer.verify},
                     "git_sha": sha, "git_dirty": bool(changed), "command": command, "access_entry": entry_id}  # fmt: skip
             columns = (TextColumn("attacks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from programs.release_notes import ReleaseNotes
 from programs.since import LatestDocs
+from programs.trust.coverage import DocsWords
 from programs.trust.harm import HarmGate, load_harm_gate
 from programs.trust.intent import IntentJudge
 from programs.trust.scope import QuestionEncoder, ScopeGate, load_scope_gate
@@ -39,6 +40,7 @@ class TrustChecks:
     vocabulary: ApiVocabulary | None = None  # the premise check and the API check of answers
     verify: Mode = "remove"
     premise: bool = True
+    coverage: DocsWords | None = None  # every word of the docs: a short question about a tool they never mention
     harm: HarmGate | None = None
     intent: IntentJudge | None = None  # the LM's own check of the questions the harm classifier is unsure about
     releases: ReleaseNotes | None = (
@@ -61,6 +63,7 @@ class TrustChecks:
             "harm": self.harm.model.threshold if self.harm else None,
             "intent": intent,
             "premise": bool(self.premise and self.vocabulary is not None),
+            "coverage": self.coverage is not None,
             "verify": self.verify,
         }
 
@@ -116,7 +119,7 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
     scope = _gate("scope", config.scope, encoder, config.scope_model or SCOPE_MODEL, load_scope_gate)
     harm = _gate("harm", config.harm, encoder, config.harm_model or HARM_MODEL, load_harm_gate)
     vocabulary = None
-    if config.premise or config.verify != "off":
+    if config.premise or config.coverage or config.verify != "off":
         try:
             vocabulary = load_vocabulary(settings.db_path)
         except Exception as err:  # no store: the API checks are off, the rest still runs
@@ -136,6 +139,7 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
         vocabulary=vocabulary,
         verify=config.verify,
         premise=config.premise,
+        coverage=DocsWords(vocabulary) if config.coverage and vocabulary is not None else None,
         harm=harm,
         intent=IntentJudge(embedded=config.harm_judge == "on") if harm and config.harm_judge != "off" else None,
         releases=releases,

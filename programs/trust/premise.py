@@ -25,7 +25,7 @@ _QUALIFIED = re.compile(r"\bfastapi\.((?:[a-z_]+\.)*)([A-Za-z_]\w*)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 _HOST = re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|app|cloud|co|ai|sh|me|info|xyz|local)\b(?![(\w])")
 # another framework named: ``app.use()`` or ``@app.before_request`` is then likely its app, not FastAPI's
-_OTHER_FRAMEWORK = re.compile(
+OTHER_FRAMEWORK = re.compile(
     r"\b(?:flask|express(?:\.js)?|django|sanic|quart|bottle|falcon|tornado|aiohttp|litestar|koa|spring|rails"
     r"|laravel|nest(?:js)?)\b",
     re.IGNORECASE,
@@ -63,7 +63,7 @@ def prose(question: str) -> str:
 def unknown_apis(question: str, vocab: ApiVocabulary) -> list[Unknown]:
     """APIs the question's prose names that the docs never show (empty: nothing to object to)."""
     question = prose(question)
-    receivers = frozenset[str]() if _OTHER_FRAMEWORK.search(question) else RECEIVERS
+    receivers = frozenset[str]() if OTHER_FRAMEWORK.search(question) else RECEIVERS
     found: dict[tuple[str, str], Unknown] = {}
 
     def flag(name: str, owner: str = "") -> None:

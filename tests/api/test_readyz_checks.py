@@ -14,6 +14,7 @@ def test_readyz_reports_the_default_programs_checks() -> None:
         "harm": None,  # no harm classifier in this bundle: said, not hidden
         "intent": None,
         "premise": True,
+        "coverage": False,  # no docs words in this bundle
         "verify": "remove",
     }  # type: ignore[union-attr]
     assert checks_of(CitedRAG(FakeRetriever()))["scope"] is None  # no gate loaded: said, not hidden

@@ -127,3 +127,14 @@ def test_the_harm_and_scope_gates_share_one_encoding_per_question(tmp_path: Any)
     assert encoder.calls == 1
     checks.scope.check("How do I declare a path parameter?")
     assert encoder.calls == 2
+
+
+@pytest.mark.parametrize("program_cls", [CitedRAG, MultiHopRAG])
+def test_a_tool_the_docs_never_mention_is_named_without_the_lm(retriever: FakeRetriever, program_cls: type) -> None:
+    from programs.trust.coverage import DocsWords
+
+    checks = TrustChecks(vocabulary=CHECKS.vocabulary, coverage=DocsWords(CHECKS.vocabulary))  # type: ignore[arg-type]
+    with dspy.context(lm=CountingLM()):
+        pred = program_cls(retriever, checks=checks)(question="How do I enable Brotli compression in FastAPI?")
+    assert pred.cannot_answer and pred.reason == "coverage: never in the docs: Brotli"
+    assert pred.answer.startswith("The FastAPI docs do not mention Brotli") and retriever.calls == []
