@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -13,6 +12,7 @@ import anyio
 from api.cache import normalize_question
 from api.schemas import AskRequest, AskResponse
 from api.services import Services
+from api.threads import run_abandonable
 from fda.tracing import span, trace_id_of
 from programs.answering import fallback
 from programs.guard import check_question
@@ -152,9 +152,7 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
                         return program(question=question, version=version)
 
                 try:
-                    pred = await asyncio.wait_for(
-                        anyio.to_thread.run_sync(call), services.settings.api.request_timeout_s
-                    )
+                    pred = await run_abandonable(call, services.settings.api.request_timeout_s, name="fda-answer")
                 except TimeoutError:
                     log.warning(
                         "answer over its %.0f s budget: retrieval-only", services.settings.api.request_timeout_s

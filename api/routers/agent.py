@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import dspy
 from fastapi import APIRouter
 from opentelemetry.trace import use_span
@@ -21,6 +20,7 @@ from api.answering import check_code, usage_of
 from api.deps import ServicesDep
 from api.schemas import AgentRequest, AgentResponse, AgentStep, ErrorResponse
 from api.services import Services
+from api.threads import run_abandonable
 from fda.errors import IndexMissingError
 from fda.tracing import trace_id_of, tracer
 from programs.agent import AGENT_LISTENER
@@ -58,7 +58,7 @@ async def _run(services: Services, agent: Any, question: str, version: str, max_
 
         budget = services.settings.agent.max_seconds + ANSWER_MARGIN_S
         try:
-            return await asyncio.wait_for(anyio.to_thread.run_sync(call), budget)
+            return await run_abandonable(call, budget, name="fda-agent")
         except TimeoutError:
             log.warning("agent over its %.0f s budget", budget)
             return dspy.Prediction(
