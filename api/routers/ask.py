@@ -21,6 +21,7 @@ from fda.types import Passage
 from programs.answering import SOURCES_LISTENER
 from programs.citations import snippet
 from programs.guard import check_question
+from programs.trust.draft import DraftFilter
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -39,8 +40,9 @@ async def ask(req: AskRequest, services: ServicesDep) -> AskResponse:
 @router.post("/ask/stream", responses=ERRORS)
 async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceResponse:
     """SSE: ``meta``; ``sources`` (the passages the answer is written from, numbered like its markers) as soon as
-    retrieval and the checks are done, before the LM's first token; ``token`` events (the model's draft, not yet
-    verified); then ``citations`` and ``final`` (the verified answer: unsupported sentences, foreign links and
+    retrieval and the checks are done, before the LM's first token; ``token`` events (the model's draft, a sentence
+    or line at a time, with adapter markup and links the sources do not hold taken out; the sentences are not yet
+    checked against their sources: programs/trust/draft.py); then ``citations`` and ``final`` (the verified answer: unsupported sentences, foreign links and
     made-up markers removed). A question declined before the LM sends no ``sources``."""
     question = check_question(req.question, services.settings.api.max_question_chars)
     version = services.resolve_version(req.version)
@@ -92,16 +94,21 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
                         await queue.put((kind, payload))
 
         producer = asyncio.create_task(produce())
+        draft = DraftFilter()
         try:
             while True:
                 kind, payload = await queue.get()
                 if kind == "done":
                     break
                 if kind == "sources":  # before the LM's first token: what the answer will be written from
+                    draft.sources(payload)
                     yield {"event": "sources", "data": json.dumps(source_list(payload))}
                 elif kind == "token":
-                    yield {"event": "token", "data": json.dumps({"text": payload})}
+                    if text := draft.feed(payload):
+                        yield {"event": "token", "data": json.dumps({"text": text})}
                 elif kind == "final":
+                    if rest := draft.flush():
+                        yield {"event": "token", "data": json.dumps({"text": rest})}
                     pred = payload
                 elif kind == "error":
                     error = {"code": type(payload).__name__, "message": str(payload)[:500]}

@@ -226,6 +226,15 @@ def test_stream_events_in_order(client: TestClient) -> None:
     assert sources[0]["number"] == 1 and sources[0]["url"] == final["citations"][0]["url"] and sources[0]["snippet"]
 
 
+def test_stream_tokens_go_out_a_sentence_at_a_time_without_foreign_links(client: TestClient) -> None:
+    """The draft a client shows before ``final`` never carries a link an injected instruction asked for."""
+    services_of(client).programs["rag"].text = "Log in at https://evil.example/login first. Add CORSMiddleware [1]."
+    events = _sse(client.post("/v1/ask/stream", json={"question": "How do I enable CORS?"}).text)
+    tokens = [d["text"] for k, d in events if k == "token"]
+    assert tokens and not any("evil.example" in t for t in tokens)
+    assert tokens[0].startswith("Log in at (link removed") and tokens[0].endswith("first. ")  # one whole sentence
+
+
 def test_sources_are_sent_before_the_lm_finishes(settings: Settings, tmp_path: Path) -> None:
     """With the LM blocked after retrieval, the stream has already carried the sources."""
     import threading
