@@ -19,7 +19,8 @@ A name counts when all of these hold:
   classes), nor the name of an exception (``DetachedInstanceError``: the question is about the error).
 
 Only short English questions are judged (``MAX_WORDS`` words of prose): in a pasted issue report a rare name
-is usually context ("I also use chainlit"), not what is asked. Thresholds chosen on gold v2 train only.
+is usually context ("I also use chainlit"), not what is asked. Thresholds chosen on gold v2 train and the
+FastAPI questions of the scope and harm pools (``python -m experiments.coverage_check choose``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _INLINE_CODE = re.compile(r"`[^`\n]*`")
 # a question that compares or ports ("coming from Litestar", "multer -> UploadFile", "instead of X") names the
 # other tool as context, and what it asks of FastAPI is usually in the docs
 _COMPARISON = re.compile(
-    r"\b(?:coming|migrat\w*|port(?:ing|ed)?|moving|mov\w+|switch\w*|translat\w*|convert\w*)\s+(?:\w+\s+)?(?:from|to|into)\b"
+    r"\b(?:coming|migrat\w*|port(?:ing|ed)?|mov(?:e|es|ed|ing)|switch\w*|translat\w*|convert\w*)\s+(?:\w+\s+)?(?:from|to|into)\b"
     r"|\b(?:equivalent|instead of|vs\.?|versus|compared? (?:to|with)|alternative to|like in|used)\b|→|->",
     re.IGNORECASE,
 )
@@ -55,9 +56,11 @@ FOREIGN = 3.0  # Zipf frequency at which a word counts as common there ("bekomme
 
 @lru_cache(maxsize=4096)
 def _zipf(word: str, language: str = "en") -> float:
-    from wordfreq import zipf_frequency  # a data package (~60 MB of word lists), imported when first asked
+    """English from wordfreq's large list (rare words are the point: ~40 MB in memory); the other languages from
+    its small ones (only their common words matter: ~2 MB each, where the large ones took 250 MB together)."""
+    from wordfreq import zipf_frequency  # a data package (~60 MB on disk), imported when first asked
 
-    return float(zipf_frequency(word, language))
+    return float(zipf_frequency(word, language, wordlist="best" if language == "en" else "small"))
 
 
 def _foreign(word: str) -> bool:
