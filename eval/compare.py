@@ -57,6 +57,16 @@ def load_run(run_id: str, folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def lm_failures(rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Ids of the rows answered retrieval-only because the LM call failed (timeout under load, server down):
+    they measure the LM server, not the program (eval/runner.py asks them again once, alone)."""
+    return {r["question_id"] for r in rows if r.get("fallback") and str(r.get("reason") or "").startswith("lm_error")}
+
+
+def without(rows: Sequence[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["question_id"] not in ids]
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 

@@ -68,7 +68,8 @@ def render_markdown(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         "",
         f"- program **{meta['program']}**, backend **{meta['backend']}**, split **{meta['split']}**, "
         f"gold **{meta['gold_version']}** (hash `{meta['gold_hash']}`), corpus `{meta.get('corpus_hash') or 'n/a'}`",
-        f"- {summary['n_questions']} questions, {summary['n_errors']} errors, {meta.get('workers')} workers, "
+        f"- {summary['n_questions']} questions, {summary['n_errors']} errors, "
+        f"{summary.get('lm_failures', 0)} LM failures (retrieval-only fallbacks), {meta.get('workers')} workers, "
         f"{fmt(meta.get('seconds'))} s; latency p50 {fmt(summary['latency_p50_s'])} s, "
         f"p95 {fmt(summary['latency_p95_s'])} s",
         "- n/a: the metric does not apply (retrieval-only program, no gold section, no forbidden string...)",

@@ -26,7 +26,7 @@ from eval.gold_check import missing_sections
 from eval.judge import AnswerJudge
 from eval.report import write_report
 from eval.results import QuestionResult, ResultWriter, flat_row, load_results
-from eval.runner import VersionOf, _no_version, run_questions
+from eval.runner import VersionOf, _no_version, lm_failed, run_questions
 from eval.store import save_run
 from eval.tracking import flat_metrics, log_run
 from fda.errors import EvalError, GoldSetError
@@ -134,8 +134,9 @@ def _run_part(
     version_of: VersionOf,
     progress: bool,
 ) -> list[QuestionResult]:
-    """Run the questions not finished yet (missing or failed in ``path``), return all in ``rows`` order."""
-    finished = {q: r for q, r in load_results(path).items() if r.error is None}
+    """Run the questions not finished yet (missing, failed, or answered retrieval-only because the LM call failed,
+    in ``path``), return all in ``rows`` order."""
+    finished = {q: r for q, r in load_results(path).items() if r.error is None and not lm_failed(r)}
     todo = [row for row in rows if row.id not in finished]
     if finished:
         log.info("%s: %d of %d questions already finished", label, len(rows) - len(todo), len(rows))
@@ -259,7 +260,7 @@ def report_run(run_dir: Path, eval_db: Path, n_samples: int | None = None, seed:
         seed=meta.get("bootstrap_seed", 0) if seed is None else seed,
         baseline=baseline, baseline_name="bm25", labels=_labels(eval_db), gold_first=_gold_first(meta),
     )  # fmt: skip
-    meta.update(n_questions=len(results), n_errors=summary["n_errors"])
+    meta.update(n_questions=len(results), n_errors=summary["n_errors"], lm_failures=summary["lm_failures"])
     write_meta(run_dir, meta)
     files = write_report(run_dir, meta, summary, results)
     return RunOutcome(run_dir, meta, summary, results, files=files)

@@ -6,6 +6,11 @@ Every finished question is appended to ``results.jsonl`` by its worker before th
 an interrupted run (Ctrl-C, crash) keeps what it finished. A question whose program raises is recorded
 with its error and scored as a failure; a prediction that breaks the program contract stops the run
 (it is a bug in the program, and every question would hit it).
+
+A question whose LM call failed (the program's retrieval-only fallback, ``reason: lm_error: ...``) measures the
+LM server, not the program: with several workers on two cores a long answer can wait past the LM client's read
+timeout. Those are asked again once, one at a time, after the parallel pass; what still fails is counted
+(``lm_failures``) and reported with the run.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from fda.errors import EvalError
 log = logging.getLogger(__name__)
 
 VersionOf = Callable[[GoldQuestion], str | None]
+
+
+def lm_failed(result: QuestionResult) -> bool:
+    """Did the program answer retrieval-only because its LM call failed (timeout, server down)?"""
+    return result.output.fallback and result.output.reason.startswith("lm_error")
 
 
 def _no_version(_: GoldQuestion) -> str | None:
@@ -113,4 +123,14 @@ def run_questions(
     finally:  # Ctrl-C or a contract breach: drop what has not started; finished rows are on disk
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+    again = [row for row in rows if lm_failed(done[row.id])]
+    if again and workers > 1:  # contention, most likely: once more, alone (the later row wins in results.jsonl)
+        log.warning("%d answers failed at the LM with %d workers; asking them again one at a time", len(again), workers)
+        for row in tqdm(again, desc=f"{label} (LM failures, again)", unit="q", disable=not progress, file=sys.stderr):
+            done[row.id] = work(row)
+    still = sum(1 for row in rows if lm_failed(done[row.id]))
+    if still:
+        log.warning(
+            "%d of %d answers are LM failures (retrieval-only fallbacks): see the run's lm_failures", still, len(rows)
+        )
     return [done[row.id] for row in rows]

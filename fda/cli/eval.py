@@ -69,7 +69,8 @@ def print_summary(outcome: RunOutcome) -> None:
     from eval.report import LABELS, fmt
 
     s = outcome.summary
-    table = Table(title=f"{outcome.meta['run_id']}: {s['n_questions']} questions, {s['n_errors']} errors")
+    failures = f", {s['lm_failures']} LM failures" if s.get("lm_failures") else ""
+    table = Table(title=f"{outcome.meta['run_id']}: {s['n_questions']} questions, {s['n_errors']} errors{failures}")
     for col in ("metric", "mean", "95% CI", "n", "bm25 baseline"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     base = s.get("baseline") or {}
@@ -416,14 +417,25 @@ def compare_cmd(
             "answer score, fact recall and fact precision, over the questions labelled in both runs.",
         ),
     ] = False,
+    skip_lm_failures: Annotated[
+        bool,
+        typer.Option(
+            "--skip-lm-failures",
+            help="Leave out the questions either run answered retrieval-only because its LM call failed (timeouts "
+            "under load): they measure the LM server, not the program.",
+        ),
+    ] = False,
 ) -> None:
     """B against A, question by question: each run's mean and the paired difference B - A with a 95% bootstrap
     interval clustered by question group (what a promotion is confirmed with)."""
-    from eval.compare import LABELLED, compare_runs, load_run, with_label_scores
+    from eval.compare import LABELLED, compare_runs, lm_failures, load_run, with_label_scores, without
     from eval.report import fmt
 
     try:
         a, b = load_run(run_a), load_run(run_b)
+        failed_a, failed_b = lm_failures(a), lm_failures(b)
+        if skip_lm_failures:
+            a, b = without(a, failed_a | failed_b), without(b, failed_a | failed_b)
         if labels:
             a, b = with_label_scores(run_a, a), with_label_scores(run_b, b)
         rows = compare_runs(b, a, metrics=LABELLED) if labels else compare_runs(b, a)
@@ -439,6 +451,17 @@ def compare_cmd(
         ci = f"{fmt(r.low)} – {fmt(r.high)}" if r.low is not None else "n/a"
         table.add_row(r.metric, fmt(r.a), fmt(r.b), fmt(r.diff), ci, str(r.n))
     console.print(table)
+    for name, failed in (("A", failed_a), ("B", failed_b)):
+        if failed:
+            left = (
+                "left out (--skip-lm-failures)"
+                if skip_lm_failures
+                else "in the table; --skip-lm-failures leaves them out"
+            )
+            console.print(
+                f"[yellow]{name} answered {len(failed)} questions retrieval-only because its LM call failed: they "
+                f"measure the LM server, not the program ({left}).[/yellow]"
+            )
 
 
 @eval_app.command("agent-labels")

@@ -76,3 +76,15 @@ def test_label_scores_replace_the_runs_own_content_scores(monkeypatch: pytest.Mo
     assert [r["question_id"] for r in out] == ["w-q0", "w-q1"]
     assert out[0]["metrics"]["fact_recall"] == pytest.approx(0.5)  # mean of the two passes: stated, absent
     assert out[1]["metrics"] == {"answer_score": 0.0}  # declined: automatic
+
+
+def test_lm_failures_are_found_and_can_be_left_out() -> None:
+    from eval.compare import lm_failures, without
+
+    rows = [
+        {"question_id": "a", "fallback": True, "reason": "lm_error: LMTransportError: read timed out"},
+        {"question_id": "b", "fallback": True, "reason": "timeout"},  # the service's budget, not an LM failure
+        {"question_id": "c", "fallback": False, "reason": ""},
+    ]
+    assert lm_failures(rows) == {"a"}
+    assert [r["question_id"] for r in without(rows, {"a"})] == ["b", "c"]

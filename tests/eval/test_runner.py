@@ -85,3 +85,43 @@ def test_a_torn_last_line_is_skipped(
     with path.open("a") as fh:
         fh.write(json.dumps({"question_id": "q-x"})[:10])  # a crash mid-write
     assert set(load_results(path)) == {"q-cors", "q-bg"}
+
+
+class LoadedLM:
+    """A program whose LM call fails (retrieval-only fallback) for ``fail_first`` calls of one question, as an LM
+    server does when several workers' answers wait past its read timeout."""
+
+    def __init__(self, inner: ScriptedProgram, question: str, fail_first: int) -> None:
+        self.inner, self.question, self.left = inner, question, fail_first
+
+    def __call__(self, question: str, version: str | None = None) -> dspy.Prediction:
+        pred = self.inner(question, version)
+        if question == self.question and self.left > 0:
+            self.left -= 1
+            pred.fallback, pred.reason = True, "lm_error: LMTransportError: read timed out"
+        return pred
+
+
+def test_lm_failures_are_asked_again_alone_and_the_answer_wins(
+    tmp_path: Path, gold_rows: list[GoldQuestion], good_program: ScriptedProgram
+) -> None:
+    from eval.runner import lm_failed
+
+    path = tmp_path / "r.jsonl"
+    program = LoadedLM(good_program, "question q-cors?", fail_first=1)
+    results = run_questions(program, gold_rows, ResultWriter(path), workers=2)
+    cors = next(r for r in results if r.question_id == "q-cors")
+    assert not lm_failed(cors) and cors.metrics["must_mention_recall"] == 1.0
+    assert good_program.calls.count("question q-cors?") == 2
+    assert not lm_failed(load_results(path)["q-cors"])  # the later row wins on disk too
+
+
+def test_lm_failures_that_stay_are_counted(
+    tmp_path: Path, gold_rows: list[GoldQuestion], good_program: ScriptedProgram
+) -> None:
+    from eval.aggregate import summarize
+
+    program = LoadedLM(good_program, "question q-cors?", fail_first=5)
+    results = run_questions(program, gold_rows, ResultWriter(tmp_path / "r.jsonl"), workers=2)
+    assert good_program.calls.count("question q-cors?") == 2  # asked again once, not forever
+    assert summarize(results, answers=True, n_samples=50)["lm_failures"] == 1
