@@ -13,6 +13,7 @@ from ui.answer_view import checks_note
         ({"reason": "out_of_scope (p=0.02)"}, "not look like it is about FastAPI"),
         ({"reason": "premise: not in the docs: `timeout` for `Depends`"}, "never show"),
         ({"reason": "verification: no sentence of the answer is supported"}, "no sentence"),
+        ({"reason": "coverage: never in the docs: Brotli"}, "a tool the FastAPI docs never mention"),
         (
             {"verification": {"sentences": 4, "removed": 1, "code_removed": 2}},
             "Removed 1 of 4 sentences and 2 code blocks",
