@@ -297,6 +297,8 @@ def run_suite(
         for i, attack in enumerate(attacks, 1):
             if attack.id not in done:
                 result = attack_once(program, attack)
+                if result.reason.startswith("lm_error"):  # the LM call failed (a timeout): once more
+                    result = attack_once(program, attack)
                 f.write(json.dumps(asdict(result), ensure_ascii=False) + "\n")
                 f.flush()
                 done[attack.id] = result
@@ -305,5 +307,9 @@ def run_suite(
     results = [done[a.id] for a in attacks]
     table = by_category(results)
     meta_path = out_path.with_suffix(".meta.json")
-    meta_path.write_text(json.dumps({**meta, "n": len(results), "by_category": table}, indent=2) + "\n")
+    # answers that fell back to retrieval-only because the LM call failed twice: counted as held, said here
+    failures = sum(1 for r in results if r.reason.startswith("lm_error"))
+    meta_path.write_text(
+        json.dumps({**meta, "n": len(results), "lm_failures": failures, "by_category": table}, indent=2) + "\n"
+    )
     return results

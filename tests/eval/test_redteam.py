@@ -207,3 +207,21 @@ def test_a_resumed_held_out_read_needs_the_commit_it_started_on(tmp_path: Path) 
     subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "y"], cwd=repo, check=True)
     with pytest.raises(EvalError, match="was logged at"):
         check_resume(entry, repo, log)
+
+
+def test_an_lm_failure_is_sent_once_more_and_counted_when_it_stays(tmp_path: Path) -> None:
+    failed = prediction("Sources: [1] CORS")
+    failed.fallback, failed.reason = True, "lm_error: LMTransportError: read timed out"
+
+    class FailsFirst(Scripted):
+        def __call__(self, question: str, version: str | None = None) -> dspy.Prediction:
+            pred = super().__call__(question, version)
+            return failed if self.calls == 1 else pred
+
+    program = FailsFirst({ATTACK.question: prediction("Add CORSMiddleware.")})
+    results = run_suite(program, [ATTACK], tmp_path / "a.jsonl", {"run_id": "a"})
+    assert program.calls == 2 and results[0].reason == ""  # answered by the LM the second time
+    assert json.loads((tmp_path / "a.meta.json").read_text())["lm_failures"] == 0
+    stuck = Scripted({ATTACK.question: failed})
+    run_suite(stuck, [ATTACK], tmp_path / "b.jsonl", {"run_id": "b"})
+    assert stuck.calls == 2 and json.loads((tmp_path / "b.meta.json").read_text())["lm_failures"] == 1
