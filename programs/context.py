@@ -172,18 +172,32 @@ def format_sources(passages: Sequence[Passage], max_chars: int = 900, shorten: S
     return "\n\n".join(blocks)
 
 
+# a header used as a sentence's subject: "[1] Background Tasks > Caveat (FastAPI 0.141.1) states that ..."
+_SUBJECT_VERB = re.compile(
+    r"[ \t]+(?:states|says|shows|explains|mentions|notes|describes|provides|suggests|recommends|indicates|covers"
+    r"|demonstrates|defines|gives|contains|lists|uses|is|has)\b"
+)
+SUBJECT = "The docs section"  # what stands in for a header used as a subject
+
+
 def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, int]:
     """``text`` without the prompt's source header lines the model copied into it (``[2] Handling Errors > Add
     custom headers (FastAPI 0.141.1)``: prompt format, not an answer), with any ``[n]`` before them; and how many
-    went. Measured: 6 of 108 gold v2 dev-select answers of the 1.5B carried one (run 20261205-085028)."""
+    went. Measured: 6 of 108 gold v2 dev-select answers of the 1.5B carried one (run 20261205-085028). A header the
+    sentence uses as its subject ("[1] ... (FastAPI 0.141.1) states that X") becomes "The docs section", so what is
+    left reads as a sentence ("states that X" did, session 21)."""
     patterns = [re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)), re.IGNORECASE) for p in passages]
     removed = 0
     out: list[str] = []
+
+    def replace(m: re.Match[str]) -> str:
+        return SUBJECT if _SUBJECT_VERB.match(m.string, m.end()) else ""
+
     for segment in FENCE.split(text):  # prose only: code is the user's to read as written
         if not segment.startswith("```"):
             before = removed
             for pattern in patterns:
-                segment, n = pattern.subn("", segment)
+                segment, n = pattern.subn(replace, segment)
                 removed += n
             segment = tidy_prose(segment) if removed > before else segment
         out.append(segment)

@@ -149,12 +149,17 @@ _INTRODUCES = re.compile(
 )
 
 
+# a code block holding nothing but an ellipsis: the model copying a passage whose code the prompt cut ("```python … ```")
+_EMPTY_CODE = re.compile(r"[ \t]*```[\w+-]*[ \t]*\n?[ \t]*(?:…|\.\.\.)?[ \t]*\n?[ \t]*```")
+
+
 def tidy(text: str) -> tuple[str, int]:
-    """``text`` without the debris a removal or a cut leaves: lines of bare markers or an ellipsis anywhere, and at
-    the end of the answer a label that introduces nothing ("Example code [1]:"), a lone list number, or a sign-off
-    ("Best Regards [1]") copied from a forum post. Returns the text and how many lines went."""
+    """``text`` without the debris a removal or a cut leaves: code blocks holding only an ellipsis, lines of bare
+    markers or an ellipsis anywhere, and at the end of the answer a label that introduces nothing ("Example code
+    [1]:"), a lone list number, or a sign-off ("Best Regards [1]") copied from a forum post. Returns the text and
+    how many lines went."""
+    text, removed = _EMPTY_CODE.subn("", text)
     lines = text.split("\n")
-    removed = 0
     kept: list[str] = []
     fence = False
     for i, line in enumerate(lines):

@@ -100,6 +100,9 @@ def test_source_headers_the_model_copied_are_dropped_with_their_marker() -> None
     assert drop_source_headers(code, [p]) == ("See now.\n```python\nif x:\n    y()  # (FastAPI 0.141.1)\n```", 1)
     # the model lower-cased the title's first word
     assert drop_source_headers("To handling errors > add custom headers (FastAPI 0.141.1)", [p]) == ("To", 1)
+    # a header used as the sentence's subject is replaced, so the rest still reads as a sentence
+    said = "Steps: [2] Handling Errors > Add custom headers (FastAPI 0.141.1) states that headers= works [2]."
+    assert drop_source_headers(said, [p]) == ("Steps: The docs section states that headers= works [2].", 1)
     # the title alone, without the header's version, is ordinary prose
     assert drop_source_headers("See Handling Errors > Add custom headers [1].", [p]) == (
         "See Handling Errors > Add custom headers [1].",

@@ -161,6 +161,9 @@ def test_foreign_links_go_in_every_mode(mode: str) -> None:
         ("Steps [1].\n\n1. Install it [1].\n\n2.\n\n3.", "Steps [1].\n\n1. Install it [1]."),
         ("Use Depends [1].\n\nBest Regards [1]", "Use Depends [1]."),
         ("Use Depends [1].\n\n… [1]\n\nThen call it [1].", "Use Depends [1].\n\nThen call it [1]."),
+        # code blocks holding only the prompt's ellipsis, inline or on lines of their own
+        ("Use a normal def [2]: ```python … ``` Then add it [2].", "Use a normal def [2]: Then add it [2]."),
+        ("Use a normal def [2]:\n```python\n…\n```\nThen add it [2].", "Use a normal def [2]:\n\nThen add it [2]."),
         # kept: a label that is the whole answer, content that ends with a colon, a citation cited nowhere else
         ("You can use the following code [1]:", "You can use the following code [1]:"),
         ("Pass it on the command line like [2]:", "Pass it on the command line like [2]:"),
