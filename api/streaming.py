@@ -15,6 +15,53 @@ from dspy.streaming import StreamListener, StreamResponse
 
 from fda.lm.adapter import scoped_adapter
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
+
+
+class JsonStringText:
+    """The text of a JSON string value fed in chunks: the listener hands over the answer field as the model wrote it
+    in the JSON adapter's output (``"To set a cookie ...\\n\\n```python ...",``: quotes, escapes and the comma after),
+    seen in session 21 as ``token`` events a client would show verbatim. Escapes split across chunks are held until
+    complete. Chunks that do not open with a quote (another adapter's plain text) pass through unchanged."""
+
+    def __init__(self) -> None:
+        self.mode = ""  # "" until the first visible character; then "json" or "plain"
+        self.done = False  # the closing quote was seen: the rest is JSON syntax
+        self.pending = ""  # an escape not complete yet ("\\", "\\u00")
+
+    def feed(self, chunk: str) -> str:
+        if self.mode == "":
+            stripped = chunk.lstrip()
+            if not stripped:
+                return ""
+            self.mode = "json" if stripped.startswith('"') else "plain"
+            chunk = stripped[1:] if self.mode == "json" else chunk
+        if self.mode == "plain":
+            return chunk
+        out: list[str] = []
+        for ch in chunk:
+            if self.done:
+                break
+            if self.pending:
+                self.pending += ch
+                if self.pending.startswith("\\u"):
+                    if len(self.pending) == 6:
+                        try:
+                            out.append(chr(int(self.pending[2:], 16)))
+                        except ValueError:
+                            out.append(self.pending)
+                        self.pending = ""
+                else:
+                    out.append(_ESCAPES.get(ch, ch))
+                    self.pending = ""
+            elif ch == "\\":
+                self.pending = ch
+            elif ch == '"':
+                self.done = True
+            else:
+                out.append(ch)
+        return "".join(out)
+
 
 async def stream_program(program: Any, question: str, version: str | None) -> AsyncIterator[tuple[str, Any]]:
     """Yields ("token", text) while the answer is generated, then ("final", Prediction).
@@ -28,10 +75,11 @@ async def stream_program(program: Any, question: str, version: str | None) -> As
     if adapter is not None:
         listener.adapter_identifiers[type(adapter).__name__] = listener.adapter_identifiers["JSONAdapter"]
     streaming = dspy.streamify(program, stream_listeners=[listener], include_final_prediction_in_output_stream=True)
+    text = JsonStringText()
     with dspy.context(adapter=adapter) if adapter is not None else nullcontext():
         async for item in streaming(question=question, version=version):
             if isinstance(item, StreamResponse):
-                if item.chunk:
-                    yield "token", item.chunk
+                if item.chunk and (chunk := text.feed(item.chunk)):
+                    yield "token", chunk
             elif isinstance(item, dspy.Prediction):
                 yield "final", item

@@ -4,7 +4,9 @@
 
 Protocol with ``server.LocalServer``: once the model is loaded and the port bound, one JSON line
 ``{"address": "http://127.0.0.1:PORT", "pid": N}`` on stdout; then it serves until its stdin closes
-(the parent stopped or died) or it gets SIGTERM/SIGINT. llama.cpp logs to stderr.
+(the parent stopped or died) or it gets SIGTERM/SIGINT, and exits within ``CLOSE_GRACE_S`` even when a generation
+is in flight (llama.cpp's destructor waits for it: a service stopped after a timed-out answer waited 20 s on its
+LM worker, session 21). llama.cpp logs to stderr.
 ``fda models serve`` runs the same server in the foreground (``serve_foreground``).
 """
 
@@ -63,15 +65,33 @@ def speculative(params: Any, config: ServerConfig, xllamacpp: Any) -> None:
         params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
 
 
+CLOSE_GRACE_S = 2  # seconds a stopping server may take to finish before the process is ended
+
+
+def close_within(close: Callable[[], None], grace_s: int) -> None:
+    """Run ``close`` (llama.cpp's orderly shutdown); if it has not returned after ``grace_s`` (a generation in flight
+    that nobody will read), the process ends and the OS frees the model. The destructor holds the GIL while it waits
+    for the generation, so no Python thread or handler could act: SIGALRM's default action (terminate) does."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(max(1, grace_s))
+    close()
+    signal.alarm(0)
+
+
 def serve_until(config: ServerConfig, stop: threading.Event, on_ready: Callable[[str], None]) -> None:
     """Serve ``config`` until ``stop`` is set; ``on_ready(address)`` once it answers."""
     server, address = start_llama_server(config)
+    holder = [server]  # the only reference: clearing it runs the destructor
+    del server
     try:
         on_ready(address)
         while not stop.wait(0.5):
             pass
     finally:
-        del server  # the destructor stops llama.cpp's HTTP loop and frees the model
+        # the destructor stops llama.cpp's HTTP loop and frees the model, after any generation in flight
+        close_within(holder.clear, CLOSE_GRACE_S)
 
 
 def serve_foreground(config: ServerConfig, on_ready: Callable[[str], None]) -> None:

@@ -182,3 +182,22 @@ def test_the_worker_configures_llama_cpp_for_each_mode() -> None:
             assert params.speculative.draft.mparams.path == "/d.gguf" and params.speculative.draft.n_max == 16
     with pytest.raises(ValueError, match="--draft"):
         speculative(xllamacpp.CommonParams(), ServerConfig(Path("/m.gguf"), "m", speculative="draft"), xllamacpp)
+
+
+def test_a_stopping_worker_exits_after_its_grace_when_llama_cpp_waits_on_a_generation() -> None:
+    """llama.cpp's destructor waits for the generation in flight (an answer the service already timed out on) and
+    holds the GIL meanwhile: the worker process ends after the grace instead, so a stopping service does not wait
+    20 s (session 21). A close that returns in time ends nothing."""
+    import subprocess
+    import sys
+    import time
+
+    child = (
+        "import time; from fda.lm.worker import close_within\n"
+        "close_within(lambda: None, 5); print('closed in time', flush=True)\n"
+        "close_within(lambda: time.sleep(30), 1); print('not reached', flush=True)\n"
+    )
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=20)
+    assert done.stdout.strip() == "closed in time" and done.returncode != 0
+    assert time.perf_counter() - t0 < 10
