@@ -42,8 +42,9 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
     """SSE: ``meta``; ``sources`` (the passages the answer is written from, numbered like its markers) as soon as
     retrieval and the checks are done, before the LM's first token; ``token`` events (the model's draft, a sentence
     or line at a time, with adapter markup and links the sources do not hold taken out; the sentences are not yet
-    checked against their sources: programs/trust/draft.py); then ``citations`` and ``final`` (the verified answer: unsupported sentences, foreign links and
-    made-up markers removed). A question declined before the LM sends no ``sources``."""
+    checked against their sources: programs/trust/draft.py); then ``citations`` and ``final`` (the verified
+    answer: unsupported sentences, foreign links and made-up markers removed). A question declined before the LM
+    sends no ``sources``."""
     question = check_question(req.question, services.settings.api.max_question_chars)
     version = services.resolve_version(req.version)
     name = req.program or services.settings.api.default_program

@@ -123,7 +123,7 @@ def load_checks(settings: Settings, encoder: QuestionEncoder | None = None) -> T
         try:
             vocabulary = load_vocabulary(settings.db_path)
         except Exception as err:  # no store: the API checks are off, the rest still runs
-            log.warning("API vocabulary unavailable (premise and API checks off): %s", err)
+            log.warning("API vocabulary unavailable (premise, coverage and API checks off): %s", err)
     releases = None
     try:
         releases = ReleaseNotes.from_store(settings.db_path)
