@@ -24,6 +24,9 @@ from programs.trust.verify import drop_foreign_links, strip_markup
 
 # where a draft may be cut: after a sentence's end and its space, or after a line break
 _BOUNDARY = re.compile(r"(?<=[.!?:])[ \t]+|\n")
+# a model stuck in a loop: the same few characters 16 times or more in a row ("```python ```python ...", seen from
+# the 1.5B until its token limit, session 21); the verified answer in ``final`` drops it
+_RUNAWAY = re.compile(r"(.{3,40}?)\1{15,}", re.DOTALL)
 
 
 class DraftFilter:
@@ -32,6 +35,7 @@ class DraftFilter:
         self._sent = ""  # what went out: always a prefix of the checked draft
         self._shown = ""
         self._urls: list[str] = []
+        self._stuck = False  # the model looped: nothing more goes out before ``final``
         self.sources(passages)
 
     def sources(self, passages: Sequence[Passage]) -> None:
@@ -45,6 +49,12 @@ class DraftFilter:
         return clean
 
     def _release(self, text: str) -> str:
+        if self._stuck:
+            return ""
+        loop = _RUNAWAY.search(text)
+        if loop:
+            self._stuck = True
+            text = text[: loop.start()]
         clean = self._checked(text)
         if not clean.startswith(self._sent):  # a check changed what already went out (markup found later): hold
             return ""

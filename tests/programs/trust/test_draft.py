@@ -52,3 +52,14 @@ def test_adapter_markup_never_goes_out() -> None:
 def test_code_blocks_pass_as_written() -> None:
     text = "Like this:\n```python\napp.add_middleware(CORSMiddleware, allow_origins=['https://my.app'])\n```\n"
     assert "".join(stream(DraftFilter([SOURCE]), text)) == text
+
+
+def test_a_model_stuck_in_a_loop_stops_the_draft() -> None:
+    text = "Use response.delete_cookie [1]. Here's an example: " + "```python " * 60 + "more."
+    out = "".join(stream(DraftFilter([SOURCE]), text, size=7))
+    assert out.startswith("Use response.delete_cookie [1].") and out.count("```python") < 16
+
+
+def test_a_wide_table_is_not_a_loop() -> None:
+    table = "| a | b |\n" + "|---" * 10 + "|\n"
+    assert "".join(stream(DraftFilter([SOURCE]), table)) == table
