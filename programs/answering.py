@@ -140,20 +140,41 @@ def cannot_answer(
 
 
 def check_before(
-    question: str, max_chars: int, checks: TrustChecks | None, lm: Any | None = None
+    question: str,
+    max_chars: int,
+    checks: TrustChecks | None,
+    lm: Any | None = None,
+    retriever: Retriever | None = None,
+    version: str | None = None,
 ) -> tuple[Screened, dspy.Prediction | None]:
     """Every step before retrieval, the same in each answer program: the length check (raises
     ``InvalidQuestionError``), the screen (programs/guard.py: refusals, injected sentences dropped), then the trust
     checks (programs/trust/: harm, an API the docs never show, out of scope). All deterministic, except the LM's
     intent check (``lm``, else the active LM) of a question the harm classifier is unsure about. (screened
-    question, the answer to return now, or ``None``: go on and answer ``screened.question``)."""
+    question, the answer to return now, or ``None``: go on and answer ``screened.question``). With ``retriever``, a
+    question declined for naming a tool the docs never mention also gets the docs' nearest section as a pointer."""
     with span("guard") as current:
         screened = screen_question(check_question(question, max_chars))
         early = refusal(screened.reason) if screened.refuse else _trust_before(checks, screened.question, lm)
         current.set_attribute("injection_dropped", bool(screened.injection))
         if early is not None:
             current.set_attribute("declined", str(early.reason))
+            if retriever is not None and str(early.reason).startswith("coverage"):
+                point_to_nearest(early, retriever, screened.question, version)
         return screened, early
+
+
+def point_to_nearest(pred: dspy.Prediction, retriever: Retriever, question: str, version: str | None) -> None:
+    """Add to a decline where the docs come closest to the question: one search, its top section as a link (not a
+    citation: nothing in the decline is claimed from it). A brotli question gets the GZip section; a question that
+    only named a tool as context gets the section it was really about. A failed search adds nothing."""
+    try:
+        hits = retriever.search(question, k=1, version=version)
+    except Exception as err:  # the decline stands without its pointer
+        log.warning("no nearest section for the decline: %s", err)
+        return
+    if hits:
+        pred.answer = f"{pred.answer}\n\nWhere the docs come closest: {hits[0].title} ({hits[0].url})"
 
 
 def _trust_before(checks: TrustChecks | None, question: str, lm: Any | None = None) -> dspy.Prediction | None:

@@ -108,7 +108,9 @@ class CitedRAG(dspy.Module):
         return pred
 
     def _answer(self, question: str, version: str | None) -> dspy.Prediction:
-        screened, early = check_before(question, self.max_question_chars, self.checks, self.answer_lm)
+        screened, early = check_before(
+            question, self.max_question_chars, self.checks, self.answer_lm, self.retriever, version
+        )
         if early is not None:
             return early
         intent, queries = self.route(screened.question)

@@ -64,7 +64,9 @@ class MultiHopRAG(dspy.Module):
 
     def forward(self, question: str, version: str | None = None) -> dspy.Prediction:
         with tracked() as usage:  # the LM's intent check before the answer counts too
-            screened, early = check_before(question, self.max_question_chars, self.checks, self.lm)
+            screened, early = check_before(
+                question, self.max_question_chars, self.checks, self.lm, self.retriever, version
+            )
             if early is not None:
                 early.usage = usage()
                 return early

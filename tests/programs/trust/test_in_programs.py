@@ -137,4 +137,20 @@ def test_a_tool_the_docs_never_mention_is_named_without_the_lm(retriever: FakeRe
     with dspy.context(lm=CountingLM()):
         pred = program_cls(retriever, checks=checks)(question="How do I enable Brotli compression in FastAPI?")
     assert pred.cannot_answer and pred.reason == "coverage: never in the docs: Brotli"
-    assert pred.answer.startswith("The FastAPI docs do not mention Brotli") and retriever.calls == []
+    assert pred.answer.startswith("The FastAPI docs do not mention Brotli") and pred.citations == []
+    # one search, for the pointer to where the docs come closest (a link, not a citation)
+    top = FakeRetriever().search("How do I enable Brotli compression in FastAPI?", k=1)[0]
+    assert len(retriever.calls) == 1 and pred.answer.endswith(f"Where the docs come closest: {top.title} ({top.url})")
+
+
+def test_a_failed_search_leaves_the_decline_without_its_pointer() -> None:
+    from programs.trust.coverage import DocsWords
+
+    class Broken(FakeRetriever):
+        def search(self, query: str, k: int = 10, version: str | None = None) -> list:  # type: ignore[override]
+            raise RuntimeError("index gone")
+
+    checks = TrustChecks(vocabulary=CHECKS.vocabulary, coverage=DocsWords(CHECKS.vocabulary))  # type: ignore[arg-type]
+    with dspy.context(lm=CountingLM()):
+        pred = CitedRAG(Broken(), checks=checks)(question="How do I enable Brotli compression in FastAPI?")
+    assert pred.cannot_answer and "closest" not in pred.answer
