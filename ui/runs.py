@@ -46,6 +46,13 @@ def list_runs(eval_db: Path) -> pd.DataFrame:
     return df
 
 
+def lm_failures_note(run: pd.Series | dict[str, Any]) -> str:
+    """ " · N LM failures ..." when the run answered questions retrieval-only because the LM call failed (they measure
+    the LM server, not the program: docs/evaluation.md); empty otherwise, and for runs from before it was counted."""
+    n = _as_dict(run.get("params")).get("lm_failures") or 0
+    return f" · **{n} LM failures** (retrieval-only answers: compare with `--skip-lm-failures`)" if n else ""
+
+
 def run_title(run: pd.Series | dict[str, Any]) -> str:
     return f"{run['run_id']}  ({run['program']} / {run['backend']} / {run['split']}, {run['n_questions']} q)"
 

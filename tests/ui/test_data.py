@@ -32,6 +32,13 @@ def test_list_runs_empty_without_store(tmp_path: Path) -> None:
     assert runs.list_runs(tmp_path / "eval.duckdb").empty
 
 
+def test_a_run_with_lm_failures_says_so(fixture_state: FixtureState) -> None:
+    run = runs.list_runs(fixture_state.eval_db).iloc[0]
+    assert runs.lm_failures_note(run) == ""  # the fixture's runs had none (or predate the count)
+    assert "25 LM failures" in runs.lm_failures_note({"params": {"lm_failures": 25}})
+    assert "3 LM failures" in runs.lm_failures_note({"params": '{"lm_failures": 3}'})  # as the store keeps it
+
+
 def test_headline_table_carries_stored_ci(fixture_state: FixtureState) -> None:
     metrics = runs.list_runs(fixture_state.eval_db)["metrics"].iloc[0]
     head = runs.headline_table(metrics).set_index("metric")

@@ -9,7 +9,16 @@ from fda.errors import FDAError
 from ui import charts
 from ui.components import load_mlflow, load_results, pick_run, question_link, runs_or_stop, show_error
 from ui.config import load_config
-from ui.runs import RUN_COLUMNS, compare_runs, group_table, headline_table, label, question_changes, runs_overview
+from ui.runs import (
+    RUN_COLUMNS,
+    compare_runs,
+    group_table,
+    headline_table,
+    label,
+    lm_failures_note,
+    question_changes,
+    runs_overview,
+)
 
 cfg = load_config()
 st.title("Evaluation runs")
@@ -37,7 +46,7 @@ run = runs[runs["run_id"] == run_id].iloc[0]
 st.caption(
     f"program **{run['program']}** · backend **{run['backend']}** · split **{run['split']}** · "
     f"gold **{run['gold_version']}** (`{run['gold_hash']}`) · corpus `{run['corpus_hash'] or 'n/a'}` · "
-    f"{run['n_questions']} questions, {run['n_errors']} errors · finished {run['finished_at']}"
+    f"{run['n_questions']} questions, {run['n_errors']} errors{lm_failures_note(run)} · finished {run['finished_at']}"
     + (f" · MLflow run `{run['mlflow_run_id']}`" if run["mlflow_run_id"] else "")
 )
 
