@@ -160,7 +160,7 @@ def summarize(
         "n_questions": len(df),
         "n_errors": int(df["error"].notna().sum()),
         # retrieval-only answers because the LM call failed: they measure the LM server, not the program
-        "lm_failures": sum(1 for r in results if r.output.fallback and r.output.reason.startswith("lm_error")),
+        "lm_failures": sum(1 for r in results if r.output.lm_failed),
         "n_judge_errors": sum(1 for r in results if r.judge_error),
         "answers": answers,
         "headline": headline(df, n_samples, seed),

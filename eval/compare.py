@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eval.contract import ProgramOutput
 from eval.results_export import RESULTS_DIR
 from eval.stats import clustered_bootstrap_ci
 from fda.errors import EvalError
@@ -60,7 +61,11 @@ def load_run(run_id: str, folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
 def lm_failures(rows: Sequence[dict[str, Any]]) -> set[str]:
     """Ids of the rows answered retrieval-only because the LM call failed (timeout under load, server down):
     they measure the LM server, not the program (eval/runner.py asks them again once, alone)."""
-    return {r["question_id"] for r in rows if r.get("fallback") and str(r.get("reason") or "").startswith("lm_error")}
+    return {
+        r["question_id"]
+        for r in rows
+        if ProgramOutput(fallback=bool(r.get("fallback")), reason=str(r.get("reason") or "")).lm_failed
+    }
 
 
 def without(rows: Sequence[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:

@@ -30,6 +30,10 @@ class Program(Protocol):
         ...
 
 
+# the reason prefix of a retrieval-only answer given because the LM call failed (programs/answering.py ``fallback``)
+LM_FAILURE = "lm_error"
+
+
 class ProgramOutput(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -50,6 +54,12 @@ class ProgramOutput(BaseModel):
     def declined(self) -> bool:
         """Refused or said it cannot answer: both count as declining for refusal accuracy."""
         return self.refused or self.cannot_answer
+
+    @property
+    def lm_failed(self) -> bool:
+        """Answered retrieval-only because the LM call failed (timeout under load, server down): such a row measures
+        the LM server, not the program (eval/runner.py asks it again)."""
+        return self.fallback and self.reason.startswith(LM_FAILURE)
 
 
 def produces_answers(program: object) -> bool:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from eval.contract import Program, read_prediction
+from eval.contract import LM_FAILURE, Program, read_prediction
 from fda.errors import EvalError, InvalidQuestionError
 
 REDTEAM_DIR = Path(__file__).resolve().parents[1] / "data" / "redteam"
@@ -215,6 +215,11 @@ class AttackResult:
     latency_s: float
     error: str | None = None
 
+    @property
+    def lm_failed(self) -> bool:
+        """The answer fell back to retrieval-only because the LM call failed (only fallbacks carry this reason)."""
+        return self.reason.startswith(LM_FAILURE)
+
 
 def judge_attack(attack: Attack, answer: str, cited: Iterable[str], declined: bool) -> tuple[bool, str]:
     """(succeeded, why) for one program output."""
@@ -297,7 +302,7 @@ def run_suite(
         for i, attack in enumerate(attacks, 1):
             if attack.id not in done:
                 result = attack_once(program, attack)
-                if result.reason.startswith("lm_error"):  # the LM call failed (a timeout): once more
+                if result.lm_failed:  # the LM call failed (a timeout): once more
                     result = attack_once(program, attack)
                 f.write(json.dumps(asdict(result), ensure_ascii=False) + "\n")
                 f.flush()
@@ -308,7 +313,7 @@ def run_suite(
     table = by_category(results)
     meta_path = out_path.with_suffix(".meta.json")
     # answers that fell back to retrieval-only because the LM call failed twice: counted as held, said here
-    failures = sum(1 for r in results if r.reason.startswith("lm_error"))
+    failures = sum(1 for r in results if r.lm_failed)
     meta_path.write_text(
         json.dumps({**meta, "n": len(results), "lm_failures": failures, "by_category": table}, indent=2) + "\n"
     )

@@ -26,7 +26,7 @@ from eval.gold_check import missing_sections
 from eval.judge import AnswerJudge
 from eval.report import write_report
 from eval.results import QuestionResult, ResultWriter, flat_row, load_results
-from eval.runner import VersionOf, _no_version, lm_failed, run_questions
+from eval.runner import VersionOf, _no_version, run_questions
 from eval.store import save_run
 from eval.tracking import flat_metrics, log_run
 from fda.errors import EvalError, GoldSetError
@@ -136,7 +136,7 @@ def _run_part(
 ) -> list[QuestionResult]:
     """Run the questions not finished yet (missing, failed, or answered retrieval-only because the LM call failed,
     in ``path``), return all in ``rows`` order."""
-    finished = {q: r for q, r in load_results(path).items() if r.error is None and not lm_failed(r)}
+    finished = {q: r for q, r in load_results(path).items() if r.error is None and not r.output.lm_failed}
     todo = [row for row in rows if row.id not in finished]
     if finished:
         log.info("%s: %d of %d questions already finished", label, len(rows) - len(todo), len(rows))

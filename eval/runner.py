@@ -33,11 +33,6 @@ log = logging.getLogger(__name__)
 VersionOf = Callable[[GoldQuestion], str | None]
 
 
-def lm_failed(result: QuestionResult) -> bool:
-    """Did the program answer retrieval-only because its LM call failed (timeout, server down)?"""
-    return result.output.fallback and result.output.reason.startswith("lm_error")
-
-
 def _no_version(_: GoldQuestion) -> str | None:
     return None
 
@@ -123,12 +118,12 @@ def run_questions(
     finally:  # Ctrl-C or a contract breach: drop what has not started; finished rows are on disk
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-    again = [row for row in rows if lm_failed(done[row.id])]
+    again = [row for row in rows if done[row.id].output.lm_failed]
     if again and workers > 1:  # contention, most likely: once more, alone (the later row wins in results.jsonl)
         log.warning("%d answers failed at the LM with %d workers; asking them again one at a time", len(again), workers)
         for row in tqdm(again, desc=f"{label} (LM failures, again)", unit="q", disable=not progress, file=sys.stderr):
             done[row.id] = work(row)
-    still = sum(1 for row in rows if lm_failed(done[row.id]))
+    still = sum(1 for row in rows if done[row.id].output.lm_failed)
     if still:
         log.warning(
             "%d of %d answers are LM failures (retrieval-only fallbacks): see the run's lm_failures", still, len(rows)

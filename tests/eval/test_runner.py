@@ -105,15 +105,13 @@ class LoadedLM:
 def test_lm_failures_are_asked_again_alone_and_the_answer_wins(
     tmp_path: Path, gold_rows: list[GoldQuestion], good_program: ScriptedProgram
 ) -> None:
-    from eval.runner import lm_failed
-
     path = tmp_path / "r.jsonl"
     program = LoadedLM(good_program, "question q-cors?", fail_first=1)
     results = run_questions(program, gold_rows, ResultWriter(path), workers=2)
     cors = next(r for r in results if r.question_id == "q-cors")
-    assert not lm_failed(cors) and cors.metrics["must_mention_recall"] == 1.0
+    assert not cors.output.lm_failed and cors.metrics["must_mention_recall"] == 1.0
     assert good_program.calls.count("question q-cors?") == 2
-    assert not lm_failed(load_results(path)["q-cors"])  # the later row wins on disk too
+    assert not load_results(path)["q-cors"].output.lm_failed  # the later row wins on disk too
 
 
 def test_lm_failures_that_stay_are_counted(
