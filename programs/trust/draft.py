@@ -33,6 +33,7 @@ class DraftFilter:
     def __init__(self, passages: Sequence[Passage] = ()) -> None:
         self._draft = ""  # every token so far
         self._sent = ""  # what went out: always a prefix of the checked draft
+        self._cut = 0  # where the draft was last cut: the checks run again only when a sentence or line completes
         self._shown = ""
         self._urls: list[str] = []
         self._stuck = False  # the model looped: nothing more goes out before ``final``
@@ -67,8 +68,9 @@ class DraftFilter:
         cut = None
         for m in _BOUNDARY.finditer(self._draft):
             cut = m.end()
-        if cut is None:
+        if cut is None or cut == self._cut:  # nothing completed since the last cut: nothing new could go out
             return ""
+        self._cut = cut
         complete = self._draft[:cut]
         released = self._release(complete)
         gap = complete[len(complete.rstrip()) :]  # the checks trim the end; the next sentence needs the gap
