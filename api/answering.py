@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -15,6 +16,7 @@ from api.services import Services
 from api.threads import run_abandonable
 from fda.tracing import span, trace_id_of
 from programs.answering import fallback
+from programs.execution.check import CodeReport
 from programs.guard import check_question
 
 log = logging.getLogger(__name__)
@@ -25,9 +27,12 @@ def usage_of(pred: Any) -> dict[str, int]:
     return {k: int(v) for k, v in usage.items() if isinstance(v, int | float)}
 
 
-async def check_code(services: Services, pred: Any, version: str, timings: dict[str, float]) -> dict[str, Any] | None:
+async def check_code(
+    services: Services, pred: Any, version: str, timings: dict[str, float], question: str = ""
+) -> dict[str, Any] | None:
     """Run the answer's Python in the sandbox (programs/execution/): its report, None without code or checker.
     Declined and fallback answers are not run; ``timings["code"]`` is the time this took (a cached report: ~0).
+    With ``code.repair`` on and the ``question`` given, failed code goes back to the LM once (:func:`repair_code`).
     A check that breaks never breaks the answer: it says ``not_run`` and why."""
     checker = services.code_checker
     if checker is None:
@@ -44,8 +49,48 @@ async def check_code(services: Services, pred: Any, version: str, timings: dict[
         timings["code"] = round((time.perf_counter() - t0) * 1000, 1)
         if sp.is_recording():
             sp.set_attributes({"code.status": report.status, "code.blocks": report.blocks})
+    earlier = getattr(pred, "code_repair", None)
+    if earlier is not None:  # a cached answer, repaired (or tried) when it was first made
+        report = replace(report, repair=earlier)
+    elif report.status == "failed" and services.code_repairer is not None and question:
+        report = await repair_code(services, pred, question, report, version, timings)
     data: dict[str, Any] = report.to_dict()
     return data
+
+
+async def repair_code(
+    services: Services, pred: Any, question: str, report: CodeReport, version: str, timings: dict[str, float]
+) -> CodeReport:
+    """One LM try at the answer's failed code (programs/execution/repair.py), within ``code.repair_timeout_s`` and
+    the LM gate. A kept fix replaces ``pred.answer`` (so a cached answer is served repaired); ``pred.code_repair``
+    records the try either way, so it is made once per answer."""
+    repairer = services.code_repairer
+    limit = services.settings.code.repair_timeout_s
+    passages = list(getattr(pred, "passages", None) or [])
+
+    def call() -> Any:
+        with services.lm_context():
+            return repairer.repair(question, str(pred.answer), report, passages, version)
+
+    t0 = time.perf_counter()
+    with span("code_repair") as sp:
+        try:
+            async with services.gate.slot():
+                outcome = await run_abandonable(call, limit, name="fda-code-repair")
+        except Exception as err:  # TimeoutError, a full gate, a broken repair: the answer stands as it was
+            why = f"no fix within {limit:g} s" if isinstance(err, TimeoutError) else f"{type(err).__name__}: {err}"
+            log.warning("code repair not made: %s", why)
+            info = {"tried": True, "accepted": False, "error": f"{report.stage}: {report.detail}", "why": why[:300]}
+            pred.code_repair = info
+            return replace(report, repair=info)
+        timings["code_repair"] = round((time.perf_counter() - t0) * 1000, 1)
+        if sp.is_recording():
+            sp.set_attributes({"code.repaired": outcome.accepted, "code.status": outcome.report.status})
+    if outcome.accepted:
+        pred.answer = outcome.answer
+    pred.code_repair = outcome.info
+    report_after: CodeReport = outcome.report
+    return report_after
 
 
 def to_response(
@@ -165,7 +210,7 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
         else:
             services.answer_cache.put(key, pred)
     timings: dict[str, float] = {}
-    code = await check_code(services, pred, version, timings)
+    code = await check_code(services, pred, version, timings, question)
     timings["total"] = round((time.perf_counter() - t0) * 1000, 1)
     resp = to_response(
         pred,

@@ -53,6 +53,7 @@ class Services:
     docs_tools: Any | None = None  # programs/tools/docs.py: /mcp's tools (None: the store did not open)
     agent: Any | None = None  # programs/agent.py: /v1/agent (None without the docs tools)
     code_checker: Any | None = None  # programs/execution/: runs an answer's code (None: code.execute off)
+    code_repairer: Any | None = None  # programs/execution/repair.py: one LM try at failed code (code.repair)
     index_generation: int = 0  # bumped when a retrieval signal comes online: part of the cache keys
     telemetry: Telemetry = field(default_factory=Telemetry)
     answer_cache: TTLCache = field(init=False)

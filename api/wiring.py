@@ -26,6 +26,7 @@ from index.retrieval.factory import Deferred, open_retriever, open_retriever_def
 from index.retrieval.lookup import ChunkLookup
 from programs.agent import Budget, DocsAgent
 from programs.execution import CodeChecker, load_code_checker
+from programs.execution.repair import CodeRepairer
 from programs.factory import ANSWER_PROGRAMS, build_answer_program
 from programs.tools.docs import DocsTools
 from programs.trust.checks import TrustChecks, checks_for
@@ -257,6 +258,14 @@ def code_checker(settings: Settings, readiness: dict[str, str]) -> CodeChecker |
     return checker
 
 
+def code_repairer(settings: Settings, checker: CodeChecker | None, lm: Any | None) -> CodeRepairer | None:
+    """The repair loop for failed code (``code.repair``; programs/execution/repair.py): only with an LM and a
+    sandbox that runs code (a fix is kept only when it runs)."""
+    if not settings.code.repair or checker is None or checker.sandbox.mode is None or lm is None:
+        return None
+    return CodeRepairer(checker)
+
+
 def wire(settings: Settings, *, build_missing: bool = True) -> Services:
     """Everything the service needs. ``build_missing`` (``fda serve``): a missing colbert index is built in the
     background (``retrieval.build_missing_on_serve``) while ``fused`` answers without it, then (or at once) the older
@@ -310,6 +319,7 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
         agent=docs_agent(settings, tools, lm, checks),
         code_checker=code_checker(settings, readiness),
     )
+    services.code_repairer = code_repairer(settings, services.code_checker, lm)
     if services.docs_tools is not None:
         services.closers.append(services.docs_tools.close)
     if deferred is not None and background:

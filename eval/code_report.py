@@ -3,6 +3,8 @@ sandboxed code check (programs/execution/), without any LM call: the per-questio
 eval/results/code/<run>.jsonl and the summary says what share of the code-bearing answers run.
 
     fda eval code RUN_ID                      # writes eval/results/code/RUN_ID.jsonl, prints the table
+    fda eval code RUN_ID --repair             # also sends each failed answer's code back to the LM once
+                                              # (programs/execution/repair.py): eval/results/code/RUN_ID-repair.jsonl
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fda.types import Passage
 from programs.execution.check import CodeChecker, CodeReport
+from programs.execution.repair import CodeRepairer
 
 CODE_RESULTS = Path(__file__).resolve().parent / "results" / "code"
 STATUSES = ("verified", "failed", "not_runnable", "not_run")
@@ -88,3 +92,74 @@ def report_of(record: dict[str, Any]) -> CodeReport:
     """A stored record back as a report (the UI and tests read them)."""
     fields = {k: record[k] for k in CodeReport.__dataclass_fields__ if k in record}
     return CodeReport(**fields)
+
+
+@dataclass
+class RepairSummary:
+    failed: int = 0  # answers whose code failed: each is a repair candidate
+    tried: int = 0  # an LM call was made (a single Python block)
+    accepted: int = 0  # the fix kept the routes and most lines, and ran
+    why: Counter[str] = field(default_factory=Counter)  # why the others were not kept
+    lm_p50_ms: float | None = None
+    verified_before: int = 0
+    verified_after: int = 0
+    ran: int = 0  # verified + failed (the code that could be run)
+
+    @property
+    def run_share_before(self) -> float | None:
+        return self.verified_before / self.ran if self.ran else None
+
+    @property
+    def run_share_after(self) -> float | None:
+        return self.verified_after / self.ran if self.ran else None
+
+
+def repair_run(
+    rows: Sequence[dict[str, Any]],
+    checked: Sequence[dict[str, Any]],
+    repairer: CodeRepairer,
+    questions: Mapping[str, str],
+    lookup: Callable[[str], Passage | None],
+    progress: Callable[[Iterable[dict[str, Any]]], Iterable[dict[str, Any]]] = iter,
+) -> list[dict[str, Any]]:
+    """``checked`` (check_run's records) with each failed one's repair: ``repair`` (what was tried, kept or why
+    not, LM and sandbox ms) and ``status_after``. The repair sees the question (gold), the answer and the passages
+    the answer cited (``lookup``: chunk id -> passage), as the service's repair does."""
+    by_id = {r["question_id"]: r for r in rows}
+    out = [dict(c) for c in checked]
+    for rec in progress([c for c in out if c["status"] == "failed"]):
+        row = by_id[rec["question_id"]]
+        question = questions.get(rec["question_id"])
+        if question is None:
+            rec["repair"] = {"tried": False, "accepted": False, "why": "the question is not in the gold set"}
+            rec["status_after"] = rec["status"]
+            continue
+        passages = [p for c in row.get("cited") or [] if (p := lookup(str(c.get("chunk_id"))))]
+        outcome = repairer.repair(question, str(row.get("answer") or ""), report_of(rec), passages, row.get("version"))
+        rec["repair"] = outcome.info
+        rec["status_after"] = outcome.report.status
+    for rec in out:
+        rec.setdefault("status_after", rec["status"])
+    return out
+
+
+def summarize_repairs(repaired: Sequence[dict[str, Any]]) -> RepairSummary:
+    s = RepairSummary()
+    times = []
+    for rec in repaired:
+        if rec["status"] in ("verified", "failed"):
+            s.ran += 1
+            s.verified_before += rec["status"] == "verified"
+            s.verified_after += rec["status_after"] == "verified"
+        info = rec.get("repair")
+        if rec["status"] != "failed" or not info:
+            continue
+        s.failed += 1
+        s.tried += bool(info.get("tried"))
+        s.accepted += bool(info.get("accepted"))
+        if not info.get("accepted"):
+            s.why[str(info.get("why", "")).split(":")[0].split(" (")[0]] += 1
+        if "lm_ms" in info:
+            times.append(float(info["lm_ms"]))
+    s.lm_p50_ms = statistics.median(times) if times else None
+    return s

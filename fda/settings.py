@@ -583,6 +583,18 @@ class CodeSettings(_Section):
     memory_mb: int = Field(default=1024, ge=256, description="Address space of the run (Python + FastAPI ~400 MB).")
     max_routes: int = Field(default=12, ge=1, description="Routes called per answer, at most.")
     max_chars: int = Field(default=20_000, ge=100, description="Longer code is not run.")
+    repair: bool = Field(
+        default=False,
+        description="Send an answer's code that failed back to the LM once, with its error and the answer's sources "
+        "(programs/execution/repair.py). The fix replaces the block only when it keeps its routes and names and "
+        "runs; the code status says it was repaired. One more LM call for those answers (docs/code-checks.md).",
+    )
+    repair_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="At most this long for a repair (LM call and run); then the answer stays as it was.",
+    )
 
 
 class AzureSearchSettings(_Section):

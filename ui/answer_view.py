@@ -109,6 +109,11 @@ def code_note(resp: dict[str, Any]) -> tuple[str, str] | None:
         parts.append(f"`{code['detail']}`" if code.get("status") == "failed" else str(code["detail"]))
     if code.get("added"):
         parts.append(f"Completed with: `{'; '.join(code['added'])}`.")
+    repair = code.get("repair") or {}
+    if repair.get("accepted"):
+        parts.append(f"Repaired once: the answer's first code failed with `{repair.get('error', '')}`.")
+    elif repair.get("tried"):
+        parts.append(f"A repair was tried and not kept: {repair.get('why', '')}.")
     example = code.get("docs_example")
     if example:
         parts.append(f"From the docs example [{example['path']}]({example['url']}) (FastAPI {example['version']}).")

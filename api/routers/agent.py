@@ -68,9 +68,11 @@ async def _run(services: Services, agent: Any, question: str, version: str, max_
             )  # fmt: skip
 
 
-async def _response(services: Services, pred: Any, version: str, t0: float, trace_id: str) -> AgentResponse:
+async def _response(
+    services: Services, pred: Any, question: str, version: str, t0: float, trace_id: str
+) -> AgentResponse:
     timings: dict[str, float] = {}
-    code = await check_code(services, pred, version, timings)
+    code = await check_code(services, pred, version, timings, question)
     timings["total"] = round((time.perf_counter() - t0) * 1000, 1)
     return AgentResponse(
         answer=pred.answer,
@@ -101,7 +103,7 @@ async def agent(req: AgentRequest, services: ServicesDep) -> AgentResponse:
     try:
         with use_span(root, end_on_exit=False):
             pred = await _run(services, runner, question, version, req.max_steps)
-        return await _response(services, pred, version, t0, trace_id_of(root) or uuid.uuid4().hex)
+        return await _response(services, pred, question, version, t0, trace_id_of(root) or uuid.uuid4().hex)
     finally:
         root.end()
 
@@ -139,7 +141,7 @@ async def agent_stream(req: AgentRequest, services: ServicesDep) -> EventSourceR
                 if kind in ("plan", "step"):
                     yield {"event": kind, "data": json.dumps(payload)}
                 elif kind == "final":
-                    resp = await _response(services, payload, version, t0, trace_id)
+                    resp = await _response(services, payload, question, version, t0, trace_id)
                     yield {"event": "final", "data": resp.model_dump_json()}
                     return
                 elif kind == "error":

@@ -124,7 +124,7 @@ async def ask_stream(req: AskRequest, services: ServicesDep) -> EventSourceRespo
             }
             return
         timings: dict[str, float] = {}
-        code = await answering.check_code(services, pred, version, timings)
+        code = await answering.check_code(services, pred, version, timings, question)
         timings["total"] = round((time.perf_counter() - t0) * 1000, 1)
         resp = answering.to_response(
             pred,

@@ -514,9 +514,18 @@ def agent_cmd(
 @eval_app.command("code")
 def code_cmd(
     run_id: Annotated[str, typer.Argument(help="A committed run (eval/results/RUN_ID.jsonl) of any answer program.")],
+    repair: Annotated[
+        bool,
+        typer.Option(
+            help="Also send each failed answer's code back to the configured LM once with its error "
+            "(programs/execution/repair.py, as FDA_CODE__REPAIR does when serving): share that runs before and "
+            "after, per question in eval/results/code/RUN_ID-repair.jsonl."
+        ),
+    ] = False,
 ) -> None:
     """Run the Python in each of a run's answers in the sandbox (no LM call): verified / failed / not runnable,
-    per question in eval/results/code/RUN_ID.jsonl, and the share of code-bearing answers that run."""
+    per question in eval/results/code/RUN_ID.jsonl, and the share of code-bearing answers that run; --repair
+    measures the repair loop on the failed ones (one LM call each)."""
     from collections.abc import Iterable
 
     from rich.progress import track
@@ -553,6 +562,63 @@ def code_cmd(
         console.print("failed at: " + ", ".join(f"{k} {v}" for k, v in s.stages.most_common()))
     if s.p50_ms is not None:
         console.print(f"sandbox p50 {s.p50_ms:.0f} ms per answer · per question: {path}")
+    if repair:
+        _repair_failed(run_id, rows, checked, checker)
+
+
+def _repair_failed(run_id: str, rows: list[dict[str, Any]], checked: list[dict[str, Any]], checker: Any) -> None:
+    """`fda eval code --repair`: the repair loop over a run's failed code, with the configured LM."""
+    import dspy
+    from rich.progress import track
+
+    from eval.code_report import CODE_RESULTS, repair_run, summarize_repairs, write
+    from eval.gold import load_gold
+    from fda.types import Passage
+    from index.retrieval.lookup import ChunkLookup
+    from programs.execution.repair import CodeRepairer
+
+    settings = get_settings()
+    if not any(c["status"] == "failed" for c in checked):
+        console.print("no failed code to repair")
+        return
+    questions = {q.id: q.question for gold in ("v1", "v2") for q in load_gold(gold)}
+    lookup = ChunkLookup(settings.db_path)
+
+    def passage(chunk_id: str) -> Passage | None:
+        found = lookup.get(chunk_id)
+        if found is None:
+            return None
+        keys = ("chunk_id", "url", "heading_path", "text", "version")
+        return Passage(**{k: found[k] for k in keys})
+
+    try:
+        with session.lm_session(settings, answers=True, judge=False) as (lm, _), dspy.context(lm=lm):
+            repaired = repair_run(
+                rows,
+                checked,
+                CodeRepairer(checker),
+                questions,
+                passage,
+                lambda items: track(list(items), description="repairing failed code", console=err_console),
+            )
+    except FDAError as err:
+        fail(err)
+        return
+    finally:
+        lookup.close()
+    path = write(f"{run_id}-repair", repaired, CODE_RESULTS)
+    r = summarize_repairs(repaired)
+    console.print(
+        f"repair ({settings.lm.model}): {r.failed} failed, {r.tried} tried, {r.accepted} kept"
+        + (f"; LM p50 {r.lm_p50_ms / 1000:.1f} s" if r.lm_p50_ms is not None else "")
+    )
+    if r.why:
+        console.print("not kept: " + ", ".join(f"{k} {v}" for k, v in r.why.most_common()))
+    if r.run_share_before is not None and r.run_share_after is not None:
+        console.print(
+            f"verified of the code that could be run: {r.verified_before}/{r.ran} ({r.run_share_before:.2f}) -> "
+            f"{r.verified_after}/{r.ran} ({r.run_share_after:.2f}) · per question: {path}"
+        )
 
 
 @eval_app.command("label")

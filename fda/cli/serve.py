@@ -79,16 +79,29 @@ def _code_line(code: dict[str, Any]) -> str:
     return "Code: " + CodeReport(**code).summary().removeprefix("code ")
 
 
-def _check_code(services: Any, pred: Any, version: str) -> dict[str, Any] | None:
-    """The sandbox's verdict on the answer's Python (programs/execution/), as the API gives it."""
+def _check_code(services: Any, pred: Any, version: str, question: str) -> dict[str, Any] | None:
+    """The sandbox's verdict on the answer's Python (programs/execution/), as the API gives it: with
+    ``code.repair`` on, failed code gets one LM try first (a kept fix replaces ``pred.answer``)."""
     report = services.code_checker.check_prediction(pred, version) if services.code_checker else None
-    return report.to_dict() if report is not None else None
+    if report is None:
+        return None
+    if report.status == "failed" and services.code_repairer is not None:
+        passages = list(getattr(pred, "passages", None) or [])
+        outcome = services.code_repairer.repair(question, str(pred.answer), report, passages, version)
+        if outcome.accepted:
+            pred.answer = outcome.answer
+        report = outcome.report
+    data: dict[str, Any] = report.to_dict()
+    return data
 
 
-def _answer_once(question: str, version: str | None, run: Callable[[Any, str], Any]) -> tuple[Any, Any, str, float]:
+def _answer_once(
+    question: str, version: str | None, run: Callable[[Any, str], Any]
+) -> tuple[Any, Any, str, float, dict[str, Any] | None]:
     """What `fda ask` and `fda agent` share: check the question, wire the services (no background index build),
-    resolve the docs version, time ``run(services, version)`` inside the LM context, close the services.
-    Returns (prediction, services, version, milliseconds); a typed error exits with its message."""
+    resolve the docs version, time ``run(services, version)`` inside the LM context, check (and maybe repair) the
+    answer's code, close the services. Returns (prediction, services, version, milliseconds, code report); a typed
+    error exits with its message."""
     from api.wiring import wire
     from programs.guard import check_question
 
@@ -103,7 +116,9 @@ def _answer_once(question: str, version: str | None, run: Callable[[Any, str], A
         t0 = time.perf_counter()
         with services.lm_context():
             pred = run(services, v)
-        return pred, services, v, (time.perf_counter() - t0) * 1000
+            elapsed = (time.perf_counter() - t0) * 1000
+            code = _check_code(services, pred, v, question)
+        return pred, services, v, elapsed, code
     except FDAError as err:
         fail(err)
     finally:
@@ -144,11 +159,11 @@ def ask_cmd(
             raise FDAError(f"unknown program {name!r}", hint=f"Use one of: {', '.join(services.programs)}.")
         return services.programs[name](question=question, version=v)
 
-    pred, services, v, elapsed = _answer_once(question, version, run)
+    pred, services, v, elapsed, code = _answer_once(question, version, run)
     resp = {
         **_common(pred, v, name, services.program_version(name), elapsed),
         "invalid_citations": int(pred.invalid_citations),
-        "code": _check_code(services, pred, v),
+        "code": code,
     }
     if as_json:
         if show_context:
@@ -175,10 +190,10 @@ def agent_cmd(
             raise FDAError("the docs agent is not available: no docs store", hint="Run `fda ingest` first.")
         return services.agent(question=question, version=v, max_steps=max_steps)
 
-    pred, services, v, elapsed = _answer_once(question, version, run)
+    pred, _services, v, elapsed, code = _answer_once(question, version, run)
     resp = {
         **_common(pred, v, "agent", "uncompiled", elapsed),
-        "code": _check_code(services, pred, v),
+        "code": code,
         "stop_reason": pred.stop_reason,
         "plan": list(pred.plan),
         "trajectory": list(pred.trajectory),

@@ -47,6 +47,8 @@ class CodeReport:
     docs_example: dict[str, Any] | None = None  # {"path", "version", "url", "share"} when it is a docs example
     ms: float = 0.0  # sandbox wall time
     fastapi: str = ""  # the FastAPI it ran on (the service's own; the answer's docs version may be older)
+    # a repair was tried (programs/execution/repair.py): accepted, the first code's error, why it was not kept
+    repair: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,7 +66,15 @@ class CodeReport:
         detail = f": {self.detail}" if self.detail else ""
         example = f"; docs example {self.docs_example['url']}" if self.docs_example else ""
         on = f" on FastAPI {self.fastapi}" if self.fastapi else ""
-        return f"{words}{on}{calls}{detail}{example}"
+        return f"{words}{on}{calls}{detail}{example}{self._repair_note()}"
+
+    def _repair_note(self) -> str:
+        r = self.repair
+        if not r or not r.get("tried"):
+            return ""
+        if r.get("accepted"):
+            return f"; repaired once: the answer's first code failed with {r.get('error', '')}"
+        return f"; a repair was tried and not kept: {r.get('why', '')}"
 
 
 class CodeChecker:

@@ -56,20 +56,36 @@ class Prepared:
     syntax_error: str = ""  # the code is not valid Python (a failure, not a fragment)
 
 
-def python_blocks(answer: str) -> list[str]:
-    """The answer's Python code blocks, in order."""
+@dataclass(frozen=True)
+class Fence:
+    """One Python block of an answer: its code (the fence's indent removed) and where its body lies."""
+
+    code: str
+    start: int  # the body's span in the answer (between the opening fence line and the closing fence)
+    end: int
+    indent: str  # the fence's indent: a block inside a list item carries it on every line
+
+
+def python_fences(answer: str) -> list[Fence]:
+    """The answer's Python code blocks, in order, with their places (to replace one: programs/execution/repair.py)."""
     out = []
     for m in FENCE.finditer(answer):
         lang, body = m.group(1).lower(), m.group(2)
         fence_indent = answer[answer.rfind("\n", 0, m.start()) + 1 : m.start()]
-        if fence_indent and not fence_indent.strip():  # a fence inside a list item: its lines carry its indent
-            body = "\n".join(line.removeprefix(fence_indent) for line in body.splitlines())
+        indent = fence_indent if fence_indent and not fence_indent.strip() else ""
+        if indent:  # a fence inside a list item: its lines carry its indent
+            body = "\n".join(line.removeprefix(indent) for line in body.splitlines())
         lines = [line for line in body.splitlines() if line.strip()]
         if not lines:
             continue
         if lang in PYTHON or (not lang and _reads_as_python(lines)):
-            out.append(body.rstrip())
+            out.append(Fence(body.rstrip(), m.start(2), m.end(2), indent))
     return out
+
+
+def python_blocks(answer: str) -> list[str]:
+    """The answer's Python code blocks, in order."""
+    return [f.code for f in python_fences(answer)]
 
 
 def _reads_as_python(lines: list[str]) -> bool:

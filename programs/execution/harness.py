@@ -15,6 +15,8 @@ library and FastAPI (with its TestClient's httpx) are imported here: never the p
 
 from __future__ import annotations
 
+import builtins
+import difflib
 import importlib.util
 import json
 import os
@@ -134,7 +136,7 @@ def check(code: str, max_routes: int, placeholders: frozenset[str] = frozenset()
         sys.modules["answer_code"] = module
         spec.loader.exec_module(module)
     except BaseException as err:
-        report["error"] = _last_line(err)
+        report["error"] = _last_line(err, module)
         report["cause"] = _cause(err, module)
         return report
     report["stage"] = "app"
@@ -257,7 +259,7 @@ def _cause(err: BaseException, module: Any) -> str:
     return ""
 
 
-def _last_line(err: BaseException) -> str:
+def _last_line(err: BaseException, module: Any = None) -> str:
     """``AttributeError: 'function' object has no attribute 'decode' (at `return request.body.decode()`)``: the
     error and the answer's own line that raised it (its text: line numbers of the assembled module would not
     match the answer's blocks)."""
@@ -270,7 +272,58 @@ def _last_line(err: BaseException) -> str:
         where = f" (at `{err.text.strip()[:120]}`)"
     text = str(err).splitlines()[0] if str(err) else ""
     text = re.sub(r" \((/[^)]*|unknown location)\)", "", text)  # where the package lives here: noise
-    return f"{type(err).__name__}: {text}"[:300] + where
+    return f"{type(err).__name__}: {text}"[:300] + _suggestion(err, module) + where
+
+
+def _suggestion(err: BaseException, module: Any = None) -> str:
+    """What the name was probably meant to be, as newer Pythons say it (``. Did you mean: 'GZipMiddleware'?``),
+    or the keyword arguments a call takes: the error says what to change, to a reader and to the repair
+    (repair.py). Python 3.11 prints suggestions for attributes and names only in an interpreter's own
+    tracebacks, and none for ``from m import Name`` or keyword arguments."""
+    try:
+        if isinstance(err, AttributeError) and err.name and getattr(err, "obj", None) is not None:
+            return _closest(err.name, dir(err.obj))
+        if isinstance(err, NameError) and err.name:
+            frames = traceback.extract_tb(err.__traceback__)
+            known = list(vars(module)) if module is not None and frames else []
+            return _closest(err.name, known + dir(builtins))
+        if isinstance(err, ImportError) and not isinstance(err, ModuleNotFoundError) and err.name:
+            m = re.match(r"cannot import name '(\w+)'", str(err))
+            found = sys.modules.get(err.name)
+            if m and found is not None:
+                return _closest(m.group(1), dir(found))
+        if isinstance(err, TypeError):
+            m = re.match(r"([\w.]+)\(\) got an unexpected keyword argument '(\w+)'", str(err))
+            if m:
+                return _keywords(m.group(1), m.group(2), module)
+    except Exception:  # a hint must never cost the report
+        return ""
+    return ""
+
+
+def _closest(name: str, names: list[str]) -> str:
+    public = [n for n in names if not n.startswith("_") and n != name]
+    close = difflib.get_close_matches(name, public, n=1, cutoff=0.75)
+    return f". Did you mean: '{close[0]}'?" if close else ""
+
+
+def _keywords(qualname: str, given: str, module: Any) -> str:
+    """``FastAPI.get`` given ``filenme``: a close keyword, else the keywords it takes."""
+    import inspect
+
+    import fastapi
+
+    head, *rest = qualname.split(".")
+    obj = (vars(module).get(head) if module is not None else None) or getattr(fastapi, head, None)
+    for part in rest:
+        obj = getattr(obj, part, None)
+    if obj is None:
+        return ""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = [n for n, p in inspect.signature(obj).parameters.items() if p.kind in kinds and n not in ("self", "cls")]
+    if close := _closest(given, params):
+        return close
+    return f" (it takes: {', '.join(params[:16])}{', ...' if len(params) > 16 else ''})" if params else ""
 
 
 def main() -> None:

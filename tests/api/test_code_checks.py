@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
+import dspy
 import pytest
+from dspy.utils import DummyLM
 from fastapi.testclient import TestClient
 
 from api.wiring import code_checker
 from fda.settings import Settings
 from programs.execution.check import CodeChecker
+from programs.execution.repair import CodeRepairer
 from programs.execution.sandbox import Sandbox, SandboxLimits
 from tests.api.conftest import FakeProgram, services_of
 
@@ -73,3 +78,47 @@ def test_readyz_says_whether_code_runs(tmp_path: object) -> None:
     else:
         assert readiness["code"].startswith("degraded: the sandbox cannot start here")
     assert len(checker.imports) > 50 and checker.imports["FastAPI"] == "from fastapi import FastAPI"
+
+
+FIXED = BROKEN.replace("return 1 / 0", "return 1")
+
+
+def repairing_with(client: TestClient, sandbox: Sandbox, lm: dspy.BaseLM, timeout_s: float = 30.0) -> FakeProgram:
+    program = answering_with(client, BROKEN, sandbox)
+    services = services_of(client)
+    services.lm = lm
+    services.code_repairer = CodeRepairer(services.code_checker)
+    code = services.settings.code.model_copy(update={"repair_timeout_s": timeout_s})
+    services.settings = services.settings.model_copy(update={"code": code})
+    return program
+
+
+def test_failed_code_repaired_once_is_served_repaired_and_cached(client: TestClient, sandbox: Sandbox) -> None:
+    lm = DummyLM([{"fixed_code": FIXED.split("```python\n")[1].split("```")[0]}])
+    repairing_with(client, sandbox, lm)
+    body = client.post("/v1/ask", json={"question": "How do I return a number?"}).json()
+    assert body["code"]["status"] == "verified"
+    assert body["code"]["repair"]["accepted"] and "ZeroDivisionError" in body["code"]["repair"]["error"]
+    assert "return 1\n" in body["answer"] and "1 / 0" not in body["answer"]
+    assert body["timings_ms"]["code_repair"] > 0
+    again = client.post("/v1/ask", json={"question": "How do I return a number?"}).json()
+    assert again["cached"] and again["answer"] == body["answer"]  # no second LM call: the script has one answer
+    assert again["code"]["status"] == "verified" and again["code"]["repair"]["accepted"]
+
+
+def test_a_repair_over_its_time_leaves_the_answer_as_it_was(client: TestClient, sandbox: Sandbox) -> None:
+    class SlowLM(DummyLM):
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            time.sleep(1.5)
+            return super().forward(*args, **kwargs)
+
+    repairing_with(client, sandbox, SlowLM([{"fixed_code": "x = 1"}]), timeout_s=0.3)
+    body = client.post("/v1/ask", json={"question": "How do I divide slowly?"}).json()
+    assert body["answer"] == BROKEN.strip() and body["code"]["status"] == "failed"
+    assert body["code"]["repair"] == {
+        "tried": True,
+        "accepted": False,
+        "error": body["code"]["repair"]["error"],
+        "why": "no fix within 0.3 s",
+    }
+    assert "ZeroDivisionError" in body["code"]["repair"]["error"]

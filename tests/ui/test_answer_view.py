@@ -80,6 +80,15 @@ def test_code_note_says_what_the_sandbox_found() -> None:
     )
     fragment = code_note({"code": {"status": "not_runnable", "detail": "an excerpt (indented, or with omitted parts)"}})
     assert fragment is not None and fragment[0] == "orange" and fragment[1].endswith("omitted parts)")
+    error = "import: ImportError: cannot import name 'GzipMiddleware'"
+    repaired = code_note({"code": {"status": "verified", "repair": {"tried": True, "accepted": True, "error": error}}})
+    assert repaired is not None and repaired[0] == "green"
+    assert repaired[1].endswith(f"Repaired once: the answer's first code failed with `{error}`.")
+    kept = {"tried": True, "accepted": False, "error": error, "why": "the fixed code does not run either"}
+    tried = code_note({"code": {"status": "failed", "detail": "ImportError", "repair": kept}})
+    assert tried is not None and tried[1].endswith(
+        "A repair was tried and not kept: the fixed code does not run either."
+    )
 
 
 def test_status_line_names_every_docs_version_the_answer_used() -> None:

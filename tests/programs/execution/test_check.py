@@ -283,3 +283,20 @@ def test_a_check_that_finds_every_slot_taken_says_busy_and_is_asked_again(sandbo
     finally:
         for uid in taken:
             sandbox_module._FREE_UIDS.put(uid)
+
+
+def test_a_failure_says_what_was_probably_meant(sandbox: Sandbox) -> None:
+    """Python 3.11 says "Did you mean" only in tracebacks, and never for `from m import Name` or keywords."""
+    box = checker(sandbox)
+    wrong_import = box.check(answer("from fastapi.middleware.gzip import GzipMiddleware\n\napp = FastAPI()\n"))
+    assert wrong_import is not None and wrong_import.status == "failed"
+    assert wrong_import.detail.startswith("ImportError: cannot import name 'GzipMiddleware'")
+    assert "Did you mean: 'GZipMiddleware'?" in wrong_import.detail
+    keyword = box.check(answer("@app.get('/', respons_model=dict)\ndef root():\n    return {}\n"))
+    assert keyword is not None and "got an unexpected keyword argument 'respons_model'" in keyword.detail
+    assert "Did you mean: 'response_model'?" in keyword.detail
+    unknown = box.check(answer("@app.get('/d', filename='x.txt')\ndef d():\n    return {}\n"))
+    assert unknown is not None and "(it takes: path, response_model," in unknown.detail
+    attribute = box.check(answer("@app.get('/')\ndef root(request: Request):\n    return request.hedaers\n"))
+    assert attribute is not None and attribute.status == "failed"
+    assert "Did you mean: 'headers'?" in attribute.detail and "(at `return request.hedaers`)" in attribute.detail

@@ -1,0 +1,169 @@
+"""The repair loop (programs/execution/repair.py) over the real sandbox, with a scripted LM: a fix replaces the
+answer's block only when it keeps the routes and most of the code and runs; everything else leaves the answer
+as it was and says why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+import pytest
+from dspy.adapters.json_adapter import JSONAdapter
+from dspy.utils import DummyLM
+
+from fda.types import Passage
+from programs.execution.check import CodeChecker, CodeReport
+from programs.execution.repair import CodeRepairer, declared_routes, dropped_names, unfence
+from programs.execution.sandbox import Sandbox
+from tests.programs.execution.test_check import answer, checker
+from tests.programs.test_cited_rag import DeadLM
+
+BROKEN = """from fastapi import FastAPI
+from fastapi.middleware.gzip import GzipMiddleware
+
+app = FastAPI()
+app.add_middleware(GzipMiddleware, minimum_size=1000)
+
+
+@app.get("/")
+async def root():
+    return {"message": "Hello World"}
+"""
+FIXED = BROKEN.replace("GzipMiddleware", "GZipMiddleware")
+PASSAGE = Passage(
+    chunk_id="c1",
+    url="https://fastapi.tiangolo.com/advanced/middleware/#gzipmiddleware",
+    heading_path=["Advanced Middleware", "GZipMiddleware"],
+    text="from fastapi.middleware.gzip import GZipMiddleware\napp.add_middleware(GZipMiddleware, minimum_size=1000)",
+    version="0.141.1",
+)
+
+
+def run_repair(
+    box: CodeChecker, text: str, fixes: list[str] | None, lm: dspy.LM | None = None
+) -> tuple[Any, CodeReport]:
+    report = box.check(text)
+    assert report is not None
+    if lm is None:  # an empty script: a call the test did not expect fails the test
+        lm = DummyLM([{"fixed_code": f} for f in fixes or []], adapter=JSONAdapter())
+    with dspy.context(lm=lm, adapter=JSONAdapter()):
+        outcome = CodeRepairer(box).repair("How do I compress responses?", text, report, [PASSAGE])
+    return outcome, report
+
+
+def test_a_wrong_import_fixed_by_the_model_replaces_the_block_and_runs(sandbox: Sandbox) -> None:
+    box = checker(sandbox)
+    text = answer(BROKEN) + "\nIt compresses responses over 1000 bytes [1]."
+    outcome, before = run_repair(box, text, [FIXED])
+    assert before.status == "failed" and "GzipMiddleware" in before.detail
+    assert outcome.accepted
+    assert outcome.report.status == "verified"
+    assert "GZipMiddleware" in outcome.answer and "GzipMiddleware" not in outcome.answer
+    assert outcome.answer.endswith("\nIt compresses responses over 1000 bytes [1].")  # the prose is kept
+    assert outcome.answer.count("```") == 2
+    info = outcome.report.repair
+    assert info is not None and info["accepted"] and "GzipMiddleware" in info["error"]
+    assert info["lm_ms"] >= 0 and info["check_ms"] > 0 and info["fixed_code"] == FIXED.rstrip()
+    assert "repaired once" in outcome.report.summary()
+
+
+def test_a_fence_around_the_fix_is_taken_off(sandbox: Sandbox) -> None:
+    outcome, _ = run_repair(checker(sandbox), answer(BROKEN), [f"```python\n{FIXED}```"])
+    assert outcome.accepted and "```python\n```" not in outcome.answer
+    assert outcome.answer.count("```") == 2
+
+
+def test_a_block_inside_a_list_item_keeps_its_indent(sandbox: Sandbox) -> None:
+    indented = "\n".join(("   " + line) if line else "" for line in BROKEN.splitlines())
+    text = f"1. Add the middleware [1]:\n\n   ```python\n{indented}\n   ```\n2. Run it."
+    outcome, before = run_repair(checker(sandbox), text, [FIXED])
+    assert before.status == "failed"
+    assert outcome.accepted
+    assert "   from fastapi.middleware.gzip import GZipMiddleware" in outcome.answer
+    assert outcome.answer.endswith("   ```\n2. Run it.")
+
+
+def test_a_fix_that_still_fails_leaves_the_answer_as_it_was(sandbox: Sandbox) -> None:
+    still = BROKEN.replace("GzipMiddleware", "GZipMiddlewares")
+    text = answer(BROKEN)
+    outcome, before = run_repair(checker(sandbox), text, [still])
+    assert not outcome.accepted and outcome.answer == text
+    assert outcome.report.status == "failed" and outcome.report.detail == before.detail
+    assert outcome.info["why"] == "the fixed code does not run either"
+    assert outcome.info["after"].startswith("failed")
+    assert "not kept" in outcome.report.summary()
+
+
+def test_a_rewrite_is_not_a_repair(sandbox: Sandbox) -> None:
+    rewrite = "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\ndef root():\n    return 'hi'\n"
+    outcome, _ = run_repair(checker(sandbox), answer(BROKEN), [rewrite])
+    assert not outcome.accepted
+    assert outcome.info["why"] == "the fix drops names the error does not point at: add_middleware, minimum_size"
+
+
+def test_a_fix_that_drops_a_route_is_not_kept(sandbox: Sandbox) -> None:
+    two = BROKEN + '\n\n@app.post("/items/")\nasync def create():\n    return {}\n'
+    outcome, _ = run_repair(checker(sandbox), answer(two), [FIXED])
+    assert not outcome.accepted
+    assert outcome.info["why"] == "the fix drops routes: POST /items/"
+
+
+def test_the_same_code_back_is_not_a_repair(sandbox: Sandbox) -> None:
+    outcome, _ = run_repair(checker(sandbox), answer(BROKEN), [BROKEN])
+    assert not outcome.accepted and outcome.info["why"] == "the model returned the same code"
+
+
+def test_of_several_blocks_the_one_holding_the_failing_line_is_repaired(sandbox: Sandbox) -> None:
+    box = checker(sandbox)
+    routes = "@app.get('/items/')\ndef items(q: str = Query(min_length=3):\n    return q\n"
+    text = answer("from fastapi import FastAPI, Query\n\napp = FastAPI()") + "\nThen:\n\n" + answer(routes)
+    outcome, before = run_repair(box, text, [routes.replace("min_length=3):", "min_length=3)):")])
+    assert before.status == "failed" and before.stage == "parse" and "(at `def items" in before.detail
+    assert outcome.accepted and outcome.report.status == "verified"
+    assert "min_length=3)):" in outcome.answer
+    assert outcome.answer.startswith(answer("from fastapi import FastAPI, Query\n\napp = FastAPI()"))
+
+
+def test_several_blocks_holding_the_failing_line_or_working_code_make_no_lm_call(sandbox: Sandbox) -> None:
+    box = checker(sandbox)
+    two_blocks = answer(BROKEN) + "\nOr, in a router module:\n\n" + answer(BROKEN.replace("app", "router"))
+    outcome, before = run_repair(box, two_blocks, None)  # no scripted output: an LM call would raise
+    assert before.status == "failed" and "(at `from fastapi.middleware.gzip import GzipMiddleware`)" in before.detail
+    assert not outcome.info["tried"] and "2 Python blocks and the error does not say" in outcome.info["why"]
+    outcome, before = run_repair(box, answer(FIXED), None)
+    assert before.status == "verified" and not outcome.info["tried"] and outcome.answer == answer(FIXED)
+
+
+def test_a_dead_lm_costs_nothing_but_the_try(sandbox: Sandbox) -> None:
+    text = answer(BROKEN)
+    outcome, _ = run_repair(checker(sandbox), text, None, lm=DeadLM())
+    assert not outcome.accepted and outcome.answer == text
+    assert outcome.info["tried"] and outcome.info["why"].startswith("the repair's LM call failed")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("```python\nx = 1\n```", "x = 1"),
+        ("```\nx = 1\n```\n", "x = 1"),
+        ("x = 1\n", "x = 1"),
+        ("  ```py\nimport os\nx = 1\n  ```", "import os\nx = 1"),
+    ],
+)
+def test_unfence(text: str, expected: str) -> None:
+    assert unfence(text) == expected
+
+
+def test_routes_and_dropped_names() -> None:
+    code = (
+        "@app.get('/a')\ndef a(): ...\n@router.post(\"/b/{id}\", status_code=201)\ndef b(): ...\n@app.websocket('/ws')"
+    )
+    assert declared_routes(code) == {("GET", "/a"), ("POST", "/b/{id}"), ("WEBSOCKET", "/ws")}
+    assert dropped_names(BROKEN, FIXED, "") == []  # respelled
+    kwarg = "@app.get('/f', filename='x.txt')\ndef f(): ...\n"
+    error = "TypeError: get() got an unexpected keyword argument 'filename'"
+    assert dropped_names(kwarg, "@app.get('/f')\ndef f(): ...\n", error) == []  # the error names it
+    unused = "from typing import Optional\nfrom fastapi import FastAPI\napp = FastAPI(\n"
+    assert dropped_names(unused, "from fastapi import FastAPI\napp = FastAPI()\n", "SyntaxError") == []
+    names = ["FastAPI", "GzipMiddleware", "add_middleware", "app", "get", "minimum_size", "root"]
+    assert dropped_names(BROKEN, "x = 1\n", "") == names
