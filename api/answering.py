@@ -61,8 +61,8 @@ async def check_code(
 async def repair_code(
     services: Services, pred: Any, question: str, report: CodeReport, version: str, timings: dict[str, float]
 ) -> CodeReport:
-    """One LM try at the answer's failed code (programs/execution/repair.py), within ``code.repair_timeout_s`` and
-    the LM gate. A kept fix replaces ``pred.answer`` (so a cached answer is served repaired); ``pred.code_repair``
+    """One try at the answer's failed code (programs/execution/repair.py: the error's suggestion, then with
+    ``code.repair=lm`` the LM, through the LM gate), within ``code.repair_timeout_s``. A kept fix replaces ``pred.answer`` (so a cached answer is served repaired); ``pred.code_repair``
     records the try either way, so it is made once per answer."""
     repairer = services.code_repairer
     limit = services.settings.code.repair_timeout_s
@@ -75,7 +75,10 @@ async def repair_code(
     t0 = time.perf_counter()
     with span("code_repair") as sp:
         try:
-            async with services.gate.slot():
+            if repairer.use_lm:  # an LM call: it queues with the answers
+                async with services.gate.slot():
+                    outcome = await run_abandonable(call, limit, name="fda-code-repair")
+            else:
                 outcome = await run_abandonable(call, limit, name="fda-code-repair")
         except Exception as err:  # TimeoutError, a full gate, a broken repair: the answer stands as it was
             why = f"no fix within {limit:g} s" if isinstance(err, TimeoutError) else f"{type(err).__name__}: {err}"

@@ -259,11 +259,14 @@ def code_checker(settings: Settings, readiness: dict[str, str]) -> CodeChecker |
 
 
 def code_repairer(settings: Settings, checker: CodeChecker | None, lm: Any | None) -> CodeRepairer | None:
-    """The repair loop for failed code (``code.repair``; programs/execution/repair.py): only with an LM and a
-    sandbox that runs code (a fix is kept only when it runs)."""
-    if not settings.code.repair or checker is None or checker.sandbox.mode is None or lm is None:
+    """The repair of failed code (``code.repair``; programs/execution/repair.py): only with a sandbox that runs
+    code (a fix is kept only when it runs); 'lm' without an LM repairs by the error's suggestion alone."""
+    mode = settings.code.repair
+    if mode == "off" or checker is None or checker.sandbox.mode is None:
         return None
-    return CodeRepairer(checker)
+    if mode == "lm" and lm is None:
+        log.warning("code.repair=lm without an LM: failed code is repaired by the error's suggestion only")
+    return CodeRepairer(checker, use_lm=mode == "lm" and lm is not None)
 
 
 def wire(settings: Settings, *, build_missing: bool = True) -> Services:

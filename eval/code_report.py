@@ -98,7 +98,8 @@ def report_of(record: dict[str, Any]) -> CodeReport:
 class RepairSummary:
     failed: int = 0  # answers whose code failed: each is a repair candidate
     tried: int = 0  # an LM call was made (a single Python block)
-    accepted: int = 0  # the fix kept the routes and most lines, and ran
+    accepted: int = 0  # the fix kept the routes and names, and ran
+    how: Counter[str] = field(default_factory=Counter)  # accepted by: suggestion (no LM) | lm
     why: Counter[str] = field(default_factory=Counter)  # why the others were not kept
     lm_p50_ms: float | None = None
     verified_before: int = 0
@@ -157,6 +158,8 @@ def summarize_repairs(repaired: Sequence[dict[str, Any]]) -> RepairSummary:
         s.failed += 1
         s.tried += bool(info.get("tried"))
         s.accepted += bool(info.get("accepted"))
+        if info.get("accepted"):
+            s.how[str(info.get("how", ""))] += 1
         if not info.get("accepted"):
             s.why[str(info.get("why", "")).split(":")[0].split(" (")[0]] += 1
         if "lm_ms" in info:

@@ -583,11 +583,13 @@ class CodeSettings(_Section):
     memory_mb: int = Field(default=1024, ge=256, description="Address space of the run (Python + FastAPI ~400 MB).")
     max_routes: int = Field(default=12, ge=1, description="Routes called per answer, at most.")
     max_chars: int = Field(default=20_000, ge=100, description="Longer code is not run.")
-    repair: bool = Field(
-        default=False,
-        description="Send an answer's code that failed back to the LM once, with its error and the answer's sources "
-        "(programs/execution/repair.py). The fix replaces the block only when it keeps its routes and names and "
-        "runs; the code status says it was repaired. One more LM call for those answers (docs/code-checks.md).",
+    repair: Literal["off", "suggestion", "lm"] = Field(
+        default="suggestion",
+        description="What to do with an answer's code that failed (programs/execution/repair.py; docs/code-checks.md): "
+        "'suggestion' respells the name the error says was meant (GzipMiddleware -> GZipMiddleware) and keeps it "
+        "when the code then runs (no LM call, one more sandbox run); 'lm' then also sends the code, its error and "
+        "the answer's sources back to the LM once, keeping a fix that keeps its routes and names and runs (one more "
+        "LM call for those answers); 'off'. The code status says what was repaired.",
     )
     repair_timeout_s: float = Field(
         default=30.0,

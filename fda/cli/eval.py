@@ -517,9 +517,9 @@ def code_cmd(
     repair: Annotated[
         bool,
         typer.Option(
-            help="Also send each failed answer's code back to the configured LM once with its error "
-            "(programs/execution/repair.py, as FDA_CODE__REPAIR does when serving): share that runs before and "
-            "after, per question in eval/results/code/RUN_ID-repair.jsonl."
+            help="Also repair each failed answer's code as FDA_CODE__REPAIR=lm does when serving "
+            "(programs/execution/repair.py: the error's suggestion, then the configured LM once): share that runs "
+            "before and after, and which step fixed it, per question in eval/results/code/RUN_ID-repair.jsonl."
         ),
     ] = False,
 ) -> None:
@@ -610,6 +610,7 @@ def _repair_failed(run_id: str, rows: list[dict[str, Any]], checked: list[dict[s
     r = summarize_repairs(repaired)
     console.print(
         f"repair ({settings.lm.model}): {r.failed} failed, {r.tried} tried, {r.accepted} kept"
+        + (" (" + ", ".join(f"{k} {v}" for k, v in r.how.most_common()) + ")" if r.how else "")
         + (f"; LM p50 {r.lm_p50_ms / 1000:.1f} s" if r.lm_p50_ms is not None else "")
     )
     if r.why:

@@ -1,19 +1,20 @@
 """One more try for an answer's code that failed when it was run (docs/code-checks.md, "Repair").
 
-The code, where it failed and the answer's sources go back to the LM once (signatures/code_repair.py). The fix
-replaces the answer's block only when it is a repair and it runs:
-- the block to change is known: the answer's only Python block, or the one holding the line the error quotes
-  (several blocks are one module to the checker);
-- the fix keeps every route the code declared (same method and path) and every name it used, except the names
-  the error points at, names respelled (``GzipMiddleware`` -> ``GZipMiddleware``) and imports: a repair, not a
-  new program that leaves out what the answer was about;
-- run in the sandbox like the first code, it is ``verified``.
+Two steps, each kept only when the code then runs (``verified`` in the sandbox, like the first code):
+1. **the error's own suggestion**, no LM: the sandbox says what a wrong name was probably meant to be
+   (``cannot import name 'GzipMiddleware' ... Did you mean: 'GZipMiddleware'?``, a misspelt attribute or
+   keyword argument); that name is respelt throughout the answer and the code run again (~0.3 s);
+2. with ``use_lm``, **the LM**: the code, where it failed and the answer's sources go back to it once
+   (signatures/code_repair.py). Its fix replaces the answer's block only when the block is known (the only
+   Python block, or the one holding the line the error quotes) and the fix keeps every route the code
+   declared and every name it used, except the names the error points at, respellings and imports: a
+   repair, not a new program that leaves out what the answer was about.
 Otherwise the answer stays as it was, and the report says the repair was tried and why it was not kept.
 
-    repairer = CodeRepairer(checker)
+    repairer = CodeRepairer(checker, use_lm=True)
     with dspy.context(lm=lm):
         outcome = repairer.repair(question, answer, report, passages, version)
-    outcome.accepted, outcome.answer, outcome.report.status, outcome.info
+    outcome.accepted, outcome.answer, outcome.report.status, outcome.info   # info["how"]: suggestion | lm
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ _IMPORT = re.compile(r"^\s*(from\s+\S+\s+)?import\s")
 _KEYWORDS = set(keyword.kwlist) | {"self", "cls"}
 _STRING = re.compile(r"(?s)\"\"\".*?\"\"\"|'''.*?'''|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'")
 _COMMENT = re.compile(r"#[^\n]*")
+_MEANT = re.compile(r"\. Did you mean: '([A-Za-z_]\w*)'\?")
+_WRONG = re.compile(
+    r"cannot import name '(\w+)'|has no attribute '(\w+)'|unexpected keyword argument '(\w+)'|name '(\w+)' is not"
+)
 _AT = re.compile(r"\(at `(.+?)`\)\s*$")
 _FENCED = re.compile(r"^\s*```[\w+-]*[^\n]*\n(.*?)(?:\n\s*```\s*)?$", re.DOTALL)
 
@@ -118,9 +123,28 @@ def failing_block(answer: str, detail: str) -> Fence | None:
     return holding[0] if len(holding) == 1 else None
 
 
+def suggested_rename(detail: str) -> tuple[str, str] | None:
+    """(wrong, meant) from an error that says what was meant (the harness's ``Did you mean: 'X'?`` after a
+    wrong from-import, attribute, name or keyword argument); None otherwise."""
+    meant = _MEANT.search(detail)
+    wrong = _WRONG.search(detail)
+    name = next((g for g in wrong.groups() if g), "") if wrong else ""
+    if not meant or not name or meant.group(1) == name:
+        return None
+    return name, meant.group(1)
+
+
+def renamed(answer: str, wrong: str, meant: str) -> str:
+    """The answer with every ``wrong`` name (a whole word, in code and prose) spelt ``meant``."""
+    return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", meant, answer)
+
+
 class CodeRepairer:
-    def __init__(self, checker: CodeChecker, *, source_chars: int = 1500) -> None:
+    """``use_lm`` False: only the fix the error itself names (no LM call); True: that first, then the LM."""
+
+    def __init__(self, checker: CodeChecker, *, use_lm: bool = True, source_chars: int = 1500) -> None:
         self.checker = checker
+        self.use_lm = use_lm
         self.source_chars = source_chars
         self.fix = dspy.Predict(RepairCode)
 
@@ -146,6 +170,18 @@ class CodeRepairer:
             n = len(python_fences(answer))
             return keep(f"the answer shows {n} Python blocks and the error does not say which one failed")
         info["tried"] = True
+        rename = suggested_rename(report.detail)
+        if rename is not None and re.search(rf"\b{re.escape(rename[0])}\b", block.code):
+            t1 = time.perf_counter()
+            candidate = renamed(answer, *rename)
+            after = self.checker.check(candidate, version)
+            info["check_ms"] = round((time.perf_counter() - t1) * 1000, 1)
+            if after is not None and after.status == "verified":
+                info.update(accepted=True, how="suggestion", why="", renamed=list(rename))
+                return RepairOutcome(True, candidate, replace(after, repair=info), info)
+            info["suggestion"] = f"{rename[0]} -> {rename[1]}: " + (f"{after.status}" if after else "no code")
+        if not self.use_lm:
+            return keep("the error names no fix that runs" if rename else "the error names no fix")
         t0 = time.perf_counter()
         try:
             with lm_scope(None):
@@ -180,6 +216,5 @@ class CodeRepairer:
         if after is None or after.status != "verified":
             info["after"] = f"{after.status}: {after.detail}" if after is not None else "no code"
             return keep("the fixed code does not run either")
-        info["accepted"] = True
-        info["why"] = ""
+        info.update(accepted=True, how="lm", why="")
         return RepairOutcome(True, repaired, replace(after, repair=info), info)

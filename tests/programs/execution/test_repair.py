@@ -1,6 +1,6 @@
-"""The repair loop (programs/execution/repair.py) over the real sandbox, with a scripted LM: a fix replaces the
-answer's block only when it keeps the routes and most of the code and runs; everything else leaves the answer
-as it was and says why."""
+"""The repair of failed code (programs/execution/repair.py) over the real sandbox, with a scripted LM: the
+error's own suggestion first (no LM call), then the LM's fix, each kept only when the code then runs and (the
+LM's) keeps the routes and names; everything else leaves the answer as it was and says why."""
 
 from __future__ import annotations
 
@@ -30,6 +30,19 @@ async def root():
     return {"message": "Hello World"}
 """
 FIXED = BROKEN.replace("GzipMiddleware", "GZipMiddleware")
+# a route that crashes: the error names no fix, only the LM can make one
+CRASHES = """from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+app = FastAPI()
+app.add_middleware(GZipMiddleware, minimum_size=1000)
+
+
+@app.get("/")
+async def root():
+    return {"ratio": 1 / 0}
+"""
+MENDED = CRASHES.replace("1 / 0", "1 / 2")
 PASSAGE = Passage(
     chunk_id="c1",
     url="https://fastapi.tiangolo.com/advanced/middleware/#gzipmiddleware",
@@ -40,52 +53,70 @@ PASSAGE = Passage(
 
 
 def run_repair(
-    box: CodeChecker, text: str, fixes: list[str] | None, lm: dspy.LM | None = None
+    box: CodeChecker, text: str, fixes: list[str] | None, lm: dspy.BaseLM | None = None, use_lm: bool = True
 ) -> tuple[Any, CodeReport]:
     report = box.check(text)
     assert report is not None
     if lm is None:  # an empty script: a call the test did not expect fails the test
         lm = DummyLM([{"fixed_code": f} for f in fixes or []], adapter=JSONAdapter())
     with dspy.context(lm=lm, adapter=JSONAdapter()):
-        outcome = CodeRepairer(box).repair("How do I compress responses?", text, report, [PASSAGE])
+        outcome = CodeRepairer(box, use_lm=use_lm).repair("How do I compress responses?", text, report, [PASSAGE])
     return outcome, report
 
 
-def test_a_wrong_import_fixed_by_the_model_replaces_the_block_and_runs(sandbox: Sandbox) -> None:
+def test_a_misspelt_import_is_respelt_as_the_error_suggests_without_an_lm_call(sandbox: Sandbox) -> None:
+    text = answer(BROKEN) + "\nAdd `GzipMiddleware` to compress responses over 1000 bytes [1]."
+    outcome, before = run_repair(checker(sandbox), text, None, use_lm=False)
+    assert before.status == "failed" and "Did you mean: 'GZipMiddleware'?" in before.detail
+    assert outcome.accepted and outcome.report.status == "verified"
+    assert outcome.answer == answer(FIXED) + "\nAdd `GZipMiddleware` to compress responses over 1000 bytes [1]."
+    info = outcome.report.repair
+    assert info is not None and info["how"] == "suggestion" and info["renamed"] == ["GzipMiddleware", "GZipMiddleware"]
+    assert "lm_ms" not in info and "repaired once" in outcome.report.summary()
+
+
+def test_without_the_lm_an_error_that_names_no_fix_is_left_as_it_was(sandbox: Sandbox) -> None:
+    text = answer(CRASHES)
+    outcome, before = run_repair(checker(sandbox), text, None, use_lm=False)
+    assert before.status == "failed" and "ZeroDivisionError" in before.detail
+    assert not outcome.accepted and outcome.answer == text and outcome.info["why"] == "the error names no fix"
+
+
+def test_a_crash_fixed_by_the_model_replaces_the_block_and_runs(sandbox: Sandbox) -> None:
     box = checker(sandbox)
-    text = answer(BROKEN) + "\nIt compresses responses over 1000 bytes [1]."
-    outcome, before = run_repair(box, text, [FIXED])
-    assert before.status == "failed" and "GzipMiddleware" in before.detail
+    text = answer(CRASHES) + "\nIt compresses responses over 1000 bytes [1]."
+    outcome, before = run_repair(box, text, [MENDED])
+    assert before.status == "failed" and "ZeroDivisionError" in before.detail
     assert outcome.accepted
     assert outcome.report.status == "verified"
-    assert "GZipMiddleware" in outcome.answer and "GzipMiddleware" not in outcome.answer
+    assert "1 / 2" in outcome.answer and "1 / 0" not in outcome.answer
     assert outcome.answer.endswith("\nIt compresses responses over 1000 bytes [1].")  # the prose is kept
     assert outcome.answer.count("```") == 2
     info = outcome.report.repair
-    assert info is not None and info["accepted"] and "GzipMiddleware" in info["error"]
-    assert info["lm_ms"] >= 0 and info["check_ms"] > 0 and info["fixed_code"] == FIXED.rstrip()
+    assert info is not None and info["accepted"] and info["how"] == "lm" and "ZeroDivisionError" in info["error"]
+    assert info["lm_ms"] >= 0 and info["check_ms"] > 0 and info["fixed_code"] == MENDED.rstrip()
     assert "repaired once" in outcome.report.summary()
 
 
 def test_a_fence_around_the_fix_is_taken_off(sandbox: Sandbox) -> None:
-    outcome, _ = run_repair(checker(sandbox), answer(BROKEN), [f"```python\n{FIXED}```"])
+    outcome, _ = run_repair(checker(sandbox), answer(CRASHES), [f"```python\n{MENDED}```"])
     assert outcome.accepted and "```python\n```" not in outcome.answer
     assert outcome.answer.count("```") == 2
 
 
 def test_a_block_inside_a_list_item_keeps_its_indent(sandbox: Sandbox) -> None:
-    indented = "\n".join(("   " + line) if line else "" for line in BROKEN.splitlines())
+    indented = "\n".join(("   " + line) if line else "" for line in CRASHES.splitlines())
     text = f"1. Add the middleware [1]:\n\n   ```python\n{indented}\n   ```\n2. Run it."
-    outcome, before = run_repair(checker(sandbox), text, [FIXED])
+    outcome, before = run_repair(checker(sandbox), text, [MENDED])
     assert before.status == "failed"
     assert outcome.accepted
-    assert "   from fastapi.middleware.gzip import GZipMiddleware" in outcome.answer
+    assert '       return {"ratio": 1 / 2}' in outcome.answer
     assert outcome.answer.endswith("   ```\n2. Run it.")
 
 
 def test_a_fix_that_still_fails_leaves_the_answer_as_it_was(sandbox: Sandbox) -> None:
-    still = BROKEN.replace("GzipMiddleware", "GZipMiddlewares")
-    text = answer(BROKEN)
+    still = CRASHES.replace("1 / 0", "1 % 0")
+    text = answer(CRASHES)
     outcome, before = run_repair(checker(sandbox), text, [still])
     assert not outcome.accepted and outcome.answer == text
     assert outcome.report.status == "failed" and outcome.report.detail == before.detail
@@ -96,20 +127,22 @@ def test_a_fix_that_still_fails_leaves_the_answer_as_it_was(sandbox: Sandbox) ->
 
 def test_a_rewrite_is_not_a_repair(sandbox: Sandbox) -> None:
     rewrite = "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\ndef root():\n    return 'hi'\n"
-    outcome, _ = run_repair(checker(sandbox), answer(BROKEN), [rewrite])
+    outcome, _ = run_repair(checker(sandbox), answer(CRASHES), [rewrite])
     assert not outcome.accepted
-    assert outcome.info["why"] == "the fix drops names the error does not point at: add_middleware, minimum_size"
+    assert outcome.info["why"] == (
+        "the fix drops names the error does not point at: GZipMiddleware, add_middleware, minimum_size"
+    )
 
 
 def test_a_fix_that_drops_a_route_is_not_kept(sandbox: Sandbox) -> None:
-    two = BROKEN + '\n\n@app.post("/items/")\nasync def create():\n    return {}\n'
-    outcome, _ = run_repair(checker(sandbox), answer(two), [FIXED])
+    two = CRASHES + '\n\n@app.post("/items/")\nasync def create():\n    return {}\n'
+    outcome, _ = run_repair(checker(sandbox), answer(two), [MENDED])
     assert not outcome.accepted
     assert outcome.info["why"] == "the fix drops routes: POST /items/"
 
 
 def test_the_same_code_back_is_not_a_repair(sandbox: Sandbox) -> None:
-    outcome, _ = run_repair(checker(sandbox), answer(BROKEN), [BROKEN])
+    outcome, _ = run_repair(checker(sandbox), answer(CRASHES), [CRASHES])
     assert not outcome.accepted and outcome.info["why"] == "the model returned the same code"
 
 
@@ -126,16 +159,16 @@ def test_of_several_blocks_the_one_holding_the_failing_line_is_repaired(sandbox:
 
 def test_several_blocks_holding_the_failing_line_or_working_code_make_no_lm_call(sandbox: Sandbox) -> None:
     box = checker(sandbox)
-    two_blocks = answer(BROKEN) + "\nOr, in a router module:\n\n" + answer(BROKEN.replace("app", "router"))
+    two_blocks = answer(CRASHES) + "\nOr, in a router module:\n\n" + answer(CRASHES.replace("app", "router"))
     outcome, before = run_repair(box, two_blocks, None)  # no scripted output: an LM call would raise
-    assert before.status == "failed" and "(at `from fastapi.middleware.gzip import GzipMiddleware`)" in before.detail
+    assert before.status == "failed" and '(at `return {"ratio": 1 / 0}`)' in before.detail
     assert not outcome.info["tried"] and "2 Python blocks and the error does not say" in outcome.info["why"]
     outcome, before = run_repair(box, answer(FIXED), None)
     assert before.status == "verified" and not outcome.info["tried"] and outcome.answer == answer(FIXED)
 
 
 def test_a_dead_lm_costs_nothing_but_the_try(sandbox: Sandbox) -> None:
-    text = answer(BROKEN)
+    text = answer(CRASHES)
     outcome, _ = run_repair(checker(sandbox), text, None, lm=DeadLM())
     assert not outcome.accepted and outcome.answer == text
     assert outcome.info["tried"] and outcome.info["why"].startswith("the repair's LM call failed")
