@@ -3,6 +3,7 @@
 # seconds to /readyz 200 (answering, maybe degraded), three questions, seconds until nothing is degraded
 # (the background colbert build attached), one more question, then the restart time. Needs port 8000 free.
 #   ops/fresh-clone-check.sh [CLONE_DIR]     # default: ../fda-fresh-clone (deleted first)
+#   READY_ONLY=1 ops/fresh-clone-check.sh     # stop after the first three answers
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CLONE=${1:-$(dirname "$REPO")/fda-fresh-clone}
@@ -18,6 +19,9 @@ for q in "How do I enable CORS?" "How do I run code after the response is sent, 
   curl -s -X POST http://127.0.0.1:8000/v1/ask -H 'Content-Type: application/json' -d "{\"question\": \"$q\"}" > /tmp/ans.json
   python3 -c "import json;d=json.load(open('/tmp/ans.json'));print('Q:', '''$q'''); print('A:', d.get('answer')); print('cites:', [c['url'] for c in d.get('citations',[])], 'ms', d.get('timings_ms'), 'trace', d.get('trace_id'), 'reason', d.get('reason'))"
 done
+if [ "${READY_ONLY:-0}" = 1 ]; then  # stop after the first answers: the start-up time alone
+  echo "== stopping (READY_ONLY=1) $(date -u +%H:%M:%S)"; pkill -f "fda serve"; sleep 5; pkill -f "fda.lm.worker"; exit 0
+fi
 until curl -s http://127.0.0.1:8000/readyz | python3 -c "import json,sys;d=json.load(sys.stdin);sys.exit(0 if not d['degraded'] else 1)"; do sleep 5; done
 T2=$(date +%s.%N)
 echo "== colbert attached after $(echo "$T2 - $T0" | bc) s"; curl -s http://127.0.0.1:8000/readyz; echo

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -188,7 +189,7 @@ class CodeChecker:
             return CodeReport("not_runnable", detail, stage="app", ms=run.ms, **base)
         status: Status = "verified" if report.get("ok") else "failed"
         excused = [r for r in report.get("routes", []) if r.get("cause")]
-        detail = str(report.get("error", ""))
+        detail = docs_import_hint(str(report.get("error", "")), self.imports)
         if status == "verified" and excused:
             r = excused[0]
             why = {
@@ -205,6 +206,21 @@ class CodeChecker:
             ms=run.ms,
             **base,
         )
+
+
+_WRONG_MODULE = re.compile(r"^ImportError: cannot import name '(\w+)' from '([\w.]+)'")
+
+
+def docs_import_hint(detail: str, imports: Mapping[str, str]) -> str:
+    """``cannot import name 'OAuth2PasswordRequestForm' from 'fastapi'`` + ``. The docs import it as `from
+    fastapi.security import OAuth2PasswordRequestForm``` when the docs import that name from another module
+    (the hint goes before the answer's line, ``(at ...)``); the detail as it was otherwise."""
+    m = _WRONG_MODULE.match(detail)
+    line = imports.get(m.group(1), "") if m else ""
+    if not m or not line or line.startswith(f"from {m.group(2)} import") or "Did you mean" in detail:
+        return detail
+    head, at, tail = detail.partition(" (at `")
+    return f"{head}. The docs import it as `{line}`" + (at + tail if at else "")
 
 
 def _needs(cause: str, error: str) -> str:

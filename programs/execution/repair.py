@@ -3,7 +3,9 @@
 Two steps, each kept only when the code then runs (``verified`` in the sandbox, like the first code):
 1. **the error's own suggestion**, no LM: the sandbox says what a wrong name was probably meant to be
    (``cannot import name 'GzipMiddleware' ... Did you mean: 'GZipMiddleware'?``, a misspelt attribute or
-   keyword argument); that name is respelt throughout the answer and the code run again (~0.3 s);
+   keyword argument): that name is respelt throughout the answer; or where the docs import a name the code
+   imports from another module (``... The docs import it as `from fastapi.security import X```): the import is
+   moved. Then the code is run again (~0.3 s);
 2. with ``use_lm``, **the LM**: the code, where it failed and the answer's sources go back to it once
    (signatures/code_repair.py). Its fix replaces the answer's block only when the block is known (the only
    Python block, or the one holding the line the error quotes) and the fix keeps every route the code
@@ -51,6 +53,8 @@ _MEANT = re.compile(r"\. Did you mean: '([A-Za-z_]\w*)'\?")
 _WRONG = re.compile(
     r"cannot import name '(\w+)'|has no attribute '(\w+)'|unexpected keyword argument '(\w+)'|name '(\w+)' is not"
 )
+_DOCS_IMPORT = re.compile(r"\. The docs import it as `from [\w.]+ import (\w+ as )?(\w+)`")
+_WRONG_MODULE = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _AT = re.compile(r"\(at `(.+?)`\)\s*$")
 _FENCED = re.compile(r"^\s*```[\w+-]*[^\n]*\n(.*?)(?:\n\s*```\s*)?$", re.DOTALL)
 
@@ -139,6 +143,28 @@ def renamed(answer: str, wrong: str, meant: str) -> str:
     return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", meant, answer)
 
 
+def moved_import(answer: str, detail: str) -> str | None:
+    """The answer with a name imported from the wrong module imported the way the docs import it (the checker's
+    ``. The docs import it as `from fastapi.security import X```): the name leaves the wrong ``from m import``
+    line (the line goes when nothing is left on it) and the docs' line follows it. None when that does not
+    apply."""
+    hint = _DOCS_IMPORT.search(detail)
+    wrong = _WRONG_MODULE.search(detail)
+    if not hint or not wrong or hint.group(2) != wrong.group(1):
+        return None
+    name, module, line = wrong.group(1), wrong.group(2), hint.group(0)[len(". The docs import it as `") : -1]
+    pattern = re.compile(rf"^([ \t]*)from {re.escape(module)} import (.*\b{re.escape(name)}\b.*)$", re.MULTILINE)
+
+    def move(m: re.Match[str]) -> str:
+        indent, names = m.group(1), m.group(2).strip().strip("()")
+        rest = [n.strip() for n in names.split(",") if n.strip() and n.strip() != name]
+        kept = f"{indent}from {module} import {', '.join(rest)}\n" if rest else ""
+        return f"{kept}{indent}{line}"
+
+    fixed, n = pattern.subn(move, answer)
+    return fixed if n else None
+
+
 class CodeRepairer:
     """``use_lm`` False: only the fix the error itself names (no LM call); True: that first, then the LM."""
 
@@ -171,17 +197,21 @@ class CodeRepairer:
             return keep(f"the answer shows {n} Python blocks and the error does not say which one failed")
         info["tried"] = True
         rename = suggested_rename(report.detail)
+        suggested: tuple[str, str | None] | None = None  # (what the error suggests, the answer with it)
         if rename is not None and re.search(rf"\b{re.escape(rename[0])}\b", block.code):
+            suggested = (f"{rename[0]} -> {rename[1]}", renamed(answer, *rename))
+        elif (moved := moved_import(answer, report.detail)) is not None:
+            suggested = ("import as the docs do", moved)
+        if suggested is not None and suggested[1] is not None:
             t1 = time.perf_counter()
-            candidate = renamed(answer, *rename)
-            after = self.checker.check(candidate, version)
+            after = self.checker.check(suggested[1], version)
             info["check_ms"] = round((time.perf_counter() - t1) * 1000, 1)
             if after is not None and after.status == "verified":
-                info.update(accepted=True, how="suggestion", why="", renamed=list(rename))
-                return RepairOutcome(True, candidate, replace(after, repair=info), info)
-            info["suggestion"] = f"{rename[0]} -> {rename[1]}: " + (f"{after.status}" if after else "no code")
+                info.update(accepted=True, how="suggestion", why="", suggestion=suggested[0])
+                return RepairOutcome(True, suggested[1], replace(after, repair=info), info)
+            info["suggestion"] = f"{suggested[0]}: " + (f"{after.status}" if after else "no code")
         if not self.use_lm:
-            return keep("the error names no fix that runs" if rename else "the error names no fix")
+            return keep("the error names no fix that runs" if suggested else "the error names no fix")
         t0 = time.perf_counter()
         try:
             with lm_scope(None):

@@ -300,3 +300,17 @@ def test_a_failure_says_what_was_probably_meant(sandbox: Sandbox) -> None:
     attribute = box.check(answer("@app.get('/')\ndef root(request: Request):\n    return request.hedaers\n"))
     assert attribute is not None and attribute.status == "failed"
     assert "Did you mean: 'headers'?" in attribute.detail and "(at `return request.hedaers`)" in attribute.detail
+
+
+def test_a_name_imported_from_the_wrong_module_says_how_the_docs_import_it(sandbox: Sandbox) -> None:
+    imports = {**IMPORTS, "OAuth2PasswordRequestForm": "from fastapi.security import OAuth2PasswordRequestForm"}
+    box = CodeChecker(sandbox, imports=imports)
+    report = box.check(answer("from fastapi import FastAPI, OAuth2PasswordRequestForm\n\napp = FastAPI()\n"))
+    assert report is not None and report.status == "failed"
+    assert report.detail == (
+        "ImportError: cannot import name 'OAuth2PasswordRequestForm' from 'fastapi'. The docs import it as "
+        "`from fastapi.security import OAuth2PasswordRequestForm` (at `from fastapi import FastAPI, "
+        "OAuth2PasswordRequestForm`)"
+    )
+    other = box.check(answer("from fastapi import FastAPI, NoSuchThing\n\napp = FastAPI()\n"))
+    assert other is not None and "The docs import it" not in other.detail  # the docs do not import it

@@ -71,8 +71,24 @@ def test_a_misspelt_import_is_respelt_as_the_error_suggests_without_an_lm_call(s
     assert outcome.accepted and outcome.report.status == "verified"
     assert outcome.answer == answer(FIXED) + "\nAdd `GZipMiddleware` to compress responses over 1000 bytes [1]."
     info = outcome.report.repair
-    assert info is not None and info["how"] == "suggestion" and info["renamed"] == ["GzipMiddleware", "GZipMiddleware"]
+    assert info is not None and info["how"] == "suggestion" and info["suggestion"] == "GzipMiddleware -> GZipMiddleware"
     assert "lm_ms" not in info and "repaired once" in outcome.report.summary()
+
+
+def test_a_name_from_the_wrong_module_is_imported_as_the_docs_do_without_an_lm_call(sandbox: Sandbox) -> None:
+    imports = {"OAuth2PasswordRequestForm": "from fastapi.security import OAuth2PasswordRequestForm"}
+    box = CodeChecker(sandbox, imports=imports)
+    code = (
+        "from fastapi import Depends, FastAPI, OAuth2PasswordRequestForm\n\napp = FastAPI()\n\n\n"
+        "@app.post('/token')\ndef token(form: OAuth2PasswordRequestForm = Depends()):\n    return {'user': form.username}\n"
+    )
+    outcome, before = run_repair(box, answer(code), None, use_lm=False)
+    assert before.status == "failed" and "The docs import it as" in before.detail
+    assert outcome.accepted and outcome.report.status == "verified"
+    assert outcome.info["how"] == "suggestion" and outcome.info["suggestion"] == "import as the docs do"
+    assert "from fastapi import Depends, FastAPI\nfrom fastapi.security import OAuth2PasswordRequestForm\n" in (
+        outcome.answer
+    )
 
 
 def test_without_the_lm_an_error_that_names_no_fix_is_left_as_it_was(sandbox: Sandbox) -> None:
