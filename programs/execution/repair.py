@@ -3,7 +3,7 @@
 Two steps, each kept only when the code then runs (``verified`` in the sandbox, like the first code):
 1. **the error's own suggestion**, no LM: the sandbox says what a wrong name was probably meant to be
    (``cannot import name 'GzipMiddleware' ... Did you mean: 'GZipMiddleware'?``, a misspelt attribute or
-   keyword argument): that name is respelt throughout the answer; or where the docs import a name the code
+   keyword argument): that name is respelt in the answer's code and inline code; or where the docs import a name the code
    imports from another module (``... The docs import it as `from fastapi.security import X```): the import is
    moved. Then the code is run again (~0.3 s);
 2. with ``use_lm``, **the LM**: the code, where it failed and the answer's sources go back to it once
@@ -55,6 +55,7 @@ _WRONG = re.compile(
 )
 _DOCS_IMPORT = re.compile(r"\. The docs import it as `from [\w.]+ import (\w+ as )?(\w+)`")
 _WRONG_MODULE = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)  # fenced blocks, then inline code spans
 _AT = re.compile(r"\(at `(.+?)`\)\s*$")
 _FENCED = re.compile(r"^\s*```[\w+-]*[^\n]*\n(.*?)(?:\n\s*```\s*)?$", re.DOTALL)
 
@@ -139,8 +140,10 @@ def suggested_rename(detail: str) -> tuple[str, str] | None:
 
 
 def renamed(answer: str, wrong: str, meant: str) -> str:
-    """The answer with every ``wrong`` name (a whole word, in code and prose) spelt ``meant``."""
-    return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", meant, answer)
+    """The answer with every ``wrong`` name spelt ``meant``: whole words, in its code blocks and inline code only
+    (the prose's own words stay as written, even where one looks like the name)."""
+    word = re.compile(rf"(?<!\w){re.escape(wrong)}(?!\w)")
+    return _CODE.sub(lambda m: word.sub(meant, m.group(0)), answer)
 
 
 def moved_import(answer: str, detail: str) -> str | None:

@@ -65,11 +65,13 @@ def run_repair(
 
 
 def test_a_misspelt_import_is_respelt_as_the_error_suggests_without_an_lm_call(sandbox: Sandbox) -> None:
-    text = answer(BROKEN) + "\nAdd `GzipMiddleware` to compress responses over 1000 bytes [1]."
+    text = answer(BROKEN) + "\nAdd `GzipMiddleware` to compress responses over 1000 bytes [1]. GzipMiddleware stays."
     outcome, before = run_repair(checker(sandbox), text, None, use_lm=False)
     assert before.status == "failed" and "Did you mean: 'GZipMiddleware'?" in before.detail
     assert outcome.accepted and outcome.report.status == "verified"
-    assert outcome.answer == answer(FIXED) + "\nAdd `GZipMiddleware` to compress responses over 1000 bytes [1]."
+    assert outcome.answer == answer(FIXED) + (  # code and inline code respelt, the prose's own words not
+        "\nAdd `GZipMiddleware` to compress responses over 1000 bytes [1]. GzipMiddleware stays."
+    )
     info = outcome.report.repair
     assert info is not None and info["how"] == "suggestion" and info["suggestion"] == "GzipMiddleware -> GZipMiddleware"
     assert "lm_ms" not in info and "repaired once" in outcome.report.summary()
