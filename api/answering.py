@@ -32,7 +32,7 @@ async def check_code(
 ) -> dict[str, Any] | None:
     """Run the answer's Python in the sandbox (programs/execution/): its report, None without code or checker.
     Declined and fallback answers are not run; ``timings["code"]`` is the time this took (a cached report: ~0).
-    With ``code.repair`` on and the ``question`` given, failed code goes back to the LM once (:func:`repair_code`).
+    With ``code.repair`` on and the ``question`` given, failed code gets one repair try (:func:`repair_code`).
     A check that breaks never breaks the answer: it says ``not_run`` and why."""
     checker = services.code_checker
     if checker is None:
@@ -62,8 +62,9 @@ async def repair_code(
     services: Services, pred: Any, question: str, report: CodeReport, version: str, timings: dict[str, float]
 ) -> CodeReport:
     """One try at the answer's failed code (programs/execution/repair.py: the error's suggestion, then with
-    ``code.repair=lm`` the LM, through the LM gate), within ``code.repair_timeout_s``. A kept fix replaces ``pred.answer`` (so a cached answer is served repaired); ``pred.code_repair``
-    records the try either way, so it is made once per answer."""
+    ``code.repair=lm`` the LM, through the LM gate), within ``code.repair_timeout_s``. A kept fix replaces
+    ``pred.answer`` (so a cached answer is served repaired); ``pred.code_repair`` records the try either way,
+    so it is made once per answer."""
     repairer = services.code_repairer
     limit = services.settings.code.repair_timeout_s
     passages = list(getattr(pred, "passages", None) or [])

@@ -3,9 +3,9 @@
 Two steps, each kept only when the code then runs (``verified`` in the sandbox, like the first code):
 1. **the error's own suggestion**, no LM: the sandbox says what a wrong name was probably meant to be
    (``cannot import name 'GzipMiddleware' ... Did you mean: 'GZipMiddleware'?``, a misspelt attribute or
-   keyword argument): that name is respelt in the answer's code and inline code; or where the docs import a name the code
-   imports from another module (``... The docs import it as `from fastapi.security import X```): the import is
-   moved. Then the code is run again (~0.3 s);
+   keyword argument): that name is respelt in the answer's code and inline code; or where the docs import
+   a name the code imports from another module (``... The docs import it as `from fastapi.security import
+   X```): the import is moved. Then the code is run again (~0.3 s);
 2. with ``use_lm``, **the LM**: the code, where it failed and the answer's sources go back to it once
    (signatures/code_repair.py). Its fix replaces the answer's block only when the block is known (the only
    Python block, or the one holding the line the error quotes) and the fix keeps every route the code

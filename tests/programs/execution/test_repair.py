@@ -82,7 +82,8 @@ def test_a_name_from_the_wrong_module_is_imported_as_the_docs_do_without_an_lm_c
     box = CodeChecker(sandbox, imports=imports)
     code = (
         "from fastapi import Depends, FastAPI, OAuth2PasswordRequestForm\n\napp = FastAPI()\n\n\n"
-        "@app.post('/token')\ndef token(form: OAuth2PasswordRequestForm = Depends()):\n    return {'user': form.username}\n"
+        "@app.post('/token')\ndef token(form: OAuth2PasswordRequestForm = Depends()):\n"
+        "    return {'user': form.username}\n"
     )
     outcome, before = run_repair(box, answer(code), None, use_lm=False)
     assert before.status == "failed" and "The docs import it as" in before.detail
