@@ -66,6 +66,8 @@ async def repair_code(
     ``pred.answer`` (so a cached answer is served repaired); ``pred.code_repair`` records the try either way,
     so it is made once per answer."""
     repairer = services.code_repairer
+    if repairer is None:
+        return report
     limit = services.settings.code.repair_timeout_s
     passages = list(getattr(pred, "passages", None) or [])
 
