@@ -525,7 +525,7 @@ def code_cmd(
 ) -> None:
     """Run the Python in each of a run's answers in the sandbox (no LM call): verified / failed / not runnable,
     per question in eval/results/code/RUN_ID.jsonl, and the share of code-bearing answers that run; --repair
-    measures the repair loop on the failed ones (one LM call each)."""
+    measures the repair on the failed ones (the error's suggestion, then at most one LM call each)."""
     from collections.abc import Iterable
 
     from rich.progress import track
