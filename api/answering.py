@@ -69,20 +69,19 @@ async def repair_code(
     if repairer is None:
         return report
     limit = services.settings.code.repair_timeout_s
-    passages = list(getattr(pred, "passages", None) or [])
 
-    def call() -> Any:
+    def call() -> CodeReport:
         with services.lm_context():
-            return repairer.repair(question, str(pred.answer), report, passages, version)
+            return repairer.repair_prediction(pred, question, report, version)
 
     t0 = time.perf_counter()
     with span("code_repair") as sp:
         try:
             if repairer.use_lm:  # an LM call: it queues with the answers
                 async with services.gate.slot():
-                    outcome = await run_abandonable(call, limit, name="fda-code-repair")
+                    after = await run_abandonable(call, limit, name="fda-code-repair")
             else:
-                outcome = await run_abandonable(call, limit, name="fda-code-repair")
+                after = await run_abandonable(call, limit, name="fda-code-repair")
         except Exception as err:  # TimeoutError, a full gate, a broken repair: the answer stands as it was
             why = f"no fix within {limit:g} s" if isinstance(err, TimeoutError) else f"{type(err).__name__}: {err}"
             log.warning("code repair not made: %s", why)
@@ -91,12 +90,9 @@ async def repair_code(
             return replace(report, repair=info)
         timings["code_repair"] = round((time.perf_counter() - t0) * 1000, 1)
         if sp.is_recording():
-            sp.set_attributes({"code.repaired": outcome.accepted, "code.status": outcome.report.status})
-    if outcome.accepted:
-        pred.answer = outcome.answer
-    pred.code_repair = outcome.info
-    report_after: CodeReport = outcome.report
-    return report_after
+            accepted = bool(after.repair and after.repair.get("accepted"))
+            sp.set_attributes({"code.repaired": accepted, "code.status": after.status})
+    return after
 
 
 def to_response(

@@ -3,8 +3,8 @@ sandboxed code check (programs/execution/), without any LM call: the per-questio
 eval/results/code/<run>.jsonl and the summary says what share of the code-bearing answers run.
 
     fda eval code RUN_ID                      # writes eval/results/code/RUN_ID.jsonl, prints the table
-    fda eval code RUN_ID --repair             # also sends each failed answer's code back to the LM once
-                                              # (programs/execution/repair.py): eval/results/code/RUN_ID-repair.jsonl
+    fda eval code RUN_ID --repair             # also repairs each failed answer's code: the error's suggestion, then
+                                              # the LM once (programs/execution/repair.py): eval/results/code/RUN_ID-repair.jsonl
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def report_of(record: dict[str, Any]) -> CodeReport:
 @dataclass
 class RepairSummary:
     failed: int = 0  # answers whose code failed: each is a repair candidate
-    tried: int = 0  # an LM call was made (a single Python block)
+    tried: int = 0  # the block to repair was known: the error's suggestion, then maybe the LM, was tried
     accepted: int = 0  # the fix kept the routes and names, and ran
     how: Counter[str] = field(default_factory=Counter)  # accepted by: suggestion (no LM) | lm
     why: Counter[str] = field(default_factory=Counter)  # why the others were not kept
@@ -160,7 +160,7 @@ def summarize_repairs(repaired: Sequence[dict[str, Any]]) -> RepairSummary:
         s.accepted += bool(info.get("accepted"))
         if info.get("accepted"):
             s.how[str(info.get("how", ""))] += 1
-        if not info.get("accepted"):
+        else:
             s.why[str(info.get("why", "")).split(":")[0].split(" (")[0]] += 1
         if "lm_ms" in info:
             times.append(float(info["lm_ms"]))

@@ -81,16 +81,12 @@ def _code_line(code: dict[str, Any]) -> str:
 
 def _check_code(services: Any, pred: Any, version: str, question: str) -> dict[str, Any] | None:
     """The sandbox's verdict on the answer's Python (programs/execution/), as the API gives it: with
-    ``code.repair`` on, failed code gets one LM try first (a kept fix replaces ``pred.answer``)."""
+    ``code.repair`` on, failed code gets one repair try first (a kept fix replaces ``pred.answer``)."""
     report = services.code_checker.check_prediction(pred, version) if services.code_checker else None
     if report is None:
         return None
     if report.status == "failed" and services.code_repairer is not None:
-        passages = list(getattr(pred, "passages", None) or [])
-        outcome = services.code_repairer.repair(question, str(pred.answer), report, passages, version)
-        if outcome.accepted:
-            pred.answer = outcome.answer
-        report = outcome.report
+        report = services.code_repairer.repair_prediction(pred, question, report, version)
     data: dict[str, Any] = report.to_dict()
     return data
 

@@ -208,14 +208,14 @@ class CodeChecker:
         )
 
 
-_WRONG_MODULE = re.compile(r"^ImportError: cannot import name '(\w+)' from '([\w.]+)'")
+WRONG_MODULE = re.compile(r"^ImportError: cannot import name '(\w+)' from '([\w.]+)'")
 
 
 def docs_import_hint(detail: str, imports: Mapping[str, str]) -> str:
     """``cannot import name 'OAuth2PasswordRequestForm' from 'fastapi'`` + ``. The docs import it as `from
     fastapi.security import OAuth2PasswordRequestForm``` when the docs import that name from another module
     (the hint goes before the answer's line, ``(at ...)``); the detail as it was otherwise."""
-    m = _WRONG_MODULE.match(detail)
+    m = WRONG_MODULE.match(detail)
     line = imports.get(m.group(1), "") if m else ""
     if not m or not line or line.startswith(f"from {m.group(2)} import") or "Did you mean" in detail:
         return detail

@@ -34,7 +34,7 @@ import dspy
 
 from fda.lm.adapter import lm_scope
 from fda.types import Passage
-from programs.execution.check import CodeChecker, CodeReport
+from programs.execution.check import WRONG_MODULE, CodeChecker, CodeReport
 from programs.execution.extract import Fence, python_fences
 from signatures.code_repair import RepairCode
 
@@ -54,7 +54,6 @@ _WRONG = re.compile(
     r"cannot import name '(\w+)'|has no attribute '(\w+)'|unexpected keyword argument '(\w+)'|name '(\w+)' is not"
 )
 _DOCS_IMPORT = re.compile(r"\. The docs import it as `from [\w.]+ import (\w+ as )?(\w+)`")
-_WRONG_MODULE = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)  # fenced blocks, then inline code spans
 _AT = re.compile(r"\(at `(.+?)`\)\s*$")
 _FENCED = re.compile(r"^\s*```[\w+-]*[^\n]*\n(.*?)(?:\n\s*```\s*)?$", re.DOTALL)
@@ -152,7 +151,7 @@ def moved_import(answer: str, detail: str) -> str | None:
     line (the line goes when nothing is left on it) and the docs' line follows it. None when that does not
     apply."""
     hint = _DOCS_IMPORT.search(detail)
-    wrong = _WRONG_MODULE.search(detail)
+    wrong = WRONG_MODULE.match(detail)
     if not hint or not wrong or hint.group(2) != wrong.group(1):
         return None
     name, module, line = wrong.group(1), wrong.group(2), hint.group(0)[len(". The docs import it as `") : -1]
@@ -177,6 +176,17 @@ class CodeRepairer:
         self.source_chars = source_chars
         self.fix = dspy.Predict(RepairCode)
 
+    def repair_prediction(self, pred: Any, question: str, report: CodeReport, version: str | None) -> CodeReport:
+        """:meth:`repair` for a program's prediction, from the passages it was written from: a kept fix replaces
+        ``pred.answer``, and ``pred.code_repair`` records the try either way (so a cached answer is served
+        repaired and not tried again). The report to show."""
+        passages = list(getattr(pred, "passages", None) or [])
+        outcome = self.repair(question, str(pred.answer), report, passages, version)
+        if outcome.accepted:
+            pred.answer = outcome.answer
+        pred.code_repair = outcome.info
+        return outcome.report
+
     def repair(
         self,
         question: str,
@@ -185,7 +195,8 @@ class CodeRepairer:
         passages: Sequence[Passage] = (),
         version: str | None = None,
     ) -> RepairOutcome:
-        """Try once to repair the answer's failed code (one LM call, one more sandbox run); see the module."""
+        """Try once to repair the answer's failed code (the error's suggestion, then with ``use_lm`` one LM call;
+        a sandbox run for each fix); see the module."""
         info: dict[str, Any] = {"tried": False, "accepted": False, "error": f"{report.stage}: {report.detail}"}
 
         def keep(why: str) -> RepairOutcome:
@@ -200,12 +211,12 @@ class CodeRepairer:
             return keep(f"the answer shows {n} Python blocks and the error does not say which one failed")
         info["tried"] = True
         rename = suggested_rename(report.detail)
-        suggested: tuple[str, str | None] | None = None  # (what the error suggests, the answer with it)
+        suggested: tuple[str, str] | None = None  # (what the error suggests, the answer with it)
         if rename is not None and re.search(rf"\b{re.escape(rename[0])}\b", block.code):
             suggested = (f"{rename[0]} -> {rename[1]}", renamed(answer, *rename))
         elif (moved := moved_import(answer, report.detail)) is not None:
             suggested = ("import as the docs do", moved)
-        if suggested is not None and suggested[1] is not None:
+        if suggested is not None:
             t1 = time.perf_counter()
             after = self.checker.check(suggested[1], version)
             info["check_ms"] = round((time.perf_counter() - t1) * 1000, 1)
