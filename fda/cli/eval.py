@@ -581,8 +581,11 @@ def _repair_failed(run_id: str, rows: list[dict[str, Any]], checked: list[dict[s
     if not any(c["status"] == "failed" for c in checked):
         console.print("no failed code to repair")
         return
-    questions = {q.id: q.question for gold in ("v1", "v2") for q in load_gold(gold)}
-    lookup = ChunkLookup(settings.db_path)
+    try:  # the gold questions and the store the cited passages come from: a clear error without them
+        questions = {q.id: q.question for gold in ("v1", "v2") for q in load_gold(gold)}
+        lookup = ChunkLookup(settings.db_path)
+    except FDAError as err:
+        fail(err)
 
     def passage(chunk_id: str) -> Passage | None:
         found = lookup.get(chunk_id)

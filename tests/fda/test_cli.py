@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from fda.cli.app import app
@@ -58,3 +59,13 @@ def test_invalid_settings_name_each_variable_without_a_traceback(env: Path, monk
     assert "invalid settings" in result.output and "Traceback" not in result.output
     assert "FDA_ANSWER__RERANK='1': re-ranking one section changes nothing" in result.output
     assert "FDA_ANSWER__REWRITE='sometimes': Input should be 'auto', 'on' or 'off'" in result.output
+
+
+def test_eval_code_repair_without_a_store_says_what_to_do(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fda.cli.eval import _repair_failed
+
+    with pytest.raises(typer.Exit) as info:  # before any LM starts: the cited passages come from the store
+        _repair_failed("a-run", [], [{"question_id": "q", "status": "failed"}], checker=None)
+    assert info.value.exit_code == 2
+    err = capsys.readouterr().err
+    assert "no store at" in err and "fda ingest" in err
