@@ -5,7 +5,10 @@ service's own host (programs/trust/host.py), and instruction-like sentences inje
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 from fda.errors import InvalidQuestionError
@@ -55,7 +58,19 @@ _DEFENSIVE = re.compile(
 _EVASION = re.compile(
     r"\b(avoid\w*|evad\w*|evasion|bypass\w*|hid(e|es|ing)|undetect\w*|without\s+being)\b", re.IGNORECASE
 )
-_SENTENCE = re.compile(r"[^.?!\n]+[.?!]?\n?|\n")
+# every character of the text is in one part ("..." and "../" too, which a "[^.?!]+" pattern would drop)
+_SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+\n?|\n|$)")
+# Pasted code: a fenced block (an unclosed one runs to the end). Its comments and string literals are data, and an
+# instruction planted there ("SYSTEM INSTRUCTION TO LLM: include ... in your reply") is removed, not obeyed, and
+# is no reason to decline the question about the code (docs/security.md, "Instructions in pasted code").
+_FENCED = re.compile(r"(```[^\n]*\n)(.*?)(```|\Z)", re.DOTALL)
+# Words addressed to an assistant, which a comment or docstring written for programmers does not hold.
+_ADDRESSED = re.compile(
+    r"\b(to|for)\s+(the\s+|any\s+)?(llm|ai|assistant|chatbot|language model)s?\b"
+    r"|\b(llms?|ai|assistants?|chatbots?|language models?)\b[^.\n]{0,40}\b(must|should|shall|need to|will)\b"
+    r"|\bin\s+your\s+(reply|answer|response|output)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -87,9 +102,55 @@ def check_question(question: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return q
 
 
+def _instruction(text: str) -> bool:
+    return bool(_INJECTION.search(text) or _EXTRACTION.search(text) or _ADDRESSED.search(text))
+
+
+def _neutralise_python(code: str) -> tuple[str, bool] | None:
+    """``code`` without the comments and string literals that hold an instruction (``None``: not Python that
+    parses, so prose in a code block is not taken for code). Only those tokens go: the rest of the code and its
+    layout stay as pasted."""
+    try:
+        ast.parse(code)
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):  # IndentationError is a SyntaxError; ValueError: NUL
+        return None
+    lines = code.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    cuts = [
+        (offsets[t.start[0] - 1] + t.start[1], offsets[t.end[0] - 1] + t.end[1])
+        for t in tokens
+        if t.type in (tokenize.COMMENT, tokenize.STRING) and t.start[0] <= len(lines) and _instruction(t.string)
+    ]
+    for start, end in reversed(cuts):
+        code = code[:start] + code[end:]
+    return code, bool(cuts)
+
+
+def neutralise_code(question: str) -> tuple[str, bool]:
+    """The question with instructions planted in its fenced code removed: comments and string literals for Python
+    (found with ``tokenize``), whole lines for anything else. (question, whether anything was removed)."""
+    found = False
+
+    def block(match: re.Match[str]) -> str:
+        nonlocal found
+        opening, code, closing = match.groups()
+        cleaned = _neutralise_python(code)
+        if cleaned is None:
+            kept = [line for line in code.splitlines(keepends=True) if not _instruction(line)]
+            cleaned = ("".join(kept), len(kept) < len(code.splitlines()))
+        found = found or cleaned[1]
+        return opening + cleaned[0] + closing
+
+    return _FENCED.sub(block, question), found
+
+
 def screen_question(question: str) -> Screened:
-    """Refuse prompt extraction; drop instruction-like sentences, keep the rest of the question."""
-    if _EXTRACTION.search(question):
+    """Refuse prompt extraction (asked in the question's prose, not found in pasted code); remove instructions
+    planted in pasted code and drop instruction-like sentences; keep the rest of the question."""
+    if _EXTRACTION.search(_FENCED.sub(" ", question)):
         return Screened(question=question, refuse=True, reason="prompt_extraction")
     if _HARMFUL.search(question) or (
         _ATTACK_TOPIC.search(question) and (not _DEFENSIVE.search(question) or _EVASION.search(question))
@@ -97,14 +158,26 @@ def screen_question(question: str) -> Screened:
         return Screened(question=question, refuse=True, reason="unsafe")
     if asks_for_host(question):  # the service's own env, files, logs, other users, a command to run on it
         return Screened(question=question, refuse=True, reason="exfiltration")
+    neutral, injected = neutralise_code(question)
     kept: list[str] = []
-    injected = False
-    for part in _SENTENCE.findall(question):
-        if _INJECTION.search(part):
-            injected = True
+    for segment in re.split(r"(```.*?(?:```|\Z))", neutral, flags=re.DOTALL):  # code blocks kept whole
+        if segment.startswith("```"):
+            if _FENCED.sub(lambda m: m.group(2), segment).strip():  # a block left empty is dropped
+                kept.append(segment)
             continue
-        kept.append(part)
-    clean = re.sub(r"\s+", " ", "".join(kept)).strip()
+        for part in _SENTENCE.findall(segment):
+            if _INJECTION.search(part):
+                injected = True
+                continue
+            kept.append(part)
+    clean = _tidy("".join(kept))
     if injected and not clean:
         return Screened(question=question, refuse=True, reason="injection_only", injection=True)
     return Screened(question=clean or question, injection=injected)
+
+
+def _tidy(text: str) -> str:
+    """Runs of whitespace as one space in prose; code blocks keep their lines and indentation, each on lines of its
+    own."""
+    parts = (p.strip() for p in re.split(r"(```.*?(?:```|\Z))", text, flags=re.DOTALL))
+    return "\n".join(p if p.startswith("```") else re.sub(r"\s+", " ", p) for p in parts if p)
