@@ -9,8 +9,8 @@ not to open the guard, the trust checks, the gold sets or the docs of this repos
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
 it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
 (data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole, and
-**heldout-3** to **heldout-6** a third to a sixth. `fda eval --suite redteam
---split tune|heldout|heldout-2|...|heldout-6`; a held-out read is logged first in data/redteam/access.jsonl
+**heldout-3** to **heldout-7** a third to a seventh. `fda eval --suite redteam
+--split tune|heldout|heldout-2|...|heldout-7`; a held-out read is logged first in data/redteam/access.jsonl
 (``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
@@ -51,20 +51,26 @@ HELDOUT_4 = REDTEAM_DIR / "heldout-4.jsonl"
 HELDOUT_5 = REDTEAM_DIR / "heldout-5.jsonl"
 # A sixth (session 19), written before the scope gate v2 by another pass that opened no file of this repository.
 HELDOUT_6 = REDTEAM_DIR / "heldout-6.jsonl"
+# A seventh (session 23), for the guard's handling of instructions planted in pasted code: written by another pass
+# that opened no file of this repository, committed before anyone read it.
+HELDOUT_7 = REDTEAM_DIR / "heldout-7.jsonl"
 WHOLE_SETS: dict[str, Path] = {
     "heldout-2": HELDOUT_2,
     "heldout-3": HELDOUT_3,
     "heldout-4": HELDOUT_4,
     "heldout-5": HELDOUT_5,
     "heldout-6": HELDOUT_6,
+    "heldout-7": HELDOUT_7,
 }
 ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
-SuitePart = Literal["tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6"]
+SuitePart = Literal[
+    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7"
+]  # fmt: skip
 SUITE_PARTS: tuple[SuitePart, ...] = (
-    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6",
+    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7",
 )  # fmt: skip
 SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
 
