@@ -505,15 +505,27 @@ def drop_broken_tail(text: str) -> str:
         return text[:cut].rstrip()
     cited_tail = re.search(r"\[\d+\]\s*$", text[cut:]) is not None  # "... of the [1]": the marker says it ended there
     if tail and cited_tail and _DANGLING.search(tail):  # back to the last full stop (a backtick ends no sentence)
-        stops = [m.end() for m in _STOPPED.finditer(text)]
-        stop = max([*stops, text.rfind("\n"), text.rfind("```") + 3 if "```" in text else 0])
-        return text[:stop].rstrip() if stop > 0 else text
+        return _before_last_sentence(text) or text
+    # the same with a full stop after the marker: "... is a parameter of the [1]." (an article ends no sentence)
+    match = _DANGLING_STOPPED.search(text)
+    if match:
+        return _before_last_sentence(text[: match.start()]) or text
     return text
+
+
+def _before_last_sentence(text: str) -> str:
+    """``text`` up to the end of the sentence (or line, or code block) before its last one; "" when there is none."""
+    stops = [m.end() for m in _STOPPED.finditer(text)]
+    stop = max([*stops, text.rfind("\n"), text.rfind("```") + 3 if "```" in text else 0])
+    return text[:stop].rstrip() if stop > 0 else ""
 
 
 # a last sentence that stops on a word that cannot end one: "The `status_code` parameter is a parameter of the [1]"
 _STOPPED = re.compile(r"[.!?:;](?:\s*\[\d+\])*(?=\s|$)")
 _DANGLING = re.compile(r"\b(the|a|an|of|to|for|with|and|or|by|from|that|which|its|your)$", re.IGNORECASE)
+# a cited last sentence that ends on an article or "of" before its marker and full stop ("of the [1]."): words that
+# end no English sentence, unlike "for" or "that" ("what it is used for [2].")
+_DANGLING_STOPPED = re.compile(r"\b(the|a|an|of|its|your|their)\s*(?:\[\d+\]\s*)+[.!]\s*$", re.IGNORECASE)
 
 
 _OPEN_AT_END = re.compile(r"^(?P<prose>.*\S)[ \t]*(?<!`)```(?P<info>[\w+#.-]*)[ \t]*$")  # "Add it [1]:```python"

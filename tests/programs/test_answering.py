@@ -196,6 +196,14 @@ def test_a_cut_answer_loses_its_unfinished_tail() -> None:
             "Set `status_code=201` [1]. The `status_code` parameter is a parameter of the [1]",
             "Set `status_code=201` [1].",
         ),
+        # the same with a full stop after the marker (seen on the served 1.5B, session 22)
+        (
+            "Set `status_code=201` [1]. The `status_code` parameter is a parameter of the [1].",
+            "Set `status_code=201` [1].",
+        ),
+        ("See the docs [1]. It is a parameter of a [1][2].", "See the docs [1]."),
+        ("Use it [1]. That is what it is used for [2].", "Use it [1]. That is what it is used for [2]."),  # English
+        ("The parameter of the [1].", "The parameter of the [1]."),  # the only sentence: kept, nothing to fall back to
         ("Use the `Response` class [1]", "Use the `Response` class [1]"),  # ends on a noun: kept
         # without a marker after it, a sentence may end that way ("log in", "interested in"): kept
         ("Open /docs [1]. Then click Authorize and log in", "Open /docs [1]. Then click Authorize and log in"),
