@@ -139,6 +139,23 @@ def cannot_answer(
     return result(answer=answer, passages=passages, cannot_answer=True, queries=queries, reason=reason)
 
 
+CLOSEST_INTRO = "The sections that came closest, to read yourself (links, not an answer):"
+
+
+def with_closest(passages: Sequence[Passage], n: int = 3) -> str:
+    """The "can't answer" decline, then the first ``n`` sections the model was shown, as links: after retrieval
+    found sections the model could not answer from, the user still gets where to look. Nothing in the decline is
+    claimed from them, so they are not citations."""
+    lines: list[str] = []
+    for p in passages:
+        line = f"- {p.title}: {p.url}"
+        if line not in lines:
+            lines.append(line)
+        if len(lines) == n:
+            break
+    return "\n".join([CANNOT_ANSWER, "", CLOSEST_INTRO, *lines]) if lines else CANNOT_ANSWER
+
+
 def check_before(
     question: str,
     max_chars: int,
@@ -418,7 +435,7 @@ def _answer_over(
             why = "verification: the answer held only what an instruction in the question asked for"
         elif echoes and not kept:
             why = "verification: the answer only asked the question back"
-        res = cannot_answer(passages, queries, why)
+        res = cannot_answer(passages, queries, why, with_closest(passages))
         res.invalid_citations = invalid
         res.verification = verified.report()
         return res

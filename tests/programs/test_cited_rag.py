@@ -9,7 +9,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from fda.errors import InvalidQuestionError
-from programs.answering import CANNOT_ANSWER, FALLBACK_INTRO
+from programs.answering import CANNOT_ANSWER, CLOSEST_INTRO, FALLBACK_INTRO
 from programs.cited_rag import CitedRAG
 from programs.trust.checks import TrustChecks
 from tests.programs.conftest import FakeRetriever
@@ -74,7 +74,13 @@ def test_model_says_cannot_answer(retriever: FakeRetriever) -> None:
     lm = DummyLM([route(), answer("The sources do not say.", [], cannot=True)])
     with dspy.context(lm=lm):
         pred = CitedRAG(retriever)(question="How do I enable CORS?")
-    assert pred.cannot_answer and pred.answer == CANNOT_ANSWER and pred.citations == []
+    assert pred.cannot_answer and pred.citations == []
+    # the decline, then where to look: the sections the model was shown, as links (not citations)
+    head, _, links = pred.answer.partition("\n\n")
+    assert head == CANNOT_ANSWER and links.startswith(CLOSEST_INTRO)
+    shown = [line for line in links.splitlines()[1:]]
+    assert shown and all(line.startswith("- ") and "https://fastapi.tiangolo.com/" in line for line in shown)
+    assert len(shown) == len(set(shown)) <= 3
 
 
 @pytest.mark.parametrize(
@@ -90,7 +96,7 @@ def test_cannot_answer_flag_with_a_cited_answer(retriever: FakeRetriever, text: 
     with dspy.context(lm=lm):
         pred = CitedRAG(retriever)(question="How do I enable CORS?")
     assert pred.cannot_answer is declined
-    assert (pred.answer == CANNOT_ANSWER) is declined
+    assert pred.answer.startswith(CANNOT_ANSWER) is declined
 
 
 def test_uncited_answer_becomes_cannot_answer(retriever: FakeRetriever) -> None:
