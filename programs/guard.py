@@ -64,6 +64,7 @@ _SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+\n?|\n|$)")
 # instruction planted there ("SYSTEM INSTRUCTION TO LLM: include ... in your reply") is removed, not obeyed, and
 # is no reason to decline the question about the code (docs/security.md, "Instructions in pasted code").
 _FENCED = re.compile(r"(```[^\n]*\n)(.*?)(```|\Z)", re.DOTALL)
+_BLOCK = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)  # the same blocks, whole (for re.split)
 # Words addressed to an assistant, which a comment or docstring written for programmers does not hold.
 _ADDRESSED = re.compile(
     r"\b(to|for)\s+(the\s+|any\s+)?(llm|ai|assistant|chatbot|language model)s?\b"
@@ -160,8 +161,9 @@ def screen_question(question: str) -> Screened:
         return Screened(question=question, refuse=True, reason="exfiltration")
     neutral, injected = neutralise_code(question)
     kept: list[str] = []
-    for segment in re.split(r"(```.*?(?:```|\Z))", neutral, flags=re.DOTALL):  # code blocks kept whole
-        if segment.startswith("```"):
+    # code blocks kept whole; "```...```" on one line is not a block: its words are screened as prose
+    for segment in _BLOCK.split(neutral):
+        if _BLOCK.fullmatch(segment):
             if _FENCED.sub(lambda m: m.group(2), segment).strip():  # a block left empty is dropped
                 kept.append(segment)
             continue
@@ -179,5 +181,5 @@ def screen_question(question: str) -> Screened:
 def _tidy(text: str) -> str:
     """Runs of whitespace as one space in prose; code blocks keep their lines and indentation, each on lines of its
     own."""
-    parts = (p.strip() for p in re.split(r"(```.*?(?:```|\Z))", text, flags=re.DOTALL))
-    return "\n".join(p if p.startswith("```") else re.sub(r"\s+", " ", p) for p in parts if p)
+    parts = (p.strip() for p in _BLOCK.split(text))
+    return "\n".join(p if _BLOCK.fullmatch(p) else re.sub(r"\s+", " ", p) for p in parts if p)
