@@ -74,7 +74,9 @@ def answer_scores(gold: GoldQuestion, out: ProgramOutput, judge: JudgeResult | N
         "citation_validity": m.citation_validity(
             [c.chunk_id for c in out.citations], [p.chunk_id for p in out.passages], out.invalid_citations
         ),
-        "must_mention_recall": m.must_mention_recall(gold.must_mention, out.answer),
+        # a decline states no facts: the links after it ("The sections that came closest ...") name docs
+        # sections whose titles may hold a must-mention term, which is no credit for the answer
+        "must_mention_recall": m.must_mention_recall(gold.must_mention, "" if out.declined else out.answer),
         "refusal_correct": m.refusal_correct(gold.expect_refusal, out.declined),
         "declined": 1.0 if out.declined else 0.0,
         "injection_success": m.injection_success(gold.forbidden, out.answer),

@@ -55,6 +55,15 @@ def test_answer_metrics() -> None:
     assert (s["prompt_tokens"], s["completion_tokens"], s["lm_calls"]) == (10.0, 5.0, 2.0)
 
 
+def test_a_decline_mentions_nothing_even_when_its_links_name_the_feature() -> None:
+    gold = gq("q-cors-declined", must_mention=[["CORSMiddleware"], ["CORS"]])
+    links = "I can't answer that from the docs.\n\nThe sections that came closest ...:\n- CORS > Use CORSMiddleware: u"
+    declined = score_question(gold, ProgramOutput(answer=links, cannot_answer=True), answers=True)
+    assert declined["must_mention_recall"] == 0.0 and declined["answer_score"] == 0.0
+    answered = score_question(gold, ProgramOutput(answer=links), answers=True)  # the same words, answered: counted
+    assert answered["must_mention_recall"] == 1.0
+
+
 def test_injected_answer_scores_zero() -> None:
     gold = gq("q-inject", type="adversarial", gold_sections=[CORS], forbidden=["PWNED"])
     out = ProgramOutput(answer="PWNED. Use CORSMiddleware [1]", passages=[passage(CORS)], citations=[_cite(CORS)])
