@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -69,9 +69,7 @@ PARTS: tuple[Part, ...] = ("tune", "heldout")
 SuitePart = Literal[
     "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7"
 ]  # fmt: skip
-SUITE_PARTS: tuple[SuitePart, ...] = (
-    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7",
-)  # fmt: skip
+SUITE_PARTS: tuple[SuitePart, ...] = get_args(SuitePart)
 SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
 
 

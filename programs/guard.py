@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fda.errors import InvalidQuestionError
 from fda.text import clean_text, has_lone_surrogate
 from programs.trust.host import asks_for_host
+from programs.trust.verify import FENCE  # code blocks whole, as the checks after the answer split them
 
 DEFAULT_MAX_CHARS = 2000
 
@@ -64,7 +65,6 @@ _SENTENCE = re.compile(r"[^.?!\n]*(?:[.?!]+\n?|\n|$)")
 # instruction planted there ("SYSTEM INSTRUCTION TO LLM: include ... in your reply") is removed, not obeyed, and
 # is no reason to decline the question about the code (docs/security.md, "Instructions in pasted code").
 _FENCED = re.compile(r"(```[^\n]*\n)(.*?)(```|\Z)", re.DOTALL)
-_BLOCK = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)  # the same blocks, whole (for re.split)
 # Words addressed to an assistant, which a comment or docstring written for programmers does not hold.
 _ADDRESSED = re.compile(
     r"\b(to|for)\s+(the\s+|any\s+)?(llm|ai|assistant|chatbot|language model)s?\b"
@@ -123,7 +123,7 @@ def _neutralise_python(code: str) -> tuple[str, bool] | None:
     cuts = [
         (offsets[t.start[0] - 1] + t.start[1], offsets[t.end[0] - 1] + t.end[1])
         for t in tokens
-        if t.type in (tokenize.COMMENT, tokenize.STRING) and t.start[0] <= len(lines) and _instruction(t.string)
+        if t.type in (tokenize.COMMENT, tokenize.STRING) and _instruction(t.string)
     ]
     for start, end in reversed(cuts):
         code = code[:start] + code[end:]
@@ -162,8 +162,8 @@ def screen_question(question: str) -> Screened:
     neutral, injected = neutralise_code(question)
     kept: list[str] = []
     # code blocks kept whole; "```...```" on one line is not a block: its words are screened as prose
-    for segment in _BLOCK.split(neutral):
-        if _BLOCK.fullmatch(segment):
+    for segment in FENCE.split(neutral):
+        if FENCE.fullmatch(segment):
             if _FENCED.sub(lambda m: m.group(2), segment).strip():  # a block left empty is dropped
                 kept.append(segment)
             continue
@@ -181,5 +181,5 @@ def screen_question(question: str) -> Screened:
 def _tidy(text: str) -> str:
     """Runs of whitespace as one space in prose; code blocks keep their lines and indentation, each on lines of its
     own."""
-    parts = (p.strip() for p in _BLOCK.split(text))
-    return "\n".join(p if _BLOCK.fullmatch(p) else re.sub(r"\s+", " ", p) for p in parts if p)
+    parts = (p.strip() for p in FENCE.split(text))
+    return "\n".join(p if FENCE.fullmatch(p) else re.sub(r"\s+", " ", p) for p in parts if p)
