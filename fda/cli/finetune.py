@@ -25,6 +25,13 @@ def data_cmd(
     name: Annotated[str, typer.Option("--name", help="The data set's name.")] = "gold-v2-train",
     split: Annotated[str, typer.Option(help="train (to learn from) or dev-select (a held-out loss).")] = "train",
     backend: Annotated[str | None, typer.Option(help="Retrieval backend (default: retrieval.backend).")] = None,
+    distil_from: Annotated[
+        str | None,
+        typer.Option(
+            help="An exported eval run of the rag program on the same split (eval/results/RUN.jsonl): its answers "
+            "become the targets of the answerable rows where they pass the metric, the reference answers elsewhere."
+        ),
+    ] = None,
 ) -> None:
     """Pair every gold v2 train question's served prompt (the rag program's answer step, recorded with an LM that
     declines at once: no model runs) with its target: the reference answer cited to the gold sources shown, or a
@@ -45,12 +52,15 @@ def data_cmd(
                 name=name,
                 split=split,
                 backend=backend,
+                distil_from=distil_from,
                 progress=lambda i, n: bar.update(task, completed=i, total=n),
             )
     except FDAError as err:
         fail(err)
     console.print(f"{manifest['examples']} examples of {manifest['rows']} {manifest['split']} rows -> {path}")
     console.print(f"by kind {json.dumps(manifest['by_kind'])}; skipped {json.dumps(manifest['skipped'])}")
+    if "targets" in manifest:
+        console.print(f"targets by source {json.dumps(manifest['targets'])}")
     console.print(f"manifest: {manifest_path}")
 
 

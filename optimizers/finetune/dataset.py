@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from eval.gold import GoldQuestion
 from fda.errors import FinetuneError
 from optimizers.finetune.records import Messages, Prompt
-from optimizers.finetune.targets import Skip, target_for
+from optimizers.finetune.targets import Skip, Target, TeacherAnswer, mixed_target, target_for
 
 DATASET_MANIFESTS = Path(__file__).resolve().parents[2] / "data" / "finetune"
 
@@ -41,17 +41,27 @@ def build_dataset(
     prompt_for: Callable[[GoldQuestion], Prompt | None],
     *,
     name: str,
+    teacher: Mapping[str, TeacherAnswer] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Example], dict[str, Any]]:
-    """Examples for ``rows`` (each row's served prompt from ``prompt_for``) and the data set's manifest."""
+    """Examples for ``rows`` (each row's served prompt from ``prompt_for``) and the data set's manifest. With
+    ``teacher`` (question id -> the teacher program's answer), an answerable row's target is the teacher's answer
+    where it passes the metric's bars (``targets.distilled_target``), else the reference answer."""
     examples: list[Example] = []
     skipped: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
     for i, row in enumerate(rows, start=1):
         prompt = prompt_for(row)
         if prompt is None:
             skipped["answered before the LM (guard or scope gate)"] += 1
         else:
-            target = target_for(row, prompt.shown)
+            target: Target | Skip
+            if teacher is None:
+                target = target_for(row, prompt.shown)
+            else:
+                target, source = mixed_target(row, prompt.shown, teacher.get(row.id))
+                if isinstance(target, Target):
+                    sources[source] += 1
             if isinstance(target, Skip):
                 skipped[target.reason] += 1
             else:
@@ -67,6 +77,8 @@ def build_dataset(
         "skipped": dict(skipped),
         "ids": [e.id for e in examples],
     }
+    if teacher is not None:
+        manifest["targets"] = dict(sources)
     return examples, manifest
 
 

@@ -31,6 +31,7 @@ from optimizers.finetune.dataset import (
     write_dataset,
 )
 from optimizers.finetune.records import RecordingLM, record
+from optimizers.finetune.targets import TeacherAnswer
 from optimizers.finetune.train import LoraConfig, LoraRun, TrainResult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,15 +88,19 @@ def make_data(
     gold: str = "v2",
     split: str = "train",
     backend: str | None = None,
+    distil_from: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Path, Path, dict[str, Any]]:
-    """Record the served rag program's answer prompts for every row of ``split`` and pair them with their targets."""
+    """Record the served rag program's answer prompts for every row of ``split`` and pair them with their targets;
+    with ``distil_from`` (an exported eval run of the rag program on the same split), the answerable rows' targets
+    are that run's answers where they pass the metric (``targets.distilled_target``)."""
     from eval.programs import build_program
     from eval.session import open_retriever
     from index.ingest.store import ingested_versions
     from programs.trust.checks import checks_for
 
     rows = split_rows(gold, split)
+    teacher = teacher_answers(distil_from, split) if distil_from else None
     backend = backend or s.retrieval.backend
     retriever = open_retriever(backend, s)
     lm = RecordingLM()
@@ -104,17 +109,47 @@ def make_data(
         config=s.answer, checks=checks_for(s, retriever),
     )  # fmt: skip
     examples, manifest = build_dataset(
-        rows, lambda row: record(program, lm, row.question), name=name, progress=progress
+        rows, lambda row: record(program, lm, row.question), name=name, teacher=teacher, progress=progress
     )
     if not examples:
         raise FinetuneError("no training example could be made", hint="Check the index (`fda index`) and gold v2.")
     manifest.update(
         gold=gold, split=split, backend=backend, program="rag", git_sha=git_sha(),
-        command=f"fda finetune data --name {name} --split {split} --backend {backend}",
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        command=f"fda finetune data --name {name} --split {split} --backend {backend}"
+        + (f" --distil-from {distil_from}" if distil_from else ""),
+        created=datetime.now(UTC).isoformat(timespec="seconds"), distilled_from=distil_from,
     )  # fmt: skip
     data, written = write_dataset(examples, manifest, finetune_dir(s) / "data", DATASET_MANIFESTS)
     return data, written, json.loads(written.read_text(encoding="utf-8"))
+
+
+RESULTS = REPO / "eval" / "results"
+
+
+def teacher_answers(run: str, split: str, results: Path = RESULTS) -> dict[str, TeacherAnswer]:
+    """Question id -> answer of an exported eval run (``fda eval export RUN`` writes ``eval/results/RUN.jsonl``),
+    refused unless it is a run of the rag program on ``split`` (its answers were made from the prompts recorded
+    here)."""
+    path = results / f"{run}.jsonl"
+    meta_path = results / f"{run}.meta.json"
+    if not path.is_file() or not meta_path.is_file():
+        raise FinetuneError(f"no exported eval run {run!r} in {results}", hint=f"Export it: `fda eval export {run}`.")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")).get("meta", {})
+    if meta.get("program") != "rag" or meta.get("split") != split:
+        raise FinetuneError(
+            f"run {run!r} is {meta.get('program')} on {meta.get('split')}; distilling needs the rag program on {split}",
+            hint=f"Run `fda eval --program rag --gold v2 --split {split} --no-judge`, then export it.",
+        )
+    out: dict[str, TeacherAnswer] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record_ = json.loads(line)
+            out[str(record_["question_id"])] = TeacherAnswer.from_record(record_)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise FinetuneError(f"{path}:{n} is not an eval row ({err})", hint="Export the run again.") from err
+    return out
 
 
 def subset(examples: Sequence[Example], limit: int | None, seed: int) -> list[Example]:

@@ -148,3 +148,80 @@ def target_for(row: GoldQuestion, shown: Sequence[Shown]) -> Target | Skip:
         if best.number not in cited:
             cited.append(best.number)
     return Target("answer", completion(cited[:4], " ".join(out), False), tuple(cited[:4]))
+
+
+# Distilled targets (issue #25: "target answers made by the best program we have, filtered by the metric"): the
+# served 1.5B's own answer to a train question, from an exported eval run of the rag program, kept when it passes
+# these bars; fixed before the first distilled data set was built, not tuned on what it produced.
+DISTIL_MIN_MUST_MENTION = 0.5  # states at least half of the row's required facts
+DISTIL_MIN_CITATION_PRECISION = 0.5  # its citations point at graded-relevant sections (graded precision)
+
+
+@dataclass(frozen=True)
+class TeacherAnswer:
+    """One row of an exported eval run (``eval/results/<run>.jsonl``): what the teacher program answered."""
+
+    answer: str
+    cited: tuple[tuple[int, str], ...]  # (number, url) as the answer cites them
+    declined: bool
+    must_mention: float | None
+    citation_precision: float | None
+    failed: bool = False
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> TeacherAnswer:
+        metrics = record.get("metrics") or {}
+        assert isinstance(metrics, dict)
+        cited = record.get("cited") or []
+        assert isinstance(cited, list)
+
+        def num(key: str) -> float | None:
+            value = metrics.get(key)
+            return float(value) if isinstance(value, int | float) else None
+
+        return cls(
+            answer=str(record.get("answer") or ""),
+            cited=tuple((int(c["number"]), str(c["url"])) for c in cited if isinstance(c, dict) and "number" in c),
+            declined=bool(record.get("declined")),
+            must_mention=num("must_mention_recall"),
+            citation_precision=num("citation_graded_precision"),
+            failed=bool(record.get("error")) or bool(record.get("fallback")),
+        )
+
+
+def distilled_target(row: GoldQuestion, shown: Sequence[Shown], teacher: TeacherAnswer | None) -> Target | Skip:
+    """The teacher's answer as the completion, when it passes the metric's bars and cites these very sources; else
+    why not (``Skip``). Declines are not distilled: ``target_for`` writes them from the gold row's reason."""
+    if row.expect_refusal:
+        return Skip("a decline (not distilled)")
+    if teacher is None:
+        return Skip("the teacher run has no answer for it")
+    if teacher.failed or teacher.declined or not teacher.answer.strip():
+        return Skip("the teacher declined or failed")
+    if (teacher.must_mention or 0.0) < DISTIL_MIN_MUST_MENTION:
+        return Skip("the teacher stated under half the required facts")
+    if (teacher.citation_precision or 0.0) < DISTIL_MIN_CITATION_PRECISION:
+        return Skip("the teacher cited sections that do not hold the answer")
+    by_number = {s.number: s.url for s in shown}
+    if not teacher.cited or any(by_number.get(n) != url for n, url in teacher.cited):
+        return Skip("the teacher saw other sources")  # retrieval differs from the run's: its numbers mean other text
+    if "(link removed" in teacher.answer:
+        return Skip("the teacher's answer had a link removed")
+    cited: list[int] = []
+    for match in re.finditer(r"\[(\d+)\]", teacher.answer):
+        n = int(match.group(1))
+        if n in by_number and n not in cited:
+            cited.append(n)
+    if not cited:
+        return Skip("the teacher's answer carries no marker")
+    answer = teacher.answer.replace('"', "'").strip()
+    return Target("answer", completion(cited[:4], answer, False), tuple(cited[:4]))
+
+
+def mixed_target(row: GoldQuestion, shown: Sequence[Shown], teacher: TeacherAnswer | None) -> tuple[Target | Skip, str]:
+    """(target, source): the distilled answer where the teacher passed, else the reference target; the source is
+    ``"teacher"`` or ``"reference"`` (and why the teacher's was not used)."""
+    distilled = distilled_target(row, shown, teacher)
+    if isinstance(distilled, Target):
+        return distilled, "teacher"
+    return target_for(row, shown), f"reference ({distilled.reason})"

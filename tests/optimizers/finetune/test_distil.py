@@ -1,0 +1,103 @@
+"""Distilled targets (issue #25): the teacher program's answer becomes the target only where the metric passes it
+and it cites the very sources the prompt shows; everything else falls back to the reference answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fda.errors import FinetuneError
+from optimizers.finetune.dataset import build_dataset
+from optimizers.finetune.pipeline import teacher_answers
+from optimizers.finetune.records import Prompt
+from optimizers.finetune.targets import Skip, Target, TeacherAnswer, distilled_target, mixed_target
+from tests.optimizers.finetune.conftest import BG, CORS, MW, SHOWN, row
+
+GOOD = TeacherAnswer(
+    answer='Add `CORSMiddleware` with `allow_origins=["http://localhost:3000"]` [2].',
+    cited=((2, CORS),),
+    declined=False,
+    must_mention=1.0,
+    citation_precision=1.0,
+)
+
+
+def test_a_passing_teacher_answer_is_the_target_with_its_own_markers() -> None:
+    target = distilled_target(row("How do I enable CORS?"), SHOWN, GOOD)
+    assert isinstance(target, Target) and target.kind == "answer"
+    out = json.loads(target.completion)
+    assert list(out) == ["cited", "answer", "cannot_answer"]
+    assert out["cited"] == [2] and out["cannot_answer"] is False
+    assert out["answer"] == "Add `CORSMiddleware` with `allow_origins=['http://localhost:3000']` [2]."
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"declined": True}, "the teacher declined or failed"),
+        ({"failed": True}, "the teacher declined or failed"),
+        ({"must_mention": 0.4}, "the teacher stated under half the required facts"),
+        ({"must_mention": None}, "the teacher stated under half the required facts"),
+        ({"citation_precision": 0.0}, "the teacher cited sections that do not hold the answer"),
+        ({"cited": ((1, CORS),)}, "the teacher saw other sources"),  # its [1] was CORS; here [1] is Middleware
+        ({"cited": ((3, BG),)}, "the teacher saw other sources"),  # a number this prompt does not show
+        ({"answer": "See (link removed: not in the cited docs) [2]."}, "the teacher's answer had a link removed"),
+        ({"answer": "Add CORSMiddleware."}, "the teacher's answer carries no marker"),
+    ],
+)
+def test_a_teacher_answer_below_the_bars_is_not_distilled(change: dict[str, object], reason: str) -> None:
+    teacher = TeacherAnswer(**{**GOOD.__dict__, **change})
+    assert distilled_target(row("How do I enable CORS?"), SHOWN, teacher) == Skip(reason)
+
+
+def test_declines_keep_the_gold_rows_reason_and_rejected_answers_fall_back_to_the_reference() -> None:
+    unanswerable = row("gRPC?", type="unanswerable", expect_refusal=True, gold_sections=[],
+                       reference_answer="The docs don't mention gRPC.")  # fmt: skip
+    target, source = mixed_target(unanswerable, SHOWN, GOOD)
+    assert isinstance(target, Target) and target.kind == "decline" and source.startswith("reference")
+    weak = TeacherAnswer(**{**GOOD.__dict__, "must_mention": 0.0})
+    target, source = mixed_target(row("How do I enable CORS?"), SHOWN, weak)
+    assert isinstance(target, Target) and "allow_origins" in target.completion and "localhost" not in target.completion
+    assert source == "reference (the teacher stated under half the required facts)"
+    assert mixed_target(row("How do I enable CORS?"), SHOWN, GOOD)[1] == "teacher"
+
+
+def test_the_manifest_counts_where_each_target_came_from() -> None:
+    rows = [row("How do I enable CORS?", id="ft-a"), row("CORS again?", id="ft-b")]
+    prompt = Prompt([{"role": "user", "content": "q"}], SHOWN)
+    examples, manifest = build_dataset(rows, lambda r: prompt, name="t", teacher={"ft-a": GOOD})
+    assert [json.loads(e.completion)["answer"].endswith("[2].") for e in examples] == [True, True]
+    assert manifest["targets"] == {
+        "teacher": 1,
+        "reference (the teacher run has no answer for it)": 1,
+    }
+    _, plain = build_dataset(rows, lambda r: prompt, name="t")
+    assert "targets" not in plain
+
+
+def export(tmp_path: Path, run: str, program: str, split: str, rows: list[dict[str, object]]) -> None:
+    (tmp_path / f"{run}.meta.json").write_text(json.dumps({"meta": {"program": program, "split": split}}))
+    (tmp_path / f"{run}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_teacher_answers_read_an_exported_rag_run_of_the_same_split(tmp_path: Path) -> None:
+    record = {"question_id": "q1", "answer": "Use it [1].", "declined": False, "error": None, "fallback": False,
+              "cited": [{"number": 1, "url": MW, "chunk_id": "c"}],
+              "metrics": {"must_mention_recall": 0.5, "citation_graded_precision": 1.0}}  # fmt: skip
+    export(tmp_path, "r1", "rag", "train", [record])
+    answers = teacher_answers("r1", "train", results=tmp_path)
+    assert answers == {
+        "q1": TeacherAnswer("Use it [1].", ((1, MW),), declined=False, must_mention=0.5, citation_precision=1.0)
+    }
+    export(tmp_path, "r2", "multihop", "train", [record])
+    with pytest.raises(FinetuneError, match="multihop on train"):
+        teacher_answers("r2", "train", results=tmp_path)
+    with pytest.raises(FinetuneError, match="needs the rag program on dev-select"):
+        teacher_answers("r1", "dev-select", results=tmp_path)
+    with pytest.raises(FinetuneError, match="no exported eval run"):
+        teacher_answers("missing", "train", results=tmp_path)
+    export(tmp_path, "r3", "rag", "train", [{"answer": "no id"}])
+    with pytest.raises(FinetuneError, match=r"r3.jsonl:1 is not an eval row"):
+        teacher_answers("r3", "train", results=tmp_path)
