@@ -162,7 +162,7 @@ class TeacherAnswer:
     """One row of an exported eval run (``eval/results/<run>.jsonl``): what the teacher program answered."""
 
     answer: str
-    cited: tuple[tuple[int, str], ...]  # (number, url) as the answer cites them
+    cited: tuple[tuple[int, str], ...]  # (number, url): the served answer's own numbering (order of citing)
     declined: bool
     must_mention: float | None
     citation_precision: float | None
@@ -189,6 +189,16 @@ class TeacherAnswer:
         )
 
 
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def prose_markers(text: str) -> list[re.Match[str]]:
+    """The ``[n]`` markers outside code (``items[0]`` in an example is not a citation)."""
+    code = [(m.start(), m.end()) for m in _CODE.finditer(text)]
+    return [m for m in _MARKER.finditer(text) if not any(a <= m.start() < b for a, b in code)]
+
+
 def distilled_target(row: GoldQuestion, shown: Sequence[Shown], teacher: TeacherAnswer | None) -> Target | Skip:
     """The teacher's answer as the completion, when it passes the metric's bars and cites these very sources; else
     why not (``Skip``). Declines are not distilled: ``target_for`` writes them from the gold row's reason."""
@@ -202,19 +212,31 @@ def distilled_target(row: GoldQuestion, shown: Sequence[Shown], teacher: Teacher
         return Skip("the teacher stated under half the required facts")
     if (teacher.citation_precision or 0.0) < DISTIL_MIN_CITATION_PRECISION:
         return Skip("the teacher cited sections that do not hold the answer")
-    by_number = {s.number: s.url for s in shown}
-    if not teacher.cited or any(by_number.get(n) != url for n, url in teacher.cited):
-        return Skip("the teacher saw other sources")  # retrieval differs from the run's: its numbers mean other text
+    # The served answer numbers its citations in the order it cites them, not as the prompt showed the sources:
+    # map each of its markers to the prompt's number through the section URL, and write the prompt's numbers.
+    numbers: dict[str, list[int]] = {}
+    for source in shown:
+        numbers.setdefault(source.url, []).append(source.number)
+    mapping: dict[int, int] = {}
+    for n, url in teacher.cited:
+        if len(numbers.get(url, [])) != 1:  # not shown (retrieval changed since the run), or shown twice
+            return Skip("the teacher saw other sources")
+        mapping[n] = numbers[url][0]
     if "(link removed" in teacher.answer:
         return Skip("the teacher's answer had a link removed")
-    cited: list[int] = []
-    for match in re.finditer(r"\[(\d+)\]", teacher.answer):
-        n = int(match.group(1))
-        if n in by_number and n not in cited:
-            cited.append(n)
-    if not cited:
+    markers = [int(m.group(1)) for m in prose_markers(teacher.answer)]
+    if not markers:
         return Skip("the teacher's answer carries no marker")
-    answer = teacher.answer.replace('"', "'").strip()
+    if any(n not in mapping for n in markers):
+        return Skip("a marker of the teacher's answer cites nothing")
+    cited: list[int] = []
+    for n in markers:
+        if mapping[n] not in cited:
+            cited.append(mapping[n])
+    renumbered = teacher.answer
+    for m in reversed(prose_markers(teacher.answer)):
+        renumbered = f"{renumbered[: m.start()]}[{mapping[int(m.group(1))]}]{renumbered[m.end() :]}"
+    answer = renumbered.replace('"', "'").strip()
     return Target("answer", completion(cited[:4], answer, False), tuple(cited[:4]))
 
 

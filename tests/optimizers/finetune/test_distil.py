@@ -12,12 +12,12 @@ from fda.errors import FinetuneError
 from optimizers.finetune.dataset import build_dataset
 from optimizers.finetune.pipeline import teacher_answers
 from optimizers.finetune.records import Prompt
-from optimizers.finetune.targets import Skip, Target, TeacherAnswer, distilled_target, mixed_target
+from optimizers.finetune.targets import Shown, Skip, Target, TeacherAnswer, distilled_target, mixed_target
 from tests.optimizers.finetune.conftest import BG, CORS, MW, SHOWN, row
 
 GOOD = TeacherAnswer(
-    answer='Add `CORSMiddleware` with `allow_origins=["http://localhost:3000"]` [2].',
-    cited=((2, CORS),),
+    answer='Add `CORSMiddleware` with `allow_origins=["http://localhost:3000"]` [1].',
+    cited=((1, CORS),),  # the served answer's own numbering; the prompt shows CORS as [2]
     declined=False,
     must_mention=1.0,
     citation_precision=1.0,
@@ -41,15 +41,38 @@ def test_a_passing_teacher_answer_is_the_target_with_its_own_markers() -> None:
         ({"must_mention": 0.4}, "the teacher stated under half the required facts"),
         ({"must_mention": None}, "the teacher stated under half the required facts"),
         ({"citation_precision": 0.0}, "the teacher cited sections that do not hold the answer"),
-        ({"cited": ((1, CORS),)}, "the teacher saw other sources"),  # its [1] was CORS; here [1] is Middleware
-        ({"cited": ((3, BG),)}, "the teacher saw other sources"),  # a number this prompt does not show
-        ({"answer": "See (link removed: not in the cited docs) [2]."}, "the teacher's answer had a link removed"),
+        ({"cited": ((2, BG),)}, "the teacher saw other sources"),  # a section this prompt does not show
+        ({"cited": ((2, MW),)}, "a marker of the teacher's answer cites nothing"),  # its [1] is none of its citations
+        ({"answer": "See (link removed: not in the cited docs) [1]."}, "the teacher's answer had a link removed"),
         ({"answer": "Add CORSMiddleware."}, "the teacher's answer carries no marker"),
     ],
 )
 def test_a_teacher_answer_below_the_bars_is_not_distilled(change: dict[str, object], reason: str) -> None:
     teacher = TeacherAnswer(**{**GOOD.__dict__, **change})
     assert distilled_target(row("How do I enable CORS?"), SHOWN, teacher) == Skip(reason)
+
+
+def test_the_served_answers_own_numbering_is_mapped_back_to_the_prompts_through_the_urls() -> None:
+    # the served answer numbers its citations in the order it cites them: its [1] is the prompt's [2] (CORS), its [2]
+    # the prompt's [1] (Middleware); a list index inside code is not a marker
+    teacher = TeacherAnswer(
+        answer="Add `CORSMiddleware` [1]. Or write a middleware [2]:\n```python\norigins = ['a'][0]  # [1]\n``` `x[1]`",
+        cited=((1, CORS), (2, MW)),
+        declined=False,
+        must_mention=0.5,
+        citation_precision=0.5,
+    )
+    target = distilled_target(row("How do I enable CORS?"), SHOWN, teacher)
+    assert isinstance(target, Target)
+    out = json.loads(target.completion)
+    assert out["cited"] == [2, 1]
+    assert out["answer"].startswith("Add `CORSMiddleware` [2]. Or write a middleware [1]:")
+    assert "['a'][0]  # [1]" in out["answer"] and "`x[1]`" in out["answer"]
+
+
+def test_a_section_shown_twice_is_ambiguous_and_not_distilled() -> None:
+    twice = (*SHOWN, Shown(3, CORS, "[3] CORS > Use CORSMiddleware\nThe arguments."))
+    assert distilled_target(row("How do I enable CORS?"), twice, GOOD) == Skip("the teacher saw other sources")
 
 
 def test_declines_keep_the_gold_rows_reason_and_rejected_answers_fall_back_to_the_reference() -> None:
