@@ -124,3 +124,16 @@ def test_teacher_answers_read_an_exported_rag_run_of_the_same_split(tmp_path: Pa
     export(tmp_path, "r3", "rag", "train", [{"answer": "no id"}])
     with pytest.raises(FinetuneError, match=r"r3.jsonl:1 is not an eval row"):
         teacher_answers("r3", "train", results=tmp_path)
+
+
+def test_the_cli_names_a_missing_teacher_run_and_how_to_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from fda.cli.app import app
+
+    monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path / "state"))
+    out = CliRunner().invoke(app, ["finetune", "data", "--name", "t", "--distil-from", "no-such-run"])
+    assert out.exit_code == 2
+    assert "no exported eval run 'no-such-run'" in out.output and "fda eval export no-such-run" in out.output
