@@ -46,13 +46,11 @@ FEATURES = (
     "sources cited",
     "has code",
 )
-RESULTS = Path(__file__).resolve().parents[1] / "eval" / "results"
 
 
 @dataclass(frozen=True)
 class Row:
     qid: str
-    split: str
     qtype: str
     question: str
     record: dict[str, object]
@@ -60,19 +58,17 @@ class Row:
 
 
 def load_answered(run: str) -> list[Row]:
+    from eval.compare import load_run
     from eval.gold import load_all_rows
 
-    path = RESULTS / f"{run}.jsonl"
-    if not path.is_file():
-        raise SystemExit(f"no exported run at {path}: run `fda eval export {run}` first")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = load_run(run)  # eval/results/<run>.jsonl; a clear error naming `fda eval export` when it is not there
     gold = {g.id: g for g in load_all_rows("v2")}
     out = []
     for r in records:
         if r["declined"] or r.get("error"):
             continue
         g = gold[r["question_id"]]
-        out.append(Row(r["question_id"], str(r.get("split")), g.type.value, g.question, r, bool(g.expect_refusal)))
+        out.append(Row(r["question_id"], g.type.value, g.question, r, bool(g.expect_refusal)))
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import GoldQuestion
+from eval.results_export import META_SUFFIX, RESULTS_DIR
 from fda.errors import FinetuneError
 from fda.lm.registry import ModelSpec
 from fda.settings import Settings
@@ -123,15 +124,12 @@ def make_data(
     return data, written, json.loads(written.read_text(encoding="utf-8"))
 
 
-RESULTS = REPO / "eval" / "results"
-
-
-def teacher_answers(run: str, split: str, results: Path = RESULTS) -> dict[str, TeacherAnswer]:
+def teacher_answers(run: str, split: str, results: Path = RESULTS_DIR) -> dict[str, TeacherAnswer]:
     """Question id -> answer of an exported eval run (``fda eval export RUN`` writes ``eval/results/RUN.jsonl``),
     refused unless it is a run of the rag program on ``split`` (its answers were made from the prompts recorded
     here)."""
     path = results / f"{run}.jsonl"
-    meta_path = results / f"{run}.meta.json"
+    meta_path = results / f"{run}{META_SUFFIX}"
     if not path.is_file() or not meta_path.is_file():
         raise FinetuneError(f"no exported eval run {run!r} in {results}", hint=f"Export it: `fda eval export {run}`.")
     meta = json.loads(meta_path.read_text(encoding="utf-8")).get("meta", {})

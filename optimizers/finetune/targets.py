@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from eval.gold import GoldQuestion
+from programs.trust.verify import FENCE
 
 DECLINE = "The FastAPI docs in these sources do not answer this question."
 WORD = re.compile(r"[a-z0-9_]+")
@@ -189,14 +190,16 @@ class TeacherAnswer:
         )
 
 
-_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
 def prose_markers(text: str) -> list[re.Match[str]]:
-    """The ``[n]`` markers outside code (``items[0]`` in an example is not a citation)."""
-    code = [(m.start(), m.end()) for m in _CODE.finditer(text)]
-    return [m for m in _MARKER.finditer(text) if not any(a <= m.start() < b for a, b in code)]
+    """The ``[n]`` markers outside code blocks (``FENCE``, as verification splits them) and inline code spans:
+    ``items[0]`` in an example is not a citation. The matches' offsets are ``text``'s (code is blanked, not cut)."""
+    blank = FENCE.sub(lambda m: " " * len(m.group(0)), text)
+    blank = _INLINE_CODE.sub(lambda m: " " * len(m.group(0)), blank)
+    return list(_MARKER.finditer(blank))
 
 
 def distilled_target(row: GoldQuestion, shown: Sequence[Shown], teacher: TeacherAnswer | None) -> Target | Skip:
@@ -224,7 +227,8 @@ def distilled_target(row: GoldQuestion, shown: Sequence[Shown], teacher: Teacher
         mapping[n] = numbers[url][0]
     if "(link removed" in teacher.answer:
         return Skip("the teacher's answer had a link removed")
-    markers = [int(m.group(1)) for m in prose_markers(teacher.answer)]
+    found = prose_markers(teacher.answer)
+    markers = [int(m.group(1)) for m in found]
     if not markers:
         return Skip("the teacher's answer carries no marker")
     if any(n not in mapping for n in markers):
@@ -234,7 +238,7 @@ def distilled_target(row: GoldQuestion, shown: Sequence[Shown], teacher: Teacher
         if mapping[n] not in cited:
             cited.append(mapping[n])
     renumbered = teacher.answer
-    for m in reversed(prose_markers(teacher.answer)):
+    for m in reversed(found):
         renumbered = f"{renumbered[: m.start()]}[{mapping[int(m.group(1))]}]{renumbered[m.end() :]}"
     answer = renumbered.replace('"', "'").strip()
     return Target("answer", completion(cited[:4], answer, False), tuple(cited[:4]))
