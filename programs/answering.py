@@ -389,11 +389,15 @@ def _answer_over(
         if assumed is not None and gone is None and checks.latest_docs is not None and not bool(out.cannot_answer):
             # no shown passage names the API said to be gone: the latest docs' own section that does joins the
             # sources (as the release notes' item does below), so the correction is cited
-            documented = checks.latest_docs.documenting(assumed.claim, exported)
+            documented = checks.latest_docs.documenting(
+                assumed.claim, exported
+            ) or checks.latest_docs.documenting_thing(assumed.claim)  # a feature named in words: "dependency injection"
             if documented is not None:
-                passages = [*passages, documented[0]]
-                gone = dataclasses.replace(documented[1], index=len(passages) - 1)
-                shown = [*shown, documented[0]]
+                section, gone = documented
+                at = next((i for i, p in enumerate(shown) if (p.url, p.version) == (section.url, section.version)), -1)
+                if at < 0:  # not among the sources yet: it joins them, so the correction is cited
+                    passages, shown, at = [*passages, section], [*shown, section], len(shown)
+                gone = dataclasses.replace(gone, index=at)
         if assumed is not None and gone is not None:
             note = still_documented_note(assumed.claim, gone, gone.index + 1, shown[gone.index].version)
             text = f"{note}\n\n{kept}" if kept else note

@@ -237,6 +237,47 @@ class LatestDocs:
                 return passage, found
         return None
 
+    def documenting_thing(self, claim: str) -> tuple[Passage, Any] | None:
+        """For "FastAPI removed X" when X is a feature named in words ("dependency injection", "Pydantic models in
+        request bodies"): the latest docs' section with a prose sentence holding every word of X, as a passage to
+        cite, with that sentence (a ``StillDocumented`` with ``code=False``). Sections whose title shares most of X's
+        words come first, then those whose title says least else. None when the claim is not of that shape, no section qualifies, or any sentence of the latest
+        docs that holds X's words speaks of removal or deprecation (the docs may agree with the claim). A one-word
+        X ("middleware") needs a section titled with it."""
+        from programs.trust.assumption import (
+            StillDocumented,
+            as_quote,
+            claims_gone,
+            gone_thing,
+            roots,
+            says_gone,
+            thing_sentences,
+        )
+
+        if not claims_gone(claim):  # cheap: most questions make no such claim
+            return None
+        thing = gone_thing(claim)
+        if thing is None:
+            return None
+        ranked: list[tuple[int, int, str, int, Section, str]] = []
+        for (version, _), rows in self._pages.items():
+            if version != self.latest:
+                continue
+            for s in rows:
+                said = thing_sentences(thing, s.text)
+                if any(says_gone(x) for x in said):
+                    return None
+                title = roots(s.title)
+                titled = len(thing.words & title)
+                if said and (titled or len(thing.words) > 1):  # titled with it first, then the fewest other words
+                    ranked.append((-titled, len(title - thing.words), s.path, s.ordinal, s, said[0]))
+        if not ranked:
+            return None
+        *_, best, sentence = min(ranked, key=lambda r: r[:4])
+        passage = Passage(chunk_id=f"section:{best.url}", url=best.url, heading_path=list(best.heading_path),
+                          text=best.text, version=best.version)  # fmt: skip
+        return passage, StillDocumented(name=thing.thing, index=0, sentence=as_quote(sentence), code=False)
+
     def notes(self, cited: Sequence[tuple[str, str]], limit: int = 2) -> list[SinceNote]:
         """Notes for cited (version, url) pairs, one per older section, at most ``limit``; changes to the cited
         section itself first."""

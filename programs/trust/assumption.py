@@ -211,9 +211,10 @@ _LEAD_IN = re.compile(r"(?<=[.!?])\s+|\n+")
 
 @dataclass(frozen=True)
 class StillDocumented:
-    name: str  # the API the claim says is gone
+    name: str  # the API the claim says is gone (or the feature, as the user wrote it, when ``code`` is False)
     index: int  # the passage that documents it
     sentence: str  # its prose sentence naming it, verbatim
+    code: bool = True  # an API name (shown in backticks), not a feature in words ("dependency injection")
 
 
 def still_documented(
@@ -244,19 +245,96 @@ def still_documented(
             ]
             if not said or any(_GOING.search(s) for s in said):
                 continue
-            sentence = said[0].rstrip().rstrip(":").rstrip()
-            if not sentence.endswith((".", "!", "?")):
-                sentence += "."
-            return StillDocumented(name=name, index=i, sentence=sentence)
+            return StillDocumented(name=name, index=i, sentence=as_quote(said[0]))
     return None
 
 
 def still_documented_note(claim: str, found: StillDocumented, number: int, version: str | None = None) -> str:
     """The line put before the answer: the claim, then the docs' sentence that shows the API, cited."""
     where = f"The FastAPI {version} docs" if version else "The docs"
-    return (
-        f'You assume that {_lower_first(claim)}. {where} still document `{found.name}`: "{found.sentence}" [{number}]'
-    )
+    what = f"`{found.name}`" if found.code else found.name
+    return f'You assume that {_lower_first(claim)}. {where} still document {what}: "{found.sentence}" [{number}]'
+
+
+# A feature said to be gone, in words rather than an API name ("FastAPI dropped support for Pydantic models in
+# request bodies in 0.100", "Since FastAPI removed dependency injection, ..."). The phrase ends where the claim
+# goes on to a version, a time or another clause; a phrase that runs on past a few words is not taken.
+_THING_END = (
+    r"(?=\s+in\s+(?:fastapi\s+)?(?:v|version\s+)?\d|\s+in\s+(?:the\s+)?(?:latest|recent|new|newer|current)\b"
+    r"|\s+(?:since|as of|after|starting|from|any ?more|so|and|but|because|when|now)\b|\s*[,.;:!?(]|\s*$)"
+)
+_WORDS = r"[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,5}?"
+_GONE_THING = re.compile(
+    r"\b(?:removed|dropped|got rid of|no longer (?:supports?|has|have|includes?|ships?|provides?)|"
+    r"(?:doesn't|does not|don't|do not) (?:have|support|ship|include))\s+(?:the\s+|its\s+|any\s+)?"
+    rf"(?:support\s+for\s+)?(?P<thing>{_WORDS}){_THING_END}",
+    re.IGNORECASE,
+)
+_THING_GONE = re.compile(
+    rf"^(?:FastAPI's\s+|the\s+)?(?:support\s+for\s+)?(?P<thing>{_WORDS})\s+(?:support\s+)?"
+    r"(?:was|were|has been|have been|is|are|got)\s+(?:removed|dropped|gone)\b",
+    re.IGNORECASE,
+)
+# abbreviations users write for a feature the docs spell out
+_ALIASES = {"di": "dependency injection"}
+# words that say nothing about which feature ("support for", "the ability"); their roots, as ``roots`` gives them
+_NOT_THING = frozenset(
+    {"support", "feature", "fastapi", "ability", "anymore", "thing", "option", "way", "use", "usage"}
+)
+_PREPOSITION = re.compile(r"(?:in|on|at|to|of|from|since|for|by|with)\b", re.IGNORECASE)  # "removed in 0.100"
+_OWN_THING = re.compile(r"\b(?:my|our|your|his|her|their|it|its|this|that|these|those)\b", re.IGNORECASE)
+
+
+def _root(word: str) -> str:
+    """``content_words``' stem with the plural forms it leaves apart brought together: "bodies" and "body" ->
+    "body", "middlewares" ("middlewar") and "middleware" -> "middlewar"."""
+    if word.endswith("e") and len(word) >= 5:
+        word = word[:-1]
+    return word[:-1] + "y" if word.endswith("i") and len(word) >= 4 else word
+
+
+def roots(text: str) -> frozenset[str]:
+    """The content words of ``text`` (``content_words``), plural forms brought together (``_root``)."""
+    return frozenset(_root(w) for w in content_words(text))
+
+
+@dataclass(frozen=True)
+class GoneThing:
+    thing: str  # as the user wrote it ("dependency injection", "Pydantic models in request bodies")
+    words: frozenset[str]  # its content words' roots, which a sentence of the docs must all hold
+
+
+def gone_thing(claim: str) -> GoneThing | None:
+    """The feature a removal claim says is gone, when it is named in words; None when the claim is not of that
+    shape, names the user's own code, a version ("Python 3.6") or nothing but filler ("support")."""
+    if not claims_gone(claim) or _OWN_WORDS.search(claim):
+        return None
+    m = _THING_GONE.match(claim) or _GONE_THING.search(claim)  # "X was removed in the latest version": X
+    if m is None:
+        return None
+    thing = m.group("thing").strip()
+    if _OWN_THING.search(thing) or re.search(r"\d", thing) or _PREPOSITION.match(thing):
+        return None
+    words = roots(_ALIASES.get(thing.lower(), thing)) - _NOT_THING
+    if not words or (len(words) == 1 and len(next(iter(words))) < 4):
+        return None
+    return GoneThing(thing=thing, words=words)
+
+
+def thing_sentences(thing: GoneThing, text: str) -> list[str]:
+    """The prose sentences of ``text`` that hold every word of ``thing``."""
+    return [s for s in passage_sentences(text) if thing.words <= roots(s)]
+
+
+def says_gone(sentence: str) -> bool:
+    """Does a docs sentence speak of removal or deprecation (then the docs may agree with a removal claim)?"""
+    return _GOING.search(sentence) is not None
+
+
+def as_quote(sentence: str) -> str:
+    """A docs sentence as the note quotes it: list markers and a trailing colon off, closed by a full stop."""
+    sentence = sentence.strip().lstrip("*-+ ").strip().rstrip().rstrip(":").rstrip()
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 
 def _lower_first(claim: str) -> str:

@@ -197,3 +197,70 @@ def test_the_section_added_to_answer_a_claim_gets_no_other_way_note() -> None:
     pred = answer_over(answerer, "Since FastAPI removed `Depends`, how?", shown, ["q"], 500, checks=checks)  # type: ignore[arg-type]
     assert pred.answer.startswith("You assume that FastAPI removed `Depends`.")
     assert "has no section 'Depends()'" not in pred.answer and "docs have no section" not in pred.answer
+
+
+BODY = "docs/en/docs/tutorial/body.md"
+SECURITY = "docs/en/docs/how-to/conditional-openapi.md"
+BODY_TEXT = "To declare a **request** body, you use Pydantic models with all their power and benefits."
+THINGS = [
+    *SECTIONS,
+    _s("0.141.1", SECURITY, "security", "About security", 1,
+       "Make sure you have well defined Pydantic models for your request bodies and responses."),
+    _s("0.141.1", BODY, "request-body", "Request Body", 0, BODY_TEXT),
+    _s("0.68.0", BODY, "request-body", "Request Body", 0, "Old words: Pydantic models declare a request body."),
+    _s("0.141.1", "docs/en/docs/tutorial/middleware.md", "middleware", "Middleware", 0, "Some text.\n\n"
+       "You can add middleware to **FastAPI** applications."),
+    _s("0.141.1", "docs/en/docs/advanced/middleware.md", "other", "Other ASGI middlewares", 3,
+       "There are many other ASGI middlewares."),
+]  # fmt: skip
+
+
+def test_a_feature_said_to_be_gone_is_answered_from_the_section_titled_with_it() -> None:
+    latest = LatestDocs(THINGS, "0.141.1")
+    found = latest.documenting_thing("FastAPI dropped support for Pydantic models in request bodies in 0.100")
+    assert found is not None
+    passage, said = found
+    assert passage.url == f"{NEW}/tutorial/body/#request-body" and passage.version == "0.141.1"  # not the older one
+    assert said.sentence == BODY_TEXT and said.name == "Pydantic models in request bodies" and not said.code
+
+
+def test_a_one_word_feature_needs_a_section_titled_with_it() -> None:
+    latest = LatestDocs(THINGS, "0.141.1")
+    found = latest.documenting_thing("FastAPI removed middleware in 0.100")
+    assert found is not None and found[0].url == f"{NEW}/tutorial/middleware/#middleware"  # the fewest other words
+    untitled = LatestDocs([s for s in THINGS if "middleware" not in s.path or s.anchor == "other"], "0.141.1")
+    assert untitled.documenting_thing("FastAPI removed middleware") is not None  # "Other ASGI middlewares" is titled
+    bare = LatestDocs(
+        [*SECTIONS, _s("0.141.1", BODY, "x", "Request Body", 0, "You can add middleware here.")], "0.141.1"
+    )
+    assert bare.documenting_thing("FastAPI removed middleware") is None
+
+
+def test_no_feature_note_when_the_docs_speak_of_its_removal_anywhere() -> None:
+    said_gone = _s("0.141.1", "docs/en/docs/how-to/migrate.md", "m", "Migrate", 0,
+                   "Pydantic models in a request body were deprecated for some types.")  # fmt: skip
+    assert (
+        LatestDocs([*THINGS, said_gone], "0.141.1").documenting_thing(
+            "FastAPI dropped support for Pydantic models in request bodies"
+        )
+        is None
+    )
+    assert LatestDocs(THINGS, "0.141.1").documenting_thing("FastAPI requires Pydantic models in request bodies") is None
+
+
+def test_in_the_answer_a_feature_claim_is_corrected_citing_a_shown_section_once() -> None:
+    latest = LatestDocs(THINGS, "0.141.1")
+
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer="Declare a Pydantic model as the body [1].", cannot_answer=False)
+
+    body = next(s for s in THINGS if s.version == "0.141.1" and s.path == BODY)
+    shown = [Passage(chunk_id="b", url=body.url, heading_path=["Request Body"], text="Create a model class.",
+                     version="0.141.1")]  # fmt: skip
+    question = "Since FastAPI dropped support for Pydantic models in request bodies in 0.100, how do I accept JSON?"
+    pred = answer_over(answerer, question, shown, ["q"], 500, checks=TrustChecks(verify="off", latest_docs=latest))  # type: ignore[arg-type]
+    assert pred.answer.startswith(
+        "You assume that FastAPI dropped support for Pydantic models in request bodies in 0.100. The FastAPI 0.141.1 "
+        f'docs still document Pydantic models in request bodies: "{BODY_TEXT}" [1]'
+    )
+    assert [c.url for c in pred.citations] == [body.url]  # the shown section is cited, not added a second time

@@ -271,3 +271,52 @@ def test_only_the_api_said_to_be_gone_is_looked_for(claim: str, name: str | None
                                                                   "HTTPException", "lifespan", "on_event")]  # fmt: skip
     found = still_documented(claim, docs)
     assert (found.name if found else None) == name
+
+
+@pytest.mark.parametrize(
+    ("claim", "thing", "words"),
+    [
+        ("FastAPI removed dependency injection in 0.100", "dependency injection", {"dependency", "injection"}),
+        ("FastAPI removed DI in 0.100", "DI", {"dependency", "injection"}),  # the abbreviation, spelled out
+        (
+            "FastAPI dropped support for Pydantic models in request bodies in 0.100",
+            "Pydantic models in request bodies",
+            {"pydantic", "model", "request", "body"},  # "bodies" meets the docs' "body"
+        ),
+        ("FastAPI no longer supports background tasks", "background tasks", {"background", "task"}),
+        ("Dependency injection was removed in the latest version", "Dependency injection", {"dependency", "injection"}),
+        ("FastAPI dropped CORS support", "CORS support", {"cors"}),  # "support" names no feature
+    ],
+)
+def test_a_feature_said_to_be_gone_is_found_in_words(claim: str, thing: str, words: set[str]) -> None:
+    from programs.trust.assumption import gone_thing
+
+    found = gone_thing(claim)
+    assert found is not None and found.thing == thing and found.words == words
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "FastAPI dropped support for Python 3.6",  # a version, not a feature
+        "FastAPI removed my custom middleware",  # the user's own code
+        "FastAPI requires every path operation to be async def",  # not a removal
+        "FastAPI removed support",  # nothing but filler
+        "FastAPI removed in 0.100 the docs UI",  # no feature right after the verb
+        "FastAPI removed the ability to configure a very long list of options for the docs in 0.100",  # runs on
+    ],
+)
+def test_no_feature_is_taken_from_these_claims(claim: str) -> None:
+    from programs.trust.assumption import gone_thing
+
+    assert gone_thing(claim) is None
+
+
+def test_a_feature_still_documented_is_named_in_words_not_as_code() -> None:
+    from programs.trust.assumption import StillDocumented, still_documented_note
+
+    found = StillDocumented(name="dependency injection", index=0, sentence="FastAPI has a DI system.", code=False)
+    assert still_documented_note("FastAPI removed dependency injection", found, 3, "0.141.1") == (
+        "You assume that FastAPI removed dependency injection. The FastAPI 0.141.1 docs still document dependency "
+        'injection: "FastAPI has a DI system." [3]'
+    )
