@@ -77,7 +77,10 @@ def train_cmd(
     max_tokens: Annotated[int, typer.Option(min=64, help="Leave out longer examples.")] = 2048,
     targets: Annotated[str, typer.Option(help="Comma-separated modules to adapt.")] = "q_proj,k_proj,v_proj,o_proj",
     seed: Annotated[int, typer.Option(help="Example order and the subset.")] = 0,
-    bf16: Annotated[bool, typer.Option(help="bf16 autocast (AMX/AVX-512 BF16 CPUs); --no-bf16 for fp32.")] = True,
+    bf16: Annotated[
+        bool | None,
+        typer.Option(help="bf16 autocast; --no-bf16 for fp32. Default: bf16 where the CPU has AMX or AVX-512 BF16."),
+    ] = None,
 ) -> None:
     """Train a LoRA adapter on CPU (the 0.5B: ~60 s to load, ~4-8 s a step on 2 cores; a checkpoint every 20
     steps, so an interrupted run continues when started again with the same options)."""
@@ -97,7 +100,7 @@ def train_cmd(
     s = get_settings()
     config = LoraConfig(
         rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()), learning_rate=lr,
-        epochs=epochs, max_tokens=max_tokens, seed=seed, bf16=bf16,
+        epochs=epochs, max_tokens=max_tokens, seed=seed, **({} if bf16 is None else {"bf16": bf16}),
     )  # fmt: skip
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),

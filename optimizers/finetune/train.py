@@ -6,8 +6,9 @@
 - **Loss on the target only**: the prompt (instructions, question, sources) is context; only the completion's
   tokens (and the end of turn) are scored, and only their logits are computed (``logits_to_keep``), which
   skips most of the 151k-wide output layer.
-- **bf16 autocast** where the CPU has it (AMX / AVX-512 BF16 here: ~6 s a step at 1,000 tokens for the 0.5B
-  against ~10 s in fp32, measured); the LoRA weights and the optimizer stay fp32.
+- **bf16 autocast** where the CPU has it (``cpu_has_bf16``: AMX / AVX-512 BF16; on such a box ~6 s a step at
+  1,000 tokens for the 0.5B against ~10 s in fp32, measured); the LoRA weights and the optimizer stay fp32. On a
+  CPU without it (AVX2 only) torch emulates bf16 and a run made no step in 10 minutes (session 25): fp32 there.
 - **Resumable**: every ``checkpoint_every`` steps the adapter, the optimizer, the schedule and the position go
   to ``run_dir`` (written to a temporary name, then renamed); a new start with the same config continues from
   there. Another config in the same folder is refused (start a new run name).
@@ -23,7 +24,7 @@ import pickle
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,18 @@ ADAPTER = "adapter"
 LOSSES = "losses.jsonl"
 
 
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Does this CPU do bf16 natively (AMX or AVX-512 BF16, from /proc/cpuinfo's flags)? False where that cannot be
+    read: fp32 is slower on a bf16 CPU, emulated bf16 far slower on one without."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 @dataclass(frozen=True)
 class LoraConfig:
     rank: int = 8
@@ -49,7 +62,7 @@ class LoraConfig:
     warmup: float = 0.05  # share of the steps with a linear warm-up
     max_tokens: int = 2048  # longer examples are left out (and counted), not cut
     seed: int = 0
-    bf16: bool = True
+    bf16: bool = field(default_factory=lambda: cpu_has_bf16())  # native bf16 only: emulated is far slower
     checkpoint_every: int = 20
 
     def to_json(self) -> dict[str, Any]:

@@ -105,3 +105,17 @@ def test_examples_over_the_token_limit_are_left_out_and_counted(tiny_model: Any,
     assert result.left_out == 1 and result.steps == 2
     with pytest.raises(FinetuneError, match="no example fits"):
         LoraRun(tmp_path / "run2", config(epochs=1, max_tokens=3)).train(tiny_model, EXAMPLES)
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [
+        ("fpu sse2 avx2 fma", False),  # AVX2 only: torch would emulate bf16, far slower than fp32
+        ("fpu avx2 avx512f avx512_bf16", True),
+        ("fpu avx2 amx_bf16 amx_tile", True),
+    ],
+)
+def test_bf16_is_the_default_only_where_the_cpu_has_it(flags: str, native: bool) -> None:
+    from optimizers.finetune.train import cpu_has_bf16
+
+    assert cpu_has_bf16(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n") is native
