@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -77,6 +78,9 @@ def train_cmd(
     max_tokens: Annotated[int, typer.Option(min=64, help="Leave out longer examples.")] = 2048,
     targets: Annotated[str, typer.Option(help="Comma-separated modules to adapt.")] = "q_proj,k_proj,v_proj,o_proj",
     seed: Annotated[int, typer.Option(help="Example order and the subset.")] = 0,
+    threads: Annotated[
+        int, typer.Option(min=0, help="CPU threads to train with (0: every core; fda's processes default to one).")
+    ] = 0,
     bf16: Annotated[
         bool | None,
         typer.Option(help="bf16 autocast; --no-bf16 for fp32. Default: bf16 where the CPU has AMX or AVX-512 BF16."),
@@ -84,6 +88,7 @@ def train_cmd(
 ) -> None:
     """Train a LoRA adapter on CPU (the 0.5B: ~60 s to load, ~4-8 s a step on 2 cores; a checkpoint every 20
     steps, so an interrupted run continues when started again with the same options)."""
+    import torch
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -97,6 +102,7 @@ def train_cmd(
     from optimizers.finetune.pipeline import train
     from optimizers.finetune.train import LoraConfig
 
+    torch.set_num_threads(threads or os.cpu_count() or 1)  # OMP_NUM_THREADS=1 (fda/env.py) suits searches, not this
     s = get_settings()
     config = LoraConfig(
         rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()), learning_rate=lr,

@@ -69,3 +69,31 @@ def test_eval_code_repair_without_a_store_says_what_to_do(env: Path, capsys: pyt
     assert info.value.exit_code == 2
     err = capsys.readouterr().err
     assert "no store at" in err and "fda ingest" in err
+
+
+def test_finetune_train_uses_every_core_and_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    import os
+
+    import optimizers.finetune.pipeline as pipeline
+    from fda.errors import FinetuneError
+    from optimizers.finetune.train import cpu_has_bf16
+
+    seen: dict[str, object] = {}
+
+    def fake_train(_s: object, *, config: object, **_: object) -> None:
+        seen.update(threads=torch.get_num_threads(), bf16=getattr(config, "bf16", None))
+        raise FinetuneError("stopped by the test", hint="none")
+
+    monkeypatch.setattr(pipeline, "train", fake_train)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # what OMP_NUM_THREADS=1 (fda/env.py) gives every fda process
+        result = runner.invoke(app, ["finetune", "train", "--name", "t"])
+        assert result.exit_code != 0 and "stopped by the test" in result.output
+        assert seen == {"threads": 2, "bf16": cpu_has_bf16()}
+        runner.invoke(app, ["finetune", "train", "--name", "t", "--threads", "1", "--bf16"])
+        assert seen == {"threads": 1, "bf16": True}
+    finally:
+        torch.set_num_threads(before)
