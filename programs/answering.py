@@ -394,8 +394,10 @@ def _answer_over(
             ) or checks.latest_docs.documenting_thing(assumed.claim)  # a feature named in words: "dependency injection"
             if documented is not None:
                 section, gone = documented
-                at = next((i for i, p in enumerate(shown) if (p.url, p.version) == (section.url, section.version)), -1)
-                if at < 0:  # not among the sources yet: it joins them, so the correction is cited
+                quoted = gone.sentence.rstrip(".")
+                at = next((i for i, p in enumerate(shown) if (p.url, p.version) == (section.url, section.version)
+                           and quoted in p.text), -1)  # fmt: skip
+                if at < 0:  # not among the sources yet (or not the part shown): it joins them, so the quote is cited
                     passages, shown, at = [*passages, section], [*shown, section], len(shown)
                 gone = dataclasses.replace(gone, index=at)
         if assumed is not None and gone is not None:

@@ -232,31 +232,19 @@ class LatestDocs:
         for s in sections:
             found = still_documented(claim, [s.text], exported)
             if found is not None:
-                passage = Passage(chunk_id=f"section:{s.url}", url=s.url, heading_path=list(s.heading_path),
-                                  text=s.text, version=s.version)  # fmt: skip
-                return passage, found
+                return _as_passage(s), found
         return None
 
     def documenting_thing(self, claim: str) -> tuple[Passage, Any] | None:
         """For "FastAPI removed X" when X is a feature named in words ("dependency injection", "Pydantic models in
-        request bodies"): the latest docs' section with a prose sentence holding every word of X, as a passage to
-        cite, with that sentence (a ``StillDocumented`` with ``code=False``). Sections whose title shares most of X's
-        words come first, then those whose title says least else. None when the claim is not of that shape, no section qualifies, or any sentence of the latest
-        docs that holds X's words speaks of removal or deprecation (the docs may agree with the claim). A one-word
-        X ("middleware") needs a section titled with it."""
-        from programs.trust.assumption import (
-            StillDocumented,
-            as_quote,
-            claims_gone,
-            gone_thing,
-            roots,
-            says_gone,
-            thing_sentences,
-        )
+        request bodies"; ``gone_thing``): the latest docs' section with a prose sentence holding every word of X, as
+        a passage to cite, with that sentence (a ``StillDocumented`` with ``code=False``). The section's title must
+        share a word with X; those sharing most come first, then those whose title says least else. None when the claim is not of
+        that shape, no section qualifies, or any sentence of the latest docs that holds X's words speaks of removal
+        or deprecation (the docs may agree with the claim)."""
+        from programs.trust.assumption import StillDocumented, as_quote, gone_thing, roots, says_gone, thing_sentences
 
-        if not claims_gone(claim):  # cheap: most questions make no such claim
-            return None
-        thing = gone_thing(claim)
+        thing = gone_thing(claim)  # cheap when, as for most questions, the claim is of another shape
         if thing is None:
             return None
         ranked: list[tuple[int, int, str, int, Section, str]] = []
@@ -268,15 +256,12 @@ class LatestDocs:
                 if any(says_gone(x) for x in said):
                     return None
                 title = roots(s.title)
-                titled = len(thing.words & title)
-                if said and (titled or len(thing.words) > 1):  # titled with it first, then the fewest other words
-                    ranked.append((-titled, len(title - thing.words), s.path, s.ordinal, s, said[0]))
+                if said and thing.words & title:  # a section about it: titled with most of it, then least else
+                    ranked.append((-len(thing.words & title), len(title - thing.words), s.path, s.ordinal, s, said[0]))
         if not ranked:
             return None
         *_, best, sentence = min(ranked, key=lambda r: r[:4])
-        passage = Passage(chunk_id=f"section:{best.url}", url=best.url, heading_path=list(best.heading_path),
-                          text=best.text, version=best.version)  # fmt: skip
-        return passage, StillDocumented(name=thing.thing, index=0, sentence=as_quote(sentence), code=False)
+        return _as_passage(best), StillDocumented(name=thing.thing, index=0, sentence=as_quote(sentence), code=False)
 
     def notes(self, cited: Sequence[tuple[str, str]], limit: int = 2) -> list[SinceNote]:
         """Notes for cited (version, url) pairs, one per older section, at most ``limit``; changes to the cited
@@ -292,6 +277,12 @@ class LatestDocs:
                 out.append(found)
         out.sort(key=lambda n: n.change == "unchanged")
         return out[:limit]
+
+
+def _as_passage(s: Section) -> Passage:
+    """A whole section of the docs as a source an answer can cite."""
+    return Passage(chunk_id=f"section:{s.url}", url=s.url, heading_path=list(s.heading_path), text=s.text,
+                   version=s.version)  # fmt: skip
 
 
 def _same_section(page: Sequence[Section], target: Section) -> Section | None:

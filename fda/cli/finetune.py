@@ -99,11 +99,13 @@ def train_cmd(
     )
 
     from fda.console import console, err_console, fail
-    from optimizers.finetune.pipeline import train
-    from optimizers.finetune.train import LoraConfig
+    from optimizers.finetune.pipeline import finetune_dir, train
+    from optimizers.finetune.train import CONFIG, LoraConfig
 
-    torch.set_num_threads(threads or os.cpu_count() or 1)  # OMP_NUM_THREADS=1 (fda/env.py) suits searches, not this
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))  # OMP_NUM_THREADS=1 (fda/env.py) suits searches
     s = get_settings()
+    if bf16 is None:  # a run being resumed keeps the bf16 it started with, on whichever CPU
+        bf16 = _saved_bf16(finetune_dir(s) / "runs" / name / CONFIG)
     config = LoraConfig(
         rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()), learning_rate=lr,
         epochs=epochs, max_tokens=max_tokens, seed=seed, **({} if bf16 is None else {"bf16": bf16}),
@@ -127,6 +129,16 @@ def train_cmd(
         f"{result.steps} steps in {result.seconds / 60:.1f} min; mean target loss {info['mean_loss_first_epoch']} "
         f"(first epoch) -> {info['mean_loss_last_epoch']} (last); adapter: {result.adapter_dir}"
     )
+
+
+def _saved_bf16(config: Path) -> bool | None:
+    """The bf16 of a run's saved config; None when there is none (a new run) or it cannot be read (the run itself
+    then says what is wrong)."""
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("bf16")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, bool) else None
 
 
 @finetune_app.command("loss")

@@ -243,7 +243,7 @@ def still_documented(
                 for s in _LEAD_IN.split(line)
                 if pattern.search(s) and len(s.strip()) >= 20
             ]
-            if not said or any(_GOING.search(s) for s in said):
+            if not said or any(says_gone(s) for s in said):
                 continue
             return StillDocumented(name=name, index=i, sentence=as_quote(said[0]))
     return None
@@ -257,17 +257,21 @@ def still_documented_note(claim: str, found: StillDocumented, number: int, versi
 
 
 # A feature said to be gone, in words rather than an API name ("FastAPI dropped support for Pydantic models in
-# request bodies in 0.100", "Since FastAPI removed dependency injection, ..."). The phrase ends where the claim
-# goes on to a version, a time or another clause; a phrase that runs on past a few words is not taken.
+# request bodies in 0.100", "Since FastAPI removed dependency injection in 0.100, ..."). The phrase ends where the
+# claim goes on to a version, a time or another clause; a phrase that runs on past a few words is not taken. Only
+# removal verbs count ("no longer includes uvicorn" is about what ships, and can be true), FastAPI must be the one
+# said to remove it ("Starlette removed ..." is not about these docs), and the claim must say when or how it went
+# (a version, "anymore", "no longer", "support for", "in the latest version"): "FastAPI removed the password from
+# the response" is about data, not a feature.
 _THING_END = (
     r"(?=\s+in\s+(?:fastapi\s+)?(?:v|version\s+)?\d|\s+in\s+(?:the\s+)?(?:latest|recent|new|newer|current)\b"
     r"|\s+(?:since|as of|after|starting|from|any ?more|so|and|but|because|when|now)\b|\s*[,.;:!?(]|\s*$)"
 )
 _WORDS = r"[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,5}?"
+_ARTICLE = r"(?:the\s+|its\s+|any\s+|a\s+|an\s+|some\s+)?"
 _GONE_THING = re.compile(
-    r"\b(?:removed|dropped|got rid of|no longer (?:supports?|has|have|includes?|ships?|provides?)|"
-    r"(?:doesn't|does not|don't|do not) (?:have|support|ship|include))\s+(?:the\s+|its\s+|any\s+)?"
-    rf"(?:support\s+for\s+)?(?P<thing>{_WORDS}){_THING_END}",
+    r"\b(?:removed|dropped|got rid of|no longer supports?|(?:doesn't|does not|don't|do not) support)\s+"
+    rf"{_ARTICLE}(?:support\s+for\s+)?{_ARTICLE}(?P<thing>{_WORDS}){_THING_END}",
     re.IGNORECASE,
 )
 _THING_GONE = re.compile(
@@ -275,13 +279,18 @@ _THING_GONE = re.compile(
     r"(?:was|were|has been|have been|is|are|got)\s+(?:removed|dropped|gone)\b",
     re.IGNORECASE,
 )
+_WHEN_GONE = re.compile(
+    r"\d+\.\d+|\bv\d|\bany ?more\b|\bno longer\b|\bsupport for\b|\bin\s+(?:the\s+)?(?:latest|recent|new|newer|current)\b",
+    re.IGNORECASE,
+)
 # abbreviations users write for a feature the docs spell out
 _ALIASES = {"di": "dependency injection"}
-# words that say nothing about which feature ("support for", "the ability"); their roots, as ``roots`` gives them
-_NOT_THING = frozenset(
-    {"support", "feature", "fastapi", "ability", "anymore", "thing", "option", "way", "use", "usage"}
+# a phrase that is no feature: "removed the need for async def", "dropped the dependency on requests"
+_NOT_A_FEATURE = re.compile(
+    r"(?:in|on|at|to|of|from|since|for|by|with|need|needs|requirement|necessity|dependency on|reliance on|"
+    r"limit|limits|restriction|restrictions)\b",
+    re.IGNORECASE,
 )
-_PREPOSITION = re.compile(r"(?:in|on|at|to|of|from|since|for|by|with)\b", re.IGNORECASE)  # "removed in 0.100"
 _OWN_THING = re.compile(r"\b(?:my|our|your|his|her|their|it|its|this|that|these|those)\b", re.IGNORECASE)
 
 
@@ -298,6 +307,10 @@ def roots(text: str) -> frozenset[str]:
     return frozenset(_root(w) for w in content_words(text))
 
 
+# words that say nothing about which feature ("support for", "the ability"), as ``roots`` gives them
+_NOT_THING = roots("support feature features fastapi ability anymore thing option way use usage")
+
+
 @dataclass(frozen=True)
 class GoneThing:
     thing: str  # as the user wrote it ("dependency injection", "Pydantic models in request bodies")
@@ -305,25 +318,49 @@ class GoneThing:
 
 
 def gone_thing(claim: str) -> GoneThing | None:
-    """The feature a removal claim says is gone, when it is named in words; None when the claim is not of that
-    shape, names the user's own code, a version ("Python 3.6") or nothing but filler ("support")."""
-    if not claims_gone(claim) or _OWN_WORDS.search(claim):
+    """The feature a removal claim says FastAPI dropped, when it is named in two words or more; None when the claim
+    is not of that shape (``_GONE_THING``' comment), names the user's own code, a version ("Python 3.6"), data
+    removed from something ("the password from the response") or no feature ("the need for ...")."""
+    if not claims_gone(claim) or _OWN_WORDS.search(claim) or not _WHEN_GONE.search(claim):
         return None
-    m = _THING_GONE.match(claim) or _GONE_THING.search(claim)  # "X was removed in the latest version": X
+    m = _THING_GONE.match(claim)  # "X was removed in the latest version": X
     if m is None:
-        return None
+        m = _GONE_THING.search(claim)
+        if m is None or not re.search(r"\bfastapi\b", claim[: m.start()], re.IGNORECASE):
+            return None
     thing = m.group("thing").strip()
-    if _OWN_THING.search(thing) or re.search(r"\d", thing) or _PREPOSITION.match(thing):
+    if re.match(r"\s+from\b", claim[m.end() :], re.IGNORECASE):
+        return None
+    if _OWN_THING.search(thing) or re.search(r"\d", thing) or _NOT_A_FEATURE.match(thing):
         return None
     words = roots(_ALIASES.get(thing.lower(), thing)) - _NOT_THING
-    if not words or (len(words) == 1 and len(next(iter(words))) < 4):
-        return None
-    return GoneThing(thing=thing, words=words)
+    # one word is too loose a key into the docs ("sessions" meets SQLModel's Session)
+    return GoneThing(thing=thing, words=words) if len(words) >= 2 else None
+
+
+THING_SLACK = 2  # other words a sentence may have between the feature's words ("request body, you use Pydantic models")
 
 
 def thing_sentences(thing: GoneThing, text: str) -> list[str]:
-    """The prose sentences of ``text`` that hold every word of ``thing``."""
-    return [s for s in passage_sentences(text) if thing.words <= roots(s)]
+    """The prose sentences of ``text`` that hold every word of ``thing`` close together: within a run of its word
+    count plus ``THING_SLACK`` words ("Dependency Injection"; not "an example *path operation* with parameters"
+    for "example parameter")."""
+    return [s for s in passage_sentences(text) if thing.words <= roots(s) and _span(thing.words, s) is not None]
+
+
+def _span(words: frozenset[str], sentence: str) -> int | None:
+    """The shortest run of the sentence's words that holds all of ``words``, when it is short enough; else None."""
+    tokens = [roots(t) for t in re.findall(r"[A-Za-z0-9_]+", sentence)]
+    limit = len(words) + THING_SLACK
+    for start, first in enumerate(tokens):
+        if not first & words:
+            continue
+        seen: set[str] = set()
+        for end in range(start, min(start + limit, len(tokens))):
+            seen |= tokens[end] & words
+            if seen == words:
+                return end - start + 1
+    return None
 
 
 def says_gone(sentence: str) -> bool:
@@ -333,7 +370,9 @@ def says_gone(sentence: str) -> bool:
 
 def as_quote(sentence: str) -> str:
     """A docs sentence as the note quotes it: list markers and a trailing colon off, closed by a full stop."""
-    sentence = sentence.strip().lstrip("*-+ ").strip().rstrip().rstrip(":").rstrip()
+    sentence = (
+        re.sub(r"^[-*+]\s+", "", sentence.strip()).rstrip().rstrip(":").rstrip()
+    )  # "**FastAPI** ..." keeps its **
     return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 

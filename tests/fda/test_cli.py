@@ -71,13 +71,16 @@ def test_eval_code_repair_without_a_store_says_what_to_do(env: Path, capsys: pyt
     assert "no store at" in err and "fda ingest" in err
 
 
-def test_finetune_train_uses_every_core_and_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_finetune_train_uses_every_core_and_bf16_only_where_the_cpu_has_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     torch = pytest.importorskip("torch")
+    import json
     import os
 
     import optimizers.finetune.pipeline as pipeline
+    import optimizers.finetune.train as train
     from fda.errors import FinetuneError
-    from optimizers.finetune.train import cpu_has_bf16
 
     seen: dict[str, object] = {}
 
@@ -86,14 +89,23 @@ def test_finetune_train_uses_every_core_and_bf16_only_where_the_cpu_has_it(monke
         raise FinetuneError("stopped by the test", hint="none")
 
     monkeypatch.setattr(pipeline, "train", fake_train)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setenv("FDA_STATE_DIR", str(tmp_path / "state"))
     before = torch.get_num_threads()
     try:
-        torch.set_num_threads(1)  # what OMP_NUM_THREADS=1 (fda/env.py) gives every fda process
-        result = runner.invoke(app, ["finetune", "train", "--name", "t"])
-        assert result.exit_code != 0 and "stopped by the test" in result.output
-        assert seen == {"threads": 2, "bf16": cpu_has_bf16()}
-        runner.invoke(app, ["finetune", "train", "--name", "t", "--threads", "1", "--bf16"])
-        assert seen == {"threads": 1, "bf16": True}
+        for native in (True, False):  # the default follows the CPU
+            monkeypatch.setattr(train, "cpu_has_bf16", lambda native=native: native)
+            torch.set_num_threads(1)  # what OMP_NUM_THREADS=1 (fda/env.py) gives every fda process
+            result = runner.invoke(app, ["finetune", "train", "--name", "t"])
+            assert result.exit_code != 0 and "stopped by the test" in result.output
+            assert seen == {"threads": 2, "bf16": native}
+        result = runner.invoke(app, ["finetune", "train", "--name", "t", "--threads", "1", "--bf16"])
+        assert result.exit_code != 0 and seen == {"threads": 1, "bf16": True}
+        # a run being resumed keeps the bf16 it started with, whatever this CPU has
+        saved = tmp_path / "state" / "finetune" / "runs" / "old"
+        saved.mkdir(parents=True)
+        (saved / "config.json").write_text(json.dumps({"bf16": True}), encoding="utf-8")
+        runner.invoke(app, ["finetune", "train", "--name", "old"])
+        assert seen["bf16"] is True
     finally:
         torch.set_num_threads(before)
