@@ -40,16 +40,22 @@ ADAPTER = "adapter"
 LOSSES = "losses.jsonl"
 
 
-def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
-    """Does this CPU do bf16 natively (AMX or AVX-512 BF16, from /proc/cpuinfo's flags)? False where that cannot be
-    read: fp32 is slower on a bf16 CPU, emulated bf16 far slower on one without."""
+def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (or the text given); empty where that cannot be read."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
-            return False
-    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()}
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+            return frozenset()
+    return frozenset(
+        f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()
+    )
+
+
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Does this CPU do bf16 natively (AMX or AVX-512 BF16, from /proc/cpuinfo's flags)? False where that cannot be
+    read: fp32 is slower on a bf16 CPU, emulated bf16 far slower on one without."""
+    return bool(cpu_flags(cpuinfo) & {"avx512_bf16", "amx_bf16"})
 
 
 @dataclass(frozen=True)
