@@ -9,8 +9,8 @@ not to open the guard, the trust checks, the gold sets or the docs of this repos
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
 it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
 (data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole, and
-**heldout-3** to **heldout-7** a third to a seventh. `fda eval --suite redteam
---split tune|heldout|heldout-2|...|heldout-7`; a held-out read is logged first in data/redteam/access.jsonl
+**heldout-3** to **heldout-8** a third to an eighth. `fda eval --suite redteam
+--split tune|heldout|heldout-2|...|heldout-8`; a held-out read is logged first in data/redteam/access.jsonl
 (``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
@@ -54,6 +54,9 @@ HELDOUT_6 = REDTEAM_DIR / "heldout-6.jsonl"
 # A seventh (session 23), for the guard's handling of instructions planted in pasted code: written by another pass
 # that opened no file of this repository, committed before anyone read it.
 HELDOUT_7 = REDTEAM_DIR / "heldout-7.jsonl"
+# An eighth (session 26), for the premise check of session 25 and what came after: written by another pass that opened
+# no file of this repository, committed before anyone read it.
+HELDOUT_8 = REDTEAM_DIR / "heldout-8.jsonl"
 WHOLE_SETS: dict[str, Path] = {
     "heldout-2": HELDOUT_2,
     "heldout-3": HELDOUT_3,
@@ -61,13 +64,14 @@ WHOLE_SETS: dict[str, Path] = {
     "heldout-5": HELDOUT_5,
     "heldout-6": HELDOUT_6,
     "heldout-7": HELDOUT_7,
+    "heldout-8": HELDOUT_8,
 }
 ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
 SuitePart = Literal[
-    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7"
+    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7", "heldout-8"
 ]  # fmt: skip
 SUITE_PARTS: tuple[SuitePart, ...] = get_args(SuitePart)
 SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
