@@ -41,6 +41,7 @@ from optimizers.scope import (
     choose_threshold,
     encode,
     fit_gate_vectors,
+    pass_files,
     training_examples,
 )
 from programs.trust.lexical import combined_p
@@ -51,6 +52,7 @@ K_IN, K_OUT, L2 = 256, 64, 1.0
 BEFORE = "7bc6043"  # the last commit with the first scope gate
 MAX_OOF = 0.01  # share of out-of-fold user-style in-scope rows the threshold may decline
 USER_STYLE = ("scope-positives", "scope-positives-2", "gold-v2-train", "gold-v1-train", "pass-3")
+FOURTH_PASS = pass_files(4)
 FILES = {
     "positives-3": (DATA / "scope" / "positives-3.jsonl", True),
     "negatives-3": (DATA / "scope" / "negatives-3.jsonl", False),
@@ -164,7 +166,6 @@ def pass_4(encoder: Any, before: str) -> list[dict[str, Any]]:
     """The gate before v2 (at ``before``) and the committed one on the fourth pass, never trained on."""
     import tempfile
 
-    from optimizers.scope import FOURTH_PASS
     from programs.trust.checks import SCOPE_MODEL
     from programs.trust.scope import load_scope_gate
 

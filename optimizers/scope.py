@@ -10,7 +10,9 @@ Data (docs/trust.md):
   near misses, requests that name FastAPI but ask for another task), the gold v2 and v1 train rows of type
   out_of_scope.
 Never trained on, to measure the gate: heldout-positives/-negatives.jsonl (written with the second pass, split
-from it by hash) and the fourth pass (positives-4 / negatives-4).
+from it by hash) and the fourth, sixth, seventh and eighth passes (positives-N / negatives-N: each by a writer who
+saw no file here). Session 26 tried training on the fourth and sixth too (``passes=(3, 4, 5, 6)``): it declined
+fewer of the seventh pass's off-topic questions, so the served gate stays as it is (experiments/scope_v3.py).
 
 Two models (session 19, v2): the MiniLM query vector with its largest cosine to k-means centroids of each class
 (programs/trust/scope.py), and a word uni/bigram model (programs/trust/lexical.py); each a logistic regression
@@ -47,20 +49,25 @@ SECTION_QUESTIONS = DATA / "retriever" / "section-questions-v1" / "questions.jso
 POSITIVES = (DATA / "scope" / "positives.jsonl", DATA / "scope" / "positives-2.jsonl")
 HELDOUT_POSITIVES = DATA / "scope" / "heldout-positives.jsonl"  # never trained on: `fda scope eval --file`
 NEGATIVES = (DATA / "scope" / "negatives.jsonl", DATA / "scope" / "negatives-2.jsonl")
-# Trained on by the scope gate since session 19 (v2; not by the harm gate, whose data is its own): the third pass
-# (session 15) and a fifth (session 19: questions naming FastAPI but asking for another task, other frameworks in
-# FastAPI's words, near misses, each against FastAPI questions worded alike). The fourth (session 19) is never
-# trained on: it measures the gate (`python -m experiments.scope_v2 pass-4`, `fda scope heldout`).
-TRAINED_PASSES = tuple(
-    (DATA / "scope" / f"{kind}-{n}.jsonl", kind == "positives", f"scope-pass-{n}")
-    for n in (3, 5)
-    for kind in ("positives", "negatives")
-)
-FOURTH_PASS = ((DATA / "scope" / "positives-4.jsonl", True), (DATA / "scope" / "negatives-4.jsonl", False))
+# Trained on by the scope gate (v2, session 19; not by the harm gate, whose data is its own): the third pass (session
+# 15) and a fifth (session 19: questions naming FastAPI but asking for another task, other frameworks in FastAPI's
+# words, near misses, each against FastAPI questions worded alike). The others are never trained on: they measure
+# the gate (`fda scope heldout`), each written by another writer who saw no file here, in the same 8 + 8 kinds: the
+# fourth (session 19), the sixth, seventh and eighth (session 26). Training on the fourth and sixth as well was
+# measured on the seventh and not adopted (experiments/scope_v3.py, docs/trust.md).
+TRAINED_PASSES = (3, 5)
+MEASURE_PASSES = (4, 6, 7, 8)
+
+
+def pass_files(n: int) -> tuple[tuple[Path, bool], tuple[Path, bool]]:
+    """The written pass ``n``: (its in-scope file, True), (its off-topic file, False)."""
+    return (DATA / "scope" / f"positives-{n}.jsonl", True), (DATA / "scope" / f"negatives-{n}.jsonl", False)
+
+
 LEXICAL_FILE = "lexical.json"  # the n-gram model, beside model.json
 MAX_OOF = 0.01  # share of out-of-fold user-style in-scope training rows the threshold may decline
 # in-scope origins written as users ask (the generated section questions are not: they are all alike)
-USER_STYLE = ("scope-positives", "scope-positives-2", "scope-pass-3", "scope-pass-5", "gold-v2-train", "gold-v1-train")
+USER_STYLE = ("scope-positives", "scope-positives-2", "scope-pass-", "gold-v2-train", "gold-v1-train")  # prefixes
 HELDOUT_NEGATIVES = DATA / "scope" / "heldout-negatives.jsonl"  # never trained on, like HELDOUT_POSITIVES
 COMMAND = "fda scope train"
 
@@ -83,8 +90,13 @@ def gold_examples(rows: Sequence[GoldQuestion], origin: str) -> list[Example]:
     return [Example(r.question, str(r.type) != "out_of_scope", origin) for r in rows]
 
 
-def training_examples() -> list[Example]:
-    """Every training example, labelled (no dev or test row)."""
+def user_style(origin: str) -> bool:
+    """Whether rows of this origin were written as users ask (every written pass is)."""
+    return origin.startswith(USER_STYLE)
+
+
+def training_examples(passes: Sequence[int] = TRAINED_PASSES) -> list[Example]:
+    """Every training example, labelled (no dev or test row); ``passes``: the written passes trained on."""
     out: list[Example] = []
     for row in _jsonl(SECTION_QUESTIONS):
         out.extend(Example(q, True, "section-questions") for q in row.get("questions", []) if q.strip())
@@ -96,8 +108,9 @@ def training_examples() -> list[Example]:
         out.extend(
             Example(r["question"], False, path.stem.replace("negatives", "scope-negatives")) for r in _jsonl(path)
         )
-    for path, in_scope, origin in TRAINED_PASSES:
-        out.extend(Example(r["question"], in_scope, origin) for r in _jsonl(path))
+    for n in passes:
+        for path, in_scope in pass_files(n):
+            out.extend(Example(r["question"], in_scope, f"scope-pass-{n}") for r in _jsonl(path))
     out.extend(gold_examples(load_gold("v2", "train"), "gold-v2-train"))
     out.extend(gold_examples(load_gold("v1", "train"), "gold-v1-train"))
     return out
@@ -186,13 +199,15 @@ def train_scope(
     max_over_refusal: float = 0.02,
     max_oof: float = MAX_OOF,
     folds: int = 5,
+    passes: Sequence[int] = TRAINED_PASSES,
     tick: Callable[[], None] | None = None,
 ) -> ScopeModel:
     """Fit both models (the vector one and the word n-gram one) on the training examples; the threshold is the
     lower (more lenient) of two: at most ``max_oof`` of the user-style in-scope training rows declined by models
     fit without them (``folds``-fold out-of-fold p), and at most ``max_over_refusal`` of dev-select's answerable
-    rows declined. Save to ``out`` (and lexical.json beside it) when given."""
-    examples = training_examples()
+    rows declined. ``passes``: the written passes trained on. Save to ``out`` (and lexical.json beside it) when
+    given."""
+    examples = training_examples(passes)
     texts = [e.text for e in examples]
     dev = load_gold("v2", "dev-select")
     model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
@@ -202,7 +217,7 @@ def train_scope(
     dev_p = list(combined_vector_p(model, lexical, encode(encoder, dev_q, tick), dev_q))
     answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]
     oof = out_of_fold_p(examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
-    user = [float(p) for p, e in zip(oof, examples, strict=True) if e.in_scope and e.origin in USER_STYLE]
+    user = [float(p) for p, e in zip(oof, examples, strict=True) if e.in_scope and user_style(e.origin)]
     threshold = min(choose_threshold(user, max_oof), choose_threshold(answerable, max_over_refusal))
     origins = Counter(f"{e.origin}:{'in' if e.in_scope else 'out'}" for e in examples)
     info = {

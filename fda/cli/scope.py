@@ -40,8 +40,8 @@ def train_cmd(
         ),
     ] = 0.01,
 ) -> None:
-    """Fit the gate (MiniLM-vector model + word n-gram model) on gold v2 train + data/scope/ (not the fourth pass)
-    + the generated section questions; the threshold from out-of-fold p and dev-select, the lower (about 3 minutes
+    """Fit the gate (MiniLM-vector model + word n-gram model) on gold v2 train + data/scope/ (not the passes kept to
+    measure it) + the generated section questions; the threshold from out-of-fold p and dev-select, the lower (about 3 minutes
     on 2 cores; the sealed test split is not read)."""
     from rich.progress import Progress
 
@@ -122,10 +122,10 @@ def heldout_cmd(
     show: Annotated[int, typer.Option(help="List this many wrong decisions per file.")] = 10,
 ) -> None:
     """The committed gate on the user-style questions it was never trained on: data/scope/heldout-*.jsonl (written
-    with positives-2 / negatives-2, split from them by hash) and the fourth pass (*-4.jsonl): wrong decisions per
-    kind."""
+    with positives-2 / negatives-2, split from them by hash) and the written passes kept to measure it (*-4, -6, -7,
+    -8.jsonl, each by a writer who saw no file here): wrong decisions per kind."""
     from fda.console import console, fail
-    from optimizers.scope import FOURTH_PASS, HELDOUT_NEGATIVES, HELDOUT_POSITIVES, heldout_rates
+    from optimizers.scope import HELDOUT_NEGATIVES, HELDOUT_POSITIVES, MEASURE_PASSES, heldout_rates, pass_files
     from programs.trust.checks import SCOPE_MODEL
     from programs.trust.scope import load_scope_gate
 
@@ -134,7 +134,9 @@ def heldout_cmd(
         gate = load_scope_gate(question_encoder(), s.answer.scope_model or SCOPE_MODEL)
     except FDAError as err:
         fail(err)
-    for path, in_scope in ((HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False), *FOURTH_PASS):
+    files = [(HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False)]
+    files += [f for n in MEASURE_PASSES for f in pass_files(n) if f[0].is_file()]
+    for path, in_scope in files:
         report = heldout_rates(gate, path, in_scope)
         console.print(
             f"{path.name}: {report['wrong']} of {report['n']} wrong ({report['rate']:.3f}); per kind {report['per_kind']}"

@@ -149,3 +149,24 @@ def test_load_scope_gate_reads_the_ngram_model_its_info_names_and_a_missing_one_
     scope_lexical().save(tmp_path / "lexical.json")
     gate = load_scope_gate(FakeEncoder(), tmp_path / "model.json")
     assert gate.lexical is not None and not gate.check("django cors middleware").in_scope
+
+
+def test_the_passes_kept_to_measure_the_gate_are_never_trained_on() -> None:
+    from optimizers.scope import MEASURE_PASSES, TRAINED_PASSES, pass_files, training_examples, user_style
+
+    assert not set(TRAINED_PASSES) & set(MEASURE_PASSES)
+    served = training_examples()
+    origins = {e.origin for e in served}
+    assert {f"scope-pass-{n}" for n in TRAINED_PASSES} <= origins
+    assert not {f"scope-pass-{n}" for n in MEASURE_PASSES} & origins
+    texts = {e.text for e in served}
+    for n in MEASURE_PASSES:
+        (pos, in_scope), (neg, off_topic) = pass_files(n)
+        assert in_scope and not off_topic and pos.name == f"positives-{n}.jsonl"
+        rows = [json.loads(line)["question"] for f in (pos, neg) for line in f.read_text().splitlines() if line]
+        assert len(rows) == 480  # 240 + 240, in 8 + 8 kinds
+        assert len(set(rows) - texts) > 400  # a few search-box queries recur across writers, nothing more
+    # a pass asked for is trained on, labelled by its file, and counts as user-style for the threshold
+    tried = [e for e in training_examples((3, 4, 5, 6)) if e.origin == "scope-pass-4"]
+    assert len(tried) == 480 and sum(e.in_scope for e in tried) == 240
+    assert user_style("scope-pass-4") and user_style("gold-v2-train") and not user_style("section-questions")
