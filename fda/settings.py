@@ -354,6 +354,13 @@ class LMSettings(_Section):
     timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Budget of one LM call.")
     max_tokens: int = Field(default=512, ge=1, le=32768, description="Most tokens one answer may generate.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    frequency_penalty: float | None = Field(
+        default=None,
+        ge=-2.0,
+        le=2.0,
+        description="OpenAI-style penalty on tokens already generated (llama.cpp applies it over the last 64); "
+        "unset: not sent. A lever against answers that repeat one clause to max_tokens (docs/finetune.md).",
+    )
     seed: int | None = Field(
         default=None,
         description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --lm-seed` sets it.",

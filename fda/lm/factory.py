@@ -83,6 +83,8 @@ def make_lm(
     }
     if settings.seed is not None:
         common["seed"] = settings.seed
+    if settings.frequency_penalty is not None:
+        common["frequency_penalty"] = settings.frequency_penalty
     if is_local(name):
         spec = get_spec(name)
         if runtime is None:

@@ -34,6 +34,20 @@ def test_a_seed_is_sent_only_when_set() -> None:
     assert make_lm(LMSettings(model="openai/a", seed=7, temperature=0.7), environ={}).kwargs["seed"] == 7
 
 
+def test_a_frequency_penalty_is_sent_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fda.settings import Settings
+
+    assert "frequency_penalty" not in make_lm(LMSettings(model="openai/a"), environ={}).kwargs
+    monkeypatch.setenv("FDA_LM__FREQUENCY_PENALTY", "0.5")
+    s = Settings().lm
+    assert (
+        s.frequency_penalty == 0.5
+        and make_lm(s.model_copy(update={"model": "openai/a"}), environ={}).kwargs["frequency_penalty"] == 0.5
+    )
+    with pytest.raises(ValueError, match="less than or equal to 2"):
+        LMSettings(frequency_penalty=3.0)
+
+
 def test_provider_keys_stay_in_the_environment() -> None:
     lm = make_lm(LMSettings(model="openai/gpt-4o-mini"), environ={"OPENAI_API_KEY": SECRET})
     assert SECRET not in json.dumps(lm.dump_state(), default=str) and "api_key" not in lm.kwargs
