@@ -51,7 +51,7 @@ def spec_for(backend: str, rs: RetrievalSettings, paths: Paths) -> dict[str, Any
     if backend == "bm25":
         return bm25.spec(paths.corpus_hash, rs.bm25_k1, rs.bm25_b)
     if backend == "dense":
-        return dense.spec(paths.corpus_hash, paths.base_model)
+        return dense.spec(paths.corpus_hash, paths.base_model, doc_int8=rs.onnx and rs.doc_int8)
     if backend == "colbert":
         return colbert.spec(paths.corpus_hash, checkpoint_id(rs.checkpoint, paths.artifact_dir), rs.doc_maxlen)
     raise ConfigError(f"{backend!r} has no index of its own (indexed backends: {', '.join(INDEXED)})")
@@ -149,7 +149,9 @@ def _build(
                 shutil.rmtree(folder / version)
     per_version: dict[str, dict[str, Any]] = dict(previous["versions"]) if previous else {}
     onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
-    encoder = dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir) if backend == "dense" else None
+    encoder = (
+        dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir, doc_int8=rs.doc_int8) if backend == "dense" else None
+    )
     checkpoint = ""
     if backend == "colbert":
         checkpoint = resolve_checkpoint(

@@ -61,6 +61,7 @@ class MiniLMEncoder:
         batch_size: int = 32,
         onnx_dir: Path | None = None,
         query_int8: bool = False,
+        doc_int8: bool = False,
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
@@ -73,6 +74,7 @@ class MiniLMEncoder:
         # use, so a search process that only encodes queries never holds the fp32 one (~90 MB).
         self.onnx_dir = onnx_dir
         self.query_int8 = query_int8
+        self.doc_int8 = doc_int8  # documents too (retrieval.doc_int8): the index must have been built the same way
         self._sessions: dict[bool, Any] = {}
 
     def _onnx(self, int8: bool) -> Any:
@@ -86,9 +88,10 @@ class MiniLMEncoder:
         return self._sessions[int8]
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
-        """Documents (index builds, heading paths): the fp32 transformer, batched by length."""
+        """Documents (index builds, heading paths): the fp32 transformer (int8 with ``doc_int8``), batched by
+        length."""
         with self._lock:
-            onnx = self._onnx(False)
+            onnx = self._onnx(self.doc_int8)
         return self._encode(texts, onnx, progress)
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -125,14 +128,17 @@ class MiniLMEncoder:
         return out
 
 
-def spec(corpus_hash: str, model_path: Path, max_length: int = 256) -> dict[str, Any]:
-    return {
+def spec(corpus_hash: str, model_path: Path, max_length: int = 256, doc_int8: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "backend": NAME,
         "corpus": corpus_hash,
         "text": TEXT_FORMAT,
         "model": model_id(model_path),
         "max_length": max_length,
     }
+    if doc_int8:  # only when on: the fp32 index keeps its folder
+        out["doc_int8"] = True
+    return out
 
 
 def build_version(

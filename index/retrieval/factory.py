@@ -55,7 +55,9 @@ class Opener:
 
             folder = folder_for("dense", rs, self.paths)
             read_manifest(folder, "dense")  # a missing index fails before the model loads
-            encoder = MiniLMEncoder(self.paths.base_model, onnx_dir=self.onnx_dir, query_int8=rs.query_int8)
+            encoder = MiniLMEncoder(
+                self.paths.base_model, onnx_dir=self.onnx_dir, query_int8=rs.query_int8, doc_int8=rs.doc_int8
+            )
             return DenseRetriever(folder, encoder)
         if backend == "colbert":
             from index.retrieval.colbert import ColBERTRetriever, PlaidSearch

@@ -146,3 +146,12 @@ def test_a_second_build_of_the_same_folder_waits_for_the_first(paths: Paths) -> 
     worker.join(30)
     assert done == ["built"]
     assert [r.status for r in build_indexes(rs, paths, ["bm25"], progress=False)] == ["up to date"]
+
+
+def test_int8_documents_name_another_dense_folder_only_with_onnx(paths: Paths) -> None:  # noqa: F811
+    int8, fp32 = RetrievalSettings(doc_int8=True), RetrievalSettings(doc_int8=False)
+    assert folder_for("dense", int8, paths) != folder_for("dense", fp32, paths)
+    # without ONNX Runtime documents are encoded in fp32 whatever the setting: the fp32 index
+    no_onnx = RetrievalSettings(doc_int8=True, onnx=False)
+    assert folder_for("dense", no_onnx, paths) == folder_for("dense", fp32, paths)
+    assert folder_for("bm25", int8, paths) == folder_for("bm25", fp32, paths)

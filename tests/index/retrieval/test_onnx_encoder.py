@@ -135,3 +135,23 @@ def test_int8_queries_documents_fp32(tmp_path: Path) -> None:
     cosine = np.sum(ref * q8, axis=1)
     assert np.all(cosine > 0.98) and np.all(cosine < 1 - 1e-5)
     assert np.sum(plain.encode(queries) * fast.encode(queries), axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+
+
+def test_int8_documents_use_the_int8_model_and_their_own_index_folder(tmp_path: Path) -> None:
+    from index.retrieval import dense
+    from index.retrieval.dense import MiniLMEncoder
+    from index.retrieval.layout import default_model_path
+
+    docs = ["CORS (Cross-Origin Resource Sharing) ... use CORSMiddleware", "Query parameters with a default value"]
+    fp32 = MiniLMEncoder(default_model_path(), onnx_dir=tmp_path).encode(docs)
+    fast = MiniLMEncoder(default_model_path(), onnx_dir=tmp_path, doc_int8=True)
+    d8 = fast.encode(docs)
+    assert True in fast._sessions and False not in fast._sessions  # documents through the int8 model alone
+    cosine = np.sum(fp32 * d8, axis=1)
+    assert np.all(cosine > 0.97) and np.all(cosine < 1 - 1e-5)
+    # an int8-built index is another index: its own folder, and the fp32 one keeps the folder it always had
+    spec = dense.spec("c0ffee", default_model_path())
+    assert "doc_int8" not in spec and dense.spec("c0ffee", default_model_path(), doc_int8=True) == {
+        **spec,
+        "doc_int8": True,
+    }
