@@ -59,6 +59,8 @@ class RunSpec:
     lm_seed: int | None = None  # the LM's sampling seed (varies answers only with lm_temperature > 0)
     lm_temperature: float = 0.0
     lm_model: str | None = None  # the model that answered (lm.model; None for retrieval-only runs)
+    lm_frequency_penalty: float | None = None  # lm.frequency_penalty sent with the answer model's calls (None: not)
+    retrieval_doc_int8: bool | None = None  # dense index from int8 document vectors (retrieval.doc_int8 with onnx)
     workers: int = 4
     version_policy: str = "none"
     judge_model: str | None = None

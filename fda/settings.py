@@ -179,7 +179,7 @@ class RetrievalSettings(_Section):
     )
     query_int8: bool = Field(
         default=True,
-        description="With onnx: encode queries (not documents) with an int8-weight copy of the ONNX model "
+        description="With onnx: encode queries with an int8-weight copy of the ONNX model (documents: doc_int8) "
         "(dynamic quantisation per channel, made once): ~2x faster again, query vectors cosine >= 0.99 to fp32.",
     )
     doc_int8: bool = Field(
@@ -364,8 +364,9 @@ class LMSettings(_Section):
         default=None,
         ge=-2.0,
         le=2.0,
-        description="OpenAI-style penalty on tokens already generated (llama.cpp applies it over the last 64); "
-        "unset: not sent. A lever against answers that repeat one clause to max_tokens (docs/finetune.md).",
+        description="OpenAI-style penalty on tokens already generated (llama.cpp applies it over the last 64), sent "
+        "with the main (answer) model's calls only, not the judge's or teacher's; unset: not sent. A lever against "
+        "answers that repeat one clause to max_tokens (docs/finetune.md).",
     )
     seed: int | None = Field(
         default=None,

@@ -134,8 +134,17 @@ def heldout_cmd(
         gate = load_scope_gate(question_encoder(), s.answer.scope_model or SCOPE_MODEL)
     except FDAError as err:
         fail(err)
+    trained = {origin.split(":")[0] for origin in gate.model.info.get("training", {})}
     files = [(HELDOUT_POSITIVES, True), (HELDOUT_NEGATIVES, False)]
-    files += [f for n in MEASURE_PASSES for f in pass_files(n) if f[0].is_file()]
+    for n in MEASURE_PASSES:
+        if f"scope-pass-{n}" in trained:  # a model trained on it (train_scope(passes=...)): not held out for it
+            console.print(f"pass {n}: left out, the model was trained on it")
+            continue
+        for f in pass_files(n):
+            if f[0].is_file():
+                files.append(f)
+            else:
+                console.print(f"[yellow]{f[0]} is missing: restore it with git checkout[/yellow]")
     for path, in_scope in files:
         report = heldout_rates(gate, path, in_scope)
         console.print(

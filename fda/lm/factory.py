@@ -83,7 +83,7 @@ def make_lm(
     }
     if settings.seed is not None:
         common["seed"] = settings.seed
-    if settings.frequency_penalty is not None:
+    if settings.frequency_penalty is not None and role == "main":  # the answer model's: not the judge's or teacher's
         common["frequency_penalty"] = settings.frequency_penalty
     if is_local(name):
         spec = get_spec(name)

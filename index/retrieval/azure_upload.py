@@ -272,9 +272,10 @@ def upload_from_store(
     rs = settings.retrieval
     paths = paths_for(rs, settings.state_dir, settings.db_path)
     onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
+    doc_int8 = rs.onnx and rs.doc_int8  # as the dense index encodes them, so both give the same vectors
 
     def make_encoder() -> TextEncoder:
-        return dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir)
+        return dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir, doc_int8=doc_int8)
 
     reports = []
     for version in dict.fromkeys(wanted):
@@ -283,7 +284,7 @@ def upload_from_store(
             chunks,
             make_encoder,
             settings.state_dir / "cache" / "azure-search",
-            dense.model_id(paths.base_model),
+            dense.model_id(paths.base_model) + ("+int8" if doc_int8 else ""),
             folder_for("dense", rs, paths),
         )
         reports.append(upload_version(settings.azure.search, version, chunks, vectors, clients, progress))

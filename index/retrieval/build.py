@@ -141,6 +141,15 @@ def _build(
 ) -> BuildReport:
     """Build ``wanted`` versions into ``folder``: from scratch, or added to the index ``previous`` describes."""
     start = time.perf_counter()
+    onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
+    encoder = (
+        dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir, doc_int8=rs.doc_int8) if backend == "dense" else None
+    )
+    if encoder is not None and spec_for("dense", rs, paths).get("doc_int8") and not encoder.documents_int8():
+        raise ConfigError(  # the folder's name says int8: fp32 vectors there would mix with int8 headings later
+            "the int8 MiniLM could not be made, so the dense index cannot be built from int8 document vectors",
+            hint="See the warning above, or build the fp32 index: FDA_RETRIEVAL__DOC_INT8=false fda index.",
+        )
     if previous is None:
         fresh_dir(folder)
     else:
@@ -148,10 +157,6 @@ def _build(
             if (folder / version).exists():
                 shutil.rmtree(folder / version)
     per_version: dict[str, dict[str, Any]] = dict(previous["versions"]) if previous else {}
-    onnx_dir = paths.models_dir / "onnx" if rs.onnx else None
-    encoder = (
-        dense.MiniLMEncoder(paths.base_model, onnx_dir=onnx_dir, doc_int8=rs.doc_int8) if backend == "dense" else None
-    )
     checkpoint = ""
     if backend == "colbert":
         checkpoint = resolve_checkpoint(

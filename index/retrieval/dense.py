@@ -94,6 +94,13 @@ class MiniLMEncoder:
             onnx = self._onnx(self.doc_int8)
         return self._encode(texts, onnx, progress)
 
+    def documents_int8(self) -> bool:
+        """Whether documents are really encoded by the int8 model (``doc_int8`` asks for it; ONNX Runtime may have
+        fallen back to fp32, with a warning, when the int8 copy could not be made)."""
+        with self._lock:
+            onnx = self._onnx(self.doc_int8)
+        return onnx is not None and str(getattr(onnx, "path", "")).endswith("-int8.onnx")
+
     def encode_query(self, text: str) -> np.ndarray:
         """One query: int8 weights when ``query_int8`` (and ONNX Runtime) is on, else as ``encode``."""
         with self._lock:

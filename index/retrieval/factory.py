@@ -53,10 +53,10 @@ class Opener:
         if backend == "dense":
             from index.retrieval.dense import DenseRetriever, MiniLMEncoder
 
-            folder = folder_for("dense", rs, self.paths)
+            folder, doc_int8 = self._dense_folder()
             read_manifest(folder, "dense")  # a missing index fails before the model loads
             encoder = MiniLMEncoder(
-                self.paths.base_model, onnx_dir=self.onnx_dir, query_int8=rs.query_int8, doc_int8=rs.doc_int8
+                self.paths.base_model, onnx_dir=self.onnx_dir, query_int8=rs.query_int8, doc_int8=doc_int8
             )
             return DenseRetriever(folder, encoder)
         if backend == "colbert":
@@ -91,6 +91,24 @@ class Opener:
                 raise ConfigError("azure-search needs the whole settings", hint="Open it with open_retriever().")
             return open_azure_search(self.settings)
         raise ConfigError(f"unknown retrieval backend {backend!r}", hint=f"Use one of: {', '.join(BACKENDS)}.")
+
+    def _dense_folder(self) -> tuple[Path, bool]:
+        """(the dense index folder, whether its documents are int8): the configured one; with ``doc_int8`` on and
+        no such index yet but an fp32 one built (a checkout from before session 26), the fp32 one, with a warning,
+        until `fda index --backend dense` builds the int8 index (`make run` does)."""
+        rs = self.rs
+        folder = folder_for("dense", rs, self.paths)
+        if not (rs.onnx and rs.doc_int8) or (folder / "manifest.json").is_file():
+            return folder, rs.onnx and rs.doc_int8
+        fp32 = folder_for("dense", rs.model_copy(update={"doc_int8": False}), self.paths)
+        if not (fp32 / "manifest.json").is_file():
+            return folder, True  # neither: the missing int8 index is what the error names
+        log.warning(
+            "no dense index from int8 document vectors yet (retrieval.doc_int8): serving the fp32 one at %s; "
+            "`fda index --backend dense` builds the int8 one (`make run` does it)",
+            fp32,
+        )
+        return fp32, False
 
     def _fused(self) -> Retriever:
         from index.retrieval.colbert import ColBERTRetriever

@@ -14,8 +14,9 @@ weights, so a different model or checkpoint never reuses a stale export.
 ``onnx_bert(..., int8=True)`` runs a copy with int8 weights instead (ONNX Runtime's dynamic quantisation,
 per output channel; quantised from the fp32 export once, ~2 s): queries encode ~2x faster again (one
 ~30-token pass 9.5 -> 4.4 ms on one thread) and their vectors keep cosine >= 0.99 to the fp32 ones (mean
-0.994 over the gold questions; per-tensor quantisation kept only 0.96). The encoders use it for queries
-only; documents are encoded in fp32 at index time, so indexes do not change (docs/benchmarks.md).
+0.994 over the gold questions; per-tensor quantisation kept only 0.96). The encoders use it for queries, and the
+dense index for documents too with ``retrieval.doc_int8`` (its own index folder; ColBERT's documents stay fp32;
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None, int8: bo
         import onnxruntime as ort
         import torch
     except ImportError as err:
-        log.warning("onnxruntime is not installed (%s): encoding queries with PyTorch (about 2x slower)", err)
+        log.warning("onnxruntime is not installed (%s): encoding with PyTorch (about 2x slower)", err)
         return None
     threads = threads or torch.get_num_threads()
     try:
@@ -151,7 +152,7 @@ def onnx_bert(module: Any, cache_dir: Path, threads: int | None = None, int8: bo
             if int8:
                 try:
                     if not path.is_file():
-                        log.info("quantising the MiniLM query encoder to int8: %s (once)", path)
+                        log.info("quantising the MiniLM encoder to int8: %s (once)", path)
                         quantize(fp32, path)
                     return OnnxBert(_session(ort, path, threads), path)
                 except Exception as err:  # the fp32 twin is still ~2x faster than PyTorch

@@ -44,6 +44,8 @@ def test_a_frequency_penalty_is_sent_only_when_set(monkeypatch: pytest.MonkeyPat
         s.frequency_penalty == 0.5
         and make_lm(s.model_copy(update={"model": "openai/a"}), environ={}).kwargs["frequency_penalty"] == 0.5
     )
+    s = s.model_copy(update={"model": "openai/a", "judge_model": "openai/j"})
+    assert "frequency_penalty" not in make_lm(s, role="judge", environ={}).kwargs  # the answer model's only
     with pytest.raises(ValueError, match="less than or equal to 2"):
         LMSettings(frequency_penalty=3.0)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fda.errors import UnknownVersionError
+from fda.errors import ConfigError, IndexMissingError, UnknownVersionError
 from fda.settings import RetrievalSettings, Settings
 from fda.types import Passage
 from index.retrieval import dense
@@ -155,3 +155,58 @@ def test_int8_documents_name_another_dense_folder_only_with_onnx(paths: Paths) -
     no_onnx = RetrievalSettings(doc_int8=True, onnx=False)
     assert folder_for("dense", no_onnx, paths) == folder_for("dense", fp32, paths)
     assert folder_for("bm25", int8, paths) == folder_for("bm25", fp32, paths)
+
+
+def test_the_build_encodes_documents_as_the_folder_says(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    made: list[dict[str, object]] = []
+
+    def encoder(*_a: object, **kw: object) -> HashEncoder:
+        made.append(kw)
+        return HashEncoder()
+
+    monkeypatch.setattr(dense, "MiniLMEncoder", encoder)
+    for doc_int8 in (True, False):
+        build_indexes(RetrievalSettings(doc_int8=doc_int8), paths, ["dense"], progress=False)
+        assert made[-1]["doc_int8"] is doc_int8
+
+
+def test_an_fp32_index_serves_until_the_int8_one_is_built(
+    paths: Paths,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    made: list[dict[str, object]] = []
+
+    def encoder(*_a: object, **kw: object) -> HashEncoder:
+        made.append(kw)
+        return HashEncoder()
+
+    monkeypatch.setattr(dense, "MiniLMEncoder", encoder)  # the factory imports it from there when it opens dense
+    settings = _settings(paths, "dense")
+    int8 = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"doc_int8": True})})
+    fp32 = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"doc_int8": False})})
+    with pytest.raises(IndexMissingError):  # nothing built: the int8 index is what is missing
+        open_retriever("dense", int8, paths)
+    build_indexes(fp32.retrieval, paths, ["bm25", "dense"], progress=False)  # a checkout from before doc_int8
+    with caplog.at_level(logging.WARNING, logger="index.retrieval.factory"):
+        served = open_retriever("dense", int8, paths)
+    assert served.search("CORSMiddleware", k=1) and "fda index --backend dense" in caplog.text
+    assert made[-1]["doc_int8"] is False  # heading vectors must match the fp32 index they are compared with
+    build_indexes(int8.retrieval, paths, ["dense"], progress=False)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="index.retrieval.factory"):
+        open_retriever("dense", int8, paths)
+    assert made[-1]["doc_int8"] is True and "fda index --backend dense" not in caplog.text
+
+
+def test_an_int8_index_is_not_built_from_fp32_vectors(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    class FellBack(HashEncoder):
+        def documents_int8(self) -> bool:  # the int8 copy could not be made: ONNX Runtime fell back to fp32
+            return False
+
+    monkeypatch.setattr(dense, "MiniLMEncoder", lambda *_a, **_k: FellBack())
+    with pytest.raises(ConfigError, match="int8 MiniLM could not be made") as err:
+        build_indexes(RetrievalSettings(doc_int8=True), paths, ["dense"], progress=False)
+    assert "DOC_INT8=false" in (err.value.hint or "")
+    assert not folder_for("dense", RetrievalSettings(doc_int8=True), paths).exists()
+    build_indexes(RetrievalSettings(doc_int8=False), paths, ["dense"], progress=False)  # the fp32 one still builds

@@ -147,6 +147,7 @@ def test_int8_documents_use_the_int8_model_and_their_own_index_folder(tmp_path: 
     fast = MiniLMEncoder(default_model_path(), onnx_dir=tmp_path, doc_int8=True)
     d8 = fast.encode(docs)
     assert True in fast._sessions and False not in fast._sessions  # documents through the int8 model alone
+    assert fast.documents_int8() and not MiniLMEncoder(default_model_path(), onnx_dir=tmp_path).documents_int8()
     cosine = np.sum(fp32 * d8, axis=1)
     assert np.all(cosine > 0.97) and np.all(cosine < 1 - 1e-5)
     # an int8-built index is another index: its own folder, and the fp32 one keeps the folder it always had

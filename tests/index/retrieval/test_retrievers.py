@@ -35,6 +35,9 @@ class HashEncoder:
 
     dim = 64
 
+    def documents_int8(self) -> bool:  # as MiniLMEncoder: a fake has no fp32 fallback to report
+        return True
+
     def encode(self, texts: Sequence[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
