@@ -164,6 +164,19 @@ def test_foreign_links_go_in_every_mode(mode: str) -> None:
         # code blocks holding only the prompt's ellipsis, inline or on lines of their own
         ("Use a normal def [2]: ```python … ``` Then add it [2].", "Use a normal def [2]: Then add it [2]."),
         ("Use a normal def [2]:\n```python\n…\n```\nThen add it [2].", "Use a normal def [2]:\n\nThen add it [2]."),
+        # an admonition's title copied from a passage as a sentence of its own, mid-line or on a line of its own
+        (
+            "It reads the proxy headers [2]. Note: Technical Details [2]",
+            "It reads the proxy headers [2].",
+        ),
+        (
+            "Receive and send messages [1]. \nNote: Technical Details [1]\n\nYou can close it [1].",
+            "Receive and send messages [1]. \n\nYou can close it [1].",
+        ),
+        # kept: a title whose citation is cited nowhere else, a note that says something, one inside code
+        ("Use workers [1]. Note: Technical Details [2]", "Use workers [1]. Note: Technical Details [2]"),
+        ("Use it [1]. Note: Webhooks need OpenAPI 3.1.0 [1].", "Use it [1]. Note: Webhooks need OpenAPI 3.1.0 [1]."),
+        ("```text\nNote: Technical Details [1]\n```\nSee [1].", "```text\nNote: Technical Details [1]\n```\nSee [1]."),
         # kept: a label that is the whole answer, content that ends with a colon, a citation cited nowhere else
         ("You can use the following code [1]:", "You can use the following code [1]:"),
         ("Pass it on the command line like [2]:", "Pass it on the command line like [2]:"),
