@@ -185,6 +185,13 @@ def pass_4(encoder: Any, before: str) -> list[dict[str, Any]]:
     return rows
 
 
+def save_rows(rows: Sequence[dict[str, Any]], out: Path) -> None:
+    """The per-question rows as JSONL at ``out`` (eval/results/scope/), and where they went."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    sys.stdout.write(f"per question: {out}\n")
+
+
 def report(rows: Sequence[dict[str, Any]]) -> None:
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     files = list(dict.fromkeys(r["file"] for r in rows))
@@ -220,10 +227,8 @@ def main() -> None:
         out = OUT / "v2-pass-4.jsonl"
     else:
         raise SystemExit(f"unknown: {what} (cv | pass-4)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     report(rows)
-    sys.stdout.write(f"per question: {out}\n")
+    save_rows(rows, out)
 
 
 if __name__ == "__main__":

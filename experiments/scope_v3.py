@@ -26,7 +26,6 @@ whatever it shows, until a recipe is chosen without it and measured on a pass no
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from collections import Counter
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import load_gold
-from experiments.scope_v2 import OUT, _gate_at
+from experiments.scope_v2 import OUT, _gate_at, save_rows
 from optimizers.scope import _jsonl, pass_files, train_scope, training_examples
 
 V3_PASSES = (3, 4, 5, 6)  # the written passes v3 trains on (v2: 3 and 5)
@@ -131,10 +130,8 @@ def main() -> None:
     encoder = question_encoder()
     rows = unseen(encoder, rev, passes) if what == "unseen" else measure(encoder, rev, passes)
     out = OUT / f"v3-{what}-{'-'.join(map(str, passes))}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     report(rows)
-    sys.stdout.write(f"per question: {out}\n")
+    save_rows(rows, out)
 
 
 if __name__ == "__main__":
