@@ -200,13 +200,15 @@ def train_scope(
     max_oof: float = MAX_OOF,
     folds: int = 5,
     passes: Sequence[int] = TRAINED_PASSES,
+    calibration: Sequence[str] = (),
     tick: Callable[[], None] | None = None,
 ) -> ScopeModel:
     """Fit both models (the vector one and the word n-gram one) on the training examples; the threshold is the
     lower (more lenient) of two: at most ``max_oof`` of the user-style in-scope training rows declined by models
     fit without them (``folds``-fold out-of-fold p), and at most ``max_over_refusal`` of dev-select's answerable
-    rows declined. ``passes``: the written passes trained on. Save to ``out`` (and lexical.json beside it) when
-    given."""
+    rows declined. ``passes``: the written passes trained on. ``calibration``: more real in-scope questions (never
+    trained on) pooled with dev-select's answerable rows under the ``max_over_refusal`` cap, so one row does not set
+    the threshold (experiments/scope_v4.py). Save to ``out`` (and lexical.json beside it) when given."""
     examples = training_examples(passes)
     texts = [e.text for e in examples]
     dev = load_gold("v2", "dev-select")
@@ -216,9 +218,11 @@ def train_scope(
     dev_q = [r.question for r in dev]
     dev_p = list(combined_vector_p(model, lexical, encode(encoder, dev_q, tick), dev_q))
     answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]
+    calibration = list(calibration)
+    cal_p = [float(p) for p in combined_vector_p(model, lexical, encode(encoder, calibration, tick), calibration)]
     oof = out_of_fold_p(examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
     user = [float(p) for p, e in zip(oof, examples, strict=True) if e.in_scope and user_style(e.origin)]
-    threshold = min(choose_threshold(user, max_oof), choose_threshold(answerable, max_over_refusal))
+    threshold = min(choose_threshold(user, max_oof), choose_threshold(answerable + cal_p, max_over_refusal))
     origins = Counter(f"{e.origin}:{'in' if e.in_scope else 'out'}" for e in examples)
     info = {
         "command": COMMAND,
@@ -234,8 +238,11 @@ def train_scope(
         "out_of_fold": rates(list(oof), [bool(v) for v in y], threshold),
         "out_of_fold_user_style_declined": round(float(np.mean(np.asarray(user) < threshold)), 4),
         "dev_select": dev_rates(dev, dev_p, threshold),
+        "calibration": {"n": len(cal_p), "declined": sum(p < threshold for p in cal_p)},
         "threshold_chosen_on": f"out-of-fold p of the user-style in-scope training rows ({folds} folds; at most "
-        f"{max_oof} declined) and gold v2 dev-select's answerable rows (at most {max_over_refusal}): the lower",
+        f"{max_oof} declined) and gold v2 dev-select's answerable rows"
+        + (f" with {len(cal_p)} real calibration questions" if cal_p else "")
+        + f" (at most {max_over_refusal}): the lower",
     }
     model = dataclasses.replace(model, threshold=threshold, encoder=encoder_id, info=info)
     if out is not None:
