@@ -368,6 +368,15 @@ class LMSettings(_Section):
         "with the main (answer) model's calls only, not the judge's or teacher's; unset: not sent. A lever against "
         "answers that repeat one clause to max_tokens (docs/finetune.md).",
     )
+    dry_multiplier: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=5.0,
+        description="Local models: llama.cpp's DRY sampler ('don't repeat yourself'), which penalises a token that "
+        "would extend a sequence already in the context, so a clause repeated to max_tokens stops while single "
+        "tokens (code, citation markers) stay free. 0.8 is its author's suggested strength. Sent with the main "
+        "(answer) model's calls only; unset: not sent. Hosted providers do not take it and never get it.",
+    )
     seed: int | None = Field(
         default=None,
         description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --lm-seed` sets it.",

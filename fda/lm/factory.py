@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fda.errors import ConfigError
 from fda.lm.registry import get_spec, is_local
@@ -74,7 +74,7 @@ def make_lm(
     import dspy
 
     name = model or model_for(settings, role)
-    common = {
+    common: dict[str, Any] = {
         "temperature": settings.temperature,
         "max_tokens": settings.max_tokens,
         "num_retries": settings.num_retries,
@@ -93,6 +93,8 @@ def make_lm(
                 hint="Create one with fda.lm.factory.runtime_from_settings(settings) and pass runtime=.",
             )
         server = runtime.server_for(spec)
+        if settings.dry_multiplier is not None and role == "main":  # llama.cpp's own field, in the request body
+            common["extra_body"] = {"dry_multiplier": settings.dry_multiplier}
         return dspy.LM(f"openai/{spec.name}", api_base=server.api_base, api_key=LOCAL_API_KEY, **common)
 
     provider, _, model_id = name.partition("/")

@@ -40,6 +40,8 @@ def main() -> int:
         time.sleep(3600)
         return 0
 
+    last: dict = {}  # the last POSTed body, for GET /last (what a client really sent)
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
@@ -70,11 +72,16 @@ def main() -> int:
             if self.path == "/env":  # what the parent put in our environment
                 self._send(200, {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")})
                 return
+            if self.path == "/last":
+                self._send(200, last)
+                return
             self._send(200, {"status": "ok"} if self.path == "/health" else {"data": []})
 
         def do_POST(self) -> None:
             n = int(self.headers.get("Content-Length", 0))
             request = json.loads(self.rfile.read(n) or b"{}")
+            last.clear()
+            last.update(request)
             if a.mode == "slow":
                 time.sleep(a.delay)
             if request.get("stream"):

@@ -50,6 +50,33 @@ def test_a_frequency_penalty_is_sent_only_when_set(monkeypatch: pytest.MonkeyPat
         LMSettings(frequency_penalty=3.0)
 
 
+def test_the_dry_sampler_reaches_a_local_server_and_never_a_hosted_one(
+    make_parts: Callable[..., ModelSpec], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    spec = make_parts([b"GGUF", b"weights"], name="fake-local")
+    monkeypatch.setitem(registry.MODELS, spec.name, spec)
+    monkeypatch.setenv("FDA_LM__DRY_MULTIPLIER", "0.8")
+    s = Settings().lm.model_copy(
+        update={"model": "local:fake-local", "cache": False, "judge_model": "local:fake-local"}
+    )
+    assert s.dry_multiplier == 0.8
+    with LocalRuntime(tmp_path / "models", threads=1, command=fake_command("ok")) as rt:
+        base = rt.server_for(spec).api_base.removesuffix("/v1")
+        with dspy.context(lm=make_lm(s, runtime=rt), adapter=dspy.ChatAdapter()):
+            dspy.Predict("question -> answer")(question="What is FastAPI?")
+        sent = httpx.get(f"{base}/last").json()
+        assert sent["dry_multiplier"] == 0.8 and sent["model"] == "fake-local"  # top level, where llama.cpp reads it
+        with dspy.context(lm=make_lm(s, runtime=rt, role="judge"), adapter=dspy.ChatAdapter()):
+            dspy.Predict("question -> answer")(question="Is it?")
+        assert "dry_multiplier" not in httpx.get(f"{base}/last").json()  # the answer model's only
+    hosted = make_lm(s.model_copy(update={"model": "openai/a"}), environ={}).kwargs
+    assert "dry_multiplier" not in json.dumps(hosted, default=str)  # a provider would refuse an unknown field
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        LMSettings(dry_multiplier=-1.0)
+
+
 def test_provider_keys_stay_in_the_environment() -> None:
     lm = make_lm(LMSettings(model="openai/gpt-4o-mini"), environ={"OPENAI_API_KEY": SECRET})
     assert SECRET not in json.dumps(lm.dump_state(), default=str) and "api_key" not in lm.kwargs
