@@ -166,7 +166,8 @@ def tidy(text: str) -> tuple[str, int]:
     how many lines went."""
     text, removed = _EMPTY_CODE.subn("", text)
     text, titles = _drop_admonition_titles(text)
-    removed += titles
+    text, loops = collapse_repeats(text)
+    removed += titles + loops
     lines = text.split("\n")
     kept: list[str] = []
     fence = False
@@ -210,6 +211,54 @@ def tidy(text: str) -> tuple[str, int]:
             continue
         break
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip(), removed
+
+
+_CLAUSE_END = re.compile(r"(?<=[;.,])\s+")
+REPEAT_RUN = 3  # a clause said this many times in a row is a loop, not emphasis
+
+
+def _clause_key(clause: str) -> str:
+    return " ".join(MARKER.sub("", clause).lower().strip(" ;.,").split())
+
+
+def collapse_repeats(text: str) -> tuple[str, int]:
+    """``text`` with a prose clause that a model repeated ``REPEAT_RUN`` or more times in a row ("the docs don't say
+    X; the docs don't say X; ..." to ``max_tokens``) said once, keeping every citation marker of the copies; code
+    blocks are left alone. Returns the text and how many copies went (19 of 5,743 committed answers had such a
+    loop, session 27)."""
+    out: list[str] = []
+    fence, removed = False, 0
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fence = not fence
+        if fence or line.lstrip().startswith("```"):
+            out.append(line)
+            continue
+        clauses = [c for c in _CLAUSE_END.split(line.strip()) if c]
+        kept: list[str] = []
+        i = 0
+        while i < len(clauses):
+            key, j = _clause_key(clauses[i]), i + 1
+            while j < len(clauses) and len(key) >= 12 and _clause_key(clauses[j]) == key:
+                j += 1
+            if j - i >= REPEAT_RUN:
+                end = j
+                while end < len(clauses) and not _clause_key(clauses[end]):  # bare markers after the loop: its own
+                    end += 1
+                markers = list(dict.fromkeys(int(n) for c in clauses[i:end] for n in MARKER.findall(c)))
+                bare = MARKER.sub("", clauses[i]).rstrip()
+                stop = bare[-1] if bare[-1:] in (";", ",", ".", "!", "?") else ""
+                if end == len(clauses):  # the loop ended the line: end it as a sentence
+                    stop = stop if stop in (".", "!", "?") else "."
+                bare = bare.rstrip(";,.!? ")
+                kept.append(f"{bare} {''.join(f'[{n}]' for n in markers)}{stop}" if markers else f"{bare}{stop}")
+                removed += j - i - 1
+                j = end
+            else:
+                kept.extend(clauses[i:j])
+            i = j
+        out.append(line[: len(line) - len(line.lstrip())] + " ".join(kept) if len(kept) < len(clauses) else line)
+    return "\n".join(out), removed
 
 
 def _drop_admonition_titles(text: str) -> tuple[str, int]:

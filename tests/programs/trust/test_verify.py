@@ -189,3 +189,31 @@ def test_tidy_removes_the_debris_a_removal_leaves(text: str, expected: str) -> N
 
 def test_an_answer_of_nothing_but_markers_is_empty_and_so_declined() -> None:
     assert tidy("[1][2][3]")[0] == "" and tidy("Best Regards [1]")[0] == ""
+
+
+def test_a_clause_looped_to_the_token_cap_is_said_once_with_its_citations() -> None:
+    from programs.trust.verify import collapse_repeats
+
+    loop = "the docs don't say it returns a Response parameter"
+    text = (
+        "Set the cookie on the Response you return [1]. The docs don't say it returns a Response parameter; "
+        + (f"{loop}; " * 5)
+        + "[2]"
+    )
+    out, removed = collapse_repeats(text)
+    assert removed == 5 and out.count("Response parameter") == 1
+    assert out.endswith("Response parameter [2].")  # the loop's marker stays, and the line ends as a sentence
+    mid, n = collapse_repeats(f"{loop}; {loop} [2]; {loop} [3]; then set samesite [1].")
+    assert n == 2 and mid == f"{loop} [2][3]; then set samesite [1]."
+    # twice is not a loop; short clauses ("yes, yes, yes") and code blocks are left alone
+    assert collapse_repeats(f"{loop}; {loop}.") == (f"{loop}; {loop}.", 0)
+    assert collapse_repeats("Yes, yes, yes, it does [1].")[1] == 0
+    code = "```python\nx = 1; x = 1; x = 1; x = 1; x = 1\n```"
+    assert collapse_repeats(code) == (code, 0)
+
+
+def test_the_verifier_tidies_a_looping_answer() -> None:
+    passage = "Set cookies on a Response parameter: response.set_cookie(key, value). Cookies need the domain."
+    looped = "Use response.set_cookie on the Response parameter [1]; " * 6
+    v = verify_answer(looped.strip(), [passage])
+    assert v.text.count("set_cookie") == 1 and v.debris_removed == 5
