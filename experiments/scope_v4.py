@@ -108,6 +108,7 @@ def measure(encoder: Any, rev: str) -> list[dict[str, Any]]:
     encoder_id = model_id(default_model_path())
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        (root / "v2").mkdir()
         train_scope(encoder, encoder_id=encoder_id, out=root / "v4" / "model.json", passes=V3_PASSES, calibration=cal)
         train_scope(encoder, encoder_id=encoder_id, out=root / "v2r" / "model.json", calibration=cal)
         gates = {
