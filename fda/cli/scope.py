@@ -122,10 +122,18 @@ def heldout_cmd(
     show: Annotated[int, typer.Option(help="List this many wrong decisions per file.")] = 10,
 ) -> None:
     """The committed gate on the user-style questions it was never trained on: data/scope/heldout-*.jsonl (written
-    with positives-2 / negatives-2, split from them by hash) and the written passes kept to measure it (*-4, -6, -7,
-    -8.jsonl, each by a writer who saw no file here): wrong decisions per kind."""
+    with positives-2 / negatives-2, split from them by hash), the written passes kept to measure it (*-7, -8,
+    -9.jsonl, each by a writer who saw no file here) and the ``check`` half of the real questions
+    (real-fastapi.jsonl): wrong decisions per kind."""
     from fda.console import console, fail
-    from optimizers.scope import HELDOUT_NEGATIVES, HELDOUT_POSITIVES, MEASURE_PASSES, heldout_rates, pass_files
+    from optimizers.scope import (
+        HELDOUT_NEGATIVES,
+        HELDOUT_POSITIVES,
+        MEASURE_PASSES,
+        REAL_QUESTIONS,
+        heldout_rates,
+        pass_files,
+    )
     from programs.trust.checks import SCOPE_MODEL
     from programs.trust.scope import load_scope_gate
 
@@ -145,10 +153,14 @@ def heldout_cmd(
                 files.append(f)
             else:
                 console.print(f"[yellow]{f[0]} is missing: restore it with git checkout[/yellow]")
-    for path, in_scope in files:
-        report = heldout_rates(gate, path, in_scope)
+    checks: list[tuple[Path, bool, str | None]] = [(path, in_scope, None) for path, in_scope in files]
+    if REAL_QUESTIONS.is_file():
+        checks.append((REAL_QUESTIONS, True, "check"))  # the `cal` half set the threshold: not a measurement
+    for path, in_scope, half in checks:
+        report = heldout_rates(gate, path, in_scope, half)
+        name = f"{path.name} ({half} half)" if half else path.name
         console.print(
-            f"{path.name}: {report['wrong']} of {report['n']} wrong ({report['rate']:.3f}); per kind {report['per_kind']}"
+            f"{name}: {report['wrong']} of {report['n']} wrong ({report['rate']:.3f}); per kind {report['per_kind']}"
         )
         for p_in, kind, question in report["errors"][:show]:
             console.print(f"  p={p_in:.3f} {kind}: {question[:100]}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from eval.gold import load_gold
 from experiments.scope_v4 import build_real, half
 
@@ -39,3 +41,23 @@ def test_halves_are_stable_and_both_used() -> None:
     halves = [half(u) for u in urls]
     assert halves == [half(u) for u in urls]
     assert 70 < halves.count("cal") < 130
+
+
+def test_the_second_real_set_skips_what_the_first_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from experiments import scope_v5
+
+    first = _write(tmp_path / "real-fastapi.jsonl", [
+        {"question": "How do I read the raw body?", "url": "https://github.com/fastapi/fastapi/issues/1", "topic": "body", "half": "cal"},
+    ])  # fmt: skip
+    collected = tmp_path / "collected"
+    collected.mkdir()
+    _write(collected / "real-4.jsonl", [
+        {"question": "other words, same issue", "url": "https://github.com/fastapi/fastapi/issues/1/", "topic": "body"},
+        {"question": "how do I read the RAW body?", "url": "https://github.com/fastapi/fastapi/issues/9", "topic": "body"},
+        {"question": "Why is my startup event not run?", "url": "https://github.com/fastapi/fastapi/issues/7", "topic": "events"},
+    ])  # fmt: skip
+    monkeypatch.setattr(scope_v5, "REAL", first)
+    monkeypatch.setattr(scope_v5, "COLLECTED", collected)
+    rows, dropped = scope_v5.build_real_2()
+    assert [r["url"] for r in rows] == ["https://github.com/fastapi/fastapi/issues/7"] and "half" not in rows[0]
+    assert dropped["in_first_set"] == 2

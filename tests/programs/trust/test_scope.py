@@ -90,6 +90,21 @@ def test_heldout_rates_count_wrong_decisions_per_kind(tmp_path: Path) -> None:
     assert out["n"] == 3 and out["wrong"] == 2 and out["per_kind"] == {"web": 1, "near": 1}
     assert [e[2] for e in out["errors"]] == ["a joke about APIs", "django forms"]  # most confidently wrong first
     assert heldout_rates(gate, path, in_scope=True)["wrong"] == 1
+    real = tmp_path / "real.jsonl"  # the real questions: a topic instead of a kind, and only one half measured
+    real.write_text("".join(json.dumps({"question": q, "topic": k, "half": h}) + "\n"
+                            for (q, k, _), h in zip(rows, ["check", "cal", "check"], strict=True)))  # fmt: skip
+    checked = heldout_rates(gate, real, in_scope=True, half="check")
+    assert checked["n"] == 2 and checked["wrong"] == 1 and checked["per_kind"] == {"chat": 1}
+
+
+def test_the_real_questions_set_the_threshold_by_half_and_are_never_trained_on() -> None:
+    from optimizers.scope import REAL_QUESTIONS, calibration_questions, training_examples
+
+    cal, check = calibration_questions("cal"), calibration_questions("check")
+    n_rows = sum(1 for line in REAL_QUESTIONS.read_text().splitlines() if line.strip())
+    assert len(cal) + len(check) == n_rows > 300 and len(cal) > 150 and len(check) > 150
+    trained = {e.text for e in training_examples()}
+    assert not (set(cal) | set(check)) & trained
 
 
 def test_harm_readings_decode_leetspeak_base64_and_rot13() -> None:
