@@ -21,6 +21,19 @@ search tool, committed before any gate scored it) it declines at least v4's numb
 three, and at most one more FastAPI question; and on gold v2 dev-confirm it declines no more answerable rows than v4.
 Otherwise v4 stays and the result is reported. Passes 7 to 9 are reported too (read before; not in the rule).
 Per-question rows: eval/results/scope/v5-measure.jsonl.
+
+**Outcome** (`measure 5e9b2e0`): v4 stays. v5 declined 7 of the ``check`` half's 162, as v4 did (one swapped), so
+the rule's first condition failed. It did separate better elsewhere: on pass 10 it declined 176 of 240 off-topic
+questions against v4's 167 (10 only by v5, 1 only by v4), 0 FastAPI questions each, and 0 of dev-select's 72
+answerable rows against 2. That was seen on pass 10, so it is a new hypothesis, not a result:
+
+    python -m experiments.scope_v5 confirm REV   # v4 (at REV) against v5 on the eleventh pass only
+
+**The second rule, written before the eleventh pass was scored by any gate** (session 27): v5 replaces v4 when, on
+the eleventh written pass (data/scope/*-11.jsonl, by another writer who opened no file here and used no search
+tool, committed before any gate scored it), it declines more off-topic questions than v4 and at most one more
+FastAPI question; on the ``check`` half it declines no more than v4; and on gold v2 dev-confirm no more answerable
+rows. Per-question rows: eval/results/scope/v5-confirm.jsonl.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ from optimizers.scope import DATA, Example, _jsonl, calibration_questions, train
 REAL_2 = DATA / "scope" / "real-fastapi-2.jsonl"
 COLLECTORS_2 = ("real-4.jsonl", "real-5.jsonl")
 MEASURE = (10, 7, 8, 9)  # 10 decides; 7 to 9 were read before
+CONFIRM = (11,)  # the second rule's set
 
 
 def build_real_2() -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -63,7 +77,7 @@ def real_training() -> list[Example]:
     return [Example(q, True, "real-cal") for q in calibration_questions("cal")]
 
 
-def measure(encoder: Any, rev: str) -> list[dict[str, Any]]:
+def measure(encoder: Any, rev: str, passes: tuple[int, ...] = MEASURE) -> list[dict[str, Any]]:
     from index.retrieval.dense import model_id
     from index.retrieval.layout import default_model_path
     from programs.trust.scope import load_scope_gate
@@ -83,7 +97,7 @@ def measure(encoder: Any, rev: str) -> list[dict[str, Any]]:
         for v, g in gates.items():
             info = g.model.info
             sys.stdout.write(f"{v}: threshold {g.model.threshold}; calibration {info.get('calibration')}\n")
-            rows += [row for n in MEASURE for row in score_pass(g, v, n)]
+            rows += [row for n in passes for row in score_pass(g, v, n)]
             rows += [row for row in score_real(g, v, real) if row["file"] == "real-check"] + score_dev(g, v)
         return rows
 
@@ -91,16 +105,17 @@ def measure(encoder: Any, rev: str) -> list[dict[str, Any]]:
 def main() -> None:
     from fda.cli.scope import question_encoder
 
-    if len(sys.argv) < 2 or sys.argv[1] not in ("real", "measure") or (sys.argv[1] == "measure" and len(sys.argv) < 3):
-        raise SystemExit("usage: python -m experiments.scope_v5 real | measure REV")
+    what = sys.argv[1] if len(sys.argv) > 1 else ""
+    if what not in ("real", "measure", "confirm") or (what != "real" and len(sys.argv) < 3):
+        raise SystemExit("usage: python -m experiments.scope_v5 real | measure REV | confirm REV")
     if sys.argv[1] == "real":
         rows, dropped = build_real_2()
         REAL_2.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         sys.stdout.write(f"{len(rows)} real questions -> {REAL_2}; dropped {dropped}\n")
         return
-    rows = measure(question_encoder(), sys.argv[2])
+    rows = measure(question_encoder(), sys.argv[2], MEASURE if what == "measure" else CONFIRM)
     _pairwise(rows)
-    save_rows(rows, OUT / "v5-measure.jsonl")
+    save_rows(rows, OUT / f"v5-{what}.jsonl")
 
 
 if __name__ == "__main__":
