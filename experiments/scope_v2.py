@@ -97,7 +97,9 @@ def oof(examples: Sequence[Example], x: np.ndarray, lexical: bool, folds: int = 
 
 
 def cv(encoder: Any, max_oof: float) -> list[dict[str, Any]]:
-    base = [e for e in training_examples() if e.origin != "scope-pass-3"]  # its halves are added per fold
+    base = [
+        e for e in training_examples((3, 5), real=False) if e.origin != "scope-pass-3"
+    ]  # its halves are added per fold
     base_x = _vectors(encoder, [e.text for e in base])
     files = {name: [r["question"] for r in _jsonl(path)] for name, (path, _) in FILES.items()}
     fx = {name: _vectors(encoder, qs) for name, qs in files.items()}

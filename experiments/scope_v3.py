@@ -47,7 +47,7 @@ def _norm(text: str) -> str:
 def score_pass(gate: Any, variant: str, n: int) -> list[dict[str, Any]]:
     """Every row of pass ``n`` under ``gate``; ``in_training`` marks the few whose text (case and spaces aside) is
     also a training row of v3 (short ones such as "fastapi cors"): the report counts them apart."""
-    trained = {_norm(e.text) for e in training_examples(V3_PASSES)}
+    trained = {_norm(e.text) for e in training_examples(V3_PASSES, real=False)}
     rows: list[dict[str, Any]] = []
     for path, in_scope in pass_files(n):
         for r in _jsonl(path):
@@ -83,7 +83,7 @@ def measure(encoder: Any, rev: str, passes: Sequence[int]) -> list[dict[str, Any
 
     with tempfile.TemporaryDirectory() as before, tempfile.TemporaryDirectory() as after:
         train_scope(encoder, encoder_id=model_id(default_model_path()), out=Path(after) / "model.json",
-                    passes=V3_PASSES)  # fmt: skip
+                    passes=V3_PASSES, calibration=(), real=False)  # fmt: skip
         gates = {
             f"v2 ({rev})": _gate_at(rev, encoder, Path(before)),
             "v3": load_scope_gate(encoder, Path(after) / "model.json"),

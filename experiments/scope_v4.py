@@ -109,8 +109,10 @@ def measure(encoder: Any, rev: str) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "v2").mkdir()
-        train_scope(encoder, encoder_id=encoder_id, out=root / "v4" / "model.json", passes=V3_PASSES, calibration=cal)
-        train_scope(encoder, encoder_id=encoder_id, out=root / "v2r" / "model.json", passes=(3, 5), calibration=cal)
+        train_scope(encoder, encoder_id=encoder_id, out=root / "v4" / "model.json", passes=V3_PASSES, calibration=cal,
+                    real=False)  # fmt: skip
+        train_scope(encoder, encoder_id=encoder_id, out=root / "v2r" / "model.json", passes=(3, 5), calibration=cal,
+                    real=False)  # fmt: skip
         gates = {
             f"v2 ({rev})": _gate_at(rev, encoder, root / "v2"),
             "v4": load_scope_gate(encoder, root / "v4" / "model.json"),

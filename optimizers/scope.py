@@ -60,7 +60,8 @@ NEGATIVES = (DATA / "scope" / "negatives.jsonl", DATA / "scope" / "negatives-2.j
 # (experiments/scope_v3.py, experiments/scope_v4.py, docs/trust.md).
 TRAINED_PASSES = (3, 4, 5, 6)  # v4 (session 27); v2 trained on 3 and 5
 MEASURE_PASSES = (7, 8, 9, 10, 11)
-REAL_QUESTIONS = DATA / "scope" / "real-fastapi.jsonl"  # real in-scope questions: `cal` half for the threshold
+REAL_QUESTIONS = DATA / "scope" / "real-fastapi.jsonl"  # real in-scope questions: `cal` half trained on (v5)
+REAL_CAP = DATA / "scope" / "real-fastapi-2.jsonl"  # more real ones: the threshold's cap (v5)
 
 
 def pass_files(n: int) -> tuple[tuple[Path, bool], tuple[Path, bool]]:
@@ -99,8 +100,9 @@ def user_style(origin: str) -> bool:
     return origin.startswith(USER_STYLE)
 
 
-def training_examples(passes: Sequence[int] = TRAINED_PASSES) -> list[Example]:
-    """Every training example, labelled (no dev or test row); ``passes``: the written passes trained on."""
+def training_examples(passes: Sequence[int] = TRAINED_PASSES, real: bool = True) -> list[Example]:
+    """Every training example, labelled (no dev or test row); ``passes``: the written passes trained on; ``real``:
+    the ``cal`` half of the real questions too (v5; v4 and earlier did not train on them)."""
     out: list[Example] = []
     for row in _jsonl(SECTION_QUESTIONS):
         out.extend(Example(q, True, "section-questions") for q in row.get("questions", []) if q.strip())
@@ -117,6 +119,8 @@ def training_examples(passes: Sequence[int] = TRAINED_PASSES) -> list[Example]:
             out.extend(Example(r["question"], in_scope, f"scope-pass-{n}") for r in _jsonl(path))
     out.extend(gold_examples(load_gold("v2", "train"), "gold-v2-train"))
     out.extend(gold_examples(load_gold("v1", "train"), "gold-v1-train"))
+    if real:  # last, as experiments/scope_v5.py added them: the folds (dealt by position) are the measured ones
+        out.extend(Example(q, True, "real-cal") for q in calibration_questions("cal"))
     return out
 
 
@@ -211,6 +215,7 @@ def train_scope(
     passes: Sequence[int] = TRAINED_PASSES,
     calibration: Sequence[str] | None = None,
     extra: Sequence[Example] = (),
+    real: bool = True,
     tick: Callable[[], None] | None = None,
 ) -> ScopeModel:
     """Fit both models (the vector one and the word n-gram one) on the training examples; the threshold is the
@@ -218,9 +223,9 @@ def train_scope(
     fit without them (``folds``-fold out-of-fold p), and at most ``max_over_refusal`` of dev-select's answerable
     rows declined. ``passes``: the written passes trained on. ``calibration``: more real in-scope questions (never
     trained on) pooled with dev-select's answerable rows under the ``max_over_refusal`` cap, so one row does not set
-    the threshold (experiments/scope_v4.py); default: the ``cal`` half of data/scope/real-fastapi.jsonl. ``extra``:
-    more training examples (experiments/scope_v5.py). Save to ``out`` (and lexical.json beside it) when given."""
-    examples = training_examples(passes) + list(extra)
+    the threshold (experiments/scope_v4.py); default: data/scope/real-fastapi-2.jsonl (v5). ``extra``: more training
+    examples; ``real``: train on the real questions' ``cal`` half (v5; experiments/scope_v5.py). Save to ``out`` (and lexical.json beside it) when given."""
+    examples = training_examples(passes, real=real) + list(extra)
     texts = [e.text for e in examples]
     dev = load_gold("v2", "dev-select")
     model, x, y = fit_gate(encoder, examples, k_in=k_in, k_out=k_out, l2=l2, tick=tick)
@@ -229,7 +234,7 @@ def train_scope(
     dev_q = [r.question for r in dev]
     dev_p = list(combined_vector_p(model, lexical, encode(encoder, dev_q, tick), dev_q))
     answerable = [p for p, r in zip(dev_p, dev, strict=True) if not r.expect_refusal]
-    calibration = calibration_questions() if calibration is None else list(calibration)
+    calibration = [r["question"] for r in _jsonl(REAL_CAP)] if calibration is None else list(calibration)
     cal_p = [float(p) for p in combined_vector_p(model, lexical, encode(encoder, calibration, tick), calibration)]
     oof = out_of_fold_p(examples, x, folds=folds, k_in=k_in, k_out=k_out, l2=l2)
     user = [float(p) for p, e in zip(oof, examples, strict=True) if e.in_scope and user_style(e.origin)]

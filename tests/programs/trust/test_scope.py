@@ -97,14 +97,20 @@ def test_heldout_rates_count_wrong_decisions_per_kind(tmp_path: Path) -> None:
     assert checked["n"] == 2 and checked["wrong"] == 1 and checked["per_kind"] == {"chat": 1}
 
 
-def test_the_real_questions_set_the_threshold_by_half_and_are_never_trained_on() -> None:
-    from optimizers.scope import REAL_QUESTIONS, calibration_questions, training_examples
+def test_the_real_questions_cal_half_is_trained_on_and_the_check_half_and_the_cap_never() -> None:
+    from optimizers.scope import REAL_CAP, REAL_QUESTIONS, _jsonl, calibration_questions, training_examples
 
     cal, check = calibration_questions("cal"), calibration_questions("check")
     n_rows = sum(1 for line in REAL_QUESTIONS.read_text().splitlines() if line.strip())
     assert len(cal) + len(check) == n_rows > 300 and len(cal) > 150 and len(check) > 150
-    trained = {e.text for e in training_examples()}
-    assert not (set(cal) | set(check)) & trained
+    served = training_examples()
+    assert {e.text for e in served if e.origin == "real-cal"} == set(cal) and all(
+        e.in_scope for e in served if e.origin == "real-cal"
+    )
+    trained = {e.text for e in served}
+    cap = {r["question"] for r in _jsonl(REAL_CAP)}
+    assert len(cap) > 200 and not (set(check) | cap) & trained  # they measure it and set its threshold
+    assert not {e.text for e in training_examples(real=False)} & set(cal)  # v4 and earlier never saw them
 
 
 def test_harm_readings_decode_leetspeak_base64_and_rot13() -> None:
