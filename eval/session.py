@@ -162,6 +162,8 @@ def run_eval(
     ensure_gold_in_corpus(rows, s.db_path)
     available = ingested_versions(s.db_path)
     latest = s.corpus.latest_version or (max(available, key=version_key) if available else None)
+    from fda.lm.factory import dry_multiplier
+
     spec = RunSpec(
         program=program,
         backend=backend,
@@ -175,7 +177,7 @@ def run_eval(
         lm_temperature=s.lm.temperature,
         lm_model=s.lm.model if program in NEEDS_LM else None,
         lm_frequency_penalty=s.lm.frequency_penalty if program in NEEDS_LM else None,
-        lm_dry_multiplier=s.lm.dry_multiplier if program in NEEDS_LM else None,
+        lm_dry_multiplier=dry_multiplier(s.lm) if program in NEEDS_LM else None,
         retrieval_doc_int8=s.retrieval.onnx and s.retrieval.doc_int8,
         workers=workers or s.eval.workers,
         version_policy=versions,

@@ -173,6 +173,12 @@ def export_cmd(
     run: Annotated[str, typer.Option("--run", help="The finished run to export.")] = "r8",
     model_name: Annotated[str, typer.Option(help="The served name: local:<name>.")] = "qwen2.5-coder-0.5b-fda",
     out: Annotated[Path | None, typer.Option(help="Folder (default: data/adapters/).")] = None,
+    dry_multiplier: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=5.0, help="The model's own DRY sampler default (its manifest; FDA_LM__DRY_MULTIPLIER wins)."
+        ),
+    ] = None,
 ) -> None:
     """Write the run's adapter as a llama.cpp LoRA GGUF with the manifest that registers it: then
     FDA_LM__MODEL=local:<name> serves the base model with the adapter applied (`fda models list` shows it)."""
@@ -182,7 +188,9 @@ def export_cmd(
 
     s = get_settings()
     try:
-        adapter, manifest = export(s, run=run, name=model_name, out_dir=out or ADAPTERS_DIR)
+        adapter, manifest = export(
+            s, run=run, name=model_name, out_dir=out or ADAPTERS_DIR, dry_multiplier=dry_multiplier
+        )
     except FDAError as err:
         fail(err)
     console.print(f"adapter {adapter} ({adapter.stat().st_size / 2**20:.1f} MB), manifest {manifest}")

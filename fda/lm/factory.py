@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from fda.errors import ConfigError
-from fda.lm.registry import get_spec, is_local
+from fda.lm.registry import ModelSpec, get_spec, is_local
 from fda.lm.runtime import LocalRuntime
 from fda.lm.secrets import PROVIDER_KEY_ENV, is_placeholder_secret
 
@@ -58,6 +58,16 @@ def runtime_from_settings(settings: Settings, *, progress: bool = False) -> Loca
     )
 
 
+def dry_multiplier(settings: LMSettings, spec: ModelSpec | None = None) -> float | None:
+    """The DRY strength the answer model's calls carry: ``lm.dry_multiplier`` when set (0 turns it off), else the
+    local model's own default (an adapter's manifest, "sampling"); None for a hosted model."""
+    if spec is None:
+        if not is_local(settings.model):
+            return None
+        spec = get_spec(settings.model)
+    return settings.dry_multiplier if settings.dry_multiplier is not None else spec.dry_multiplier
+
+
 def make_lm(
     settings: LMSettings,
     *,
@@ -93,8 +103,9 @@ def make_lm(
                 hint="Create one with fda.lm.factory.runtime_from_settings(settings) and pass runtime=.",
             )
         server = runtime.server_for(spec)
-        if settings.dry_multiplier is not None and role == "main":  # llama.cpp's own field, in the request body
-            common["extra_body"] = {"dry_multiplier": settings.dry_multiplier}
+        dry = dry_multiplier(settings, spec)
+        if dry is not None and role == "main":  # llama.cpp's own field, in the request body
+            common["extra_body"] = {"dry_multiplier": dry}
         return dspy.LM(f"openai/{spec.name}", api_base=server.api_base, api_key=LOCAL_API_KEY, **common)
 
     provider, _, model_id = name.partition("/")

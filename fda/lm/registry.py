@@ -59,6 +59,7 @@ class ModelSpec:
     base: str | None = None  # an adapted model: the registered model whose weights it adapts
     adapter: Path | None = None  # its llama.cpp LoRA adapter (GGUF)
     adapter_sha256: str = ""
+    dry_multiplier: float | None = None  # the model's own DRY default (a manifest's "sampling"); lm.dry_multiplier wins
 
     @property
     def filename(self) -> str:
@@ -158,7 +159,9 @@ def _read_adapted(
             meta = json.loads(manifest.read_text(encoding="utf-8"))
             base = MODELS[meta["base"]]
             name, adapter = str(meta["name"]), directory / str(meta["adapter"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
+            dry = (meta.get("sampling") or {}).get("dry_multiplier")
+            dry = None if dry is None else float(dry)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             log.warning("skipped the adapted model manifest %s: %s", manifest, err)
             continue
         if name in MODELS or not adapter.is_file():
@@ -174,6 +177,7 @@ def _read_adapted(
             base=base.name,
             adapter=adapter,
             adapter_sha256=str(meta.get("adapter_sha256", "")),
+            dry_multiplier=dry,
         )
     return out
 

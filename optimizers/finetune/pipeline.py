@@ -230,8 +230,11 @@ def held_out_loss(
     }  # fmt: skip
 
 
-def export(s: Settings, *, run: str, name: str, out_dir: Path, summary: str = "") -> tuple[Path, Path]:
-    """The run's adapter as a llama.cpp GGUF in ``out_dir`` and the manifest that registers it as ``local:<name>``."""
+def export(
+    s: Settings, *, run: str, name: str, out_dir: Path, summary: str = "", dry_multiplier: float | None = None
+) -> tuple[Path, Path]:
+    """The run's adapter as a llama.cpp GGUF in ``out_dir`` and the manifest that registers it as ``local:<name>``;
+    ``dry_multiplier``: the model's own DRY default, written as the manifest's "sampling" (lm.dry_multiplier wins)."""
     from optimizers.finetune.export import export_adapter, read_adapter
 
     run_dir = finetune_dir(s) / "runs" / run
@@ -246,9 +249,12 @@ def export(s: Settings, *, run: str, name: str, out_dir: Path, summary: str = ""
         "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest(), "alpha": meta["alpha"],
         "tensors": len(meta["tensors"]), "title": f"{info['data']}, r{info['config']['rank']}",
         "summary": summary or f"LoRA r={info['config']['rank']} on {info['examples']} examples of {info['data']}",
-        "training": info, "command": f"fda finetune export --run {run} --model-name {name}",
+        "training": info, "command": f"fda finetune export --run {run} --model-name {name}"
+        + (f" --dry-multiplier {dry_multiplier}" if dry_multiplier is not None else ""),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
+    if dry_multiplier is not None:
+        manifest["sampling"] = {"dry_multiplier": dry_multiplier}
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return adapter, path

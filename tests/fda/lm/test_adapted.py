@@ -49,6 +49,28 @@ def test_broken_manifests_are_skipped_and_the_rest_still_work(tmp_path: Path) ->
     assert adapted_models(tmp_path / "absent") == {}
 
 
+def test_a_manifest_may_carry_the_models_own_dry_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fda.lm.factory import dry_multiplier
+    from fda.settings import LMSettings
+
+    path = write_adapter(tmp_path, "looper")
+    meta = json.loads(path.read_text())
+    path.write_text(json.dumps({**meta, "sampling": {"dry_multiplier": 0.8}}))
+    write_adapter(tmp_path, "plain")
+    bad = write_adapter(tmp_path, "odd")
+    bad.write_text(json.dumps({**json.loads(bad.read_text()), "sampling": {"dry_multiplier": "strong"}}))
+    found = adapted_models(tmp_path)
+    assert found["looper"].dry_multiplier == 0.8 and found["plain"].dry_multiplier is None
+    assert "odd" not in found  # an unreadable value skips the manifest, with a warning, like any broken one
+    assert MODELS[BASE].dry_multiplier is None
+    # the setting wins over the manifest (0 turns DRY off); a hosted model never gets one
+    spec = found["looper"]
+    assert dry_multiplier(LMSettings(), spec) == 0.8
+    assert dry_multiplier(LMSettings(dry_multiplier=0.0), spec) == 0.0
+    assert dry_multiplier(LMSettings(dry_multiplier=1.2), found["plain"]) == 1.2
+    assert dry_multiplier(LMSettings(model="openai/gpt-4o-mini", dry_multiplier=0.8)) is None
+
+
 def test_a_changed_adapter_is_refused_with_what_to_do(tmp_path: Path) -> None:
     write_adapter(tmp_path)
     spec = adapted_models(tmp_path)["tiny-fda"]
