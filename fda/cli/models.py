@@ -75,6 +75,7 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
                 "adapter": {"base": spec.base, "path": str(spec.adapter), "sha256": spec.adapter_sha256}
                 if spec.adapter is not None
                 else None,
+                "dry_multiplier": spec.dry_multiplier,  # the model's own sampler default (its manifest)
             }
         )
     if as_json:
@@ -92,7 +93,8 @@ def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
             f"{r['parts']}" + ("" if r["installed"] else " [yellow](make models)[/]"),
             "yes" if r["assembled"] else "no",
             str(r["licence"]),
-            f"{Path(r['adapter']['path']).name} on {r['adapter']['base']}" if r["adapter"] else "",
+            (f"{Path(r['adapter']['path']).name} on {r['adapter']['base']}" if r["adapter"] else "")
+            + (f" (DRY {r['dry_multiplier']})" if r["dry_multiplier"] is not None else ""),
         )
     console.print(table)
     console.print("* the configured model (FDA_LM__MODEL). Full hashes: --json.")
