@@ -44,17 +44,13 @@ from typing import Any
 
 from eval.gold import load_gold
 from experiments.scope_v2 import OUT, _gate_at, save_rows
-from experiments.scope_v3 import V3_PASSES, report, score_dev, score_pass
-from optimizers.scope import DATA, _jsonl, train_scope
+from experiments.scope_v3 import V3_PASSES, _norm, report, score_dev, score_pass
+from optimizers.scope import REAL_QUESTIONS, _jsonl, train_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTED = ROOT / "state" / "scope-real"  # the collectors' raw files (real-1.jsonl ...), not committed
-REAL = DATA / "scope" / "real-fastapi.jsonl"
+REAL = REAL_QUESTIONS
 MEASURE = (9, 7, 8)  # 9 decides; 7 and 8 were read in session 26
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def half(url: str) -> str:

@@ -50,11 +50,11 @@ from pathlib import Path
 from typing import Any
 
 from experiments.scope_v2 import OUT, _gate_at, save_rows
-from experiments.scope_v3 import score_dev, score_pass
-from experiments.scope_v4 import COLLECTED, REAL, _norm, _pairwise, build_real, score_real
-from optimizers.scope import DATA, Example, _jsonl, calibration_questions, train_scope
+from experiments.scope_v3 import _norm, score_dev, score_pass
+from experiments.scope_v4 import COLLECTED, REAL, _pairwise, build_real, score_real
+from optimizers.scope import REAL_CAP, Example, _jsonl, calibration_questions, train_scope
 
-REAL_2 = DATA / "scope" / "real-fastapi-2.jsonl"
+REAL_2 = REAL_CAP  # the cap v5 measured with, and `fda scope train` reads
 COLLECTORS_2 = ("real-4.jsonl", "real-5.jsonl")
 MEASURE = (10, 7, 8, 9)  # 10 decides; 7 to 9 were read before
 CONFIRM = (11,)  # the second rule's set

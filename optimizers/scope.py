@@ -11,16 +11,17 @@ Data (docs/trust.md):
   out_of_scope.
 Never trained on, to measure the gate: heldout-positives/-negatives.jsonl (written with the second pass, split
 from it by hash), the seventh, eighth and ninth passes (positives-N / negatives-N: each by a writer who saw no file
-here), and the real questions of data/scope/real-fastapi.jsonl (the FastAPI repository's own issues; their ``cal``
-half sets the threshold, their ``check`` half measures it). This is v4 (session 27, experiments/scope_v4.py): v2's
-recipe with the fourth and sixth passes trained on and the threshold cap read on real questions as well.
+here), the ``check`` half of the real questions of data/scope/real-fastapi.jsonl (the FastAPI repository's own
+issues; their ``cal`` half is trained on, in scope) and data/scope/real-fastapi-2.jsonl (more of them: the threshold's
+cap). This is v5 (session 27, experiments/scope_v4.py and scope_v5.py): v2's recipe with the fourth and sixth passes
+and real questions trained on, and the threshold cap read on real questions as well.
 
 Two models (session 19, v2): the MiniLM query vector with its largest cosine to k-means centroids of each class
 (programs/trust/scope.py), and a word uni/bigram model (programs/trust/lexical.py); each a logistic regression
 (L2, classes weighted to balance, Newton's method in numpy); the served p is the logistic of their mean logit.
 The threshold is the lower of two: at most ``max_oof`` of the user-style in-scope training rows declined when
 scored by models fit without them (out of fold), and at most ``max_over_refusal`` of gold v2 **dev-select**'s
-answerable rows pooled with the ``cal`` half of the real questions (236 real questions, so no single one sets it).
+answerable rows pooled with real-fastapi-2.jsonl (293 real questions, so no single one sets it).
 The sealed test split is never read.
 """
 
@@ -51,14 +52,14 @@ SECTION_QUESTIONS = DATA / "retriever" / "section-questions-v1" / "questions.jso
 POSITIVES = (DATA / "scope" / "positives.jsonl", DATA / "scope" / "positives-2.jsonl")
 HELDOUT_POSITIVES = DATA / "scope" / "heldout-positives.jsonl"  # never trained on: `fda scope eval --file`
 NEGATIVES = (DATA / "scope" / "negatives.jsonl", DATA / "scope" / "negatives-2.jsonl")
-# Trained on by the scope gate (v4, session 27; not by the harm gate, whose data is its own): the third pass (session
+# Trained on by the scope gate (v4 and v5, session 27; not by the harm gate, whose data is its own): the third pass (session
 # 15), the fourth (session 19), a fifth (session 19: questions naming FastAPI but asking for another task, other
 # frameworks in FastAPI's words, near misses, each against FastAPI questions worded alike) and the sixth (session 26).
 # The others are never trained on: they measure the gate (`fda scope heldout`), each written by another writer who
 # saw no file here, in the same 8 + 8 kinds: the seventh and eighth (session 26), the ninth to eleventh (session 27). v3
 # (these passes, the threshold cap on dev-select alone) was not adopted; v4 adds real questions to the cap
 # (experiments/scope_v3.py, experiments/scope_v4.py, docs/trust.md).
-TRAINED_PASSES = (3, 4, 5, 6)  # v4 (session 27); v2 trained on 3 and 5
+TRAINED_PASSES = (3, 4, 5, 6)  # v4 and v5 (session 27); v2 trained on 3 and 5
 MEASURE_PASSES = (7, 8, 9, 10, 11)
 REAL_QUESTIONS = DATA / "scope" / "real-fastapi.jsonl"  # real in-scope questions: `cal` half trained on (v5)
 REAL_CAP = DATA / "scope" / "real-fastapi-2.jsonl"  # more real ones: the threshold's cap (v5)
@@ -224,7 +225,8 @@ def train_scope(
     rows declined. ``passes``: the written passes trained on. ``calibration``: more real in-scope questions (never
     trained on) pooled with dev-select's answerable rows under the ``max_over_refusal`` cap, so one row does not set
     the threshold (experiments/scope_v4.py); default: data/scope/real-fastapi-2.jsonl (v5). ``extra``: more training
-    examples; ``real``: train on the real questions' ``cal`` half (v5; experiments/scope_v5.py). Save to ``out`` (and lexical.json beside it) when given."""
+    examples; ``real``: train on the real questions' ``cal`` half (v5; experiments/scope_v5.py). Save to ``out`` (and
+    lexical.json beside it) when given."""
     examples = training_examples(passes, real=real) + list(extra)
     texts = [e.text for e in examples]
     dev = load_gold("v2", "dev-select")

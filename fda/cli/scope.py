@@ -124,8 +124,8 @@ def heldout_cmd(
     show: Annotated[int, typer.Option(help="List this many wrong decisions per file.")] = 10,
 ) -> None:
     """The committed gate on the user-style questions it was never trained on: data/scope/heldout-*.jsonl (written
-    with positives-2 / negatives-2, split from them by hash), the written passes kept to measure it (*-7, -8,
-    -9.jsonl, each by a writer who saw no file here) and the ``check`` half of the real questions
+    with positives-2 / negatives-2, split from them by hash), the written passes kept to measure it (*-7 to
+    -11.jsonl, each by a writer who saw no file here) and the ``check`` half of the real questions
     (real-fastapi.jsonl): wrong decisions per kind."""
     from fda.console import console, fail
     from optimizers.scope import (
