@@ -61,6 +61,7 @@ class RunSpec:
     lm_model: str | None = None  # the model that answered (lm.model; None for retrieval-only runs)
     lm_frequency_penalty: float | None = None  # lm.frequency_penalty sent with the answer model's calls (None: not)
     lm_dry_multiplier: float | None = None  # lm.dry_multiplier, likewise (local models only)
+    lm_lenient_text: bool | None = None  # lm.lenient_text: local models' output grammar (None: runs before it existed)
     retrieval_doc_int8: bool | None = None  # dense index from int8 document vectors (retrieval.doc_int8 with onnx)
     workers: int = 4
     version_policy: str = "none"

@@ -178,6 +178,7 @@ def run_eval(
         lm_model=s.lm.model if program in NEEDS_LM else None,
         lm_frequency_penalty=s.lm.frequency_penalty if program in NEEDS_LM else None,
         lm_dry_multiplier=dry_multiplier(s.lm) if program in NEEDS_LM else None,
+        lm_lenient_text=s.lm.lenient_text if program in NEEDS_LM else None,
         retrieval_doc_int8=s.retrieval.onnx and s.retrieval.doc_int8,
         workers=workers or s.eval.workers,
         version_policy=versions,

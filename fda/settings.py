@@ -377,6 +377,12 @@ class LMSettings(_Section):
         "tokens (code, citation markers) stay free. 0.8 is its author's suggested strength. Sent with the main "
         "(answer) model's calls only; unset: not sent. Hosted providers do not take it and never get it.",
     )
+    lenient_text: bool = Field(
+        default=True,
+        description="Local models: the output grammar lets free-text fields hold raw newlines and bare double quotes "
+        "(fda/lm/grammar.py), which a strict JSON grammar masks: the 1.5B then wrote a code example on one line, or "
+        "stopped an answer at allow_methods=[\". Off: the server's own JSON-schema grammar, as before session 28.",
+    )
     seed: int | None = Field(
         default=None,
         description="Sampling seed sent with every call (matters with temperature > 0); `fda eval --lm-seed` sets it.",

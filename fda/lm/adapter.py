@@ -11,16 +11,22 @@ and typed on the first call. DSPy only sends a schema when LiteLLM's catalog say
 one, which it cannot know for a local model name: this adapter always sends it.
 
 ``adapter_for(lm)`` picks it for the embedded models; any other model keeps DSPy's default adapter.
-Parsing is JSONAdapter's (json_repair: code fences, raw newlines inside strings).
+The schema goes to the server as a GBNF grammar (``fda.lm.grammar``) whose free-text fields take raw newlines and
+bare double quotes, which a JSON grammar masks and the small models then mangle code around (one-line code, answers
+cut at ``["*"]``); a schema that grammar does not cover goes as the ``json_schema`` response format. Parsing is
+JSONAdapter's (json_repair: code fences, raw newlines inside strings), after ``grammar.split_fields`` for output
+that is not valid JSON because of a bare quote.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dspy
 from dspy.adapters.json_adapter import JSONAdapter, _get_structured_outputs_response_format
 
+from fda.lm.grammar import object_grammar, split_fields, unfence
 from fda.lm.registry import known_models
 
 
@@ -31,17 +37,41 @@ class SchemaJSONAdapter(JSONAdapter):
     in a list of citations until ``max_tokens`` (measured with the 0.5B), and the cut output cannot parse.
     """
 
-    def __init__(self, max_items: int = 4, **kwargs: Any) -> None:
+    def __init__(self, max_items: int = 4, lenient_text: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_items = max_items
+        self.lenient_text = lenient_text  # free-text fields take raw newlines and bare quotes (fda.lm.grammar)
 
     def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any) -> None:
-        if "response_format" in lm_kwargs:
+        if "response_format" in lm_kwargs or "grammar" in (lm_kwargs.get("extra_body") or {}):
+            return
+        schema = self.schema(signature)
+        grammar = object_grammar(schema) if self.lenient_text else None
+        if grammar is not None:
+            # the LM's own extra_body (llama.cpp sampler settings) is merged, not replaced: the call's kwargs
+            # override the LM's key by key, and extra_body is one key
+            lm_kwargs["extra_body"] = {
+                **(getattr(lm, "kwargs", {}).get("extra_body") or {}),
+                **(lm_kwargs.get("extra_body") or {}),
+                "grammar": grammar,
+            }
             return
         lm_kwargs["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "outputs", "schema": self.schema(signature), "strict": True},
+            "json_schema": {"name": "outputs", "schema": schema, "strict": True},
         }
+
+    def parse(self, signature: Any, completion: str) -> dict[str, Any]:
+        """JSONAdapter's parse; output that is not valid JSON only because a free-text field holds a bare quote
+        (which the grammar allows) is split by its keys first, so json_repair does not guess where it ends."""
+        if self.lenient_text:
+            try:
+                json.loads(unfence(completion), strict=False)
+            except ValueError:
+                fields = split_fields(completion, self.schema(signature))
+                if fields is not None:
+                    return super().parse(signature, json.dumps(fields))
+        return super().parse(signature, completion)
 
     def schema(self, signature: Any) -> dict[str, Any]:
         """The signature's output fields as a JSON schema, lists capped at ``max_items``."""
@@ -70,7 +100,9 @@ def is_embedded(lm: Any) -> bool:
 
 def adapter_for(lm: Any) -> dspy.Adapter | None:
     """The adapter an LM is best used with: schema-constrained JSON for embedded models, else DSPy's default."""
-    return SchemaJSONAdapter() if lm is not None and is_embedded(lm) else None
+    if lm is None or not is_embedded(lm):
+        return None
+    return SchemaJSONAdapter(lenient_text=bool(getattr(lm, "fda_lenient_text", True)))
 
 
 def scoped_adapter(lm: Any | None) -> dspy.Adapter | None:

@@ -106,7 +106,9 @@ def make_lm(
         dry = dry_multiplier(settings, spec)
         if dry is not None and role == "main":  # llama.cpp's own field, in the request body
             common["extra_body"] = {"dry_multiplier": dry}
-        return dspy.LM(f"openai/{spec.name}", api_base=server.api_base, api_key=LOCAL_API_KEY, **common)
+        lm = dspy.LM(f"openai/{spec.name}", api_base=server.api_base, api_key=LOCAL_API_KEY, **common)
+        lm.fda_lenient_text = settings.lenient_text  # read by fda.lm.adapter.adapter_for: the output grammar to send
+        return lm
 
     provider, _, model_id = name.partition("/")
     if not provider or not model_id:
