@@ -11,23 +11,30 @@ from contextlib import nullcontext
 from typing import Any
 
 import dspy
+import regex
 from dspy.streaming import StreamListener, StreamResponse
 
 from fda.lm.adapter import scoped_adapter
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
+# what closes the field: its quote, then the next key and its colon or the object's brace (fda/lm/grammar.py lets a
+# bare quote into the text, so a quote alone does not end it)
+_CLOSING = regex.compile(r'"[ \t\r\n]*(?:}|,[ \t\r\n]*"[A-Za-z_][A-Za-z0-9_]*"[ \t\r\n]*:)')
 
 
 class JsonStringText:
     """The text of a JSON string value fed in chunks: the listener hands over the answer field as the model wrote it
-    in the JSON adapter's output (``"To set a cookie ...\\n\\n```python ...",``: quotes, escapes and the comma after),
-    seen in session 21 as ``token`` events a client would show verbatim. Escapes split across chunks are held until
-    complete. Chunks that do not open with a quote (another adapter's plain text) pass through unchanged."""
+        in the JSON adapter's output (``"To set a cookie ...\\n\\n```python ...",``: quotes, escapes and the comma after),
+        seen in session 21 as ``token`` events a client would show verbatim. Escapes split across chunks are held until
+        complete. A quote is held until what follows it shows whether it closes the field (then the next key, or the
+    brace) or is a bare quote in the text (``allow_methods=["*"]``, which the output grammar allows). Chunks that do not
+    open with a quote (another adapter's plain text) pass through unchanged."""
 
     def __init__(self) -> None:
         self.mode = ""  # "" until the first visible character; then "json" or "plain"
         self.done = False  # the closing quote was seen: the rest is JSON syntax
         self.pending = ""  # an escape not complete yet ("\\", "\\u00")
+        self.held = ""  # a quote and what followed it, until it is known whether it closed the field
 
     def feed(self, chunk: str) -> str:
         if self.mode == "":
@@ -42,6 +49,15 @@ class JsonStringText:
         for ch in chunk:
             if self.done:
                 break
+            if self.held:
+                self.held += ch
+                if _CLOSING.fullmatch(self.held):
+                    self.done = True
+                elif not _CLOSING.fullmatch(self.held, partial=True):  # a bare quote: it and what followed are text
+                    held, self.held = self.held, ""
+                    out.append('"')
+                    out.append(self.feed(held[1:]) if held[1:] else "")
+                continue
             if self.pending:
                 self.pending += ch
                 if self.pending.startswith("\\u"):
@@ -57,7 +73,7 @@ class JsonStringText:
             elif ch == "\\":
                 self.pending = ch
             elif ch == '"':
-                self.done = True
+                self.held = ch
             else:
                 out.append(ch)
         return "".join(out)
