@@ -17,7 +17,9 @@ from collections.abc import Iterator
 import dspy
 import pytest
 
+from fda.lm.adapter import SchemaJSONAdapter
 from fda.lm.factory import make_lm
+from fda.lm.grammar import object_grammar, split_fields
 from fda.lm.jsonparse import loads_lenient
 from fda.lm.registry import get_spec
 from fda.lm.runtime import LocalRuntime
@@ -99,6 +101,44 @@ def test_json_schema_response_format_is_honoured(runtime: LocalRuntime) -> None:
         content = json.loads(resp.read())["choices"][0]["message"]["content"]
     parsed = loads_lenient(content)
     assert set(parsed) >= {"citations", "answer"} and all(isinstance(c, int) for c in parsed["citations"])
+
+
+def test_the_output_grammar_is_enforced_by_the_real_server(runtime: LocalRuntime) -> None:
+    """The llguidance grammar of fda/lm/grammar.py goes in the request body and binds the model: asked for one plain
+    word and no JSON, it still writes the object, which reads back field by field."""
+    server = runtime.server_for(get_spec(SMALL))
+    schema = SchemaJSONAdapter().schema(CitedAnswer)
+    body = {
+        "messages": [
+            {"role": "user", "content": "Reply with the single word hello. No JSON, no quotes, nothing else."}
+        ],
+        "max_tokens": 96,
+        "temperature": 0,
+        "grammar": object_grammar(schema),
+    }
+    req = urllib.request.Request(
+        server.api_base + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=300) as resp:
+        choice = json.loads(resp.read())["choices"][0]
+    fields = split_fields(choice["message"]["content"], schema)
+    if choice["finish_reason"] == "stop":  # a cut at max_tokens cannot close the object; a finished one must have
+        assert fields is not None and set(fields) == {"citations", "answer"}
+        assert all(isinstance(c, int) for c in fields["citations"])
+    assert choice["message"]["content"].lstrip().startswith(("{", "```"))
+
+
+def test_embedded_models_answer_typed_fields_through_the_grammar(lm: dspy.LM) -> None:
+    adapter = SchemaJSONAdapter()
+    with dspy.context(lm=lm, adapter=adapter):
+        pred = dspy.Predict(CitedAnswer)(
+            passages=PASSAGES, question='How do I allow every method? Show allow_methods=["*"] in a code block.'
+        )
+    assert "grammar" in lm.history[-1]["kwargs"]["extra_body"]
+    assert isinstance(pred.citations, list) and all(isinstance(c, int) for c in pred.citations)
+    assert isinstance(pred.answer, str) and pred.answer.strip()
 
 
 def test_models_serve_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
