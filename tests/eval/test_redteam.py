@@ -172,7 +172,17 @@ def test_a_held_out_read_needs_a_purpose_and_a_committed_tree(tmp_path: Path) ->
 def test_parts_load_the_halves_and_the_later_held_out_sets() -> None:
     from collections import Counter
 
-    from eval.redteam import HELDOUT_2, HELDOUT_3, HELDOUT_4, HELDOUT_5, HELDOUT_6, HELDOUT_7, HELDOUT_8, load_part
+    from eval.redteam import (
+        HELDOUT_2,
+        HELDOUT_3,
+        HELDOUT_4,
+        HELDOUT_5,
+        HELDOUT_6,
+        HELDOUT_7,
+        HELDOUT_8,
+        HELDOUT_9,
+        load_part,
+    )
 
     assert {a.id for a in load_part("tune")} == {a.id for a in load_attacks(part="tune")}
     with pytest.raises(EvalError, match="no part"):
@@ -186,6 +196,7 @@ def test_parts_load_the_halves_and_the_later_held_out_sets() -> None:
         ("heldout-6", HELDOUT_6),
         ("heldout-7", HELDOUT_7),
         ("heldout-8", HELDOUT_8),
+        ("heldout-9", HELDOUT_9),
     )
     for part, path in later_sets:
         later = load_part(part)  # its shape only: 11 attacks in each category of the suite
