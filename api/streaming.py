@@ -24,11 +24,11 @@ _CLOSING = regex.compile(r'"[ \t\r\n]*(?:}|,[ \t\r\n]*"[A-Za-z_][A-Za-z0-9_]*"[ 
 
 class JsonStringText:
     """The text of a JSON string value fed in chunks: the listener hands over the answer field as the model wrote it
-        in the JSON adapter's output (``"To set a cookie ...\\n\\n```python ...",``: quotes, escapes and the comma after),
-        seen in session 21 as ``token`` events a client would show verbatim. Escapes split across chunks are held until
-        complete. A quote is held until what follows it shows whether it closes the field (then the next key, or the
-    brace) or is a bare quote in the text (``allow_methods=["*"]``, which the output grammar allows). Chunks that do not
-    open with a quote (another adapter's plain text) pass through unchanged."""
+    in the JSON adapter's output (``"To set a cookie ...\\n\\n```python ...",``: quotes, escapes and the comma after),
+    seen in session 21 as ``token`` events a client would show verbatim. Escapes split across chunks are held until
+    complete. A quote is held until what follows it shows whether it closes the field (then the next key, or the
+    brace) or is a bare quote in the text (``allow_methods=["*"]``, which the output grammar allows). Chunks that do
+    not open with a quote (another adapter's plain text) pass through unchanged."""
 
     def __init__(self) -> None:
         self.mode = ""  # "" until the first visible character; then "json" or "plain"

@@ -11,7 +11,7 @@ and typed on the first call. DSPy only sends a schema when LiteLLM's catalog say
 one, which it cannot know for a local model name: this adapter always sends it.
 
 ``adapter_for(lm)`` picks it for the embedded models; any other model keeps DSPy's default adapter.
-The schema goes to the server as a GBNF grammar (``fda.lm.grammar``) whose free-text fields take raw newlines and
+The schema goes to the server as an llguidance (Lark) grammar (``fda.lm.grammar``) whose free-text fields take raw newlines and
 bare double quotes, which a JSON grammar masks and the small models then mangle code around (one-line code, answers
 cut at ``["*"]``); a schema that grammar does not cover goes as the ``json_schema`` response format. Parsing is
 JSONAdapter's (json_repair: code fences, raw newlines inside strings), after ``grammar.split_fields`` for output

@@ -72,8 +72,10 @@ def _value(node: dict[str, Any]) -> str | None:
         return _SCALAR[kind]
     if kind == "array":
         items = node.get("items") or {}
-        inner = "STRING" if items.get("type") == "string" and "enum" not in items else _value(items)
-        if inner is None or inner.startswith('"['):
+        if items.get("type") == "array":  # lists of lists: not covered
+            return None
+        inner = "STRING" if _is_text(items) else _value(items)
+        if inner is None:
             return None
         most = node.get("maxItems")
         if most == 0:
@@ -162,7 +164,7 @@ def split_fields(completion: str, schema: dict[str, Any]) -> dict[str, Any] | No
     end = len(text) - 1  # the closing brace
     found: list[tuple[int, int]] = []  # (where the key starts, where its value starts), last key first
     for name in reversed(names):
-        matches = [m for m in re.finditer(r'"' + re.escape(name) + r'"\s*:\s*', text[:end])]
+        matches = list(re.finditer(r'"' + re.escape(name) + r'"\s*:\s*', text[:end]))
         if not matches:
             return None
         m = matches[-1]
@@ -178,8 +180,7 @@ def split_fields(completion: str, schema: dict[str, Any]) -> dict[str, Any] | No
             if not raw.endswith(","):
                 return None
             raw = raw[:-1]
-        node = _resolve(props[name], defs)
-        if node.get("type") == "string" and "enum" not in node:
+        if _is_text(_resolve(props[name], defs)):  # as object_grammar wrote it: one lazy text lexeme
             value = _text_value(raw)
             if value is None:
                 return None
