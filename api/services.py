@@ -66,7 +66,7 @@ class Services:
         api = self.settings.api
         self.answer_cache = TTLCache(api.cache_size, api.cache_ttl_s)
         self.search_cache = TTLCache(api.cache_size, api.cache_ttl_s)
-        self.gate = LMGate(api.lm_concurrency, api.queue_size)
+        self.gate = LMGate(api.lm_concurrency, api.queue_size, on_busy=self._lm_busy)
         self.spool = Spool(self.spool_dir)
         if self.settings.tracing.enabled:
             from fda.lm.spans import LMSpans
@@ -102,6 +102,23 @@ class Services:
         """Serving: every component ok or degraded (answers with less, said so on /readyz)."""
         states = self.components().values()
         return bool(states) and all(v == "ok" or v.startswith("degraded") for v in states)
+
+    def add_build(self, build: Any) -> None:
+        """Register a background index build (/readyz, shutdown) and start it, paused at once if answers are
+        being made."""
+        self.builds.append(build)
+        self.closers.append(build.stop)
+        build.start()
+        build.yield_to(self.gate.pending > 0)
+
+    def _lm_busy(self, busy: bool) -> None:
+        """The LM gate's first request entered (True) or its last one left (False): background builds pause
+        meanwhile (index/retrieval/background.py ``yield_to``: nice alone let answers run past their budget)."""
+        for build in list(self.builds):
+            try:
+                build.yield_to(busy)
+            except Exception:  # never fail an answer over a build
+                log.exception("could not tell the %s build that answers are running", getattr(build, "name", "?"))
 
     def close(self) -> None:
         self.closing = True  # a background build finishing now starts no other (api/wiring.py)

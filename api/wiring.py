@@ -71,6 +71,8 @@ def colbert_build(settings: Settings, deferred: Deferred, services: Services) ->
         settings.state_dir / "logs" / "index-colbert.log",
         attach,
         expected_s=chunks * COLBERT_SECONDS_PER_CHUNK if chunks else None,
+        max_pause_s=settings.retrieval.build_yield_max_pause_s,
+        min_run_s=settings.retrieval.build_yield_min_run_s,
     )
 
 
@@ -154,6 +156,8 @@ def versions_build(settings: Settings, retriever: object, services: Services) ->
         meanwhile=f"docs versions {', '.join(missing)} are searched with bm25 instead of {' + '.join(backends)} "
         "meanwhile",
         fix=f"FDA_RETRIEVAL__NEURAL_VERSIONS=all fda index {' '.join(f'--backend {b}' for b in backends)}",
+        max_pause_s=settings.retrieval.build_yield_max_pause_s,
+        min_run_s=settings.retrieval.build_yield_min_run_s,
     )
 
 
@@ -167,9 +171,7 @@ def start_versions_build(settings: Settings, retriever: object, services: Servic
         build = versions_build(settings, retriever, services)
         if build is None:
             return
-        services.builds.append(build)
-        services.closers.append(build.stop)
-        build.start()
+        services.add_build(build)
     except Exception as err:  # an optimisation: say so and serve on
         log.warning("the older versions' index build did not start (they stay on bm25): %s", err)
 
@@ -327,9 +329,7 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
         services.closers.append(services.docs_tools.close)
     if deferred is not None and background:
         build = colbert_build(settings, deferred, services)  # its success starts the older versions' build
-        services.builds.append(build)
-        services.closers.append(build.stop)
-        build.start()
+        services.add_build(build)
     elif background:
         start_versions_build(settings, main, services)
     return services

@@ -8,6 +8,13 @@ whole. /readyz shows :meth:`BackgroundBuild.describe` meanwhile.
 
 The child is a separate process, not a thread: its peak memory (~3 GB) goes back to the system when it
 ends, a crash in colbert-ai cannot take the service down, and ``nice`` keeps it behind the requests.
+
+``nice`` alone is not enough on two cores: the LM's two decoding threads meet at a barrier for every layer, so
+each time the scheduler gives a core to the build for a slice, the other LM thread waits too, and answers made
+during a build ran past their budget (ops/bench/answers_during_build.py, docs/benchmarks.md). So the service
+also tells the build when answers are being made (:meth:`BackgroundBuild.yield_to`, from the LM gate) and the
+child's process group is stopped (SIGSTOP) until none is (SIGCONT). No build starves under steady traffic: a
+pause lasts at most ``max_pause_s``, after which the build runs ``min_run_s`` before it can be paused again.
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ class BackgroundBuild:
         meanwhile: str = "answers use the other signals meanwhile",
         fix: str | None = None,
         poll_s: float = 1.0,
+        max_pause_s: float = 120.0,
+        min_run_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
@@ -68,7 +77,15 @@ class BackgroundBuild:
         self.meanwhile = meanwhile  # what the service does without the index, for /readyz
         self.fix = fix or f"fda index --backend {name}"  # the command that builds it by hand
         self.poll_s = poll_s
+        self.max_pause_s = max_pause_s  # 0: never paused (nice only)
+        self.min_run_s = min_run_s
         self._clock = clock
+        self.pauses = 0  # how many times answers paused it
+        self._busy = False  # answers are being made (yield_to)
+        self._paused_since: float | None = None
+        self._paused_total = 0.0
+        self._no_pause_until = 0.0  # after a pause that reached max_pause_s
+        self._lock = threading.Lock()
         self.state = "pending"
         self.error = ""
         self.returncode: int | None = None
@@ -105,6 +122,55 @@ class BackgroundBuild:
         log.info("building the %s index in the background (pid %d, log %s)", self.name, self._proc.pid, self.log_path)
         self._watcher = threading.Thread(target=self._watch, name=f"build-{self.name}", daemon=True)
         self._watcher.start()
+        with self._lock:  # answers already running when it starts
+            self._apply(self._clock())
+
+    def yield_to(self, busy: bool) -> None:
+        """Answers are being made (``busy``) or none is: the child is paused while they are, within
+        ``max_pause_s`` at a time. Safe from any thread, before, during and after the build."""
+        with self._lock:
+            self._busy = busy
+            self._apply(self._clock())
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_since is not None
+
+    def paused_s(self) -> float:
+        """Seconds the child has spent paused so far."""
+        current = self._clock() - self._paused_since if self._paused_since is not None else 0.0
+        return self._paused_total + current
+
+    def _apply(self, now: float) -> None:
+        """Pause or resume the child for the current state (hold ``_lock``)."""
+        proc = self._proc
+        running = self.state == "building" and proc is not None and proc.poll() is None
+        if self._paused_since is not None:
+            overran = now - self._paused_since >= self.max_pause_s
+            if running and self._busy and not overran:
+                return
+            if running and self._busy:  # steady traffic: let the build move before the next pause
+                self._no_pause_until = now + self.min_run_s
+                log.info(
+                    "resuming the %s build for %.0f s after a %.0f s pause",
+                    self.name,
+                    self.min_run_s,
+                    now - self._paused_since,
+                )
+            self._resume(now)
+        elif running and self._busy and self.max_pause_s > 0 and now >= self._no_pause_until:
+            assert proc is not None
+            _signal_group(proc, signal.SIGSTOP)
+            self._paused_since = now
+            self.pauses += 1
+
+    def _resume(self, now: float) -> None:
+        if self._paused_since is None:
+            return
+        if self._proc is not None:
+            _signal_group(self._proc, signal.SIGCONT)
+        self._paused_total += now - self._paused_since
+        self._paused_since = None
 
     def _watch(self) -> None:
         assert self._proc is not None
@@ -112,9 +178,13 @@ class BackgroundBuild:
             code = self._proc.poll()
             if code is not None:
                 break
+            with self._lock:  # a pause that reached max_pause_s ends here, and the next one starts here
+                self._apply(self._clock())
             self._stopping.wait(self.poll_s)
         else:
             return
+        with self._lock:  # killed from outside while paused: no pause outlives the child
+            self._resume(self._clock())
         self.returncode = code
         self._ended_at = self._clock()
         if self._stopping.is_set():  # the service is shutting down: attach nothing
@@ -143,6 +213,10 @@ class BackgroundBuild:
         end = self._ended_at if self._ended_at is not None else self._clock()
         return end - self._started_at
 
+    def running_s(self) -> float:
+        """Seconds the child has been working: elapsed less paused."""
+        return max(0.0, self.elapsed_s() - self.paused_s())
+
     def wait(self, timeout_s: float | None = None) -> bool:
         """True once the build has finished (done or failed) within ``timeout_s``."""
         if self._watcher is not None:
@@ -154,6 +228,9 @@ class BackgroundBuild:
         builds it again."""
         self._stopping.set()
         proc = self._proc
+        with self._lock:  # a stopped child would not act on SIGTERM
+            self._busy = False
+            self._resume(self._clock())
         if proc is not None and proc.poll() is None:
             _signal_group(proc, signal.SIGTERM)
             try:
@@ -177,10 +254,14 @@ class BackgroundBuild:
             "elapsed_s": round(self.elapsed_s(), 1),
             "log": str(self.log_path),
         }
+        if self.pauses:
+            out["paused"] = self.paused
+            out["paused_s"] = round(self.paused_s(), 1)
+            out["pauses"] = self.pauses
         if self.expected_s is not None:
             out["expected_s"] = round(self.expected_s)
             if self.state == "building":
-                out["progress_estimate"] = round(min(0.99, self.elapsed_s() / max(self.expected_s, 1.0)), 2)
+                out["progress_estimate"] = round(min(0.99, self.running_s() / max(self.expected_s, 1.0)), 2)
         if self.error:
             out["error"] = self.error
         return out
@@ -193,8 +274,10 @@ class BackgroundBuild:
             return f"degraded: the {self.name} build failed ({self.error}); run `{self.fix}`"
         eta = ""
         if self.expected_s is not None and self.state == "building":
-            left = max(0.0, self.expected_s - self.elapsed_s())
+            left = max(0.0, self.expected_s - self.running_s())
             eta = f", about {left / 60:.0f} min left" if left >= 60 else ", finishing"
+        if self.paused:
+            eta += ", paused while an answer is made"
         return (
             f"degraded: {self.name} index building in the background ({self.elapsed_s():.0f} s{eta}); {self.meanwhile}"
         )

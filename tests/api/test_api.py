@@ -385,3 +385,69 @@ def test_probes_and_scrapes_are_not_traced(settings: Settings, tmp_path: Path) -
         c.post("/v1/ask", json={"question": "How do I enable CORS?"})
     names = {_json.loads(line)["name"] for line in settings.traces_file.read_text().splitlines()}
     assert "ask" in names and not any(n.startswith(("GET /readyz", "GET /healthz", "GET /metrics")) for n in names)
+
+
+class YieldingBuild:
+    """Records what the service tells a background build (index/retrieval/background.py ``yield_to``)."""
+
+    name = "older versions"
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+        self.started = self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def yield_to(self, busy: bool) -> None:
+        self.calls.append(busy)
+
+    def summary(self) -> str:
+        return "degraded: building"
+
+    def describe(self) -> dict[str, object]:
+        return {"index": self.name, "state": "building"}
+
+
+def test_a_background_build_steps_aside_while_an_answer_is_made(client: TestClient) -> None:
+    """The LM gate's first request pauses the builds and its last one resumes them, for /v1/ask, the stream and
+    a failing answer alike; a cached answer touches nothing. A build added while answers run starts paused."""
+    services = services_of(client)
+    build = YieldingBuild()
+    services.add_build(build)
+    assert build.started and build.calls == [False]  # nothing running at start
+    program = services.programs["rag"]
+    seen: list[list[bool]] = []
+    original = type(program).__call__
+
+    def spy(self: object, question: str, version: str | None = None) -> object:
+        seen.append(list(build.calls))  # what the build had been told when the LM work began
+        return original(self, question, version)  # type: ignore[arg-type]
+
+    type(program).__call__ = spy  # type: ignore[method-assign]
+    try:
+        assert client.post("/v1/ask", json={"question": "How do I enable CORS?"}).status_code == 200
+        assert seen[-1][-1] is True and build.calls[-1] is False
+        n = len(build.calls)
+        assert client.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()["cached"] is True
+        assert len(build.calls) == n  # the cache answered: no LM, no pause
+        program.raise_error = IndexMissingError("no bm25 index for 0.141.1")  # type: ignore[attr-defined]
+        assert client.post("/v1/ask", json={"question": "How do I add a header?"}).status_code == 503
+        assert build.calls[-2:] == [True, False]  # resumed after a failure too
+        program.raise_error = None  # type: ignore[attr-defined]
+        stream = client.post("/v1/ask/stream", json={"question": "How do I set a cookie?"})
+        assert _sse(stream.text)[-1][0] == "final" and build.calls[-2:] == [True, False]
+    finally:
+        type(program).__call__ = original  # type: ignore[method-assign]
+        program.raise_error = None  # type: ignore[attr-defined]
+    late = YieldingBuild()
+    services.gate.pending += 1  # as if an answer were running
+    try:
+        services.add_build(late)
+    finally:
+        services.gate.pending -= 1
+    assert late.calls == [True]
+    assert build.stop in services.closers and late.stop in services.closers  # ended with the service

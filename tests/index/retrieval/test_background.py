@@ -136,3 +136,116 @@ def test_a_build_that_finishes_exits_cleanly_while_watching_its_parent() -> None
     assert child.wait(30) == 0, child.stderr.read().decode() if child.stderr else ""
     assert child.stdin is not None
     child.stdin.close()
+
+
+def _stopped(pid: int) -> bool:
+    """The process is stopped (SIGSTOP): state T in /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ")[1][0] == "T"
+
+
+def _until(check: object, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _with_grandchild(tmp_path: Path, **kw: object) -> tuple[BackgroundBuild, int, int]:
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys, time; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
+    build = _build(tmp_path, code, niceness=0, **kw)
+    build.start()
+    assert _until(lambda: pid_file.exists() and pid_file.read_text())
+    assert build._proc is not None
+    return build, build._proc.pid, int(pid_file.read_text())
+
+
+def test_answers_pause_the_whole_process_group_and_then_resume_it(tmp_path: Path) -> None:
+    """yield_to(True) stops the build and its helpers (SIGSTOP to the group), yield_to(False) continues them."""
+    build, child, grandchild = _with_grandchild(tmp_path)
+    try:
+        assert not _stopped(child)
+        build.yield_to(True)
+        assert build.paused and _until(lambda: _stopped(child) and _stopped(grandchild))
+        assert "paused while an answer is made" in build.summary()
+        time.sleep(0.1)
+        build.yield_to(False)
+        assert not build.paused and _until(lambda: not _stopped(child) and not _stopped(grandchild))
+        info = build.describe()
+        assert info["pauses"] == 1 and info["paused"] is False and info["paused_s"] >= 0.1
+        assert build.state == "building"
+    finally:
+        build.stop(grace_s=5)
+
+
+def test_a_build_stopped_while_paused_still_ends(tmp_path: Path) -> None:
+    """A stopped process does not act on SIGTERM until continued: stop() continues it first."""
+    build, child, grandchild = _with_grandchild(tmp_path)
+    build.yield_to(True)
+    assert _until(lambda: _stopped(child))
+    t0 = time.monotonic()
+    build.stop(grace_s=5)
+    assert time.monotonic() - t0 < 4  # ended by SIGTERM, not by the SIGKILL after the grace period
+    assert _until(lambda: not _alive(child) and not _alive(grandchild))
+    assert not build.paused and build.state == "failed" and "stopped" in build.error
+
+
+def test_a_pause_is_bounded_so_steady_traffic_never_starves_the_build(tmp_path: Path) -> None:
+    """After max_pause_s the build runs min_run_s, then (answers still running) is paused again; the progress
+    estimate counts only the time it ran."""
+    now = [1000.0]
+    build = _build(
+        tmp_path, "import time; time.sleep(60)", expected_s=600, clock=lambda: now[0], max_pause_s=100, min_run_s=30
+    )
+    build.start()
+    try:
+        now[0] += 60  # ran 60 s
+        build.yield_to(True)
+        assert build.paused
+        now[0] += 100  # the longest pause: the watcher resumes it
+        assert _until(lambda: not build.paused)
+        assert build.describe()["progress_estimate"] == 0.1  # 60 of 600 s worked; 160 s elapsed
+        now[0] += 29
+        time.sleep(0.2)  # several watcher polls inside min_run_s: still running
+        assert not build.paused
+        now[0] += 2
+        assert _until(lambda: build.paused)  # answers still running: paused again by the watcher
+        assert build.pauses == 2
+        build.yield_to(False)
+        assert not build.paused and build.paused_s() == 100
+    finally:
+        build.stop(grace_s=5)
+
+
+def test_max_pause_zero_never_pauses(tmp_path: Path) -> None:
+    build, child, _ = _with_grandchild(tmp_path, max_pause_s=0)
+    try:
+        build.yield_to(True)
+        time.sleep(0.2)
+        assert not build.paused and not _stopped(child) and build.pauses == 0
+        assert "paused" not in build.describe()
+    finally:
+        build.stop(grace_s=5)
+
+
+def test_a_build_started_while_answers_run_and_a_finished_one_are_left_alone(tmp_path: Path) -> None:
+    """yield_to before start() takes effect at start; after the build has ended it does nothing."""
+    build, _, _ = _with_grandchild(tmp_path)
+    build.stop(grace_s=5)
+    build.yield_to(True)
+    assert not build.paused and build.pauses == 0
+    early = _build(tmp_path / "early", "import time; time.sleep(60)", niceness=0)
+    early.yield_to(True)
+    assert not early.paused  # nothing to pause yet
+    early.start()
+    try:
+        assert early.paused and early._proc is not None and _until(lambda: _stopped(early._proc.pid))  # type: ignore[union-attr]
+    finally:
+        early.stop(grace_s=5)
