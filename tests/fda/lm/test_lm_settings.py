@@ -67,8 +67,14 @@ def test_out_of_range_values_refused(field: str, value: float) -> None:
 
 
 def test_fast_preset_picks_the_small_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapted 0.5B (r8d): a model `fda models fetch --all` assembles, with its adapter committed."""
+    from fda.lm.registry import check_adapter, get_spec
+
     monkeypatch.setenv("FDA_PRESET", "fast")
-    assert get_settings().lm.model == "local:qwen2.5-coder-0.5b"
+    model = get_settings().lm.model
+    assert model == "local:qwen2.5-coder-0.5b-fda-distil2"
+    spec = get_spec(model)
+    assert spec.base == "qwen2.5-coder-0.5b" and check_adapter(spec) is not None  # committed, hash checked
     get_settings.cache_clear()
     monkeypatch.setenv("FDA_LM__MODEL", "openai/gpt-4o-mini")
     assert get_settings().lm.model == "openai/gpt-4o-mini"
