@@ -41,7 +41,7 @@ DENSE_SECONDS_PER_CHUNK = 0.015  # 44 s for the latest version's 2,895 chunks wi
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    """``sig`` to the child's process group (its own session: colbert-ai's helpers too)."""
+    """``sig`` to the child's process group (its own: colbert-ai's helpers too)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
 
@@ -112,7 +112,11 @@ class BackgroundBuild:
                     # even by SIGKILL, so no orphaned build keeps the CPU busy
                     stdin=subprocess.PIPE,
                     env=self.env,
-                    start_new_session=True,  # Ctrl+C on `make run` stops the service, which stops the build
+                    # a process group of its own: Ctrl+C on `make run` stops the service, which stops the build
+                    # (not the terminal's SIGINT straight to the child), and stop() signals the whole group. In the
+                    # service's session, not a new one: if the service is killed outright while the build is
+                    # paused, the kernel sends the orphaned group SIGHUP and SIGCONT, so no stopped build is left
+                    process_group=0,
                 )
             except OSError as err:
                 self._fail(f"could not start {self.command[0]}: {err}")

@@ -249,3 +249,24 @@ def test_a_build_started_while_answers_run_and_a_finished_one_are_left_alone(tmp
         assert early.paused and early._proc is not None and _until(lambda: _stopped(early._proc.pid))  # type: ignore[union-attr]
     finally:
         early.stop(grace_s=5)
+
+
+def test_a_paused_build_does_not_outlive_a_service_killed_outright(tmp_path: Path) -> None:
+    """The service SIGKILLed while the build is paused: a stopped child cannot notice its parent is gone, so the
+    build runs in its own process group of the service's session, which the kernel then sends SIGHUP and SIGCONT
+    (an orphaned group with a stopped member); in a session of its own it would stay stopped for ever."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from index.retrieval.background import BackgroundBuild\n"
+        f"b = BackgroundBuild('x', [sys.executable, '-c', 'import time; time.sleep(60)'], Path({str(tmp_path / 'b.log')!r}),"
+        " lambda: None, niceness=0)\n"
+        "b.start(); b.yield_to(True); print(b._proc.pid, flush=True); time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert _until(lambda: _stopped(child))
+    parent.kill()
+    parent.wait(10)
+    assert _until(lambda: not _alive(child), timeout_s=10)
