@@ -77,7 +77,7 @@ def test_a_command_that_cannot_start_fails_cleanly(tmp_path: Path) -> None:
 
 
 def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
-    """colbert-ai's helpers die with the build: the child runs in its own session and stop() signals the group."""
+    """colbert-ai's helpers die with the build: the child runs in its own process group and stop() signals the group."""
     pid_file = tmp_path / "grandchild.pid"
     code = (
         "import subprocess, sys, time; "
