@@ -12,7 +12,8 @@
    after the sentence they support, not lumped at the end). Nothing supports it: removed (``mode="mark"``
    keeps it, flagged).
 3. **APIs**: identifiers in code and in backticks must appear in the shown passages or in the docs' API
-   vocabulary (programs/trust/vocabulary.py); a sentence or code block presenting a made-up API goes.
+   vocabulary (programs/trust/vocabulary.py); a sentence or code block presenting a made-up API goes. So does a
+   code block in a language the docs' code never uses (```nasm, ```csharp: it cannot come from them).
 4. **Links**: a URL in the prose must be one the shown passages hold (or a loopback address); any other is
    removed, in every mode, like markup: an answer cannot send the user to a site its sources do not name,
    whoever asked for it (the question, a pasted text, a passage). URLs inside code blocks are the user's
@@ -360,6 +361,9 @@ def verify_answer(
                 continue
             seen_code.add(key)
             bad = unknown_in_code(segment, vocab, everything) if vocab is not None else []
+            foreign = vocab.foreign_language(segment) if vocab is not None else None
+            if foreign is not None:  # not from the docs, whatever names it uses
+                bad = [f"code in {foreign}", *bad]
             if bad:
                 unknown.extend(bad)
                 counts["code_removed"] += 1

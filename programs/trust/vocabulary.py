@@ -33,6 +33,37 @@ OBJECTS = {
 }  # fmt: skip
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _INLINE = re.compile(r"`([^`\n]{1,200})`")
+_OPENING = re.compile(r"```+\s*([^\s`{]*)[^\n]*\n(?:.*?)(?:```|\Z)", re.DOTALL)  # a code block: its info string
+# Programming languages by the names a code fence gives them, aliases folded. A block tagged with one of these
+# that the docs never use (the docs' code is Python, shell, JSON, TOML, Dockerfile, a little JavaScript...) is
+# not from the docs; an info string that names no language (``` alone, ```import, a citation marker) says nothing.
+LANGUAGES = {
+    "python": "python", "py": "python", "python3": "python", "pycon": "python",
+    "bash": "shell", "sh": "shell", "shell": "shell", "zsh": "shell", "console": "shell", "shell-session": "shell",
+    "powershell": "powershell", "ps1": "powershell", "pwsh": "powershell", "bat": "batch", "cmd": "batch",
+    "batch": "batch", "c": "c", "h": "c", "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp",
+    "csharp": "csharp", "cs": "csharp", "c#": "csharp", "java": "java", "kotlin": "kotlin", "kt": "kotlin",
+    "scala": "scala", "go": "go", "golang": "go", "rust": "rust", "rs": "rust", "swift": "swift",
+    "objective-c": "objc", "objc": "objc", "ruby": "ruby", "rb": "ruby", "php": "php", "perl": "perl", "pl": "perl",
+    "lua": "lua", "r": "r", "julia": "julia", "haskell": "haskell", "hs": "haskell", "elixir": "elixir",
+    "erlang": "erlang", "clojure": "clojure", "dart": "dart", "fortran": "fortran", "cobol": "cobol",
+    "pascal": "pascal", "delphi": "pascal", "vb": "vb", "vbnet": "vb", "vba": "vb", "vbscript": "vb",
+    "asm": "assembly", "assembly": "assembly", "nasm": "assembly", "masm": "assembly", "x86asm": "assembly",
+    "armasm": "assembly", "gas": "assembly", "wasm": "wasm", "solidity": "solidity", "sol": "solidity",
+    "javascript": "javascript", "js": "javascript", "jsx": "javascript", "node": "javascript",
+    "typescript": "typescript", "ts": "typescript", "tsx": "typescript", "sql": "sql", "html": "html",
+    "css": "css", "json": "json", "yaml": "yaml", "yml": "yaml", "toml": "toml", "dockerfile": "dockerfile",
+    "docker": "dockerfile", "jinja": "jinja", "jinja2": "jinja", "ini": "ini", "xml": "xml",
+}  # fmt: skip
+
+
+def fence_language(block: str) -> str | None:
+    """The language a code block's fence names (aliases folded: ``py`` is python, ``nasm`` assembly), or None
+    when its info string names none of ``LANGUAGES``."""
+    m = re.match(r"\s*```+\s*([^\s`{]*)", block)
+    return LANGUAGES.get(m.group(1).lower()) if m else None
+
+
 _IMPORT_FROM = re.compile(r"\bfrom\s+(?:fastapi|starlette)(?:\.\w+)*\s+import\s+\(?([\w\s,]+?)\)?(?:\n\S|$|\n\n)")
 
 
@@ -108,9 +139,14 @@ class ApiVocabulary:
     words: set[str] = field(default_factory=set)  # every word of the docs, prose included (lower-cased)
     exports: set[str] = field(default_factory=set)  # names the docs import from fastapi / starlette
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # object -> names read off it
+    languages: set[str] = field(default_factory=set)  # the languages the docs' code blocks name (LANGUAGES)
 
     def add(self, text: str) -> None:
         self.words.update(w.lower() for w in IDENT.findall(text))
+        for m in _OPENING.finditer(text):
+            language = fence_language(m.group(0))
+            if language is not None:
+                self.languages.add(language)
         for code in code_parts(text):
             self.names.update(IDENT.findall(code))
             self.attributes.update(_ATTR.findall(code))
@@ -152,6 +188,14 @@ class ApiVocabulary:
         """Do the docs' code read ``name`` off ``obj`` (``app.include_router``, ``request.state``)? An app, a
         router, a request and a response count as one object whatever the docs name them (``OBJECTS``)."""
         return name in self.members.get(OBJECTS.get(obj, obj), ())
+
+    def foreign_language(self, block: str) -> str | None:
+        """The language of a code block when it is one the docs' code never uses (an answer's ```nasm block
+        cannot come from them), else None. Python, shell and JSON always count as the docs' own."""
+        language = fence_language(block)
+        if language is None or language in self.languages or language in {"python", "shell", "json"}:
+            return None
+        return language
 
     def mentions(self, word: str) -> bool:
         """Is ``word`` anywhere in the docs, prose included (case-insensitive)?"""

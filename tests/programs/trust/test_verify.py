@@ -64,6 +64,30 @@ def test_a_method_is_judged_on_its_object() -> None:
     assert real in out.text and out.code_removed == 0
 
 
+def test_code_in_a_language_the_docs_never_use_is_removed() -> None:
+    """A ```nasm or ```csharp block cannot come from docs whose code is Python, shell, JSON and YAML (a
+    vocabulary learns the languages from the docs' fences); blocks in the docs' languages, untagged blocks and
+    info strings that name no language are judged as before."""
+    vocab = ApiVocabulary.from_texts([*DOCS, "```yaml\nservices: {}\n```", "```console\n$ fastapi dev\n```"])
+    assert {"python", "yaml", "shell"} <= vocab.languages
+    prose = "Add CORSMiddleware with allow_origins [1]."
+    for block, language in (("```nasm\nmov eax, 1\nint 0x80\n```", "assembly"), ("```c#\nvar x = 1;\n```", "csharp")):
+        out = verify_answer(f"{prose}\n\n{block}", SHOWN, vocab)
+        assert out.text == prose and out.code_removed == 1 and out.unknown_apis == (f"code in {language}",)
+        marked = verify_answer(f"{prose}\n\n{block}", SHOWN, vocab, mode="mark")
+        assert f"# not in the docs: code in {language}" in marked.text
+    for block in (
+        "```yaml\nservices:\n  api: {}\n```",
+        "```bash\npip install fastapi\n```",
+        "```\nmov eax, 1\n```",
+        "```import os\n```",
+        "```text\nhello\n```",
+    ):
+        out = verify_answer(f"{prose}\n\n{block}", SHOWN, vocab)
+        assert block in out.text and out.code_removed == 0, block
+    assert verify_answer(f"{prose}\n\n```nasm\nmov eax, 1\n```", SHOWN).code_removed == 0  # no vocabulary: no check
+
+
 def test_code_the_docs_show_is_kept() -> None:
     code = "```python\napp.add_middleware(CORSMiddleware, allow_origins=['*'])\n```"
     out = verify_answer(f"Add CORSMiddleware with allow_origins [1].\n\n{code}", SHOWN, VOCAB)

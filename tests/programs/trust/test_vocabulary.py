@@ -41,3 +41,18 @@ def test_vocabulary_knows_what_is_read_off_each_object() -> None:
     assert vocab.knows_member("request", "state") and vocab.knows_member("req", "state")
     assert not vocab.knows_member("router", "add_middleware")  # shown on the app, not on a router
     assert not vocab.knows_member("app", "state")  # shown on the request only
+
+
+def test_code_languages_are_read_off_the_fences_with_aliases_folded() -> None:
+    from programs.trust.vocabulary import fence_language
+
+    assert (
+        fence_language("```py\nx = 1\n```") == "python" and fence_language("```Python3 hl_lines='2'\n```") == "python"
+    )
+    assert fence_language("```console\n$ pip\n```") == "shell" and fence_language("```NASM\nmov\n```") == "assembly"
+    assert fence_language("```{.python}\n```") is None  # an attribute list, no language word
+    assert fence_language("```\nx\n```") is None and fence_language("```import os\n```") is None
+    vocab = ApiVocabulary.from_texts(["Run it:\n\n```console\n$ fastapi dev\n```\n\nand\n```py\nimport fastapi\n```"])
+    assert vocab.languages == {"shell", "python"}
+    assert vocab.foreign_language("```rust\nfn main() {}\n```") == "rust"
+    assert vocab.foreign_language("```json\n{}\n```") is None  # python, shell and json always count as the docs' own
