@@ -327,6 +327,10 @@ def wire(settings: Settings, *, build_missing: bool = True) -> Services:
     services.code_repairer = code_repairer(settings, services.code_checker, lm)
     if services.docs_tools is not None:
         services.closers.append(services.docs_tools.close)
+    if lm is not None and settings.lm.prime_cache:  # before the builds start: they would slow it down
+        from fda.lm.prime import prime_in_background
+
+        prime_in_background(programs.get(settings.api.default_program), lm)
     if deferred is not None and background:
         build = colbert_build(settings, deferred, services)  # its success starts the older versions' build
         services.add_build(build)

@@ -421,6 +421,12 @@ class LMSettings(_Section):
     )
     threads: int = Field(default=2, ge=1, le=256, description="Local models: CPU threads for llama.cpp.")
     parallel: int = Field(default=1, ge=1, le=16, description="Local models: requests served concurrently.")
+    prime_cache: bool = Field(
+        default=True,
+        description="Local models: `fda serve` sends the answer step's fixed instructions once at start-up (one "
+        "token out, in the background) so the first question finds them in llama.cpp's prompt cache instead of "
+        "reading them (fda/lm/prime.py).",
+    )
     speculative: Literal["none", "draft", "ngram"] = Field(
         default="none",
         description="Local models: speculative decoding in llama.cpp. 'draft': `draft_model` proposes tokens the "

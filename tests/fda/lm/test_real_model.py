@@ -168,3 +168,35 @@ def test_models_serve_runs_in_the_foreground_and_stops_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_priming_puts_the_answer_steps_instructions_in_the_prompt_cache(runtime: LocalRuntime, lm: dspy.LM) -> None:
+    """fda/lm/prime.py against the real server: after the start-up request, the first real answer prompt reads
+    only what follows the instructions; without it, it reads them all (llama.cpp's ``timings.prompt_n``)."""
+    import httpx
+
+    from fda.lm.prime import prefix_messages, prime
+    from programs.cited_rag import CitedAnswer as ServedAnswer
+
+    predictor = dspy.Predict(ServedAnswer)
+    real = SchemaJSONAdapter().format(
+        predictor.signature, [], {"question": "How do I enable CORS?", "sources": PASSAGES}
+    )
+
+    def ask() -> dict[str, int]:
+        body = {"model": SMALL.removeprefix("local:"), "messages": real, "max_tokens": 1, "cache_prompt": True}
+        resp = httpx.post(str(lm.kwargs["api_base"]) + "/chat/completions", json=body, timeout=300)
+        resp.raise_for_status()
+        out = resp.json()
+        assert "timings" in out, f"llama.cpp no longer reports timings: {sorted(out)}"
+        return {"read": out["timings"]["prompt_n"], "total": out["usage"]["prompt_tokens"]}
+
+    unrelated = [{"role": "user", "content": "Name a colour."}]
+    prime(lm, unrelated)  # the slot now holds something else: the real prompt is read whole
+    cold = ask()
+    assert cold["read"] >= cold["total"] - 8
+    primed = prime(lm, prefix_messages(predictor, lm))
+    assert primed["prompt_tokens"] > 300  # the instructions: the bulk of the prompt
+    warm = ask()
+    assert warm["total"] == cold["total"]
+    assert warm["read"] <= cold["total"] - primed["prompt_tokens"] + 16  # the shared prefix came from the cache
