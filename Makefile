@@ -20,7 +20,7 @@ export OMP_NUM_THREADS ?= 1
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/state/torch_extensions
 export DSPY_CACHEDIR ?= $(CURDIR)/state/dspy_cache
 
-.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate research models ui chromium image image-test mlflow-ui load prometheus prometheus-bin
+.PHONY: help setup run ingest stats test test-fast test-slow lint format bench gold clean index warm eval eval-gate research models ui chromium image image-test mlflow-ui load garak prometheus prometheus-bin
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ format: setup  ## Apply ruff fixes and formatting
 
 bench: setup  ## Benchmarks (tables; results go in docs/benchmarks.md)
 	$(FDA) bench ingest --repeat 3
+
+garak: setup  ## garak (LLM vulnerability scanner, its own env in state/garak-venv) against a running service: make garak URL=http://127.0.0.1:8000
+	ops/garak/scan.sh $(or $(URL),http://127.0.0.1:8000)
 
 load: index models  ## Load test + 5-min soak of the HTTP service on loopback (starts and stops `fda serve`)
 	$(FDA) bench load
