@@ -10,6 +10,7 @@ about the build before and after, then stops the service (the unfinished build l
     python -m ops.bench.answers_during_build --label yield --out eval/results/bench/build-yield
     FDA_RETRIEVAL__BUILD_YIELD_MAX_PAUSE_S=0 python -m ops.bench.answers_during_build --label no-yield ...
     python -m ops.bench.answers_during_build --label idle --no-build ...   # the same questions, nothing building
+    FDA_LM__PRIME_CACHE=false python -m ops.bench.answers_during_build --no-build --first-after-s 15 --label ...
 
 The DSPy response cache is off (``FDA_LM__CACHE=false``) so every answer calls the LM. Other ``FDA_*``
 variables in the environment reach the service unchanged.
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 ready = _readyz(client)
             ready_s = time.monotonic() - t_start
             log.info("ready after %.0f s; builds: %s", ready_s, _builds(ready))
+            time.sleep(args.first_after_s)  # a newcomer reading the start-up lines and typing a question
             for i, question in enumerate(QUESTIONS[: args.questions]):
                 before = _builds(_readyz(client))
                 t0 = time.monotonic()
@@ -164,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", default="dense", help="The index whose older versions are dropped (rebuilt).")
     parser.add_argument("--no-build", action="store_true", help="Nothing builds: the idle baseline.")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS), choices=range(1, len(QUESTIONS) + 1))
+    parser.add_argument("--first-after-s", type=float, default=0.0, help="Wait this long after ready to ask.")
     parser.add_argument("--port", type=int, default=8013)
     parser.add_argument("--ready-timeout-s", type=float, default=600.0)
     parser.add_argument("--request-timeout-s", type=float, default=300.0)
