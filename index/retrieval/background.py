@@ -13,7 +13,7 @@ ends, a crash in colbert-ai cannot take the service down, and ``nice`` keeps it 
 each time the scheduler gives a core to the build for a slice, the other LM thread waits too, and answers made
 during a build ran past their budget (ops/bench/answers_during_build.py, docs/benchmarks.md). So the service
 also tells the build when answers are being made (:meth:`BackgroundBuild.yield_to`, from the LM gate) and the
-child's process group is stopped (SIGSTOP) until none is (SIGCONT). No build starves under steady traffic: a
+child's processes are stopped (SIGSTOP) until none is (SIGCONT). No build starves under steady traffic: a
 pause lasts at most ``max_pause_s``, after which the build runs ``min_run_s`` before it can be paused again.
 """
 
@@ -40,10 +40,32 @@ COLBERT_SECONDS_PER_CHUNK = 0.15
 DENSE_SECONDS_PER_CHUNK = 0.015  # 44 s for the latest version's 2,895 chunks with every core (the same page)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, theirs...), read from /proc through psutil; [] once it is gone."""
+    import psutil
+
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    """``sig`` to the child's process group (its own: colbert-ai's helpers too)."""
+    """``sig`` to the child's process group and to every process below it. The group alone misses some: on a
+    fresh clone the colbert build first compiles colbert-ai's C++ extensions through ninja, which runs each
+    compiler in a process group of its own, and a compiler left running while the build was paused slowed the
+    LM's reads and writes by half (docs/benchmarks.md, "Answers while an index builds"). The group goes first,
+    so a stopped parent starts nothing new; the tree is read before (a child ended by ``sig`` takes its list
+    with it) and after (a helper started in between)."""
+    before = _descendants(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+    signalled: set[int] = set()
+    for pid in [*before, *_descendants(proc.pid)]:
+        if pid not in signalled:
+            signalled.add(pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
 
 
 class BackgroundBuild:

@@ -11,6 +11,11 @@ about the build before and after, then stops the service (the unfinished build l
     FDA_RETRIEVAL__BUILD_YIELD_MAX_PAUSE_S=0 python -m ops.bench.answers_during_build --label no-yield ...
     python -m ops.bench.answers_during_build --label idle --no-build ...   # the same questions, nothing building
     FDA_LM__PRIME_CACHE=false python -m ops.bench.answers_during_build --no-build --first-after-s 15 --label ...
+    python -m ops.bench.answers_during_build --fresh-colbert --first-when-running cc1plus --label ...
+
+``--fresh-colbert`` leaves the colbert index out and gives the service an empty ``TORCH_EXTENSIONS_DIR``, so its
+background build starts as on a fresh clone: colbert-ai's C++ extensions are compiled first (ninja, a compiler
+process per file); ``--first-when-running cc1plus`` asks the first question while the compiler runs.
 
 The DSPy response cache is off (``FDA_LM__CACHE=false``) so every answer calls the LM. Other ``FDA_*``
 variables in the environment reach the service unchanged.
@@ -19,6 +24,7 @@ variables in the environment reach the service unchanged.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -54,6 +60,27 @@ def _builds(ready: dict[str, Any] | None) -> list[dict[str, Any]]:
     return list((ready or {}).get("builds", []))
 
 
+def _running(pattern: str) -> bool:
+    """A process whose command line matches ``pattern`` (pgrep -f) is running and not stopped."""
+    import psutil
+
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    states = []
+    for pid in found:
+        with contextlib.suppress(psutil.Error):
+            states.append(psutil.Process(int(pid)).status())
+    return any(state != psutil.STATUS_STOPPED for state in states)
+
+
+def _wait_for_process(pattern: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _running(pattern):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def prepare_indexes(source: Path, dest: Path, backend: str, drop_versions: bool) -> None:
     """Copy ``source``'s index folders to ``dest``; with ``drop_versions``, the ``backend`` indexes keep only
     their latest version in the manifest (their files for other versions are left out), so the service sees
@@ -82,13 +109,17 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix="fda-build-bench-"))
     index_dir = work / "indexes"
     index_dir.mkdir()
-    prepare_indexes(state / "indexes", index_dir, args.backend, drop_versions=not args.no_build)
+    prepare_indexes(state / "indexes", index_dir, args.backend, drop_versions=not (args.no_build or args.fresh_colbert))
     env = {
         **os.environ,
         "FDA_LM__CACHE": "false",
         "FDA_RETRIEVAL__INDEX_DIR": str(index_dir),
-        "FDA_RETRIEVAL__NEURAL_VERSIONS": "latest" if args.no_build else "background",
+        "FDA_RETRIEVAL__NEURAL_VERSIONS": "latest" if args.no_build or args.fresh_colbert else "background",
     }
+    if args.fresh_colbert:
+        for colbert in index_dir.glob("colbert-*"):
+            shutil.rmtree(colbert)
+        env["TORCH_EXTENSIONS_DIR"] = str(work / "torch_extensions")
     log_path = state / "logs" / f"answers-during-build-{args.label}.log"
     url = f"http://127.0.0.1:{args.port}"
     rows: list[dict[str, Any]] = []
@@ -114,8 +145,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             ready_s = time.monotonic() - t_start
             log.info("ready after %.0f s; builds: %s", ready_s, _builds(ready))
             time.sleep(args.first_after_s)  # a newcomer reading the start-up lines and typing a question
+            if args.first_when_running and not _wait_for_process(args.first_when_running, args.ready_timeout_s):
+                raise SystemExit(f"no process matching {args.first_when_running!r} within {args.ready_timeout_s:.0f} s")
             for i, question in enumerate(QUESTIONS[: args.questions]):
                 before = _builds(_readyz(client))
+                helper = _running(args.first_when_running) if args.first_when_running else None
                 t0 = time.monotonic()
                 resp = client.post("/v1/ask", json={"question": question}, timeout=args.request_timeout_s)
                 latency = time.monotonic() - t0
@@ -133,6 +167,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     "refused": body.get("refused"),
                     "completion_tokens": (body.get("usage") or {}).get("completion_tokens"),
                     "answer_chars": len(body.get("answer") or ""),
+                    "helper_running_before": helper,
                     "build_before": before,
                     "build_after": after,
                 }
@@ -167,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-build", action="store_true", help="Nothing builds: the idle baseline.")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS), choices=range(1, len(QUESTIONS) + 1))
     parser.add_argument("--first-after-s", type=float, default=0.0, help="Wait this long after ready to ask.")
+    parser.add_argument(
+        "--fresh-colbert", action="store_true", help="No colbert index, no compiled extensions: a fresh clone's build."
+    )
+    parser.add_argument("--first-when-running", help="Ask once a process matching this (pgrep -f) runs, e.g. cc1plus.")
     parser.add_argument("--port", type=int, default=8013)
     parser.add_argument("--ready-timeout-s", type=float, default=600.0)
     parser.add_argument("--request-timeout-s", type=float, default=300.0)

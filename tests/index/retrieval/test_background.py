@@ -153,11 +153,14 @@ def _until(check: object, timeout_s: float = 10.0) -> bool:
     return False
 
 
-def _with_grandchild(tmp_path: Path, **kw: object) -> tuple[BackgroundBuild, int, int]:
+def _with_grandchild(tmp_path: Path, own_group: bool = False, **kw: object) -> tuple[BackgroundBuild, int, int]:
+    """A build whose child starts a grandchild; ``own_group``: in a process group of its own, as ninja starts
+    each compiler when colbert-ai builds its C++ extensions."""
     pid_file = tmp_path / "grandchild.pid"
     code = (
         "import subprocess, sys, time; "
-        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], "
+        f"process_group={0 if own_group else None}); "
         f"open({str(pid_file)!r}, 'w').write(str(p.pid)); time.sleep(60)"
     )
     build = _build(tmp_path, code, niceness=0, **kw)
@@ -183,6 +186,22 @@ def test_answers_pause_the_whole_process_group_and_then_resume_it(tmp_path: Path
         assert build.state == "building"
     finally:
         build.stop(grace_s=5)
+
+
+def test_a_pause_reaches_helpers_in_a_process_group_of_their_own(tmp_path: Path) -> None:
+    """A fresh clone's colbert build compiles C++ through ninja, which puts each compiler in its own process
+    group: signalling the build's group left the compiler running beside the LM. Every process below the child
+    is paused, continued and, on stop(), ended."""
+    build, child, grandchild = _with_grandchild(tmp_path, own_group=True)
+    try:
+        assert os.getpgid(grandchild) != os.getpgid(child)  # the case the group signal alone misses
+        build.yield_to(True)
+        assert _until(lambda: _stopped(child) and _stopped(grandchild))
+        build.yield_to(False)
+        assert _until(lambda: not _stopped(child) and not _stopped(grandchild))
+    finally:
+        build.stop(grace_s=5)
+    assert _until(lambda: not _alive(child) and not _alive(grandchild))
 
 
 def test_a_build_stopped_while_paused_still_ends(tmp_path: Path) -> None:
