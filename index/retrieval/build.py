@@ -27,7 +27,7 @@ from tqdm import tqdm
 from fda.errors import ConfigError
 from fda.settings import INDEXED as INDEXED_BACKENDS
 from fda.settings import RetrievalSettings
-from index.retrieval import bm25, colbert, dense
+from index.retrieval import bm25, colbert, dense, warm
 from index.retrieval.colbert_checkpoint import BUILTIN, checkpoint_id, resolve_checkpoint
 from index.retrieval.layout import Paths, fresh_dir, index_dir, is_built, read_manifest, write_manifest
 from index.retrieval.passages import chunks_hash, load_chunks, versions
@@ -162,6 +162,10 @@ def _build(
         checkpoint = resolve_checkpoint(
             rs.checkpoint, base_model=paths.base_model, artifact_dir=paths.artifact_dir, models_dir=paths.models_dir
         )
+        # Every extension colbert-ai loads, the search's three too, compiled here (about two minutes on a fresh
+        # clone, a second after): otherwise the service compiles those three when it attaches the index, in its own
+        # process beside the LM, where a background build's nice and pause do not reach.
+        log.info("colbert-ai's C++ extensions ready in %.1f s", warm.warm_extensions())
     for version in wanted:
         chunks = load_chunks(paths.db_path, version)
         t0 = time.perf_counter()
