@@ -53,8 +53,8 @@ def _descendants(pid: int) -> list[int]:
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     """``sig`` to the child's process group and to every process below it. The group alone misses some: on a
     fresh clone the colbert build first compiles colbert-ai's C++ extensions through ninja, which runs each
-    compiler in a process group of its own, and a compiler left running while the build was paused slowed the
-    LM's reads and writes by half (docs/benchmarks.md, "Answers while an index builds"). The group goes first,
+    compiler in a process group of its own, so a compiler kept a core while the build was "paused" (seen on a
+    fresh clone; what it cost answers was within that day's noise: docs/benchmarks.md). The group goes first,
     so a stopped parent starts nothing new; the tree is read before (a child ended by ``sig`` takes its list
     with it) and after (a helper started in between)."""
     before = _descendants(proc.pid)
