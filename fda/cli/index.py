@@ -137,17 +137,31 @@ def _index_azure(versions: list[str] | None, as_json: bool) -> None:
 
 def _exit_when_stdin_closes() -> None:
     """`fda serve` started this build with a pipe on stdin: EOF means the service is gone (even killed), and an
-    unfinished index is worth nothing to anyone; its folder has no manifest, so the next start builds again."""
+    unfinished index is worth nothing to anyone; its folder has no manifest, so the next start builds again.
+
+    A build paused (stopped) when its service was killed cannot read the pipe; the kernel then sends its process
+    group SIGHUP and SIGCONT, handled here the same way. Either way the processes below it (ninja and the
+    compilers it starts in process groups of their own, which the pause stopped too) are continued and killed
+    first: left stopped, ninja would wait on them for ever. The compile lock they leave is cleared by the next
+    build (index/retrieval/warm.py)."""
+    import signal
     import threading
+
+    from index.retrieval.background import end_descendants
+
+    def leave(reason: str) -> None:
+        log.warning("%s: stopping", reason)
+        end_descendants(os.getpid())
+        os._exit(3)
 
     def watch() -> None:
         # the raw descriptor, not sys.stdin: a daemon thread blocked in a buffered read holds its lock, and the
         # interpreter then aborts at a normal exit ("could not acquire lock for <stdin> at interpreter shutdown")
         while os.read(0, 4096):
             pass
-        log.warning("the service that started this build is gone: stopping")
-        os._exit(3)
+        leave("the service that started this build is gone")
 
+    signal.signal(signal.SIGHUP, lambda *_: leave("the service that started this build is gone (SIGHUP)"))
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 

@@ -40,32 +40,45 @@ COLBERT_SECONDS_PER_CHUNK = 0.15
 DENSE_SECONDS_PER_CHUNK = 0.015  # 44 s for the latest version's 2,895 chunks with every core (the same page)
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (children, theirs...), read from /proc through psutil; [] once it is gone."""
+def descendants(pid: int) -> list[Any]:
+    """Every process below ``pid`` (children, theirs...) as psutil processes; [] once it is gone or unreadable."""
     import psutil
 
     try:
-        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
-    except psutil.Error:
+        return list(psutil.Process(pid).children(recursive=True))
+    except Exception:  # psutil.Error, or no /proc: nothing below to reach
         return []
 
 
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    """``sig`` to the child's process group and to every process below it. The group alone misses some: on a
-    fresh clone the colbert build first compiles colbert-ai's C++ extensions through ninja, which runs each
-    compiler in a process group of its own, so a compiler kept a core while the build was "paused" (seen on a
-    fresh clone; what it cost answers was within that day's noise: docs/benchmarks.md). The group goes first,
-    so a stopped parent starts nothing new; the tree is read before (a child ended by ``sig`` takes its list
-    with it) and after (a helper started in between)."""
-    before = _descendants(proc.pid)
+def signal_processes(processes: Sequence[Any], sig: int) -> None:
+    """``sig`` to each psutil process still the one it was (psutil checks its start time: no reused pid)."""
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.send_signal(sig)
+
+
+def end_descendants(pid: int) -> None:
+    """Continue, then kill, every process below ``pid``: a build that is ending leaves no compiler behind, running
+    or stopped (fda index --exit-with-parent, when its service is gone)."""
+    below = descendants(pid)
+    signal_processes(below, signal.SIGCONT)
+    signal_processes(below, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> list[Any]:
+    """``sig`` to the child's process group and to every process below it; returns those below. The group alone
+    misses some: on a fresh clone the colbert build first compiles colbert-ai's C++ extensions through ninja, which
+    runs each compiler in a process group of its own, so a compiler kept a core while the build was "paused" (seen
+    on a fresh clone; what it cost answers was within that day's noise: docs/benchmarks.md). The group goes first,
+    so a stopped parent starts nothing new; the tree is read before (a child ended by ``sig`` takes its list with
+    it) and after (a helper started in between)."""
+    before = descendants(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    signalled: set[int] = set()
-    for pid in [*before, *_descendants(proc.pid)]:
-        if pid not in signalled:
-            signalled.add(pid)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
+    seen = {p.pid for p in before}
+    below = [*before, *(p for p in descendants(proc.pid) if p.pid not in seen)]
+    signal_processes(below, sig)
+    return below
 
 
 class BackgroundBuild:
@@ -106,6 +119,7 @@ class BackgroundBuild:
         self._busy = False  # answers are being made (yield_to)
         self._paused_since: float | None = None
         self._paused_total = 0.0
+        self._stopped: list[Any] = []  # the processes below the child that the current pause stopped
         self._no_pause_until = 0.0  # after a pause that reached max_pause_s
         self._lock = threading.Lock()
         self.state = "pending"
@@ -186,15 +200,17 @@ class BackgroundBuild:
             self._resume(now)
         elif running and self._busy and self.max_pause_s > 0 and now >= self._no_pause_until:
             assert proc is not None
-            _signal_group(proc, signal.SIGSTOP)
-            self._paused_since = now
+            self._paused_since = now  # first: whatever happens while signalling, _resume continues it
             self.pauses += 1
+            self._stopped = _signal_group(proc, signal.SIGSTOP)
 
     def _resume(self, now: float) -> None:
         if self._paused_since is None:
             return
-        if self._proc is not None:
+        if self._proc is not None:  # and those stopped below it, even if the child is gone and they were re-parented
             _signal_group(self._proc, signal.SIGCONT)
+        signal_processes(self._stopped, signal.SIGCONT)
+        self._stopped = []
         self._paused_total += now - self._paused_since
         self._paused_since = None
 

@@ -22,6 +22,7 @@ from index.retrieval.base import check_query
 from index.retrieval.layout import load_chunk_file, pick_version, read_manifest, save_chunks
 from index.retrieval.passages import TEXT_FORMAT, Chunk, index_text
 from index.retrieval.quiet import quiet
+from index.retrieval.warm import clear_stale_locks
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class ColBERTRetriever:
                     f"the colbert index for {version} is missing at {path}",
                     hint=f"Delete {self.folder} and run `fda index --backend colbert`.",
                 )
+            clear_stale_locks()  # loading compiles colbert-ai's search extensions where they are missing
             try:
                 with quiet():
                     from ragatouille import RAGPretrainedModel

@@ -9,11 +9,62 @@ colbert-ai JIT-compiles them on first use (g++ and ninja); doing it up front kee
 from __future__ import annotations
 
 import logging
+import os
 import time
+from pathlib import Path
 
 from index.retrieval.quiet import quiet
 
 log = logging.getLogger(__name__)
+
+
+def _held_open() -> set[str]:
+    """Every path some process on this machine holds open (Linux /proc; processes we may not read are skipped)."""
+    held: set[str] = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.scandir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        with fds:
+            for fd in fds:
+                try:
+                    held.add(os.readlink(fd.path))
+                except OSError:
+                    continue
+    return held
+
+
+def clear_stale_locks(root: Path | None = None, settle_s: float = 0.5) -> list[Path]:
+    """Remove torch's compile locks that nobody holds, and return them.
+
+    torch compiles an extension under ``<TORCH_EXTENSIONS_DIR>/<name>/lock``, a file made with O_EXCL and held
+    open while it compiles, and removed at the end; a compile that is killed (Ctrl+C on a fresh clone's ``make run``
+    in the build's first minutes, or the service stopping the build) leaves it behind, and every later load of that
+    extension then waits on it for ever. A lock no process holds open, twice ``settle_s`` apart (a holder closes it
+    just before removing it), is stale. Without /proc nothing can be told apart and nothing is removed."""
+    root = root if root is not None else Path(os.environ.get("TORCH_EXTENSIONS_DIR", ""))
+    if not str(root) or not root.is_dir() or not Path("/proc/self/fd").is_dir():
+        return []
+    locks = sorted(root.glob("*/lock"))
+    if not locks:
+        return []
+    unheld = [lock for lock in locks if str(lock.resolve()) not in _held_open()]
+    if unheld and settle_s > 0:
+        time.sleep(settle_s)
+        held = _held_open()
+        unheld = [lock for lock in unheld if lock.exists() and str(lock.resolve()) not in held]
+    removed = []
+    for lock in unheld:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            continue
+        log.warning("removed a stale compile lock left by an interrupted build: %s", lock)
+        removed.append(lock)
+    return removed
 
 
 def warm_extensions() -> float:
@@ -22,6 +73,7 @@ def warm_extensions() -> float:
     from colbert.search.index_storage import IndexScorer
     from colbert.search.strided_tensor import StridedTensor
 
+    clear_stale_locks()
     start = time.perf_counter()
     with quiet():
         ColBERT.try_load_torch_extensions(use_gpu=False)

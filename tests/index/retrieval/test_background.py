@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -289,3 +291,77 @@ def test_a_paused_build_does_not_outlive_a_service_killed_outright(tmp_path: Pat
     parent.kill()
     parent.wait(10)
     assert _until(lambda: not _alive(child), timeout_s=10)
+
+
+def _ninja_like(pids: Path) -> str:
+    """A process that, like ninja, survives SIGHUP and waits for a 'compiler' it starts in a process group of its
+    own; the compiler's pid goes to ``pids``."""
+    return (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGHUP, lambda *a: None)\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], process_group=0)\n"
+        f"open({str(pids)!r}, 'w').write(f'{{p.pid}}')\n"
+        "p.wait()\n"
+    )
+
+
+def test_a_build_killed_while_paused_leaves_its_compilers_running_on_to_their_end(tmp_path: Path) -> None:
+    """Only the child dies (killed from outside) while paused: the walk from its pid finds nothing any more, so the
+    pause remembers whom it stopped and the resume continues them; left stopped, ninja would wait for ever."""
+    pids = tmp_path / "pids"
+    build = _build(
+        tmp_path,
+        f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {_ninja_like(pids)!r}]).wait()",
+        niceness=0,
+    )
+    build.start()
+    assert _until(lambda: pids.exists() and pids.read_text())
+    compiler = int(pids.read_text())
+    try:
+        build.yield_to(True)
+        assert build._proc is not None and _until(lambda: _stopped(compiler))
+        os.kill(build._proc.pid, signal.SIGKILL)
+        assert _until(lambda: build.state == "failed")
+        assert _until(lambda: not _alive(compiler) or not _stopped(compiler))
+    finally:
+        build.stop(grace_s=5)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(compiler, signal.SIGKILL)
+
+
+def test_a_service_killed_during_a_paused_compile_leaves_no_stopped_compiler(tmp_path: Path) -> None:
+    """ninja survives SIGHUP and waits for its compilers, which run in process groups of their own; the pause
+    stopped them too. With the service killed outright, the build child (`--exit-with-parent`, here its watcher
+    alone) gets SIGHUP and SIGCONT from the kernel and continues and kills everything below it: without that the
+    compilers' group is not orphaned (ninja, its parent, lives on) and stays stopped for ever."""
+    pids = tmp_path / "pids"
+    ninja = _ninja_like(pids)
+    child = (
+        "import subprocess, sys, time\n"
+        "from fda.cli.index import _exit_when_stdin_closes\n"
+        "_exit_when_stdin_closes()\n"
+        f"subprocess.Popen([sys.executable, '-c', {ninja!r}]).wait()\n"
+    )
+    service = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from index.retrieval.background import BackgroundBuild\n"
+        f"b = BackgroundBuild('x', [sys.executable, '-c', {child!r}], Path({str(tmp_path / 'b.log')!r}),"
+        " lambda: None, niceness=0)\n"
+        f"b.start()\n"
+        f"while not Path({str(pids)!r}).exists() or not Path({str(pids)!r}).read_text(): time.sleep(0.05)\n"
+        "b.yield_to(True); print(b._proc.pid, flush=True); time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", service], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    build = int(parent.stdout.readline())
+    compiler = int(pids.read_text())
+    try:
+        assert _until(lambda: _stopped(build) and _stopped(compiler))
+        parent.kill()
+        parent.wait(10)
+        assert _until(lambda: not _alive(build) and not _alive(compiler), timeout_s=15)
+    finally:
+        for pid in (compiler, build):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
