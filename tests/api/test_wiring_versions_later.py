@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 
 import pytest
 
 from api.cache import TTLCache
+from api.services import Services
 from api.wiring import _retrievers, neural_indexes, versions_build
 from fda.errors import UnknownVersionError
 from fda.settings import RetrievalSettings, Settings
@@ -87,7 +88,8 @@ def test_a_build_that_cannot_start_or_a_closing_service_never_stops_serving(
     from index.retrieval.background import BackgroundBuild
 
     main = _retrievers(settings, defer_colbert=True)[0]["dense"]
-    svc = SimpleNamespace(**vars(services()), builds=[], closers=[], closing=True)
+    svc = SimpleNamespace(**vars(services()), builds=[], closers=[], closing=True, gate=SimpleNamespace(pending=0))
+    svc.add_build = MethodType(Services.add_build, svc)  # the service's own registration (/readyz, shutdown)
     start_versions_build(settings, main, svc)  # type: ignore[arg-type]
     assert svc.builds == []  # the service is closing: nothing new starts
 

@@ -275,12 +275,15 @@ def test_a_build_started_while_answers_run_and_a_finished_one_are_left_alone(tmp
 def test_a_paused_build_does_not_outlive_a_service_killed_outright(tmp_path: Path) -> None:
     """The service SIGKILLed while the build is paused: a stopped child cannot notice its parent is gone, so the
     build runs in its own process group of the service's session, which the kernel then sends SIGHUP and SIGCONT
-    (an orphaned group with a stopped member); in a session of its own it would stay stopped for ever."""
+    (an orphaned group with a stopped member); in a session of its own it would stay stopped for ever. The child
+    takes SIGHUP's default action as a build does (fda index --exit-with-parent handles it): under `nohup` the
+    test run's processes inherit SIGHUP ignored, and a plain sleeping child would sleep on."""
+    child = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_DFL); time.sleep(60)"
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
         "from index.retrieval.background import BackgroundBuild\n"
-        f"b = BackgroundBuild('x', [sys.executable, '-c', 'import time; time.sleep(60)'], Path({str(tmp_path / 'b.log')!r}),"
+        f"b = BackgroundBuild('x', [sys.executable, '-c', {child!r}], Path({str(tmp_path / 'b.log')!r}),"
         " lambda: None, niceness=0)\n"
         "b.start(); b.yield_to(True); print(b._proc.pid, flush=True); time.sleep(60)\n"
     )
