@@ -78,9 +78,10 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     at once without it; the real ``fda index --backend colbert`` runs as a child process; its index is then
     attached to the live retriever, which now scores with ColBERT; then a second child adds the older version to
     both neural indexes (``neural_versions=background``), which the live retriever then searches itself."""
-    from types import SimpleNamespace
+    from types import MethodType, SimpleNamespace
 
     from api.cache import TTLCache
+    from api.services import Services
     from api.wiring import _retrievers, colbert_build
     from index.retrieval.layout import paths_for
 
@@ -96,8 +97,14 @@ def test_serve_builds_the_missing_colbert_index_in_the_background(
     assert retrievers["fused"].search("How do I add CORSMiddleware to my app?", k=1)[0].url == CORS
 
     services = SimpleNamespace(
-        answer_cache=TTLCache(8, 60), search_cache=TTLCache(8, 60), index_generation=0, builds=[], closers=[]
+        answer_cache=TTLCache(8, 60),
+        search_cache=TTLCache(8, 60),
+        index_generation=0,
+        builds=[],
+        closers=[],
+        gate=SimpleNamespace(pending=0),
     )
+    services.add_build = MethodType(Services.add_build, services)  # the service's own registration and start
     build = colbert_build(settings, deferred, services)  # type: ignore[arg-type]
     build.start()
     assert build.wait(600), "the background colbert build did not finish in 10 minutes"
