@@ -159,6 +159,9 @@ def _build(
     per_version: dict[str, dict[str, Any]] = dict(previous["versions"]) if previous else {}
     checkpoint = ""
     if backend == "colbert":
+        # first: assembling the checkpoint makes a ColBERT model, which loads (and waits on the lock of) the first
+        # extension; a lock left by a compile killed halfway would hold this build for ever (warm.py)
+        warm.clear_stale_locks()
         checkpoint = resolve_checkpoint(
             rs.checkpoint, base_model=paths.base_model, artifact_dir=paths.artifact_dir, models_dir=paths.models_dir
         )
