@@ -264,7 +264,9 @@ def collapse_repeats(text: str) -> tuple[str, int]:
 
 def _drop_admonition_titles(text: str) -> tuple[str, int]:
     """``text`` without sentences that are only an admonition's title ("Note: Technical Details [2]"), outside code
-    blocks; a title whose citation is cited nowhere else stays (the source must not vanish with it)."""
+    blocks. A title whose citation is cited nowhere else becomes "See also [2]." (the source must not vanish with
+    it, and the title alone read as a dangling heading: session 30's cookie answer ended "Note: Technical Details
+    [3]")."""
     out: list[str] = []
     fence, removed = False, 0
     for line in text.split("\n"):
@@ -278,11 +280,13 @@ def _drop_admonition_titles(text: str) -> tuple[str, int]:
         for j, sentence in enumerate(sentences):
             if _ADMONITION_TITLE.match(sentence):
                 rest = "\n".join([*out, *keep, *sentences[j + 1 :]])
-                if set(MARKER.findall(sentence)) <= set(MARKER.findall(rest)):
-                    removed += 1
-                    continue
+                removed += 1
+                own = [n for n in dict.fromkeys(MARKER.findall(sentence)) if n not in MARKER.findall(rest)]
+                if own:
+                    keep.append("See also " + "".join(f"[{n}]" for n in own) + ".")
+                continue
             keep.append(sentence)
-        if len(keep) == len(sentences):
+        if keep == sentences:
             out.append(line)
         elif keep:
             out.append(line[: len(line) - len(line.lstrip())] + " ".join(keep))

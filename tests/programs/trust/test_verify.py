@@ -197,8 +197,11 @@ def test_foreign_links_go_in_every_mode(mode: str) -> None:
             "Receive and send messages [1]. \nNote: Technical Details [1]\n\nYou can close it [1].",
             "Receive and send messages [1]. \n\nYou can close it [1].",
         ),
-        # kept: a title whose citation is cited nowhere else, a note that says something, one inside code
-        ("Use workers [1]. Note: Technical Details [2]", "Use workers [1]. Note: Technical Details [2]"),
+        # a title whose citation is cited nowhere else keeps the source, not the dangling heading (session 30)
+        ("Use workers [1]. Note: Technical Details [2]", "Use workers [1]. See also [2]."),
+        ("Return a Response [1][2].\n\nNote: Technical Details [3]", "Return a Response [1][2].\n\nSee also [3]."),
+        ("Use it [1]. Note: Technical Details [1][3]", "Use it [1]. See also [3]."),
+        # kept: a note that says something, one inside code
         ("Use it [1]. Note: Webhooks need OpenAPI 3.1.0 [1].", "Use it [1]. Note: Webhooks need OpenAPI 3.1.0 [1]."),
         ("```text\nNote: Technical Details [1]\n```\nSee [1].", "```text\nNote: Technical Details [1]\n```\nSee [1]."),
         # kept: a label that is the whole answer, content that ends with a colon, a citation cited nowhere else
