@@ -13,10 +13,12 @@ all of the first five "supported", at 11-38 s each). The check needs no LM:
 
 1. **Find** the claim by the shape of the sentence only (a presupposition trigger: a leading "since / given
    that / as" clause, a declarative clause before ", so how / what / I ...", a statement closed by a tag
-   question such as ", right?"). Claims about the user's own code ("I added ...", "my app ...") are not
-   claims about FastAPI and are left alone.
+   question such as ", right?", a one-sentence why-question that presupposes a demand: "Why does FastAPI
+   require X?"). Claims about the user's own code ("I added ...", "my app ...") are not claims about FastAPI
+   and are left alone.
 2. **Ask without it**: the answering LM gets the rest of the question (``asked``), so the claim cannot prime
-   its answer; a statement with a tag question keeps its whole text (there is no rest).
+   its answer; a statement with a tag question keeps its whole text (there is no rest); a why-question is asked
+   as the yes/no question under it ("Does FastAPI require X? If so, why?").
 3. **Quote the docs**: the sentence of the shown passages that shares most words with the claim is put before
    the answer, verbatim and cited, so the user reads what the docs say about the assumption whatever the model
    wrote. Whether the docs agree or not is not judged here (lexical overlap cannot see negation); the quote is
@@ -61,6 +63,44 @@ _LEADING_WORDS = re.compile(r"^\s*(?:so|and|but|also|ok|okay|well|yes|hmm)\s*,?\
 MIN_CLAIM_WORDS = 3  # content words: "it works" is not a claim worth quoting the docs against
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_\"'(])|\n+")
 _NOT_PROSE = re.compile(r"^\s*(?:#|///|```|\||[-*+]\s*$|!!!|<)")
+
+
+# "Why does FastAPI require every path operation to be async def?": a why-question whose claim is a requirement or a
+# limitation ("require / need / force / have to / must / only accept ..."), with FastAPI or an API as its subject.
+# Why-questions in general stay alone (users ask "why does my X fail" far more often than they presuppose a wrong
+# fact); this shape says what FastAPI demands, which the docs can speak to. Added in session 31 after a newcomer
+# check ("Why does FastAPI require every path operation function to be async def?" answered by restating it, citing
+# the page that says plain def works); it fires on no gold v2 train or dev-select row (below, docs/trust.md).
+_WHY_DEMAND = re.compile(
+    r"^\s*why\s+(?P<aux>does|do|must|is|are)\s+(?P<subject>[^?,;]{2,80}?)\s+"
+    r"(?P<verb>(?:only|always)\s+(?:accept|allow|support|work with|let|return|run)|require|need|force|insist on|"
+    r"have to|has to|be required to|required|needed|forced|mandatory|necessary)\b(?P<rest>[^?]{0,160})\?\s*$",
+    re.IGNORECASE,
+)
+# "Why must dependencies be async functions?": the modal is the demand
+_WHY_MUST = re.compile(
+    r"^\s*why\s+must\s+(?P<subject>[^?,;]{2,80}?)\s+(?P<rest>(?:be|use|return|run|call|declare|have|inherit|import)"
+    r"\b[^?]{0,160})\?\s*$",
+    re.IGNORECASE,
+)
+_THIRD_PERSON = {"have to": "has to", "insist on": "insists on", "work with": "works with"}
+
+
+def _why_claim(m: re.Match[str]) -> tuple[str, str]:
+    """(the claim, the question without the presupposition) of a why-question of ``_WHY_DEMAND``'s shape:
+    "why does FastAPI require X" -> ("FastAPI requires X", "Does FastAPI require X? If so, why?")."""
+    aux, subject, verb, rest = (m.group(g).strip() for g in ("aux", "subject", "verb", "rest"))
+    aux_l, verb_l = aux.lower(), verb.lower()
+    if aux_l == "does":  # "does FastAPI require" -> "FastAPI requires"
+        head, _, last = verb_l.rpartition(" ")
+        said = _THIRD_PERSON.get(verb_l) or (f"{head} {last}s" if head else f"{last}s")
+    elif aux_l == "do":
+        said = verb_l
+    else:  # must / is / are: "must be async", "is required", "are needed"
+        said = f"{aux_l} {verb_l}"
+    claim = " ".join(f"{subject} {said} {rest}".split())
+    asked = " ".join(f"{aux_l.capitalize()} {subject} {verb_l} {rest}".split()).rstrip(" ?") + "? If so, why?"
+    return claim, asked
 
 
 @dataclass(frozen=True)
@@ -120,6 +160,15 @@ def find_assumption(question: str) -> Assumption | None:
             claim = _tidy(m.group("claim"))
             if _is_claim(claim):
                 return Assumption(claim=claim, asked=question)
+        if len(sentences) == 1:  # a why-question that is the whole question: nothing else asked to keep
+            m = _WHY_DEMAND.match(sentence)
+            if m is not None:
+                claim, asked = _why_claim(m)
+            elif (m := _WHY_MUST.match(sentence)) is not None:
+                subject, rest = m.group("subject").strip(), m.group("rest").strip()
+                claim, asked = f"{subject} must {rest}", f"Must {subject} {rest}? If so, why?"
+            if m is not None and _is_claim(claim):
+                return Assumption(claim=claim, asked=asked)
     return None
 
 

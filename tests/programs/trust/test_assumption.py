@@ -33,6 +33,22 @@ from programs.trust.checks import TrustChecks
          "APIRouter cannot have its own dependencies, right?"),
         ("I use Form fields. Since FastAPI accepts Form and JSON Body together, which content type do I send?",
          "FastAPI accepts Form and JSON Body together", "I use Form fields. Which content type do I send?"),
+        # a why-question that presupposes a demand (session 31's newcomer check): the LM gets it without the
+        # presupposition, as a yes/no question that keeps the why
+        ("Why does FastAPI require every path operation function to be async def?",
+         "FastAPI requires every path operation function to be async def",
+         "Does FastAPI require every path operation function to be async def? If so, why?"),
+        ("why does FastAPI only accept JSON request bodies?", "FastAPI only accepts JSON request bodies",
+         "Does FastAPI only accept JSON request bodies? If so, why?"),
+        ("Why do APIRouter instances have to share one prefix?", "APIRouter instances have to share one prefix",
+         "Do APIRouter instances have to share one prefix? If so, why?"),
+        ("Why does FastAPI insist on Pydantic models for every body?",
+         "FastAPI insists on Pydantic models for every body",
+         "Does FastAPI insist on Pydantic models for every body? If so, why?"),
+        ("Why is `response_model` required on every route?", "`response_model` is required on every route",
+         "Is `response_model` required on every route? If so, why?"),
+        ("Why must `Depends` return a value?", "`Depends` must return a value",
+         "Must `Depends` return a value? If so, why?"),
     ],
 )  # fmt: skip
 def test_claims_found_by_the_shape_of_the_sentence(question: str, claim: str, asked: str) -> None:
@@ -52,6 +68,13 @@ def test_claims_found_by_the_shape_of_the_sentence(question: str, claim: str, as
         "Show me how to read a header with Header(), so I can log it?",  # an instruction
         "```python\napp = FastAPI()\n# since app.state is global, so how?\n```\nWhat does this do?",  # code is not prose
         "Since moving to the new `templates.TemplateResponse(, how do I pass the request?",  # broken clause
+        # why-questions: about the user's own code or setup, a demand on nothing API-shaped, no demand at all, or
+        # one sentence among others (what else is asked stays the LM's)
+        "Why does my endpoint need a token?",
+        "Why do I have to restart uvicorn after every change?",
+        "why do path operations have to be async?",
+        "Why does FastAPI return 422 for this body?",
+        "Why does /users/me have to be declared before /users/{user_id}? Does route order matter?",
     ],
 )
 def test_no_claim(question: str) -> None:
@@ -130,6 +153,33 @@ def test_the_lm_never_sees_the_claim_and_the_docs_sentence_leads_the_answer() ->
     )
     assert "Add TrustedHostMiddleware with allowed_hosts [1]." in pred.answer
     assert pred.verification["assumption"] == "TrustedHostMiddleware doesn't support wildcards"
+
+
+def test_a_why_question_reaches_the_lm_without_its_presupposition() -> None:
+    """Session 30's newcomer check: "Why does FastAPI require every path operation function to be async def?" came
+    back restating the claim, citing the page that says a plain def works."""
+    seen: list[str] = []
+    async_page = Passage(
+        chunk_id="c-async",
+        url="https://fastapi.tiangolo.com/async/#path-operation-functions",
+        heading_path=["Concurrency and async / await", "Path operation functions"],
+        text="When you declare a *path operation function* with normal `def` instead of `async def`, it is run in "
+        "an external threadpool that is then awaited, instead of being called directly.",
+        version="0.141.1",
+    )
+
+    def answerer(**kwargs: Any) -> dspy.Prediction:
+        seen.append(kwargs["question"])
+        return dspy.Prediction(cited=[1], answer="No: a normal def works too [1].", cannot_answer=False)
+
+    question = "Why does FastAPI require every path operation function to be async def?"
+    pred = answer_over(answerer, question, [async_page], ["async def"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    assert seen == ["Does FastAPI require every path operation function to be async def? If so, why?"]
+    assert pred.answer.startswith(
+        "You assume that FastAPI requires every path operation function to be async def. What the docs say: "
+        '"When you declare a *path operation function* with normal `def` instead of `async def`'
+    )
+    assert pred.verification["assumption"] == "FastAPI requires every path operation function to be async def"
 
 
 def test_with_the_premise_check_off_the_question_goes_as_asked() -> None:
