@@ -20,7 +20,12 @@ from api.services import Services
 from api.streaming import stream_program
 from fda.env import apply_offline_defaults
 from fda.settings import Settings
-from index.retrieval.background import COLBERT_SECONDS_PER_CHUNK, DENSE_SECONDS_PER_CHUNK, BackgroundBuild
+from index.retrieval.background import (
+    COLBERT_SECONDS_PER_CHUNK,
+    DENSE_SECONDS_PER_CHUNK,
+    EXTENSION_SECONDS,
+    BackgroundBuild,
+)
 from index.retrieval.base import Retriever
 from index.retrieval.factory import Deferred, open_retriever, open_retriever_deferring
 from index.retrieval.lookup import ChunkLookup
@@ -70,10 +75,22 @@ def colbert_build(settings: Settings, deferred: Deferred, services: Services) ->
         [sys.executable, "-m", "fda.cli", "index", "--backend", "colbert", "--exit-with-parent"],
         settings.state_dir / "logs" / "index-colbert.log",
         attach,
-        expected_s=chunks * COLBERT_SECONDS_PER_CHUNK if chunks else None,
+        expected_s=colbert_expected_s(chunks),
         max_pause_s=settings.retrieval.build_yield_max_pause_s,
         min_run_s=settings.retrieval.build_yield_min_run_s,
     )
+
+
+def colbert_expected_s(chunks: int, missing_extensions: Sequence[str] | None = None) -> float | None:
+    """The colbert build's time estimate for /readyz: encoding ``chunks``, after compiling the extensions not built
+    yet (all four on a fresh clone); None without chunks."""
+    if not chunks:
+        return None
+    if missing_extensions is None:
+        from index.retrieval.warm import missing_extensions as missing
+
+        missing_extensions = missing()
+    return chunks * COLBERT_SECONDS_PER_CHUNK + len(missing_extensions) * EXTENSION_SECONDS
 
 
 def neural_indexes(retriever: object, depth: int = 8) -> list[Any]:

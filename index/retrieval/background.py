@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 # Only an estimate for the status line; nothing waits on it.
 COLBERT_SECONDS_PER_CHUNK = 0.15
 DENSE_SECONDS_PER_CHUNK = 0.015  # 44 s for the latest version's 2,895 chunks with every core (the same page)
+# a fresh clone's colbert build first compiles colbert-ai's four C++ extensions (index/retrieval/warm.py), which the
+# per-chunk figure above never included: ~2 min for the four on an idle box (../shared/ENVIRONMENT.md), 214.8 s on
+# session 30's slow one; session 30's first build ran 998 s against an estimate of 434 s without them
+EXTENSION_SECONDS = 50.0
 
 
 def descendants(pid: int) -> list[Any]:

@@ -18,6 +18,20 @@ from index.retrieval.quiet import quiet
 log = logging.getLogger(__name__)
 
 
+# the four extensions colbert-ai compiles, each into <TORCH_EXTENSIONS_DIR>/<name>/<name>.so
+EXTENSIONS = ("segmented_maxsim_cpp", "decompress_residuals_cpp", "filter_pids_cpp", "segmented_lookup_cpp")
+
+
+def missing_extensions(root: Path | None = None) -> list[str]:
+    """The extensions not compiled yet under ``root`` (TORCH_EXTENSIONS_DIR): what a build will compile first (all
+    four on a fresh clone), for its time estimate. Without a folder set, torch uses its own cache, which may hold
+    them: nothing is counted missing then."""
+    root = root if root is not None else Path(os.environ.get("TORCH_EXTENSIONS_DIR", ""))
+    if not str(root):
+        return []
+    return [name for name in EXTENSIONS if not (root / name / f"{name}.so").is_file()]
+
+
 def _held_open() -> set[str]:
     """Every path some process on this machine holds open (Linux /proc; processes we may not read are skipped)."""
     held: set[str] = set()

@@ -1,4 +1,5 @@
-"""index/retrieval/warm.py: torch's compile locks that an interrupted build left behind."""
+"""index/retrieval/warm.py: torch's compile locks that an interrupted build left behind, and which extensions a build
+still has to compile (for its estimate)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,25 @@ def test_without_an_extensions_folder_nothing_happens(tmp_path: Path, monkeypatc
     (tmp_path / "x" / "lock").touch()
     assert clear_stale_locks(settle_s=0) == [tmp_path / "x" / "lock"]
     assert os.listdir(tmp_path / "x") == []
+
+
+def test_missing_extensions_are_those_without_their_library(tmp_path: Path) -> None:
+    from index.retrieval.warm import EXTENSIONS, missing_extensions
+
+    assert missing_extensions(tmp_path) == list(EXTENSIONS)  # a fresh clone: all four to compile
+    (tmp_path / "filter_pids_cpp").mkdir()
+    (tmp_path / "filter_pids_cpp" / "lock").touch()  # an interrupted compile left only its lock
+    (tmp_path / "segmented_maxsim_cpp").mkdir()
+    (tmp_path / "segmented_maxsim_cpp" / "segmented_maxsim_cpp.so").touch()
+    assert missing_extensions(tmp_path) == ["decompress_residuals_cpp", "filter_pids_cpp", "segmented_lookup_cpp"]
+
+
+def test_the_colbert_estimate_counts_the_extensions_still_to_compile() -> None:
+    from api.wiring import colbert_expected_s
+    from index.retrieval.background import COLBERT_SECONDS_PER_CHUNK, EXTENSION_SECONDS
+
+    warm = colbert_expected_s(2895, missing_extensions=[])
+    fresh = colbert_expected_s(2895, missing_extensions=["a", "b", "c", "d"])
+    assert warm == 2895 * COLBERT_SECONDS_PER_CHUNK
+    assert fresh == warm + 4 * EXTENSION_SECONDS  # type: ignore[operator]
+    assert colbert_expected_s(0) is None
