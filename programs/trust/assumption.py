@@ -71,35 +71,63 @@ _NOT_PROSE = re.compile(r"^\s*(?:#|///|```|\||[-*+]\s*$|!!!|<)")
 # fact); this shape says what FastAPI demands, which the docs can speak to. Added in session 31 after a newcomer
 # check ("Why does FastAPI require every path operation function to be async def?" answered by restating it, citing
 # the page that says plain def works); it fires on no gold v2 train or dev-select row (below, docs/trust.md).
-_WHY_DEMAND = re.compile(
-    r"^\s*why\s+(?P<aux>does|do|must|is|are)\s+(?P<subject>[^?,;]{2,80}?)\s+"
-    r"(?P<verb>(?:only|always)\s+(?:accept|allow|support|work with|let|return|run)|require|need|force|insist on|"
-    r"have to|has to|be required to|required|needed|forced|mandatory|necessary)\b(?P<rest>[^?]{0,160})\?\s*$",
-    re.IGNORECASE,
+_SUBJECT = r"(?P<subject>[^?,;:!]{2,60}?)"
+_REST = r"(?P<rest>\s+[\w`'\"(][^?]{0,160})"  # what is demanded: a word first, not a comma ("require, for bodies, ...")
+_WHY_DEMAND = (
+    # "why does/do <subject> require/need/force/insist on/have to/only accept ... <rest>?"
+    re.compile(
+        rf"^\s*why\s+(?P<aux>does|do)\s+{_SUBJECT}\s+(?P<verb>(?:only|always)\s+(?:accept|allow|support|work with|let|"
+        rf"return|run)|require|need|force|insist on|have to)\b{_REST}\?+\s*$",
+        re.IGNORECASE,
+    ),
+    # "why is/are <subject> required/needed/mandatory/necessary (to ...)?"
+    re.compile(
+        rf"^\s*why\s+(?P<aux>is|are)\s+{_SUBJECT}\s+(?P<verb>required|needed|mandatory|necessary|forced)\b"
+        rf"(?P<rest>(?:\s+[\w`'\"(][^?]{{0,160}})?)\?+\s*$",
+        re.IGNORECASE,
+    ),
+    # "why must <subject> be/use/return ...?": the modal is the demand
+    re.compile(
+        rf"^\s*why\s+(?P<aux>must)\s+{_SUBJECT}\s+(?P<verb>be|use|return|run|call|declare|have|inherit|import)\b"
+        rf"{_REST}\?+\s*$",
+        re.IGNORECASE,
+    ),
 )
-# "Why must dependencies be async functions?": the modal is the demand
-_WHY_MUST = re.compile(
-    r"^\s*why\s+must\s+(?P<subject>[^?,;]{2,80}?)\s+(?P<rest>(?:be|use|return|run|call|declare|have|inherit|import)"
-    r"\b[^?]{0,160})\?\s*$",
-    re.IGNORECASE,
+# a subject these words are in is not a noun phrase naming FastAPI or an API: a verb the question really turns on
+# ("Why does FastAPI return 422 for a required ...?", "... seem to require"), a negation, a clause, or people
+# ("Why do you need ...", "... my Optional field")
+_NOT_SUBJECT = frozenset(
+    re.split(
+        r"\s+",
+        "return returns raise raises show shows mark marks give gives throw throws send sends seem seems appear appears "
+        "look looks keep keeps still not never no so when if as while there then also really even my our me us i we "
+        "you your people one someone users everyone anybody it this that these those is are be was were get make",
+    )
 )
-_THIRD_PERSON = {"have to": "has to", "insist on": "insists on", "work with": "works with"}
+_THIRD_PERSON = {"have": "has"}
 
 
-def _why_claim(m: re.Match[str]) -> tuple[str, str]:
-    """(the claim, the question without the presupposition) of a why-question of ``_WHY_DEMAND``'s shape:
-    "why does FastAPI require X" -> ("FastAPI requires X", "Does FastAPI require X? If so, why?")."""
-    aux, subject, verb, rest = (m.group(g).strip() for g in ("aux", "subject", "verb", "rest"))
+def _why_claim(m: re.Match[str]) -> tuple[str, str] | None:
+    """(the claim, the question without the presupposition) of a why-question of a ``_WHY_DEMAND`` shape, or None
+    when its subject is not a short noun phrase: "why does FastAPI require X" -> ("FastAPI requires X", "Does
+    FastAPI require X? If so, why?")."""
+    aux, subject, verb = (m.group(g).strip() for g in ("aux", "subject", "verb"))
+    rest = (m.group("rest") or "").strip()
+    words = subject.lower().replace("`", " ").split()
+    if not 1 <= len(words) <= 5 or _NOT_SUBJECT.intersection(words) or _OWN_WORDS.search(rest):
+        return None  # not a noun phrase, or about the user's own app ("... need so much memory in my app?")
     aux_l, verb_l = aux.lower(), verb.lower()
-    if aux_l == "does":  # "does FastAPI require" -> "FastAPI requires"
-        head, _, last = verb_l.rpartition(" ")
-        said = _THIRD_PERSON.get(verb_l) or (f"{head} {last}s" if head else f"{last}s")
+    if aux_l == "does":  # "does FastAPI only work with" -> "FastAPI only works with": the first verb takes the -s
+        parts = verb_l.split()
+        at = next(i for i, w in enumerate(parts) if w not in ("only", "always"))
+        parts[at] = _THIRD_PERSON.get(parts[at], parts[at] + "s")
+        said = " ".join(parts)
     elif aux_l == "do":
         said = verb_l
     else:  # must / is / are: "must be async", "is required", "are needed"
         said = f"{aux_l} {verb_l}"
     claim = " ".join(f"{subject} {said} {rest}".split())
-    asked = " ".join(f"{aux_l.capitalize()} {subject} {verb_l} {rest}".split()).rstrip(" ?") + "? If so, why?"
+    asked = " ".join(f"{aux_l.capitalize()} {subject} {verb_l} {rest}".split()) + "? If so, why?"
     return claim, asked
 
 
@@ -161,14 +189,11 @@ def find_assumption(question: str) -> Assumption | None:
             if _is_claim(claim):
                 return Assumption(claim=claim, asked=question)
         if len(sentences) == 1:  # a why-question that is the whole question: nothing else asked to keep
-            m = _WHY_DEMAND.match(sentence)
-            if m is not None:
-                claim, asked = _why_claim(m)
-            elif (m := _WHY_MUST.match(sentence)) is not None:
-                subject, rest = m.group("subject").strip(), m.group("rest").strip()
-                claim, asked = f"{subject} must {rest}", f"Must {subject} {rest}? If so, why?"
-            if m is not None and _is_claim(claim):
-                return Assumption(claim=claim, asked=asked)
+            for pattern in _WHY_DEMAND:
+                m = pattern.match(sentence)
+                found = _why_claim(m) if m is not None else None
+                if found is not None and _is_claim(found[0]):
+                    return Assumption(claim=found[0], asked=found[1])
     return None
 
 

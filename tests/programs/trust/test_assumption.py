@@ -49,6 +49,10 @@ from programs.trust.checks import TrustChecks
          "Is `response_model` required on every route? If so, why?"),
         ("Why must `Depends` return a value?", "`Depends` must return a value",
          "Must `Depends` return a value? If so, why?"),
+        ("Why does FastAPI only work with Pydantic models??", "FastAPI only works with Pydantic models",
+         "Does FastAPI only work with Pydantic models? If so, why?"),
+        ("Why are dependencies required to be async in FastAPI?", "dependencies are required to be async in FastAPI",
+         "Are dependencies required to be async in FastAPI? If so, why?"),
     ],
 )  # fmt: skip
 def test_claims_found_by_the_shape_of_the_sentence(question: str, claim: str, asked: str) -> None:
@@ -75,6 +79,18 @@ def test_claims_found_by_the_shape_of_the_sentence(question: str, claim: str, as
         "why do path operations have to be async?",
         "Why does FastAPI return 422 for this body?",
         "Why does /users/me have to be declared before /users/{user_id}? Does route order matter?",
+        # a reviewer's cases: the demand word is not the verb the question turns on, a negation, a hedge, people,
+        # the user's own app, a comma where the demand should be
+        "Why does FastAPI return 422 for a required query parameter?",
+        'Why does FastAPI raise "Field required" for `item_id` with `Path`?',
+        "Why is FastAPI so slow when `BaseModel` validation is required?",
+        "Why does FastAPI mark my Optional field as required?",
+        "Why is there a required field in my FastAPI model?",
+        "Why does FastAPI not require async def?",
+        "Why does FastAPI seem to require async?",
+        "Why do you need `response_model` in FastAPI?",
+        "Why does FastAPI need so much memory in my app?",
+        "Why does FastAPI require, for bodies, a Pydantic model?",
     ],
 )
 def test_no_claim(question: str) -> None:

@@ -201,7 +201,13 @@ def test_foreign_links_go_in_every_mode(mode: str) -> None:
         ("Use workers [1]. Note: Technical Details [2]", "Use workers [1]. See also [2]."),
         ("Return a Response [1][2].\n\nNote: Technical Details [3]", "Return a Response [1][2].\n\nSee also [3]."),
         ("Use it [1]. Note: Technical Details [1][3]", "Use it [1]. See also [3]."),
-        # kept: a note that says something, one inside code
+        # a title cited again on a later line goes: the text under it keeps the source (a reviewer's case)
+        (
+            "Use Cookie [1].\n\nNote: Technical Details [2]\n\nStarlette's request is used [2].",
+            "Use Cookie [1].\n\nStarlette's request is used [2].",
+        ),
+        # kept: another title whose citation is cited nowhere else, a note that says something, one inside code
+        ("Use it [1]. Tip: Use Depends [2]", "Use it [1]. Tip: Use Depends [2]"),
         ("Use it [1]. Note: Webhooks need OpenAPI 3.1.0 [1].", "Use it [1]. Note: Webhooks need OpenAPI 3.1.0 [1]."),
         ("```text\nNote: Technical Details [1]\n```\nSee [1].", "```text\nNote: Technical Details [1]\n```\nSee [1]."),
         # kept: a label that is the whole answer, content that ends with a colon, a citation cited nowhere else
