@@ -55,8 +55,11 @@ _QUESTION_START = re.compile(
 _IMPERATIVE = re.compile(
     r"^\s*(?:please\s+)?(?:show|tell|give|write|build|make|create|explain|help|let|find|list|generate)\b", re.IGNORECASE
 )
-# the claim names FastAPI or an API: "FastAPI ...", `code`, CamelCase (TestClient), snake_case (openapi_url)
-_ABOUT_API = re.compile(r"FastAPI|`[^`]+`|\b[A-Za-z]*[a-z][A-Z]\w*|\b[A-Z]{2,}[a-z]\w*|\b[a-z0-9]+_[a-z0-9_]+\b|\w\(")
+# the claim names FastAPI (in any case: "why does fastapi require ...") or an API: `code`, CamelCase (TestClient),
+# snake_case (openapi_url); any case changed no finding over 3,433 gold v1/v2 train/dev and scope-set questions
+_ABOUT_API = re.compile(
+    r"(?i:fastapi)|`[^`]+`|\b[A-Za-z]*[a-z][A-Z]\w*|\b[A-Z]{2,}[a-z]\w*|\b[a-z0-9]+_[a-z0-9_]+\b|\w\("
+)
 # a claim about the user's own setup, not about FastAPI ("I added my auth middleware first", "my app returns 422")
 _OWN = re.compile(r"^\s*(?:i|i'm|i've|im|my|we|we're|our|me|this|it|here)\b", re.IGNORECASE)
 _LEADING_WORDS = re.compile(r"^\s*(?:so|and|but|also|ok|okay|well|yes|hmm)\s*,?\s+", re.IGNORECASE)

@@ -53,6 +53,8 @@ from programs.trust.checks import TrustChecks
          "Does FastAPI only work with Pydantic models? If so, why?"),
         ("Why are dependencies required to be async in FastAPI?", "dependencies are required to be async in FastAPI",
          "Are dependencies required to be async in FastAPI? If so, why?"),
+        ("why does fastapi require pydantic v2 models?", "fastapi requires pydantic v2 models",
+         "Does fastapi require pydantic v2 models? If so, why?"),
     ],
 )  # fmt: skip
 def test_claims_found_by_the_shape_of_the_sentence(question: str, claim: str, asked: str) -> None:
