@@ -29,7 +29,10 @@ def missing_extensions(root: Path | None = None) -> list[str]:
     root = root if root is not None else Path(os.environ.get("TORCH_EXTENSIONS_DIR", ""))
     if not str(root):
         return []
-    return [name for name in EXTENSIONS if not (root / name / f"{name}.so").is_file()]
+    try:
+        return [name for name in EXTENSIONS if not (root / name / f"{name}.so").is_file()]
+    except OSError:  # an unreadable folder: only an estimate hangs on it, so start-up must not
+        return []
 
 
 def _held_open() -> set[str]:
