@@ -30,7 +30,7 @@ from programs.trust.assumption import (
 )
 from programs.trust.checks import TrustChecks
 from programs.trust.coverage import coverage_note, unmentioned
-from programs.trust.echo import drop_echoes, drop_prose
+from programs.trust.echo import drop_echoes, drop_prose, drop_restated_claim
 from programs.trust.premise import premise_note, unknown_apis
 from programs.trust.requested import drop_requested, requested_strings
 from programs.trust.support import MARKER
@@ -400,16 +400,20 @@ def _answer_over(
                 if at < 0:  # not among the sources yet (or not the part shown): it joins them, so the quote is cited
                     passages, shown, at = [*passages, section], [*shown, section], len(shown)
                 gone = dataclasses.replace(gone, index=at)
-        if assumed is not None and gone is not None:
-            note = still_documented_note(assumed.claim, gone, gone.index + 1, shown[gone.index].version)
+        if assumed is not None and (gone is not None or found is not None):
+            # the docs' own sentence on the claim, before the answer; the answer's sentences that state the claim as
+            # if it were so go (the docs' sentence answers it); when nothing is left of the answer (it only restated
+            # the claim), that sentence is the answer
+            if gone is not None:
+                note = still_documented_note(assumed.claim, gone, gone.index + 1, shown[gone.index].version)
+            else:
+                assert found is not None
+                note = assumption_note(assumed.claim, found[1], found[0] + 1)
+            kept, restated = drop_restated_claim(kept, assumed.claim)
             text = f"{note}\n\n{kept}" if kept else note
-            verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)
-        elif assumed is not None and found is not None:
-            # the docs' own sentence on the claim, before the answer; when verification left nothing of the answer
-            # (it only restated the claim), that sentence is the answer
-            note = assumption_note(assumed.claim, found[1], found[0] + 1)
-            text = f"{note}\n\n{kept}" if kept else note
-            verified = dataclasses.replace(verified, text=text, assumption=assumed.claim)
+            verified = dataclasses.replace(
+                verified, text=text, assumption=assumed.claim, echoes_removed=verified.echoes_removed + restated
+            )
         # "since which version ...?": the release notes' own item, with its release, before the answer; from the
         # shown passages, else from every release (that section then joins the sources, so the quote is cited)
         release = None if bool(out.cannot_answer) else release_evidence(question, shown)

@@ -68,3 +68,35 @@ def tidy_prose(text: str) -> str:
     """Prose after a removal: the double spaces it left inside a line and extra blank lines go; a line's leading
     indentation (a nested list) stays. Never used on code, whose indentation is its meaning."""
     return re.sub(r"\n{3,}", "\n\n", re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text))
+
+
+RESTATED_SHARE = 0.7  # of the sentence's content words from the claim, and of the claim's words it repeats
+_NEGATION = re.compile(r"\b(?:no|not|never|neither|nor|without|n't|doesn't|don't|isn't|aren't|can't|cannot|won't)\b|n't\b",
+                       re.IGNORECASE)  # fmt: skip
+_OWN_SUFFIX = re.compile(r"^\s*if so,?\s+why\s*\?\s*(?:\[\d+\]\s*)*$", re.IGNORECASE)
+
+
+def restates(sentence: str, claim_words: set[str], claim_negated: bool) -> bool:
+    """Does ``sentence`` assert the claim again (most of its words are the claim's, most of the claim's are in it,
+    and it does not negate what the claim does not)? "If so, why?", the tail of the question the LM was asked in
+    place of a why-question, counts too."""
+    if _OWN_SUFFIX.match(sentence):
+        return True
+    words = content_words(MARKER.sub(" ", sentence))
+    if len(words) < ECHO_MIN_WORDS or bool(_NEGATION.search(sentence)) != claim_negated:
+        return False
+    shared = len(words & claim_words)
+    return shared >= RESTATED_SHARE * len(words) and shared >= RESTATED_SHARE * len(claim_words)
+
+
+def drop_restated_claim(text: str, claim: str) -> tuple[str, int]:
+    """``text`` without prose sentences that state ``claim`` (a premise the question took for granted, which the
+    docs' own sentence now answers before the text) as if it were so, and how many went. Session 31's newcomer check:
+    asked "Does FastAPI require every path operation function to be async def? If so, why?", the 1.5B opened with
+    "FastAPI requires every path operation function to be async def [1]. If so, why?" under the docs' quote that
+    says a plain def works. A sentence that denies the claim ("FastAPI does not require ...") stays."""
+    words = content_words(claim)
+    if len(words) < ECHO_MIN_WORDS:
+        return text, 0
+    negated = bool(_NEGATION.search(claim))
+    return drop_prose(text, lambda piece: restates(piece, words, negated))

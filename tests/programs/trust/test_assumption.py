@@ -200,6 +200,35 @@ def test_a_why_question_reaches_the_lm_without_its_presupposition() -> None:
     assert pred.verification["assumption"] == "FastAPI requires every path operation function to be async def"
 
 
+def test_the_answer_does_not_restate_the_claim_under_the_docs_quote() -> None:
+    """What the 1.5B wrote in session 31's newcomer check, asked the yes/no question: the claim as a fact and the
+    question's own tail. Both go; the sentences with words of their own, and a denial of the claim, stay."""
+    async_page = Passage(
+        chunk_id="c-async",
+        url="https://fastapi.tiangolo.com/async/#path-operation-functions",
+        text="When you declare a *path operation function* with normal `def` instead of `async def`, it is run in "
+        "an external threadpool that is then awaited, instead of being called directly.",
+        version="0.141.1",
+    )
+    written = (
+        "FastAPI requires every path operation function to be async def [1]. If so, why? A normal `def` path "
+        "operation function is run in an external threadpool [1]. FastAPI does not require every path operation "
+        "function to be async def [1]."
+    )
+
+    def answerer(**_: Any) -> dspy.Prediction:
+        return dspy.Prediction(cited=[1], answer=written, cannot_answer=False)
+
+    question = "Why does FastAPI require every path operation function to be async def?"
+    pred = answer_over(answerer, question, [async_page], ["async"], 500, checks=TrustChecks(verify="off"))  # type: ignore[arg-type]
+    body = pred.answer.split("\n\n", 1)[1]
+    assert body == (
+        "A normal `def` path operation function is run in an external threadpool [1]. FastAPI does not require "
+        "every path operation function to be async def [1]."
+    )
+    assert pred.verification["echoes_removed"] == 2
+
+
 def test_with_the_premise_check_off_the_question_goes_as_asked() -> None:
     seen: list[str] = []
 

@@ -10,7 +10,7 @@ import pytest
 
 from programs.answering import answer_over
 from programs.trust.checks import TrustChecks
-from programs.trust.echo import drop_echoes, is_echo
+from programs.trust.echo import drop_echoes, drop_restated_claim, is_echo
 from programs.trust.support import content_words
 from tests.programs.conftest import PASSAGES
 
@@ -82,3 +82,21 @@ def test_an_answer_that_only_echoes_is_declined_with_its_reason() -> None:
     )
     assert pred.cannot_answer
     assert pred.reason == "verification: the answer only asked the question back"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "dropped"),
+    [
+        ("FastAPI requires every path operation function to be async def [1].", True),
+        ("If so, why?", True),
+        ("if so why?", True),
+        ("FastAPI does not require every path operation function to be async def [1].", False),  # a denial
+        ("FastAPI doesn't require every path operation function to be async def.", False),
+        ("A normal def path operation function runs in a threadpool [1].", False),  # words of its own
+        ("Path operation functions [1].", False),  # too short to judge
+    ],
+)
+def test_a_restated_claim_goes_and_a_denial_stays(sentence: str, dropped: bool) -> None:
+    claim = "FastAPI requires every path operation function to be async def"
+    text, removed = drop_restated_claim(f"Use def [1]. {sentence}", claim)
+    assert (removed == 1) is dropped and (text == "Use def [1].") is dropped
