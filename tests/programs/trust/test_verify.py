@@ -185,6 +185,13 @@ def test_foreign_links_go_in_every_mode(mode: str) -> None:
         ("Steps [1].\n\n1. Install it [1].\n\n2.\n\n3.", "Steps [1].\n\n1. Install it [1]."),
         ("Use Depends [1].\n\nBest Regards [1]", "Use Depends [1]."),
         ("Use Depends [1].\n\n… [1]\n\nThen call it [1].", "Use Depends [1].\n\nThen call it [1]."),
+        # the prompt's cut marker opening a line, or twice in a row (session 31's newcomer check); code keeps its own
+        (
+            "… If you come from X [1]. It uses disk… … But not here [1].",
+            "If you come from X [1]. It uses disk… But not here [1].",
+        ),
+        ("Use it [1].\n\n- … then call it [2].", "Use it [1].\n\n- then call it [2]."),
+        ("```python\n… x = 1\n```\nOk [1].", "```python\n… x = 1\n```\nOk [1]."),
         # code blocks holding only the prompt's ellipsis, inline or on lines of their own
         ("Use a normal def [2]: ```python … ``` Then add it [2].", "Use a normal def [2]: Then add it [2]."),
         ("Use a normal def [2]:\n```python\n…\n```\nThen add it [2].", "Use a normal def [2]:\n\nThen add it [2]."),
