@@ -134,6 +134,12 @@ BEFORE_TRUST_CHECKS = {
     "declining's 0.450, paired 95% CI 0.000..0.167",
     "20261205-234310-rag-fused-dev-select": "1.5B, 30-question subset (answer.whole_code on): 0.492 against never "
     "declining's 0.425, paired 95% CI 0.000..0.167",
+    # session 31: the DRY probe on a seeded 20-question subset (docs/lm.md): above 'never declines' with the
+    # interval's low end at 0, as the 30-question subsets above
+    "20261207-201612-rag-fused-dev-select": "1.5B, 20-question subset (DRY off): 0.531 against never declining's "
+    "0.381, paired 95% CI 0.000..0.300",
+    "20261207-203031-rag-fused-dev-select": "1.5B, 20-question subset (DRY 0.8): 0.581 against never declining's "
+    "0.431, paired 95% CI 0.000..0.300",
     # session 20: the 0.5B on all of dev-select with today's checks, the baseline of the LoRA comparison
     # (docs/finetune.md); the adapted 0.5B (20261206-085519) and the 1.5B (20261206-082739) beside it pass
     "20261206-074939-rag-fused-dev-select": "0.5B, all of dev-select, with the checks: over-refusal 0.32; 0.291 "
