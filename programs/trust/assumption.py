@@ -108,6 +108,7 @@ _NOT_SUBJECT = frozenset(
     )
 )
 _THIRD_PERSON = {"have": "has"}
+WHY_TAIL = "If so, why?"  # after the yes/no question the LM gets in place of a why-question
 
 
 def _why_claim(m: re.Match[str]) -> tuple[str, str] | None:
@@ -130,7 +131,7 @@ def _why_claim(m: re.Match[str]) -> tuple[str, str] | None:
     else:  # must / is / are: "must be async", "is required", "are needed"
         said = f"{aux_l} {verb_l}"
     claim = " ".join(f"{subject} {said} {rest}".split())
-    asked = " ".join(f"{aux_l.capitalize()} {subject} {verb_l} {rest}".split()) + "? If so, why?"
+    asked = " ".join(f"{aux_l.capitalize()} {subject} {verb_l} {rest}".split()) + f"? {WHY_TAIL}"
     return claim, asked
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from programs.trust.assumption import WHY_TAIL
 from programs.trust.support import MARKER, content_words
 from programs.trust.verify import FENCE, PIECES
 
@@ -71,9 +72,14 @@ def tidy_prose(text: str) -> str:
 
 
 RESTATED_SHARE = 0.7  # of the sentence's content words from the claim, and of the claim's words it repeats
-_NEGATION = re.compile(r"\b(?:no|not|never|neither|nor|without|n't|doesn't|don't|isn't|aren't|can't|cannot|won't)\b|n't\b",
-                       re.IGNORECASE)  # fmt: skip
-_OWN_SUFFIX = re.compile(r"^\s*if so,?\s+why\s*\?\s*(?:\[\d+\]\s*)*$", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:no|not|never|neither|nor|without|cannot)\b|n't\b", re.IGNORECASE)  # "doesn't": n't
+# the tail of the question the LM was asked in place of a why-question, copied back (case and its comma aside)
+_OWN_SUFFIX = re.compile(
+    r"^\s*"
+    + re.escape(WHY_TAIL).replace(",", ",?").replace(r"\ ", r"\s+").replace(r"\?", r"\s*\?")
+    + r"\s*(?:\[\d+\]\s*)*$",
+    re.IGNORECASE,
+)
 
 
 def restates(sentence: str, claim_words: set[str], claim_negated: bool) -> bool:
