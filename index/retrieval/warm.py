@@ -22,12 +22,19 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("segmented_maxsim_cpp", "decompress_residuals_cpp", "filter_pids_cpp", "segmented_lookup_cpp")
 
 
+def extensions_root() -> Path | None:
+    """``TORCH_EXTENSIONS_DIR`` as a folder; None when it is unset or empty (torch then uses its own cache).
+    ``Path("")`` is the working folder, which the unset case must not become."""
+    value = os.environ.get("TORCH_EXTENSIONS_DIR", "")
+    return Path(value) if value else None
+
+
 def missing_extensions(root: Path | None = None) -> list[str]:
     """The extensions not compiled yet under ``root`` (TORCH_EXTENSIONS_DIR): what a build will compile first (all
     four on a fresh clone), for its time estimate. Without a folder set, torch uses its own cache, which may hold
     them: nothing is counted missing then."""
-    root = root if root is not None else Path(os.environ.get("TORCH_EXTENSIONS_DIR", ""))
-    if not str(root):
+    root = root if root is not None else extensions_root()
+    if root is None:
         return []
     try:
         return [name for name in EXTENSIONS if not (root / name / f"{name}.so").is_file()]
@@ -62,8 +69,8 @@ def clear_stale_locks(root: Path | None = None, settle_s: float = 0.5) -> list[P
     in the build's first minutes, or the service stopping the build) leaves it behind, and every later load of that
     extension then waits on it for ever. A lock no process holds open, twice ``settle_s`` apart (a holder closes it
     just before removing it), is stale. Without /proc nothing can be told apart and nothing is removed."""
-    root = root if root is not None else Path(os.environ.get("TORCH_EXTENSIONS_DIR", ""))
-    if not str(root) or not root.is_dir() or not Path("/proc/self/fd").is_dir():
+    root = root if root is not None else extensions_root()
+    if root is None or not root.is_dir() or not Path("/proc/self/fd").is_dir():
         return []
     locks = sorted(root.glob("*/lock"))
     if not locks:

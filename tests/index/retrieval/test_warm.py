@@ -72,3 +72,10 @@ def test_the_colbert_estimate_counts_the_extensions_still_to_compile() -> None:
     assert warm == 2895 * COLBERT_SECONDS_PER_CHUNK
     assert fresh == warm + 4 * EXTENSION_SECONDS  # type: ignore[operator]
     assert colbert_expected_s(0) is None
+
+
+def test_without_an_extensions_folder_nothing_is_missing_or_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    from index.retrieval.warm import missing_extensions
+
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)  # Path("") would be the working folder
+    assert missing_extensions() == [] and clear_stale_locks() == []
