@@ -23,6 +23,9 @@ from programs.trust.verify import FENCE, PIECES
 
 ECHO_SHARE = 0.7  # share of the sentence's content words that are the question's
 ECHO_MIN_WORDS = 4  # shorter questions back ("Why?") are too small to judge
+# "[1] " opening a piece: the split puts a marker written after the full stop ("... async def? [1] You can ...")
+# with the sentence after it, though it cites the one before
+_LEADING_MARKERS = re.compile(r"^(?:\[\d+\][ \t]*)+")
 _ASKED = re.compile(r"\?\s*(?:\[\d+\]\s*)*[.!]?\s*$")
 
 
@@ -55,8 +58,18 @@ def drop_prose(text: str, drop: Callable[[str], bool]) -> tuple[str, int]:
             continue
         kept = []
         before = removed
+        dropped = False  # did the last sentence go?
         for piece in PIECES.split(segment):
-            if piece.strip() and drop(piece):
+            lead = _LEADING_MARKERS.match(piece)
+            if lead:  # the previous sentence's citations: they go or stay with it, whatever this one does
+                if not dropped:
+                    kept.append(lead.group(0))
+                piece = piece[lead.end() :]
+            if not piece.strip():
+                kept.append(piece)
+                continue
+            dropped = drop(piece)
+            if dropped:
                 removed += 1
                 continue
             kept.append(piece)

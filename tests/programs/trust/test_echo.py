@@ -100,3 +100,21 @@ def test_a_restated_claim_goes_and_a_denial_stays(sentence: str, dropped: bool) 
     claim = "FastAPI requires every path operation function to be async def"
     text, removed = drop_restated_claim(f"Use def [1]. {sentence}", claim)
     assert (removed == 1) is dropped and (text == "Use def [1].") is dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the model put the marker after the full stop: it cites the sentence before and goes with it
+        (
+            "FastAPI requires every path operation function to be async def. If so, why? [1] You can use def [2].",
+            "You can use def [2].",
+        ),
+        ("Use def [2]. FastAPI requires every path operation function to be async def. [1][3]", "Use def [2]."),
+        # a marker after the kept sentence's full stop stays with it when the sentence after goes
+        ("Use def. [1] FastAPI requires every path operation function to be async def.", "Use def. [1]"),
+        ("Use def. [1] A plain def runs in a threadpool [2].", "Use def. [1] A plain def runs in a threadpool [2]."),
+    ],
+)
+def test_markers_after_a_full_stop_follow_the_sentence_they_cite(text: str, expected: str) -> None:
+    assert drop_restated_claim(text, "FastAPI requires every path operation function to be async def")[0] == expected
