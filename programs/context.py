@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from fda.types import Passage
 from programs.trust.echo import tidy_prose
-from programs.trust.verify import FENCE
+from programs.trust.verify import map_prose
 
 Shortener = Callable[[str, int], str]
 
@@ -188,17 +188,17 @@ def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, in
     left reads as a sentence ("states that X" did, session 21)."""
     patterns = [re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)), re.IGNORECASE) for p in passages]
     removed = 0
-    out: list[str] = []
 
     def replace(m: re.Match[str]) -> str:
         return SUBJECT if _SUBJECT_VERB.match(m.string, m.end()) else ""
 
-    for segment in FENCE.split(text):  # prose only: code is the user's to read as written
-        if not segment.startswith("```"):
-            before = removed
-            for pattern in patterns:
-                segment, n = pattern.subn(replace, segment)
-                removed += n
-            segment = tidy_prose(segment) if removed > before else segment
-        out.append(segment)
-    return ("".join(out).strip(), removed) if removed else (text, 0)
+    def strip(prose: str) -> str:
+        nonlocal removed
+        before = removed
+        for pattern in patterns:
+            prose, n = pattern.subn(replace, prose)
+            removed += n
+        return tidy_prose(prose) if removed > before else prose
+
+    out = map_prose(text, strip)
+    return (out.strip(), removed) if removed else (text, 0)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from programs.trust.assumption import WHY_TAIL
 from programs.trust.support import MARKER, content_words
-from programs.trust.verify import FENCE, PIECES
+from programs.trust.verify import PIECES, map_prose
 
 ECHO_SHARE = 0.7  # share of the sentence's content words that are the question's
 ECHO_MIN_WORDS = 4  # shorter questions back ("Why?") are too small to judge
@@ -51,15 +51,13 @@ def drop_prose(text: str, drop: Callable[[str], bool]) -> tuple[str, int]:
     """``text`` without the prose sentences ``drop`` picks (code blocks as they are), and how many went; a stretch
     of prose that lost one is tidied (``tidy_prose``). ``drop`` sees the sentences in order, so it may remember."""
     removed = 0
-    out: list[str] = []
-    for segment in FENCE.split(text):
-        if segment.startswith("```"):
-            out.append(segment)
-            continue
+
+    def keep(prose: str) -> str:
+        nonlocal removed
         kept = []
         before = removed
         dropped = False  # did the last sentence go?
-        for piece in PIECES.split(segment):
+        for piece in PIECES.split(prose):
             lead = _LEADING_MARKERS.match(piece)
             if lead:  # the previous sentence's citations: they go or stay with it, whatever this one does
                 if not dropped:
@@ -74,8 +72,10 @@ def drop_prose(text: str, drop: Callable[[str], bool]) -> tuple[str, int]:
                 continue
             kept.append(piece)
         joined = "".join(kept)
-        out.append(tidy_prose(joined) if removed > before else joined)
-    return ("".join(out).strip(), removed) if removed else (text, 0)
+        return tidy_prose(joined) if removed > before else joined
+
+    out = map_prose(text, keep)
+    return (out.strip(), removed) if removed else (text, 0)
 
 
 def tidy_prose(text: str) -> str:

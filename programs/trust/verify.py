@@ -26,7 +26,7 @@ markers still number the shown passages, before citations are renumbered.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,6 +42,14 @@ _ADAPTER_MARK = re.compile(r"\[\[\s*##\s*(\w+)\s*##\s*\]\]")
 _FIELD_LINE = re.compile(r"^\s*[\"']?(question|sources|cited|cannot_answer|reasoning)[\"']?\s*[:=]", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*[\"']?answer[\"']?\s*:\s*", re.IGNORECASE)
 FENCE = re.compile(r"(```[^\n]*\n.*?(?:```|\Z))", re.DOTALL)  # split keeps the code blocks (an unclosed one too)
+
+
+def map_prose(text: str, change: Callable[[str], str]) -> str:
+    """``text`` with ``change`` applied to each stretch of prose between its code blocks, which stay as written
+    (an unclosed one too): what every filter after the answer does, since code is the user's to read as is."""
+    return "".join(part if part.startswith("```") else change(part) for part in FENCE.split(text))
+
+
 PIECES = re.compile(r"((?<=[.!?])[ \t]+|\n+)")  # split keeps the separators between sentences
 _ONLY_MARKERS = re.compile(r"^(\s*\[\d+\])+\s*[.!?]?$")
 _INLINE = re.compile(r"`([^`\n]{1,120})`")
@@ -169,12 +177,7 @@ _DOUBLE_ELLIPSIS = re.compile(r"…(?:[ \t]*…)+")
 
 def _tidy_ellipses(text: str) -> str:
     """Prose without a cut marker opening a line and with runs of them said once; code blocks as they are."""
-    out = []
-    for segment in FENCE.split(text):
-        if not segment.startswith("```"):
-            segment = _DOUBLE_ELLIPSIS.sub("…", _LEADING_ELLIPSIS.sub(r"\1", segment))
-        out.append(segment)
-    return "".join(out)
+    return map_prose(text, lambda prose: _DOUBLE_ELLIPSIS.sub("…", _LEADING_ELLIPSIS.sub(r"\1", prose)))
 
 
 def tidy(text: str) -> tuple[str, int]:
@@ -458,13 +461,8 @@ def drop_foreign_links(text: str, shown: str, urls: Sequence[str] = ()) -> tuple
         removed += 1
         return LINK_REMOVED + url[len(core) :]
 
-    out = []
-    for segment in FENCE.split(text):
-        if segment.startswith("```"):
-            out.append(segment)
-        else:
-            out.append(_BARE_URL.sub(bare, _MD_LINK.sub(md, segment)))
-    return "".join(out), removed
+    text = map_prose(text, lambda prose: _BARE_URL.sub(bare, _MD_LINK.sub(md, prose)))
+    return text, removed
 
 
 def _check_sentence(
