@@ -5,7 +5,8 @@
 
 Gold rows are counted per type: declining an unanswerable, out-of-scope or false-premise row is right, declining
 any other is an over-refusal. The pools (data/scope/positives*.jsonl, data/harm/benign*.jsonl: FastAPI questions
-by independent writers) say how often an ordinary question would be declined; data/scope/negatives*.jsonl are
+by independent writers; the scope passes kept to measure the scope gate, -7 to -11, are left out) say how often
+an ordinary question would be declined; data/scope/negatives*.jsonl are
 off-topic questions (declining them is right, though the scope gate should already have). Rows where the check
 fires are written to eval/results/coverage/<stage>.jsonl (the sealed test split is never read).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from eval.gold import load_gold
 from fda.settings import Settings
+from optimizers.scope import MEASURE_PASSES, pass_files
 from programs.trust.coverage import DocsWords, unmentioned
 from programs.trust.vocabulary import load_vocabulary
 
@@ -29,8 +31,13 @@ STAGES = {"choose": ("train",), "measure": ("dev-select", "dev-confirm")}
 
 
 def _pool(pattern: str) -> list[tuple[str, str]]:
+    """The questions of the files matching ``pattern``, less the scope passes kept to measure the scope gate
+    (``MEASURE_PASSES``: their writers' files are read by `fda scope heldout` only, not to choose anything)."""
+    held = {p.name for n in MEASURE_PASSES for p, _ in pass_files(n)}
     rows = []
     for path in sorted((ROOT / "data").glob(pattern)):
+        if path.name in held:
+            continue
         for line in path.read_text().splitlines():
             if line.strip():
                 rows.append((path.name, json.loads(line)["question"]))
