@@ -7,7 +7,7 @@ before any LM call; the answer then names what the docs do not mention instead o
     unmentioned("How do I add pagination to a tenant's endpoints?", vocab)   # []: ordinary English words
 
 A name counts when all of these hold:
-- it is in the question's prose (pasted code, backticked spans, calls, URLs and host names are left out:
+- it is in the question's prose (pasted code, backticked spans, calls, URLs, host names and HTML tags are left out:
   ``premise.prose``);
 - no ingested version of the docs uses it, in prose or code (identifiers split at ``_``, so
   ``HTTP_422_UNPROCESSABLE_ENTITY`` counts for "unprocessable");

@@ -51,11 +51,16 @@ _CODE_LINE = re.compile(
 )
 
 
+# an HTML/XML tag, attributes and all (``<img src=x onerror="...">``): pasted markup, not what the user says
+_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>\n]*)?/?>")
+
+
 def prose(question: str) -> str:
     """The question without pasted code: fenced blocks and code-shaped lines go (a user's own code may
     call anything, Flask included); what is left is what the user claims or asks. URLs and host names
-    (``myapp.herokuapp.com``) go too: ``app.herokuapp`` is not an attribute of an app."""
-    lines = _FENCED.sub("\n", question).splitlines()
+    (``myapp.herokuapp.com``) go too: ``app.herokuapp`` is not an attribute of an app; so do HTML tags
+    (``onerror`` in a pasted ``<img>`` is no tool the user asks about)."""
+    lines = _FENCED.sub("\n", _TAG.sub(" ", question)).splitlines()
     kept = "\n".join(line for line in lines if not _CODE_LINE.search(line))
     return _HOST.sub(" ", _URL.sub(" ", kept))
 

@@ -32,6 +32,8 @@ WORDS = DocsWords(ApiVocabulary.from_texts(DOCS))
         ("Why does HTTP_422_UNPROCESSABLE_ENTITY come back? Unprocessable what?", []),  # split identifiers count
         ("My app at https://myapp.qzxvbnk.com/docs is blank, why?", []),  # hosts and URLs are not names
         ("How do I call `qzxvbnkfetch()` inside a dependency?", []),  # backticked code is the user's
+        ('<img src=x qzxvbnkerror="go()"> How do I read cookies?', []),  # a pasted tag's attributes: markup
+        ('How do I read cookies? <qzxvbnk-widget data-x="1"></qzxvbnk-widget>', []),  # custom elements too
         ("Comment déclarer un paramètre de chemin de type int uniquement ?", []),  # not English: not judged
         ("Does FastAPI work with Qzxvbnk, Wplmrtq and Zqfhgkd together?", []),  # three: garbled, not a tool
     ],
