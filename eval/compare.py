@@ -3,6 +3,7 @@ with a bootstrap interval clustered by question group (near-duplicates move toge
 
     rows = compare_runs(load_run("RUN_B"), load_run("RUN_A"))     # B - A
     fda eval compare RUN_A RUN_B
+    fda eval compare RUN_A1+RUN_A2 RUN_B1+RUN_B2                  # subsets of one condition, run apart
 
 What a promotion is confirmed with (docs/evaluation.md): a candidate against its baseline on dev-confirm, then
 once on the sealed test, each through its own committed run.
@@ -56,6 +57,26 @@ def load_run(run_id: str, folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
     if not path.is_file():
         raise EvalError(f"no committed run {run_id} in {folder}", hint="Export it first: `fda eval export RUN_ID`.")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_ids(spec: str) -> list[str]:
+    """The run ids of ``spec``: one id, or several of the same condition joined with '+' (subsets run apart, with
+    ``--limit`` and different seeds, or on different days)."""
+    ids = [part.strip() for part in spec.split("+") if part.strip()]
+    if not ids:
+        raise EvalError(f"no run id in {spec!r}", hint="Name a committed run, or several joined with '+'.")
+    return ids
+
+
+def join_runs(runs: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of several runs of one condition as one run: a question answered in more than one keeps the row of
+    the last run listed that has it (so two sides joined in the same order pair rows made on the same day)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for row in run:
+            rows.pop(row["question_id"], None)
+            rows[row["question_id"]] = row
+    return list(rows.values())
 
 
 def lm_failures(rows: Sequence[dict[str, Any]]) -> set[str]:

@@ -407,8 +407,16 @@ def report_cmd(run_id: Annotated[str, typer.Argument(help="Run folder name under
 
 @eval_app.command("compare")
 def compare_cmd(
-    run_a: Annotated[str, typer.Argument(help="The baseline: a committed run id (eval/results/).")],
-    run_b: Annotated[str, typer.Argument(help="The candidate: a committed run id of the same questions.")],
+    run_a: Annotated[
+        str,
+        typer.Argument(
+            help="The baseline: a committed run id (eval/results/), or several of one condition joined with '+' "
+            "(subsets run apart; a question in more than one counts once, from the last listed)."
+        ),
+    ],
+    run_b: Annotated[
+        str, typer.Argument(help="The candidate: a committed run id of the same questions, or several joined with '+'.")
+    ],
     labels: Annotated[
         bool,
         typer.Option(
@@ -428,16 +436,31 @@ def compare_cmd(
 ) -> None:
     """B against A, question by question: each run's mean and the paired difference B - A with a 95% bootstrap
     interval clustered by question group (what a promotion is confirmed with)."""
-    from eval.compare import LABELLED, compare_runs, lm_failures, load_run, with_label_scores, without
+    from eval.compare import (
+        LABELLED,
+        compare_runs,
+        join_runs,
+        lm_failures,
+        load_run,
+        run_ids,
+        with_label_scores,
+        without,
+    )
     from eval.report import fmt
 
     try:
-        a, b = load_run(run_a), load_run(run_b)
-        failed_a, failed_b = lm_failures(a), lm_failures(b)
-        if skip_lm_failures:
-            a, b = without(a, failed_a | failed_b), without(b, failed_a | failed_b)
-        if labels:
-            a, b = with_label_scores(run_a, a), with_label_scores(run_b, b)
+        sides = {spec: [(run_id, load_run(run_id)) for run_id in run_ids(spec)] for spec in (run_a, run_b)}
+        failed_a = lm_failures(join_runs([rows for _, rows in sides[run_a]]))
+        failed_b = lm_failures(join_runs([rows for _, rows in sides[run_b]]))
+        skip = failed_a | failed_b if skip_lm_failures else set()
+
+        def side(spec: str) -> list[dict[str, Any]]:
+            runs = [without(rows, skip) for _, rows in sides[spec]]
+            if labels:  # labels name the run they were made on: score each run before joining
+                runs = [with_label_scores(run_id, rows) for (run_id, _), rows in zip(sides[spec], runs, strict=True)]
+            return join_runs(runs)
+
+        a, b = side(run_a), side(run_b)
         rows = compare_runs(b, a, metrics=LABELLED) if labels else compare_runs(b, a)
     except FDAError as err:
         fail(err)

@@ -88,3 +88,40 @@ def test_lm_failures_are_found_and_can_be_left_out() -> None:
     ]
     assert lm_failures(rows) == {"a"}
     assert [r["question_id"] for r in without(rows, {"a"})] == ["b", "c"]
+
+
+def test_runs_of_one_condition_join_and_the_last_listed_wins() -> None:
+    from eval.compare import join_runs, run_ids
+
+    assert run_ids("r1") == ["r1"] and run_ids("r1+ r2") == ["r1", "r2"]
+    with pytest.raises(EvalError, match="no run id"):
+        run_ids("+")
+    first = run({"q1": 0.0, "q2": 0.0})
+    second = run({"q2": 1.0, "q3": 1.0})
+    joined = {r["question_id"]: r["metrics"]["answer_score"] for r in join_runs([first, second])}
+    assert joined == {"q1": 0.0, "q2": 1.0, "q3": 1.0}
+
+
+def test_compare_cli_pairs_joined_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`fda eval compare A1+A2 B1+B2`: two subsets per condition, one overlapping question counted once."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import eval.compare as compare
+    from fda.cli.app import app
+
+    def write(name: str, scores: dict[str, float]) -> None:
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in run(scores)))
+
+    write("a1", {"q1": 0.0, "q2": 0.0})
+    write("a2", {"q2": 0.5, "q3": 0.0})
+    write("b1", {"q1": 1.0, "q2": 1.0})
+    write("b2", {"q2": 0.5, "q3": 1.0})
+    monkeypatch.setattr(compare, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(compare.load_run, "__defaults__", (tmp_path,))
+    result = CliRunner().invoke(app, ["eval", "compare", "a1+a2", "b1+b2"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "answer_score" in x)
+    # q1 +1, q2 0 (a2's 0.5 against b2's 0.5, the last listed), q3 +1: mean +0.667 over 3 questions
+    assert "0.667" in line and line.rstrip("│ ").endswith("3")
