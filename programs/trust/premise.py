@@ -52,7 +52,10 @@ _CODE_LINE = re.compile(
 
 
 # an HTML/XML tag, attributes and all (``<img src=x onerror="...">``): pasted markup, not what the user says
-_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>\n]*)?/?>")
+_TAG = re.compile(
+    r"(?<![\w<])<[A-Za-z][\w:-]*(?:\s+[\w:-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'<>]+))?)*\s*/?>"  # opening
+    r"|</[A-Za-z][\w:-]*\s*>"  # closing; an opening one right after a word is a comparison ("count<limit")
+)
 
 
 def prose(question: str) -> str:
@@ -60,8 +63,8 @@ def prose(question: str) -> str:
     call anything, Flask included); what is left is what the user claims or asks. URLs and host names
     (``myapp.herokuapp.com``) go too: ``app.herokuapp`` is not an attribute of an app; so do HTML tags
     (``onerror`` in a pasted ``<img>`` is no tool the user asks about)."""
-    lines = _FENCED.sub("\n", _TAG.sub(" ", question)).splitlines()
-    kept = "\n".join(line for line in lines if not _CODE_LINE.search(line))
+    lines = _FENCED.sub("\n", question).splitlines()
+    kept = "\n".join(_TAG.sub(" ", line) for line in lines if not _CODE_LINE.search(line))
     return _HOST.sub(" ", _URL.sub(" ", kept))
 
 

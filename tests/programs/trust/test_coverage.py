@@ -34,6 +34,8 @@ WORDS = DocsWords(ApiVocabulary.from_texts(DOCS))
         ("How do I call `qzxvbnkfetch()` inside a dependency?", []),  # backticked code is the user's
         ('<img src=x qzxvbnkerror="go()"> How do I read cookies?', []),  # a pasted tag's attributes: markup
         ('How do I read cookies? <qzxvbnk-widget data-x="1"></qzxvbnk-widget>', []),  # custom elements too
+        ("<b> How do I enable Brotli compression?</b>", ["Brotli"]),  # the question inside tags is still read
+        ("Why is count<limit and Qzxvbnk >0 slow?", ["Qzxvbnk"]),  # comparisons are not tags
         ("Comment déclarer un paramètre de chemin de type int uniquement ?", []),  # not English: not judged
         ("Does FastAPI work with Qzxvbnk, Wplmrtq and Zqfhgkd together?", []),  # three: garbled, not a tool
     ],
