@@ -23,9 +23,9 @@ from programs.trust.verify import PIECES, map_prose
 
 ECHO_SHARE = 0.7  # share of the sentence's content words that are the question's
 ECHO_MIN_WORDS = 4  # shorter questions back ("Why?") are too small to judge
-# "[1] " opening a piece: the split puts a marker written after the full stop ("... async def? [1] You can ...")
-# with the sentence after it, though it cites the one before
-_LEADING_MARKERS = re.compile(r"^(?:\[\d+\][ \t]*)+")
+# "[1] " opening a piece on the same line: the split puts a marker written after the full stop ("... async def? [1]
+# You can ...") with the sentence after it, though it cites the one before (a marker opening a line is the line's)
+_LEADING_MARKERS = re.compile(r"^(?:\[\d+\][ \t]*)+(?:[.!?](?=\s|$)[ \t]*)?")  # "[1][2]", "[1]. "
 _ASKED = re.compile(r"\?\s*(?:\[\d+\]\s*)*[.!]?\s*$")
 
 
@@ -57,15 +57,21 @@ def drop_prose(text: str, drop: Callable[[str], bool]) -> tuple[str, int]:
         kept = []
         before = removed
         dropped = False  # did the last sentence go?
+        inline = False  # is this piece on the same line as that sentence?
         for piece in PIECES.split(prose):
-            lead = _LEADING_MARKERS.match(piece)
+            if not piece.strip():
+                kept.append(piece)
+                inline = bool(piece) and "\n" not in piece
+                continue
+            lead = _LEADING_MARKERS.match(piece) if inline else None
+            inline = False
             if lead:  # the previous sentence's citations: they go or stay with it, whatever this one does
                 if not dropped:
                     kept.append(lead.group(0))
                 piece = piece[lead.end() :]
-            if not piece.strip():
-                kept.append(piece)
-                continue
+                if not piece.strip():
+                    kept.append(piece)
+                    continue
             dropped = drop(piece)
             if dropped:
                 removed += 1

@@ -114,6 +114,13 @@ def test_a_restated_claim_goes_and_a_denial_stays(sentence: str, dropped: bool) 
         # a marker after the kept sentence's full stop stays with it when the sentence after goes
         ("Use def. [1] FastAPI requires every path operation function to be async def.", "Use def. [1]"),
         ("Use def. [1] A plain def runs in a threadpool [2].", "Use def. [1] A plain def runs in a threadpool [2]."),
+        # a marker followed by its own full stop goes with the sentence too
+        ("FastAPI requires every path operation function to be async def. [1]. Use def [2].", "Use def [2]."),
+        # a marker opening a line belongs to that line, not to a dropped sentence before it
+        (
+            "FastAPI requires every path operation function to be async def.\n\n[1] https://fastapi.tiangolo.com/async/",
+            "[1] https://fastapi.tiangolo.com/async/",
+        ),
     ],
 )
 def test_markers_after_a_full_stop_follow_the_sentence_they_cite(text: str, expected: str) -> None:
