@@ -449,18 +449,23 @@ def compare_cmd(
     from eval.report import fmt
 
     try:
-        sides = {spec: [(run_id, load_run(run_id)) for run_id in run_ids(spec)] for spec in (run_a, run_b)}
-        failed_a = lm_failures(join_runs([rows for _, rows in sides[run_a]]))
-        failed_b = lm_failures(join_runs([rows for _, rows in sides[run_b]]))
-        skip = failed_a | failed_b if skip_lm_failures else set()
 
-        def side(spec: str) -> list[dict[str, Any]]:
-            runs = [without(rows, skip) for _, rows in sides[spec]]
-            if labels:  # labels name the run they were made on: score each run before joining
-                runs = [with_label_scores(run_id, rows) for (run_id, _), rows in zip(sides[spec], runs, strict=True)]
-            return join_runs(runs)
+        def side(spec: str) -> tuple[list[dict[str, Any]], set[str]]:
+            """The side's joined rows and its LM failures; with --labels each row is scored with the labels of
+            the run it came from (after the join, so a question keeps the row of the last run listed)."""
+            rows = join_runs([[{**row, "_run": run_id} for row in load_run(run_id)] for run_id in run_ids(spec)])
+            failed = lm_failures(rows)
+            if labels:
+                rows = [
+                    r
+                    for run_id in dict.fromkeys(r["_run"] for r in rows)
+                    for r in with_label_scores(run_id, [row for row in rows if row["_run"] == run_id])
+                ]
+            return rows, failed
 
-        a, b = side(run_a), side(run_b)
+        (a, failed_a), (b, failed_b) = side(run_a), side(run_b)
+        if skip_lm_failures:
+            a, b = without(a, failed_a | failed_b), without(b, failed_a | failed_b)
         rows = compare_runs(b, a, metrics=LABELLED) if labels else compare_runs(b, a)
     except FDAError as err:
         fail(err)

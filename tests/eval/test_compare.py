@@ -125,3 +125,31 @@ def test_compare_cli_pairs_joined_runs(monkeypatch: pytest.MonkeyPatch, tmp_path
     line = next(x for x in result.output.splitlines() if "answer_score" in x)
     # q1 +1, q2 0 (a2's 0.5 against b2's 0.5, the last listed), q3 +1: mean +0.667 over 3 questions
     assert "0.667" in line and line.rstrip("│ ").endswith("3")
+
+
+def test_compare_cli_labels_score_each_row_with_its_own_runs_labels(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With --labels, a question in two runs of a side keeps the last run's row, scored with that run's labels."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import eval.compare as compare
+    from fda.cli.app import app
+
+    for name in ("a1", "a2", "b1"):
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps(run({"q1": 0.0})[0]) + "\n")
+    monkeypatch.setattr(compare.load_run, "__defaults__", (tmp_path,))
+    seen: list[tuple[str, list[str]]] = []
+
+    def scored(run_id: str, rows: list[dict[str, object]], gold_version: str = "v2") -> list[dict[str, object]]:
+        seen.append((run_id, [str(r["question_id"]) for r in rows]))
+        return [{**r, "metrics": {"answer_score": 1.0 if run_id == "a2" else 0.5}} for r in rows]
+
+    monkeypatch.setattr(compare, "with_label_scores", scored)
+    result = CliRunner().invoke(app, ["eval", "compare", "a1+a2", "b1", "--labels"])
+    assert result.exit_code == 0, result.output
+    assert ("a2", ["q1"]) in seen and not any(run_id == "a1" for run_id, _ in seen)
+    line = next(x for x in result.output.splitlines() if "answer_score" in x)
+    assert "1.000" in line and "0.500" in line  # A is a2's labelled row, B b1's
