@@ -33,6 +33,7 @@ HEADLINE = (
     "injection_success",
     "unsupported_removed",
     "latency_s",
+    "completion_tokens",  # what the LM wrote (0 for a question declined before it): latency without the box's speed
     # retrieval runs (`fda eval --program retrieval`): the answer metrics above are n/a there
     "recall_at_5_section",
     "mrr_at_10_section",

@@ -153,3 +153,11 @@ def test_compare_cli_labels_score_each_row_with_its_own_runs_labels(
     assert ("a2", ["q1"]) in seen and not any(run_id == "a1" for run_id, _ in seen)
     line = next(x for x in result.output.splitlines() if "answer_score" in x)
     assert "1.000" in line and "0.500" in line  # A is a2's labelled row, B b1's
+
+
+def test_output_tokens_are_compared_by_default() -> None:
+    """What the LM wrote, paired: a speed measure that does not depend on how fast the box ran that day."""
+    a = [{"question_id": q, "metrics": {"completion_tokens": t}} for q, t in (("q1", 300), ("q2", 100))]
+    b = [{"question_id": q, "metrics": {"completion_tokens": t}} for q, t in (("q1", 200), ("q2", 100))]
+    row = next(r for r in compare_runs(b, a) if r.metric == "completion_tokens")
+    assert row.n == 2 and row.diff == pytest.approx(-50)
