@@ -140,6 +140,12 @@ BEFORE_TRUST_CHECKS = {
     "0.381, paired 95% CI 0.000..0.300",
     "20261207-203031-rag-fused-dev-select": "1.5B, 20-question subset (DRY 0.8): 0.581 against never declining's "
     "0.431, paired 95% CI 0.000..0.300",
+    # session 32: the DRY comparison's second subset (30 questions, seed 3; docs/lm.md): above 'always declines'
+    # by about 0.1, but 11 of its 30 rows are to be declined and the interval reaches well below 0
+    "20261207-220826-rag-fused-dev-select": "1.5B, 30-question subset, seed 3 (DRY off): 0.467 against always "
+    "declining's 0.367, paired 95% CI -0.125..0.292",
+    "20261207-223122-rag-fused-dev-select": "1.5B, 30-question subset, seed 3 (DRY 0.8): 0.483 against always "
+    "declining's 0.367, paired 95% CI -0.109..0.325",
     # session 20: the 0.5B on all of dev-select with today's checks, the baseline of the LoRA comparison
     # (docs/finetune.md); the adapted 0.5B (20261206-085519) and the 1.5B (20261206-082739) beside it pass
     "20261206-074939-rag-fused-dev-select": "0.5B, all of dev-select, with the checks: over-refusal 0.32; 0.291 "
