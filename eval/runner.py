@@ -83,6 +83,38 @@ def evaluate_one(
     )
 
 
+class ProgressLog:
+    """Progress as log lines, for a run whose stderr is not a terminal (no bar is drawn there: a run in the
+    background, its output sent to a file): at most one line every ``every_s`` seconds, and one at the end.
+
+        eval: 12 of 30 questions (1 error), 41 s a question, about 12 min left"""
+
+    def __init__(
+        self, total: int, label: str, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.total, self.label, self.every_s, self.clock = total, label, every_s, clock
+        self.start = self.last = clock()
+
+    def update(self, done: int, errors: int = 0) -> None:
+        now = self.clock()
+        if done < self.total and now - self.last < self.every_s:
+            return
+        self.last = now
+        each = (now - self.start) / max(done, 1)
+        left = each * (self.total - done)
+        eta = f"about {left / 60:.0f} min left" if left >= 90 else f"about {left:.0f} s left"
+        errs = f" ({errors} error{'s' if errors != 1 else ''})" if errors else ""
+        log.info(
+            "%s: %d of %d questions%s, %.0f s a question, %s",
+            self.label,
+            done,
+            self.total,
+            errs,
+            each,
+            eta if done < self.total else "done",
+        )
+
+
 def run_questions(
     program: Program,
     rows: Sequence[GoldQuestion],
@@ -107,14 +139,18 @@ def run_questions(
     done: dict[str, QuestionResult] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="eval")
     bar = tqdm(total=len(rows), desc=label, unit="q", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    lines = None if progress else ProgressLog(len(rows), label)  # no bar drawn: say how far it got in the log
     try:
         futures: dict[Future[QuestionResult], str] = {pool.submit(work, row): row.id for row in rows}
         for fut in as_completed(futures):
             result = fut.result()
             done[result.question_id] = result
             bar.update(1)
+            errors = sum(1 for r in done.values() if r.error)
             if result.error:
-                bar.set_postfix_str(f"errors: {sum(1 for r in done.values() if r.error)}")
+                bar.set_postfix_str(f"errors: {errors}")
+            if lines is not None:
+                lines.update(len(done), errors)
     finally:  # Ctrl-C or a contract breach: drop what has not started; finished rows are on disk
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()

@@ -855,6 +855,7 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
         open_heldout,
         run_suite,
     )  # fmt: skip
+    from eval.runner import ProgressLog
     from eval.sealed import git_state
     from index.ingest.store import ingested_versions
     from programs.trust.checks import checks_for
@@ -890,7 +891,14 @@ def run_redteam(s: Settings, program: str, backend: str, split: str, resume: str
             columns = (TextColumn("attacks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as bar:
                 task = bar.add_task("attacks", total=len(attacks))
-                results = run_suite(built, attacks, out, meta, progress=lambda i, n: bar.update(task, completed=i))
+                lines = None if err_console.is_terminal else ProgressLog(len(attacks), "red team")
+
+                def advance(i: int, n: int) -> None:
+                    bar.update(task, completed=i)
+                    if lines is not None:  # no bar drawn (a run in the background): a log line a minute
+                        lines.update(i)
+
+                results = run_suite(built, attacks, out, meta, progress=advance)
         if entry_id is not None:
             close_heldout(entry_id, run_id=run_id, table=by_category(results))
     except KeyboardInterrupt:

@@ -123,3 +123,25 @@ def test_lm_failures_that_stay_are_counted(
     results = run_questions(program, gold_rows, ResultWriter(tmp_path / "r.jsonl"), workers=2)
     assert good_program.calls.count("question q-cors?") == 2  # asked again once, not forever
     assert summarize(results, answers=True, n_samples=50)["lm_failures"] == 1
+
+
+def test_without_a_bar_progress_goes_to_the_log_at_most_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    """A run in the background (stderr not a terminal) says how far it got: a line a minute and one at the end."""
+    import logging
+
+    from eval.runner import ProgressLog
+
+    now = [0.0]
+    lines = ProgressLog(total=30, label="eval", every_s=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="eval.runner"):
+        for done, t in ((1, 40.0), (2, 80.0), (3, 100.0), (4, 160.0)):
+            now[0] = t
+            lines.update(done, errors=1 if done == 4 else 0)
+        now[0] = 1200.0
+        lines.update(30)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "eval: 2 of 30 questions, 40 s a question, about 19 min left",
+        "eval: 4 of 30 questions (1 error), 40 s a question, about 17 min left",
+        "eval: 30 of 30 questions, 40 s a question, done",
+    ]
