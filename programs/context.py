@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from fda.types import Passage
 from programs.trust.echo import tidy_prose
-from programs.trust.verify import map_prose
+from programs.trust.verify import FENCE, map_prose
 
 Shortener = Callable[[str, int], str]
 
@@ -200,5 +200,25 @@ def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, in
             removed += n
         return tidy_prose(prose) if removed > before else prose
 
-    out = map_prose(text, strip)
+    header_line = re.compile(
+        r"^[ \t]*(?:…[ \t]*)?(?:\[\d+\][ \t]*)?(?:"
+        + "|".join(re.escape(source_header(p)) for p in passages)
+        + r")[ \t]*$",
+        re.IGNORECASE | re.MULTILINE,
+    )
+
+    def cut_code(block: str) -> str:
+        """A code block cut where the model went on copying the prompt: at a source header line, what follows is
+        the next source's text, not the answer's code (a code block closing on it is kept whole before it)."""
+        nonlocal removed
+        m = header_line.search(block) if passages else None
+        if m is None:
+            return block
+        removed += 1
+        head = block[: m.start()].rstrip(" \t\n…")
+        return "" if "\n" not in head else head + "\n```"
+
+    out = "".join(
+        part if not part.startswith("```") else cut_code(part) for part in FENCE.split(map_prose(text, strip))
+    )
     return (out.strip(), removed) if removed else (text, 0)

@@ -108,6 +108,15 @@ def test_source_headers_the_model_copied_are_dropped_with_their_marker() -> None
         "See Handling Errors > Add custom headers [1].",
         0,
     )
+    # a header line inside a code block: the model went on copying the prompt there; the block ends before it
+    copied = (
+        "Like this [1]:\n```python\napp = FastAPI()\n\n[2] Handling Errors > Add custom headers (FastAPI 0.141.1)\n"
+        "… raise HTTPException(status_code=404)\n```\nDone [1]."
+    )
+    assert drop_source_headers(copied, [p]) == ("Like this [1]:\n```python\napp = FastAPI()\n```\nDone [1].", 1)
+    # a block that held nothing before the header but a cut marker goes whole
+    empty = "Like this:\n```json\n…\n[2] Handling Errors > Add custom headers (FastAPI 0.141.1)\ntext\n```\nDone."
+    assert drop_source_headers(empty, [p]) == ("Like this:\n\nDone.", 1)
 
 
 CODE_SECTION = "\n".join(
