@@ -57,7 +57,21 @@ def load_run(run_id: str, folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
     path = folder / f"{run_id}.jsonl"
     if not path.is_file():
         raise EvalError(f"no committed run {run_id} in {folder}", hint="Export it first: `fda eval export RUN_ID`.")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise EvalError(
+                f"{path} line {n} is not JSON ({err.msg})",
+                hint=f"Restore it with `git checkout -- {path.name}` or export the run again: `fda eval export {run_id}`.",
+            ) from None
+        if not isinstance(row, dict) or "question_id" not in row:
+            raise EvalError(f"{path} line {n} is not a result row (no question_id)", hint="Export the run again.")
+        rows.append(row)
+    return rows
 
 
 def run_ids(spec: str) -> list[str]:

@@ -36,6 +36,12 @@ def test_no_shared_question_or_no_run_is_a_clear_error(tmp_path: Path) -> None:
         compare_runs(run({"q1": 1.0}), run({"q2": 1.0}))
     with pytest.raises(EvalError, match="no committed run"):
         load_run("nope", tmp_path)
+    (tmp_path / "torn.jsonl").write_text('{"question_id": "q1", "metrics": {}}\n{"question_id": "q2", "metr\n')
+    with pytest.raises(EvalError, match="line 2 is not JSON"):
+        load_run("torn", tmp_path)
+    (tmp_path / "other.jsonl").write_text('{"run_id": "x"}\n')
+    with pytest.raises(EvalError, match="line 1 is not a result row"):
+        load_run("other", tmp_path)
 
 
 def test_label_scores_replace_the_runs_own_content_scores(monkeypatch: pytest.MonkeyPatch) -> None:
