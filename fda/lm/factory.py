@@ -60,7 +60,8 @@ def runtime_from_settings(settings: Settings, *, progress: bool = False) -> Loca
 
 def dry_multiplier(settings: LMSettings, spec: ModelSpec | None = None) -> float | None:
     """The DRY strength the answer model's calls carry: ``lm.dry_multiplier`` when set (0 turns it off), else the
-    local model's own default (an adapter's manifest, "sampling"); None for a hosted model."""
+    local model's own default (the registry's, 0.8 for the default 1.5B; an adapter's manifest, "sampling"); None
+    for a hosted model."""
     if spec is None:
         if not is_local(settings.model):
             return None

@@ -59,7 +59,9 @@ class ModelSpec:
     base: str | None = None  # an adapted model: the registered model whose weights it adapts
     adapter: Path | None = None  # its llama.cpp LoRA adapter (GGUF)
     adapter_sha256: str = ""
-    dry_multiplier: float | None = None  # the model's own DRY default (a manifest's "sampling"); lm.dry_multiplier wins
+    dry_multiplier: float | None = (
+        None  # the model's own DRY default (here, or a manifest's "sampling"); the setting wins
+    )
 
     @property
     def filename(self) -> str:
@@ -88,7 +90,9 @@ MODELS: dict[str, ModelSpec] = {
             size=1_117_320_768,
             context_length=32768,
             chat_template="ChatML (<|im_start|>role ... <|im_end|>), stored in the GGUF; a system message is honoured.",
-            notes="Embedded default: best citations of the local models.",
+            notes="Embedded default: best citations of the local models. Served with llama.cpp's DRY sampler at "
+            "0.8 (docs/lm.md: dev-select and dev-confirm, session 32); FDA_LM__DRY_MULTIPLIER=0 turns it off.",
+            dry_multiplier=0.8,
         ),
         ModelSpec(
             name="qwen2.5-coder-0.5b",

@@ -21,9 +21,11 @@ def test_list_shows_every_model_with_full_hashes(tmp_path: Path, monkeypatch: py
     assert set(registry.MODELS) <= set(rows)
     assert rows["qwen2.5-coder-1.5b"]["sha256"] == registry.MODELS["qwen2.5-coder-1.5b"].sha256
     assert rows["qwen2.5-coder-1.5b"]["configured"] and not any(r["assembled"] for r in rows.values())
-    # the shipped distilled adapter carries its own sampler default (docs/finetune.md); the base models none
+    # the shipped distilled adapter carries its own sampler default (docs/finetune.md), and so does the default
+    # 1.5B (docs/lm.md, session 32); the base 0.5B none
     assert rows["qwen2.5-coder-0.5b-fda-distil2"]["dry_multiplier"] == 0.8
-    assert rows["qwen2.5-coder-1.5b"]["dry_multiplier"] is None
+    assert rows["qwen2.5-coder-1.5b"]["dry_multiplier"] == 0.8
+    assert rows["qwen2.5-coder-0.5b"]["dry_multiplier"] is None
 
 
 def test_fetch_assembles_then_list_says_so(
