@@ -140,14 +140,15 @@ def run_questions(
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="eval")
     bar = tqdm(total=len(rows), desc=label, unit="q", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     lines = None if progress else ProgressLog(len(rows), label)  # no bar drawn: say how far it got in the log
+    errors = 0
     try:
         futures: dict[Future[QuestionResult], str] = {pool.submit(work, row): row.id for row in rows}
         for fut in as_completed(futures):
             result = fut.result()
             done[result.question_id] = result
             bar.update(1)
-            errors = sum(1 for r in done.values() if r.error)
             if result.error:
+                errors += 1
                 bar.set_postfix_str(f"errors: {errors}")
             if lines is not None:
                 lines.update(len(done), errors)

@@ -186,7 +186,10 @@ def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, in
     went. Measured: 6 of 108 gold v2 dev-select answers of the 1.5B carried one (run 20261205-085028). A header the
     sentence uses as its subject ("[1] ... (FastAPI 0.141.1) states that X") becomes "The docs section", so what is
     left reads as a sentence ("states that X" did, session 21)."""
-    patterns = [re.compile(r"(?:\[\d+\][ \t]*)?" + re.escape(source_header(p)), re.IGNORECASE) for p in passages]
+    headers = [re.escape(source_header(p)) for p in passages]
+    if not headers:
+        return text, 0
+    patterns = [re.compile(r"(?:\[\d+\][ \t]*)?" + h, re.IGNORECASE) for h in headers]
     removed = 0
 
     def replace(m: re.Match[str]) -> str:
@@ -201,17 +204,14 @@ def drop_source_headers(text: str, passages: Sequence[Passage]) -> tuple[str, in
         return tidy_prose(prose) if removed > before else prose
 
     header_line = re.compile(
-        r"^[ \t]*(?:…[ \t]*)?(?:\[\d+\][ \t]*)?(?:"
-        + "|".join(re.escape(source_header(p)) for p in passages)
-        + r")[ \t]*$",
-        re.IGNORECASE | re.MULTILINE,
+        r"^[ \t]*(?:…[ \t]*)?(?:\[\d+\][ \t]*)?(?:" + "|".join(headers) + r")[ \t]*$", re.IGNORECASE | re.MULTILINE
     )
 
     def cut_code(block: str) -> str:
         """A code block cut where the model went on copying the prompt: at a source header line, what follows is
         the next source's text, not the answer's code (a code block closing on it is kept whole before it)."""
         nonlocal removed
-        m = header_line.search(block) if passages else None
+        m = header_line.search(block)
         if m is None:
             return block
         removed += 1

@@ -59,9 +59,7 @@ class ModelSpec:
     base: str | None = None  # an adapted model: the registered model whose weights it adapts
     adapter: Path | None = None  # its llama.cpp LoRA adapter (GGUF)
     adapter_sha256: str = ""
-    dry_multiplier: float | None = (
-        None  # the model's own DRY default (here, or a manifest's "sampling"); the setting wins
-    )
+    dry_multiplier: float | None = None  # its own DRY default (here or its manifest's "sampling"); the setting wins
 
     @property
     def filename(self) -> str:
