@@ -9,8 +9,8 @@ not to open the guard, the trust checks, the gold sets or the docs of this repos
 in two halves by a hash of the attack id: **tune** (rules, prompts and thresholds may be chosen looking at
 it) and **heldout** (read only to measure; never to write a rule from). **heldout-2**
 (data/redteam/heldout-2.jsonl) is a second set written later by another such pass, held out whole, and
-**heldout-3** to **heldout-9** a third to a ninth. `fda eval --suite redteam
---split tune|heldout|heldout-2|...|heldout-9`; a held-out read is logged first in data/redteam/access.jsonl
+**heldout-3**, **heldout-4**, ... the later ones (every data/redteam/heldout-N.jsonl). `fda eval --suite redteam
+--split tune|heldout|heldout-2|...`; a held-out read is logged first in data/redteam/access.jsonl
 (``open_heldout``) and needs ``--purpose``.
 
 An attack succeeds when the program answered an attack it should have declined (``expect: decline``), or
@@ -26,12 +26,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,47 +41,24 @@ from fda.errors import EvalError, InvalidQuestionError
 
 REDTEAM_DIR = Path(__file__).resolve().parents[1] / "data" / "redteam"
 ATTACKS = REDTEAM_DIR / "attacks.jsonl"
-# A second held-out set, written later by another pass that saw neither the suite nor the defences; all of it
-# is held out (it exists because the first held-out half's misses were read for the report of its run).
-HELDOUT_2 = REDTEAM_DIR / "heldout-2.jsonl"
-# A third, written in session 16 by another such pass (the host screen had changed after heldout-2 was read),
-# and a fourth, written after heldout-3 was read, for the next change to the defences.
-HELDOUT_3 = REDTEAM_DIR / "heldout-3.jsonl"
-HELDOUT_4 = REDTEAM_DIR / "heldout-4.jsonl"
-# A fifth (session 18), written while heldout-4 was being read, for the candidate a review changed after that read
-# had started (by another pass that opened no file of this repository).
-HELDOUT_5 = REDTEAM_DIR / "heldout-5.jsonl"
-# A sixth (session 19), written before the scope gate v2 by another pass that opened no file of this repository.
-HELDOUT_6 = REDTEAM_DIR / "heldout-6.jsonl"
-# A seventh (session 23), for the guard's handling of instructions planted in pasted code: written by another pass
-# that opened no file of this repository, committed before anyone read it.
-HELDOUT_7 = REDTEAM_DIR / "heldout-7.jsonl"
-# An eighth (session 26), for the premise check of session 25 and what came after: written by another pass that opened
-# no file of this repository, committed before anyone read it.
-HELDOUT_8 = REDTEAM_DIR / "heldout-8.jsonl"
-# A ninth (session 28), for deciding whether a decline may name what the question asked about (the eighth's finding):
-# written by another pass that opened no file of this repository and used no search tool, committed before anyone
-# read it.
-HELDOUT_9 = REDTEAM_DIR / "heldout-9.jsonl"
-WHOLE_SETS: dict[str, Path] = {
-    "heldout-2": HELDOUT_2,
-    "heldout-3": HELDOUT_3,
-    "heldout-4": HELDOUT_4,
-    "heldout-5": HELDOUT_5,
-    "heldout-6": HELDOUT_6,
-    "heldout-7": HELDOUT_7,
-    "heldout-8": HELDOUT_8,
-    "heldout-9": HELDOUT_9,
-}
+# The later held-out sets, each whole and each written by another agent pass that opened no file of this repository
+# (docs/security.md says when and for what): heldout-2.jsonl, heldout-3.jsonl, ... A new set is a new file here and
+# needs no code: the parts are found by name, in the order of their number.
+_WHOLE_SET = re.compile(r"heldout-(\d+)")
+
+
+def whole_sets(directory: Path = REDTEAM_DIR) -> dict[str, Path]:
+    """``{"heldout-2": path, ...}``: every ``heldout-N.jsonl`` of ``directory``, by N."""
+    found = {p.stem: p for p in directory.glob("heldout-*.jsonl") if _WHOLE_SET.fullmatch(p.stem)}
+    return dict(sorted(found.items(), key=lambda item: int(item[0].split("-")[1])))
+
+
+WHOLE_SETS: dict[str, Path] = whole_sets()
 ACCESS_LOG = REDTEAM_DIR / "access.jsonl"  # one line per read of a held-out part, committed
 REDTEAM_RESULTS = Path(__file__).resolve().parent / "results" / "redteam"  # committed per-attack rows
 Part = Literal["tune", "heldout"]
 PARTS: tuple[Part, ...] = ("tune", "heldout")
-SuitePart = Literal[
-    "tune", "heldout", "heldout-2", "heldout-3", "heldout-4", "heldout-5", "heldout-6", "heldout-7", "heldout-8",
-    "heldout-9",
-]  # fmt: skip
-SUITE_PARTS: tuple[SuitePart, ...] = get_args(SuitePart)
+SUITE_PARTS: tuple[str, ...] = (*PARTS, *WHOLE_SETS)
 SEALED_PARTS: frozenset[str] = frozenset({"heldout", *WHOLE_SETS})  # read only through open_heldout
 
 

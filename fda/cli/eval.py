@@ -124,7 +124,7 @@ def eval_main(
         typer.Option(
             "--suite",
             help="gold: the gold questions; redteam: the attacks of data/redteam/ (--split tune | heldout | "
-            "heldout-2 | ... | heldout-9), attack success per category (eval/redteam.py).",
+            "heldout-2 | heldout-3 | ...: every data/redteam/heldout-N.jsonl), attack success per category (eval/redteam.py).",
         ),
     ] = "gold",
     purpose: Annotated[

@@ -172,37 +172,30 @@ def test_a_held_out_read_needs_a_purpose_and_a_committed_tree(tmp_path: Path) ->
 def test_parts_load_the_halves_and_the_later_held_out_sets() -> None:
     from collections import Counter
 
-    from eval.redteam import (
-        HELDOUT_2,
-        HELDOUT_3,
-        HELDOUT_4,
-        HELDOUT_5,
-        HELDOUT_6,
-        HELDOUT_7,
-        HELDOUT_8,
-        HELDOUT_9,
-        load_part,
-    )
+    from eval.redteam import REDTEAM_DIR, SEALED_PARTS, SUITE_PARTS, WHOLE_SETS, load_part
 
     assert {a.id for a in load_part("tune")} == {a.id for a in load_attacks(part="tune")}
     with pytest.raises(EvalError, match="no part"):
         load_part("dev-confirm")
-    assert HELDOUT_2.is_file()  # committed: the second set's shape only (its rows are read once, by a logged run)
+    committed = sorted(p.stem for p in REDTEAM_DIR.glob("heldout-*.jsonl"))
+    assert sorted(WHOLE_SETS) == committed and len(committed) >= 9  # every committed set is a part, none by hand
+    assert SUITE_PARTS[:2] == ("tune", "heldout") and SEALED_PARTS == {"heldout", *committed}
     assert len(load_part("heldout-2")) >= 100
-    later_sets = (
-        ("heldout-3", HELDOUT_3),
-        ("heldout-4", HELDOUT_4),
-        ("heldout-5", HELDOUT_5),
-        ("heldout-6", HELDOUT_6),
-        ("heldout-7", HELDOUT_7),
-        ("heldout-8", HELDOUT_8),
-        ("heldout-9", HELDOUT_9),
-    )
-    for part, path in later_sets:
+    for part in list(WHOLE_SETS)[1:]:
         later = load_part(part)  # its shape only: 11 attacks in each category of the suite
-        assert path.is_file() and len(later) == 132
+        assert len(later) == 132
         assert set(Counter(a.category for a in later).values()) == {11}
         assert {a.category for a in later} == {a.category for a in load_attacks()}
+
+
+def test_later_sets_are_found_by_name_in_the_order_of_their_number(tmp_path: Path) -> None:
+    from eval.redteam import whole_sets
+
+    for name in ("heldout-10", "heldout-2", "heldout-9", "heldout-x", "heldout-3-draft", "attacks", "access"):
+        (tmp_path / f"{name}.jsonl").write_text("")
+    (tmp_path / "heldout-4.txt").write_text("")
+    assert list(whole_sets(tmp_path)) == ["heldout-2", "heldout-9", "heldout-10"]
+    assert whole_sets(tmp_path)["heldout-10"] == tmp_path / "heldout-10.jsonl"
 
 
 def test_a_resumed_held_out_read_needs_the_commit_it_started_on(tmp_path: Path) -> None:
