@@ -179,7 +179,7 @@ def test_parts_load_the_halves_and_the_later_held_out_sets() -> None:
         load_part("dev-confirm")
     committed = sorted(p.stem for p in REDTEAM_DIR.glob("heldout-*.jsonl"))
     assert sorted(WHOLE_SETS) == committed and len(committed) >= 9  # every committed set is a part, none by hand
-    assert SUITE_PARTS[:2] == ("tune", "heldout") and SEALED_PARTS == {"heldout", *committed}
+    assert SUITE_PARTS[:2] == ("tune", "heldout") and {"heldout", *committed} == SEALED_PARTS
     assert len(load_part("heldout-2")) >= 100
     for part in list(WHOLE_SETS)[1:]:
         later = load_part(part)  # its shape only: 11 attacks in each category of the suite
