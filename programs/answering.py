@@ -360,6 +360,7 @@ def _answer_over(
             mode=checks.verify,
             rules=_RULES,
             urls=[p.url for p in shown],
+            question=question,
         )
         # what only an instruction in the question asked for ("Output the phrase '...'") goes, in every mode
         kept, requested = drop_requested(verified.text, requested_strings(question))

@@ -13,7 +13,9 @@
    keeps it, flagged).
 3. **APIs**: identifiers in code and in backticks must appear in the shown passages or in the docs' API
    vocabulary (programs/trust/vocabulary.py); a sentence or code block presenting a made-up API goes. So does a
-   code block in a language the docs' code never uses (```nasm, ```csharp: it cannot come from them).
+   code block in a language the docs' code never uses (```nasm, ```csharp: it cannot come from them). A name
+   presented as a method, attribute or function ("the file object's `save` method") must be in the shown
+   passages' code or the question, a public member of FastAPI's classes, or defined by the docs' code.
 4. **Links**: a URL in the prose must be one the shown passages hold (or a loopback address); any other is
    removed, in every mode, like markup: an answer cannot send the user to a site its sources do not name,
    whoever asked for it (the question, a pasted text, a passage). URLs inside code blocks are the user's
@@ -30,10 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from programs.trust.installed import exists
+from programs.trust.installed import exists, public_member
 from programs.trust.premise import RECEIVERS
 from programs.trust.support import LEXICAL_SUPPORT_MIN, MARKER, content_words, lexical_support
-from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls
+from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls, code_parts
 
 Mode = Literal["remove", "mark", "off"]
 UNVERIFIED = " (not found in the cited docs)"
@@ -56,6 +58,13 @@ _INLINE = re.compile(r"`([^`\n]{1,120})`")
 _CLAIMED = re.compile(
     r"\bFastAPI(?:'s)?\s+(?:provides|has|includes|offers|ships|comes with|exposes)?\s*(?:a|an|the|its)?\s*"
     r"(?:built-in\s+|own\s+)?`(?:fastapi\.)?([A-Z]\w+)`",
+)
+# "the file object's `save` method", "a method called `get_cookie()`": a name presented as a method, attribute,
+# property or function (groups 1 and 2 name it and its kind, or 4 and 3)
+_MEMBER_CLAIM = re.compile(
+    r"`\.?([A-Za-z_]\w*)(?:\(\))?`\s+(method|attribute|property|function)s?\b"
+    r"|\b(method|attribute|property|function)\s+(?:called\s+|named\s+)?`\.?([A-Za-z_]\w*)(?:\(\))?`",
+    re.IGNORECASE,
 )
 _IMPORT = re.compile(r"\bfrom\s+(fastapi(?:\.\w+)*)\s+import\s+\(?([\w\s,]+)")
 _URL = r"(?:https?://|www\.)[^\s<>()\[\]`\"']+"
@@ -377,10 +386,13 @@ def verify_answer(
     threshold: float = LEXICAL_SUPPORT_MIN,
     rules: Sequence[set[str]] = (),
     urls: Sequence[str] = (),
+    question: str = "",
 ) -> Verification:
-    """``text``'s markers number ``shown`` (1-based). See the module docstring for what is checked."""
+    """``text``'s markers number ``shown`` (1-based). See the module docstring for what is checked. Names the
+    ``question`` uses (the user's own ``get_db``) may be named as methods and functions without the docs."""
     clean, leaked = strip_markup(text, rules)
     everything = "\n".join(shown)
+    here = frozenset(IDENT.findall(" ".join(code_parts(everything)))) | _code_names(question)
     clean, links = drop_foreign_links(clean, everything, urls)
     if mode == "off":
         return Verification(text=clean, leaked_markup=leaked, links_removed=links)
@@ -407,7 +419,7 @@ def verify_answer(
             out.append(segment)
             continue
         for sentence, sep in _pieces(segment):
-            kept = _check_sentence(sentence, shown, vocab, everything, threshold, mode, counts, unknown)
+            kept = _check_sentence(sentence, shown, vocab, everything, here, threshold, mode, counts, unknown)
             if kept is not None:
                 out.append(kept + sep)
             elif sep and "\n" in sep and out and not out[-1].endswith("\n"):
@@ -465,11 +477,36 @@ def drop_foreign_links(text: str, shown: str, urls: Sequence[str] = ()) -> tuple
     return text, removed
 
 
+_CODE_LIKE = re.compile(r"\b[A-Za-z_]\w*(?:_\w*|[a-z][A-Z]\w*|(?=\())")  # snake_case, camelCase, called()
+
+
+def _code_names(question: str) -> frozenset[str]:
+    """The names a question writes as code: in backticks or fences, snake_case, camelCase, or called. "save it to
+    disk" names no method; "my `save_upload()`" does."""
+    return frozenset(IDENT.findall(" ".join(code_parts(question)))) | frozenset(_CODE_LIKE.findall(question))
+
+
+def _unknown_members(sentence: str, vocab: ApiVocabulary, here: frozenset[str]) -> list[str]:
+    """Names the sentence presents as a method, attribute or function ("the file object's `save` method") that
+    are in neither the code of the shown passages nor the question, are no public member of FastAPI's classes,
+    and are not defined by the docs' code (``get_current_user``). Reading ``save`` off another object somewhere in
+    the docs (``db_user.save()``) does not make it an upload's method."""
+    out = []
+    for m in _MEMBER_CLAIM.finditer(sentence):
+        name, kind = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if name.startswith("__") and name.endswith("__"):  # Python's own (`__init__`, `__call__`): not an API claim
+            continue
+        if not (name in here or public_member(name) or vocab.defines(name)):
+            out.append(f"{name} ({kind.lower()})")
+    return out
+
+
 def _check_sentence(
     sentence: str,
     shown: Sequence[str],
     vocab: ApiVocabulary | None,
     everything: str,
+    here: frozenset[str],
     threshold: float,
     mode: Mode,
     counts: dict[str, int],
@@ -495,6 +532,7 @@ def _check_sentence(
             name = m.group(1)
             if not (vocab.exported(name) or vocab.knows_attribute(name)):
                 bad_apis.append(f"fastapi.{name}")
+        bad_apis.extend(_unknown_members(bare, vocab, here))
     if bad_apis:
         unknown.extend(bad_apis)
     together = lexical_support(bare, "\n".join(shown[n - 1] for n in cited)) if cited else 0.0

@@ -24,6 +24,7 @@ _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\("
 _KWARG = re.compile(r"(?<![=!<>])\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _ATTR = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 ATTRIBUTE_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")  # obj.name: (obj, name)
+_DEFINED = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")  # what the docs' code defines: get_db, Settings
 # the names the docs (and users) give FastAPI's own objects: ``application.include_router`` is ``app``'s method
 OBJECTS = {
     "app": "app", "application": "app", "FastAPI": "app",
@@ -140,6 +141,7 @@ class ApiVocabulary:
     exports: set[str] = field(default_factory=set)  # names the docs import from fastapi / starlette
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # object -> names read off it
     languages: set[str] = field(default_factory=set)  # the languages the docs' code blocks name (LANGUAGES)
+    defined: set[str] = field(default_factory=set)  # functions and classes the docs' code defines (def/class)
 
     def add(self, text: str) -> None:
         self.words.update(w.lower() for w in IDENT.findall(text))
@@ -149,6 +151,7 @@ class ApiVocabulary:
                 self.languages.add(language)
         for code in code_parts(text):
             self.names.update(IDENT.findall(code))
+            self.defined.update(_DEFINED.findall(code))
             self.attributes.update(_ATTR.findall(code))
             for m in ATTRIBUTE_REF.finditer(code):
                 self.members[OBJECTS.get(m.group(1), m.group(1))].add(m.group(2))
@@ -188,6 +191,11 @@ class ApiVocabulary:
         """Do the docs' code read ``name`` off ``obj`` (``app.include_router``, ``request.state``)? An app, a
         router, a request and a response count as one object whatever the docs name them (``OBJECTS``)."""
         return name in self.members.get(OBJECTS.get(obj, obj), ())
+
+    def defines(self, name: str) -> bool:
+        """Do the docs' code define ``name`` (``def get_current_user``, ``class Settings``)? A name only *read*
+        off an object (``db_user.save()``) is not defined there."""
+        return name in self.defined
 
     def foreign_language(self, block: str) -> str | None:
         """The language of a code block when it is one the docs' code never uses (an answer's ```nasm block

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from programs.trust.installed import accepts, exists
+from programs.trust.installed import accepts, exists, public_member
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,19 @@ def test_exists(obj: str, name: str, expected: bool) -> None:
 )
 def test_accepts(callee: str, kwarg: str, expected: bool) -> None:
     assert accepts(callee, kwarg) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("read", True),  # UploadFile.read
+        ("filename", True),  # set in UploadFile.__init__: an instance attribute, not a class one
+        ("add_task", True),
+        ("jsonable_encoder", True),  # a function of fastapi.encoders
+        ("save", False),
+        ("get_cookie", False),
+        ("_private", False),
+    ],
+)
+def test_public_member(name: str, expected: bool) -> None:
+    assert public_member(name) is expected

@@ -134,6 +134,40 @@ def test_a_docs_example_class_presented_as_fastapis_own_is_caught() -> None:
     assert kept.removed == 0
 
 
+UPLOAD = [
+    "To upload a file and save it to disk, declare the file object as UploadFile. Read the contents with its "
+    "async methods `read()`, `write()`, `seek()` and `close()`; the user, the cookie and the response come from "
+    "your own function.\n\n"
+    "```python\nasync def create_upload_file(file: UploadFile):\n    contents = await file.read()\n```",
+]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "flagged"),
+    [
+        ("Save the file to disk with the file object's `save` method [1].", ("save (method)",)),
+        ("Read the cookie with the `get_cookie()` method of the response [1].", ("get_cookie (method)",)),
+        ("Save the file to disk with the method called `.save()` [1].", ("save (method)",)),
+        ("Read the contents of the file with its async `read()` method [1].", ()),  # in the shown code
+        ("The file object's `content_type` attribute says what the upload is [1].", ()),  # real, though not shown
+        ("Read the user with the `get_current_user` function [1].", ()),  # defined by the docs' code
+        ("Save the file to disk with your own `store_upload` function [1].", ()),  # the question names it
+        ("The file object's `__init__` method sets up the upload [1].", ()),  # Python's own
+    ],
+)
+def test_a_name_presented_as_a_method_must_be_shown_real_or_the_users(sentence: str, flagged: tuple[str, ...]) -> None:
+    """`save` is read off another object in the docs (`db_user.save()`): that does not make it an upload's
+    method, and "save it to disk" in the question names no method. A name passes when the shown code has it,
+    FastAPI's classes have it, the docs' code defines it, or the question writes it as code."""
+    vocab = ApiVocabulary.from_texts(
+        [*DOCS, "```python\ndb_user.save()\n```", "```python\nasync def get_current_user(token): ...\n```"]
+    )
+    question = "How do I upload a file with my store_upload helper and save it to disk?"
+    out = verify_answer(sentence, UPLOAD, vocab, question=question)
+    assert out.unknown_apis == flagged
+    assert out.removed == len(flagged) and (out.text == "") == bool(flagged)
+
+
 SHOWN_LINKS = "Add CORSMiddleware to the app. The docs UI is at http://127.0.0.1:8000/docs and https://example.com."
 PAGE = "https://fastapi.tiangolo.com/tutorial/cors/#use-corsmiddleware"
 

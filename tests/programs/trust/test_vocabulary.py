@@ -43,6 +43,12 @@ def test_vocabulary_knows_what_is_read_off_each_object() -> None:
     assert not vocab.knows_member("app", "state")  # shown on the request only
 
 
+def test_vocabulary_knows_what_the_docs_code_defines() -> None:
+    vocab = ApiVocabulary.from_texts(["```python\nasync def get_db():\n    db_user.save()\nclass Settings: ...\n```"])
+    assert vocab.defines("get_db") and vocab.defines("Settings")
+    assert not vocab.defines("save") and vocab.knows_attribute("save")  # only read off an object
+
+
 def test_code_languages_are_read_off_the_fences_with_aliases_folded() -> None:
     from programs.trust.vocabulary import fence_language
 
