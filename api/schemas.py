@@ -38,7 +38,7 @@ class AskResponse(BaseModel):
         default=None,
         description="The answer's Python run in a sandbox (docs/code-checks.md): status verified / failed / "
         "not_runnable / not_run, detail (the error or why), routes called, docs_example when it is a docs_src "
-        "example. None: the answer shows no Python, or code checks are off.",
+        "example, imports_shown (import lines verified code needed and the answer now shows). None: the answer shows no Python, or code checks are off.",
     )
     version: str
     versions: list[str] = Field(

@@ -109,6 +109,8 @@ def code_note(resp: dict[str, Any]) -> tuple[str, str] | None:
         parts.append(f"`{code['detail']}`" if code.get("status") == "failed" else str(code["detail"]))
     if code.get("added"):
         parts.append(f"Completed with: `{'; '.join(code['added'])}`.")
+    if code.get("imports_shown"):
+        parts.append(f"Imports added to the code above: `{'; '.join(code['imports_shown'])}`.")
     repair = code.get("repair") or {}
     if repair.get("accepted"):
         parts.append(f"Repaired once: the answer's first code failed with `{repair.get('error', '')}`.")

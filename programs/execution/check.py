@@ -21,13 +21,13 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from fda.errors import SandboxBusyError, SandboxUnavailableError
 from programs.execution.examples import DocsExamples
-from programs.execution.extract import prepare, python_blocks
+from programs.execution.extract import prepare, python_blocks, with_imports
 from programs.execution.harness import MARKER
 from programs.execution.sandbox import Sandbox
 
@@ -50,6 +50,8 @@ class CodeReport:
     fastapi: str = ""  # the FastAPI it ran on (the service's own; the answer's docs version may be older)
     # a repair was tried (programs/execution/repair.py): accepted, the first code's error, why it was not kept
     repair: dict[str, Any] | None = None
+    # the import lines of ``added`` that were put into the answer's code, so that what it shows runs as it ran
+    imports_shown: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,7 +69,8 @@ class CodeReport:
         detail = f": {self.detail}" if self.detail else ""
         example = f"; docs example {self.docs_example['url']}" if self.docs_example else ""
         on = f" on FastAPI {self.fastapi}" if self.fastapi else ""
-        return f"{words}{on}{calls}{detail}{example}{self._repair_note()}"
+        shown = f"; imports added to the answer's code: {'; '.join(self.imports_shown)}" if self.imports_shown else ""
+        return f"{words}{on}{calls}{detail}{example}{shown}{self._repair_note()}"
 
     def _repair_note(self) -> str:
         r = self.repair
@@ -124,10 +127,17 @@ class CodeChecker:
         return self._check(code, [code], None, verbatim=True)
 
     def check_prediction(self, pred: Any, version: str | None = None) -> CodeReport | None:
-        """As :meth:`check`, for a program's prediction: declined and fallback answers are not run."""
+        """As :meth:`check`, for a program's prediction: declined and fallback answers are not run. Verified
+        code that needed imports it did not show (``from typing import Annotated``) gets them: they go into
+        ``pred.answer``'s first Python block, and ``imports_shown`` lists them, so the code the user copies runs
+        as it ran here. Checking the completed answer again adds nothing."""
         if getattr(pred, "fallback", False) or getattr(pred, "refused", False) or getattr(pred, "cannot_answer", False):
             return None
-        return self.check(str(pred.answer), version)
+        report = self.check(str(pred.answer), version)
+        if report is None or report.status != "verified" or not report.added:
+            return report
+        pred.answer, shown = with_imports(str(pred.answer), report.added)
+        return replace(report, imports_shown=shown) if shown else report
 
     def _example(self, blocks: list[str], version: str | None) -> dict[str, Any] | None:
         if self.examples is None:

@@ -83,6 +83,28 @@ def python_fences(answer: str) -> list[Fence]:
     return out
 
 
+_AN_IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+import\s+\(?\w|import\s+\w)")
+
+
+def with_imports(answer: str, lines: Iterable[str]) -> tuple[str, list[str]]:
+    """The answer with the import ``lines`` it lacks at the top of its first Python block (after any ``from
+    __future__`` line, in the block's indent), and the lines added. Other lines (``app = FastAPI()``) are left
+    out: where they belong depends on the code."""
+    present = {line.strip() for line in answer.splitlines()}
+    missing = [line for line in dict.fromkeys(lines) if _AN_IMPORT.match(line) and line.strip() not in present]
+    fences = python_fences(answer)
+    if not missing or not fences:
+        return answer, []
+    first = fences[0]
+    at = first.start
+    for line in answer[first.start : first.end].splitlines(keepends=True):
+        if not line.strip().startswith("from __future__ import"):
+            break
+        at += len(line)
+    head = "".join(f"{first.indent}{line}\n" for line in missing)
+    return answer[:at] + head + answer[at:], missing
+
+
 def python_blocks(answer: str) -> list[str]:
     """The answer's Python code blocks, in order."""
     return [f.code for f in python_fences(answer)]

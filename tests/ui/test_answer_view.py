@@ -65,6 +65,7 @@ def test_code_note_says_what_the_sandbox_found() -> None:
                 "status": "verified",
                 "routes": [{"method": "GET", "path": "/", "status": 200}],
                 "added": ["from fastapi import FastAPI"],
+                "imports_shown": ["from fastapi import FastAPI"],
                 "docs_example": {"path": "docs_src/cors/tutorial001.py", "url": "https://x/y.py", "version": "0.141.1"},
             }
         }
@@ -72,6 +73,7 @@ def test_code_note_says_what_the_sandbox_found() -> None:
     assert verified is not None and verified[0] == "green"
     assert "`GET /` 200" in verified[1] and "does not prove" in verified[1]
     assert "Completed with: `from fastapi import FastAPI`" in verified[1]
+    assert "Imports added to the code above: `from fastapi import FastAPI`" in verified[1]
     assert "[docs_src/cors/tutorial001.py](https://x/y.py)" in verified[1]
     failed = code_note({"code": {"status": "failed", "detail": "ImportError: cannot import name 'GzipMiddleware'"}})
     assert failed == (

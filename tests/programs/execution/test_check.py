@@ -62,6 +62,31 @@ def test_a_working_app_is_verified_route_by_route(sandbox: Sandbox) -> None:
     assert report.summary().startswith(f"code verified on FastAPI {fastapi.__version__} (2 routes answered)")
 
 
+def test_verified_code_shows_the_imports_it_needed(sandbox: Sandbox) -> None:
+    """The cookie answer of session 32 used `Annotated` without importing it: the check ran it with the import,
+    and the answer the user copies now has it too. A prediction declined or cut short is not touched."""
+    import dspy
+
+    code = "@app.get('/items/')\ndef read(ads_id: Annotated[str | None, Cookie()] = None):\n    return {'ads_id': ads_id}\n"
+    imports = {**IMPORTS, "Annotated": "from typing import Annotated", "Cookie": "from fastapi import Cookie"}
+    check = CodeChecker(sandbox, imports=imports)
+    pred = dspy.Prediction(answer=answer(code), fallback=False, refused=False, cannot_answer=False)
+    report = check.check_prediction(pred)
+    assert report is not None and report.status == "verified", report
+    assert report.imports_shown == [
+        "from typing import Annotated",
+        "from fastapi import Cookie",
+        "from fastapi import FastAPI",
+    ]
+    assert pred.answer.startswith("Here is how [1]:\n\n```python\nfrom typing import Annotated\n")
+    assert "app = FastAPI()" not in pred.answer  # not an import: where it goes depends on the code
+    assert "imports added to the answer's code: from typing import Annotated" in report.summary()
+    again = check.check_prediction(pred)
+    assert again is not None and again.imports_shown == [] and again.status == "verified"
+    declined = dspy.Prediction(answer=answer(code), fallback=False, refused=True, cannot_answer=False)
+    assert check.check_prediction(declined) is None and declined.answer == answer(code)
+
+
 def test_a_route_that_crashes_fails_with_its_error(sandbox: Sandbox) -> None:
     code = "from fastapi import FastAPI, Request\napp = FastAPI()\n\n@app.post('/raw')\ndef raw(request: Request):\n    return request.body.decode()\n"
     report = checker(sandbox).check(answer(code))

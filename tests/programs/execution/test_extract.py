@@ -137,3 +137,21 @@ def test_only_real_imports_move_up() -> None:
     prepared = prepare(answer, {})
     assert prepared.code.startswith("from fastapi import (\n    FastAPI,\n)\nimport os\n")
     assert 'DOC = """\nimport client\n"""' in prepared.code  # inside a string: left where it is
+
+
+def test_imports_go_to_the_top_of_the_first_python_block_in_its_indent() -> None:
+    from programs.execution.extract import with_imports
+
+    lines = ["from typing import Annotated", "from fastapi import FastAPI", "app = FastAPI()"]
+    answer = (
+        "Install:\n```bash\npip install fastapi\n```\n1. Then:\n   ```python\n   from __future__ import annotations\n"
+        "   from fastapi import FastAPI\n   def f(x: Annotated[int, 1]): ...\n   ```\n"
+        "```python\ny = 2\n```\n"
+    )
+    out, added = with_imports(answer, lines)
+    assert added == ["from typing import Annotated"]  # FastAPI's import is shown; `app = ...` is no import
+    assert "   from __future__ import annotations\n   from typing import Annotated\n   from fastapi import" in out
+    assert python_blocks(out)[0].splitlines()[1] == "from typing import Annotated"
+    assert ast.parse(python_blocks(out)[0]) and python_blocks(out)[1] == "y = 2"
+    assert with_imports(out, lines) == (out, [])  # completed once: nothing more to add
+    assert with_imports("No code here.", lines) == ("No code here.", [])
