@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -190,27 +191,35 @@ async def _ask(services: Services, req: AskRequest, trace_id: str) -> AskRespons
     if cached is not None:
         pred = cached
     else:
+        budget = services.settings.api.request_timeout_s
+
+        def call() -> Any:
+            with services.lm_context():
+                return program(question=question, version=version)
+
+        async def make(started: asyncio.Event) -> Any:
+            """The answer, in its LM slot; kept in the answer cache even when every request stopped waiting."""
+            async with services.gate.slot():
+                started.set()
+                made = await run_abandonable(call, None, name="fda-answer")
+            if made.fallback:  # the program could not reach the LM
+                services.telemetry.fallbacks.labels(reason="lm_error").inc()
+            else:
+                services.answer_cache.put(key, made)
+            return made
+
         services.telemetry.in_flight.inc()
         try:
-            async with services.gate.slot():
-
-                def call() -> Any:
-                    with services.lm_context():
-                        return program(question=question, version=version)
-
-                try:
-                    pred = await run_abandonable(call, services.settings.api.request_timeout_s, name="fda-answer")
-                except TimeoutError:
-                    log.warning(
-                        "answer over its %.0f s budget: retrieval-only", services.settings.api.request_timeout_s
-                    )
-                    pred = await _retrieval_only(services, question, version, "timeout", named=req.version is None)
+            flight, joined = services.flights.join(key, make)
+            if joined:
+                services.telemetry.cache.labels(cache="answer", result="joined").inc()
+            try:
+                pred = await flight.result(budget)
+            except TimeoutError:
+                log.warning("answer over its %.0f s budget: retrieval-only; it is kept when it is written", budget)
+                pred = await _retrieval_only(services, question, version, "timeout", named=req.version is None)
         finally:
             services.telemetry.in_flight.dec()
-        if pred.fallback:
-            services.telemetry.fallbacks.labels(reason="lm_error").inc()
-        else:
-            services.answer_cache.put(key, pred)
     timings: dict[str, float] = {}
     code = await check_code(services, pred, version, timings, question)
     timings["total"] = round((time.perf_counter() - t0) * 1000, 1)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import dspy
 
 from api.cache import TTLCache
+from api.flights import Flights
 from api.gate import LMGate
 from api.querylog import Spool
 from api.telemetry import Telemetry
@@ -59,6 +60,7 @@ class Services:
     answer_cache: TTLCache = field(init=False)
     search_cache: TTLCache = field(init=False)
     gate: LMGate = field(init=False)
+    flights: Flights = field(init=False)  # answers being made, one per question (api/flights.py)
     spool: Spool = field(init=False)
     _lm_spans: Any = field(init=False, default=None)
 
@@ -67,6 +69,7 @@ class Services:
         self.answer_cache = TTLCache(api.cache_size, api.cache_ttl_s)
         self.search_cache = TTLCache(api.cache_size, api.cache_ttl_s)
         self.gate = LMGate(api.lm_concurrency, api.queue_size, on_busy=self._lm_busy)
+        self.flights = Flights()
         self.spool = Spool(self.spool_dir)
         if self.settings.tracing.enabled:
             from fda.lm.spans import LMSpans
@@ -122,6 +125,10 @@ class Services:
 
     def close(self) -> None:
         self.closing = True  # a background build finishing now starts no other (api/wiring.py)
+        try:
+            self.flights.cancel()
+        except RuntimeError:  # their event loop has already closed: nothing waits on them
+            log.debug("answer flights left to a closed loop")
         for closer in reversed(self.closers):
             try:
                 closer()

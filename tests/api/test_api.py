@@ -94,6 +94,43 @@ def test_timeout_answers_retrieval_only(settings: Settings, tmp_path: Path) -> N
         assert 'fda_fallbacks_total{reason="timeout"} 1.0' in metrics
 
 
+def test_an_answer_past_its_budget_is_kept_for_the_next_ask(settings: Settings, tmp_path: Path) -> None:
+    """The request falls back at its budget, but the LM call goes on in its slot; once written, the answer is in
+    the cache, so "ask again in a moment" gets it without a second LM call."""
+    with lm_never_answers(settings, tmp_path) as (c, block):
+        services = services_of(c)
+        first = c.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
+        assert first["fallback"] is True
+        assert services.gate.pending == 1 and len(services.flights) == 1  # still writing, still counted by the gate
+        block.set()
+        for _ in range(100):  # the flight lands on the service's loop
+            if not len(services.flights):
+                break
+            time.sleep(0.05)
+        again = c.post("/v1/ask", json={"question": "how do I enable CORS"}).json()
+    assert again["fallback"] is False and again["cached"] is True and again["answer"]
+    assert services.programs["rag"].calls == 1 and services.gate.pending == 0
+
+
+def test_the_same_question_at_once_is_answered_once(settings: Settings, tmp_path: Path) -> None:
+    """A second ask while the first is being written waits on it (its own budget), rather than queueing a second
+    LM call behind the first; both get the one answer."""
+    settings.api.request_timeout_s = 5
+    with TestClient(create_app(settings, lambda s: make_services(s, tmp_path))) as c:
+        program = services_of(c).programs["rag"]
+        program.block = threading.Event()
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(c.post, "/v1/ask", json={"question": "How do I enable CORS?"})
+            second = pool.submit(c.post, "/v1/ask", json={"question": "How do I enable CORS?"})
+            time.sleep(0.5)
+            program.block.set()
+            bodies = [first.result().json(), second.result().json()]
+        metrics = c.get("/metrics").text
+    assert program.calls == 1
+    assert [b["fallback"] for b in bodies] == [False, False] and bodies[0]["answer"] == bodies[1]["answer"]
+    assert 'fda_cache_total{cache="answer",result="joined"} 1.0' in metrics
+
+
 def test_a_timeout_still_searches_the_versions_the_question_names(settings: Settings, tmp_path: Path) -> None:
     """The retrieval-only answer of a question about 0.68 shows 0.68's docs, as the programs would (seen as a
     newcomer in session 19: it showed the latest docs' "run the code" section)."""
