@@ -1,6 +1,7 @@
 """The counts behind session 33's trust change (docs/trust.md). No LM call; a minute at most.
 
-    python -m experiments.session33_counts members   # committed answers' sentences naming a method no source has
+    python -m experiments.session33_counts members     # committed answers' sentences naming a method no source has
+    python -m experiments.session33_counts malformed   # committed answers declined as "malformed LM output"
 
 Only material that may be read to choose a rule: gold v2 train and dev, and committed train/dev runs (files naming
 "test" or "heldout" are skipped). A run's shown passages are re-read from the store by the URLs it retrieved (the
@@ -61,5 +62,20 @@ def members() -> None:
         sys.stdout.write(f"  {qid}: {name} x{n}\n")
 
 
+def malformed() -> None:
+    answers = hit = 0
+    for path in sorted((ROOT / "eval" / "results").glob("*.jsonl")):
+        if re.search("test|heldout", path.name, re.IGNORECASE) or not re.search("rag|multihop|agent", path.name):
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            answers += 1
+            hit += row.get("reason") == "malformed LM output"
+    sys.stdout.write(f"{answers} answers: {hit} declined as malformed LM output\n")
+
+
 if __name__ == "__main__":
-    {"members": members}[sys.argv[1]]()
+    {"members": members, "malformed": malformed}[sys.argv[1]]()

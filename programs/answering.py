@@ -3,7 +3,9 @@ citations, and the three non-answers (refusal, cannot-answer, retrieval-only fal
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -484,16 +486,55 @@ def _answer_over(
 def salvage(err: dspy.AdapterParseError) -> dspy.Prediction | None:
     """The answer inside output that failed to parse because it was cut short (a small model looping until
     ``max_tokens``; measured: 5 of 44 dev answers of the 0.5B, each then retried for the same ~40 s).
-    Lines repeated verbatim are dropped; ``None`` when there is no answer text to keep."""
-    parsed = err.parsed_result
-    if not isinstance(parsed, dict):
-        return None
-    answer = parsed.get("answer")
+    Lines repeated verbatim are dropped; ``None`` when there is no answer text to keep.
+
+    When the adapter's parse found no answer (json_repair took the first object it could read, which can be one
+    inside the answer's code: ``{"foo": "The Foo Wrestlers"}``), the answer is read off the raw output after its
+    ``"answer": "`` key. Either way the answer ends where the model starts talking about its own output fields
+    ("The `cited` field in the output is set to [1, 2, 3] because ..."): the 1.5B, not closing the answer's
+    string, went on like that to the token cap (seen as a newcomer, session 33: a 404 question, twice)."""
+    parsed = err.parsed_result if isinstance(err.parsed_result, dict) else {}
+    answer, cited_raw = parsed.get("answer"), parsed.get("cited")
     if not isinstance(answer, str) or not answer.strip():
+        answer, cited_raw = raw_answer(str(err.lm_response or ""))
+    if not answer or not answer.strip():
         return None
-    cited = [n for n in parsed.get("cited") or [] if isinstance(n, int)]
-    kept = drop_unfinished(drop_repeats(answer))
+    fields = list(getattr(err.signature, "output_fields", {}) or ())
+    cited = [n for n in cited_raw or [] if isinstance(n, int)]
+    kept = drop_unfinished(drop_repeats(before_self_talk(answer, fields)))
     return dspy.Prediction(cited=cited, answer=kept, cannot_answer=False) if kept else None
+
+
+_RAW_ANSWER = re.compile(r'"answer"\s*:\s*"')
+_RAW_END = re.compile(r'"\s*,\s*"cannot_answer"\s*:|"\s*}\s*$')
+_RAW_CITED = re.compile(r'"cited"\s*:\s*\[([\d,\s]*)\]')
+
+
+def raw_answer(completion: str) -> tuple[str | None, list[int]]:
+    """(the ``answer`` string, the ``cited`` numbers) read off a raw JSON-ish completion that would not parse: the
+    answer runs from its key to the next key or the closing brace, or to the end when it was cut there."""
+    m = _RAW_ANSWER.search(completion)
+    if m is None:
+        return None, []
+    body = completion[m.end() :]
+    end = _RAW_END.search(body)
+    body = body[: end.start()] if end else body
+    with contextlib.suppress(ValueError):  # raw newlines and bare quotes stay as written; escapes are read
+        body = json.loads(f'"{body}"', strict=False)
+    cited = _RAW_CITED.search(completion[: m.start()])
+    return body, [int(n) for n in re.findall(r"\d+", cited.group(1))] if cited else []
+
+
+def before_self_talk(answer: str, fields: Sequence[str]) -> str:
+    """``answer`` up to the first sentence that talks about one of the output's own fields by name ("The `cited`
+    field in the output is set to ..."): past it the model narrates its format instead of answering."""
+    names = "|".join(re.escape(f) for f in fields) or "cited|answer|cannot_answer"
+    talk = re.compile(rf"`(?:{names})`\s+field", re.IGNORECASE)
+    m = talk.search(answer)
+    if m is None:
+        return answer
+    start = max(answer.rfind(". ", 0, m.start()) + 1, answer.rfind("\n", 0, m.start()) + 1, 0)
+    return answer[:start].rstrip()
 
 
 # a finished sentence or line: terminal punctuation, then any citation markers, then a space or the end

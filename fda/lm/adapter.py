@@ -71,7 +71,13 @@ class SchemaJSONAdapter(JSONAdapter):
                 fields = split_fields(completion, self.schema(signature))
                 if fields is not None:
                     return super().parse(signature, json.dumps(fields))
-        return super().parse(signature, completion)
+        try:
+            return super().parse(signature, completion)
+        except dspy.AdapterParseError as err:
+            # JSONAdapter swaps in the first ``{...}`` it can read when the whole will not parse, which can be an
+            # object inside the answer's code: the error keeps the whole output, so a cut answer can be salvaged
+            err.lm_response = completion
+            raise
 
     def schema(self, signature: Any) -> dict[str, Any]:
         """The signature's output fields as a JSON schema, lists capped at ``max_items``."""

@@ -272,3 +272,52 @@ def test_a_looping_answer_is_cut_to_one_of_each_and_counted() -> None:
 
     pred = answer_over(answerer, "How do I enable CORS?", PASSAGES[:1], ["cors"], 500)  # type: ignore[arg-type]
     assert pred.answer.count("Add CORSMiddleware") == 1 and pred.verification["repeats_removed"] == 4
+
+
+RUNAWAY = (
+    '{\n  "cited": [1, 2],\n  "answer": "Raise an `HTTPException` with status_code 404 [1]. For example:\n'
+    '```python\nfrom fastapi import FastAPI, HTTPException\n\napp = FastAPI()\nitems = {"foo": "The Foo Wrestlers"}\n\n'
+    '@app.get("/items/{item_id}")\nasync def read_item(item_id: str):\n    if item_id not in items:\n'
+    '        raise HTTPException(status_code=404, detail="Item not found")\n    return {"item": items[item_id]}\n```\n'
+    "The client then gets a 404 response [1]. The `cited` field in the output is set to [1, 2] because the sources "
+    "answer the question. The `answer` field is set to the code snippet above. The `cited` field in the output is"
+)
+
+
+def test_a_runaway_answer_is_read_off_the_raw_output_up_to_its_self_talk() -> None:
+    """The 1.5B left the answer's string open and narrated its own fields to the token cap; json_repair then
+    parsed the first object it could, one inside the code (seen as a newcomer in session 33, twice in a row)."""
+    answerer = CutShortRaw(RUNAWAY, {"foo": "The Foo Wrestlers"})
+    pred = answer_over(answerer, "How do I return a 404?", PASSAGES[:2], ["404"], 500)  # type: ignore[arg-type]
+    assert answerer.calls == 1 and not pred.cannot_answer and pred.reason.startswith("salvaged")
+    assert 'raise HTTPException(status_code=404, detail="Item not found")' in pred.answer
+    assert "field" not in pred.answer  # the self-talk is gone (the prose about CORS passages goes to verification)
+
+
+def test_raw_answer_reads_the_fields_a_parse_missed() -> None:
+    from programs.answering import before_self_talk, raw_answer
+
+    answer, cited = raw_answer(RUNAWAY)
+    assert cited == [1, 2] and answer is not None and answer.startswith("Raise an `HTTPException`")
+    assert raw_answer('{"cited": [3], "answer": "Use a \\"quoted\\" name.\\nDone.", "cannot_answer": false}') == (
+        'Use a "quoted" name.\nDone.',
+        [3],
+    )
+    assert raw_answer('{"cited": [1]}') == (None, [])
+    fields = ["cited", "answer", "cannot_answer"]
+    assert before_self_talk("Use Depends [1]. The `cited` field lists [1].", fields) == "Use Depends [1]."
+    assert before_self_talk("Return the JSON object [1]. A `name` field is a str [1].", fields) == (
+        "Return the JSON object [1]. A `name` field is a str [1]."  # a model's own field, not the output's
+    )
+
+
+class CutShortRaw(CutShort):
+    """An answerer whose raw output is kept on the error (``lm_response``), as DSPy's adapters raise it."""
+
+    def __init__(self, raw: str, parsed: Any) -> None:
+        super().__init__(parsed)
+        self.raw = raw
+
+    def __call__(self, **_: Any) -> dspy.Prediction:
+        self.calls += 1
+        raise dspy.AdapterParseError("JSONAdapter", CitedAnswer, self.raw, parsed_result=self.parsed)

@@ -61,6 +61,20 @@ def test_valid_json_parses_as_before() -> None:
     assert SchemaJSONAdapter().parse(CitedAnswer, completion)["answer"] == 'Use "*" [3].\nDone.'
 
 
+def test_an_answer_left_open_keeps_its_whole_output_on_the_error() -> None:
+    """JSONAdapter reads the first ``{...}`` it can when the whole will not parse (here one in the answer's code);
+    the error must still carry the whole output, which the answer step's salvage reads (programs/answering.py)."""
+    import pytest
+
+    completion = (
+        '{\n  "cited": [1],\n  "answer": "Raise it [1]:\n```python\nitems = {"foo": "The Foo Wrestlers"}\n```\n'
+        "The `cited` field in the output is set to [1] because"
+    )
+    with pytest.raises(dspy.AdapterParseError) as caught:
+        SchemaJSONAdapter().parse(CitedAnswer, completion)
+    assert caught.value.lm_response == completion
+
+
 def test_embedded_models_get_the_adapter_and_others_keep_dspys_default() -> None:
     local = dspy.LM("openai/qwen2.5-coder-0.5b", api_base="http://127.0.0.1:9/v1", api_key="local")
     assert isinstance(adapter_for(local), SchemaJSONAdapter)
