@@ -1,7 +1,7 @@
 """One answer in the making per question: a request that stops waiting leaves it running, and its answer is kept.
 
     flight, joined = flights.join(key, make)    # the answer for ``key`` being made, or a new one: make(started)
-    pred = await flight.result(budget)          # TimeoutError ``budget`` s after the LM slot; the flight goes on
+    pred = await flight.result(budget)          # TimeoutError past ``budget`` s queued or ``budget`` s answering
 
 The same question asked twice at once is answered once (``joined``: the second request waits on the first's
 flight). Past the answer budget a request falls back to retrieval-only (api/answering.py), but the flight goes
@@ -14,6 +14,7 @@ twice).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -28,13 +29,16 @@ class Flight:
     started: asyncio.Event  # set when the flight got its LM slot: the budget runs from there, not from the queue
 
     async def result(self, budget: float) -> Any:
-        """The flight's answer; ``TimeoutError`` past ``budget`` seconds once it has its slot (the flight goes on).
-        Its error (a full queue, a broken program) is raised here, to every request that waits on it."""
+        """The flight's answer; ``TimeoutError`` past ``budget`` seconds in the queue, or ``budget`` seconds once
+        it has its slot (the flight goes on either way: a queued answer still runs, and is kept, when its turn
+        comes). Its error (a full queue, a broken program) is raised here, to every request that waits on it."""
         slot = asyncio.ensure_future(self.started.wait())
         try:
-            await asyncio.wait({slot, self.task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({slot, self.task}, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
         finally:
             slot.cancel()
+        if not (self.started.is_set() or self.task.done()):
+            raise TimeoutError("no LM slot within the budget")
         return await asyncio.wait_for(asyncio.shield(self.task), budget)
 
 
@@ -67,5 +71,6 @@ class Flights:
     def cancel(self) -> None:
         """Stop waiting on every flight (shutdown): their LM calls run on daemon threads and end with the process."""
         for flight in list(self._flights.values()):
-            flight.task.cancel()
+            with contextlib.suppress(RuntimeError):  # its loop has closed: nothing waits on it
+                flight.task.cancel()
         self._flights.clear()

@@ -125,10 +125,7 @@ class Services:
 
     def close(self) -> None:
         self.closing = True  # a background build finishing now starts no other (api/wiring.py)
-        try:
-            self.flights.cancel()
-        except RuntimeError:  # their event loop has already closed: nothing waits on them
-            log.debug("answer flights left to a closed loop")
+        self.flights.cancel()
         for closer in reversed(self.closers):
             try:
                 closer()

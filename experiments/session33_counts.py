@@ -24,7 +24,7 @@ def members() -> None:
     from eval.gold import load_gold
     from fda.settings import Settings
     from index.ingest.store import open_store
-    from programs.trust.verify import FENCE, _code_names, _unknown_members
+    from programs.trust.verify import _DEFINES, FENCE, _code_names, _unknown_members
     from programs.trust.vocabulary import IDENT, ApiVocabulary, code_parts
 
     with open_store(Settings().db_path, read_only=True) as con:
@@ -48,8 +48,10 @@ def members() -> None:
                 continue
             answers += 1
             shown = "\n".join(t for u in row.get("retrieved") or [] for t in by_url.get(u.split("?")[0], []))
-            here = frozenset(IDENT.findall(" ".join(code_parts(shown)))) | _code_names(
-                questions.get(row["question_id"], "")
+            here = (
+                frozenset(IDENT.findall(" ".join(code_parts(shown))))
+                | _code_names(questions.get(row["question_id"], ""))
+                | frozenset(_DEFINES.findall(" ".join(code_parts(row["answer"]))))
             )
             for part in FENCE.split(row["answer"]):
                 if part.startswith("```"):

@@ -34,6 +34,8 @@ from programs.execution.sandbox import Sandbox
 log = logging.getLogger(__name__)
 
 Status = Literal["verified", "failed", "not_runnable", "not_run"]
+_MADE = re.compile(r"^\w+ = (\w+)\(\)$")  # an object the check created to run the code (``app = FastAPI()``)
+IDENT = re.compile(r"[A-Za-z_]\w*")
 HARNESS = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
 
 
@@ -136,8 +138,18 @@ class CodeChecker:
         report = self.check(str(pred.answer), version)
         if report is None or report.status != "verified" or not report.added:
             return report
-        pred.answer, shown = with_imports(str(pred.answer), report.added)
-        return replace(report, imports_shown=shown) if shown else report
+        # the import of a class whose object the check created (``app = FastAPI()``) would not help: that line is
+        # not shown, so the code would still lack ``app``
+        made = {m.group(1) for line in report.added if (m := _MADE.match(line))}
+        lines = [line for line in report.added if not (set(IDENT.findall(line.split(" import ")[-1])) & made)]
+        pred.answer, shown = with_imports(str(pred.answer), lines)
+        if not shown:
+            return report
+        completed = replace(report, imports_shown=shown)
+        key = hashlib.sha256(f"{version}\0{pred.answer}".encode()).hexdigest()
+        with self._lock:  # a cached answer is served completed: the completed text keeps the same report
+            self._cache[key] = completed
+        return completed
 
     def _example(self, blocks: list[str], version: str | None) -> dict[str, Any] | None:
         if self.examples is None:

@@ -96,11 +96,11 @@ def with_imports(answer: str, lines: Iterable[str]) -> tuple[str, list[str]]:
     if not missing or not fences:
         return answer, []
     first = fences[0]
-    at = first.start
-    for line in answer[first.start : first.end].splitlines(keepends=True):
-        if not line.strip().startswith("from __future__ import"):
-            break
-        at += len(line)
+    at, offset = first.start, first.start
+    for line in answer[first.start : first.end].splitlines(keepends=True):  # after the last ``from __future__``
+        offset += len(line)
+        if line.strip().startswith("from __future__ import"):
+            at = offset
     head = "".join(f"{first.indent}{line}\n" for line in missing)
     return answer[:at] + head + answer[at:], missing
 
@@ -211,8 +211,10 @@ def join_blocks(blocks: list[str]) -> str:
                 imports.setdefault("\n".join(lines[i] for i in span), None)
                 moved.update(span)
         bodies.append("\n".join(line for i, line in enumerate(lines) if i not in moved).strip("\n"))
-    head = "\n".join(imports)
-    return "\n\n".join(p for p in [head, *bodies] if p)
+    future = [line for body in bodies for line in body.splitlines() if line.startswith("from __future__ import")]
+    bodies = ["\n".join(ln for ln in b.splitlines() if not ln.startswith("from __future__ import")) for b in bodies]
+    head = "\n".join([*dict.fromkeys(future), *imports])  # ``from __future__`` must open the module
+    return "\n\n".join(p for p in [head, *bodies] if p.strip())
 
 
 def _cut_off(code: str, err: SyntaxError) -> bool:

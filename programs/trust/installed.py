@@ -37,7 +37,9 @@ CLASSES = {  # FastAPI's objects (by the name vocabulary.OBJECTS gives each) -> 
 }  # fmt: skip
 
 
-_SELF_ATTR = re.compile(r"\bself\.([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
+# ``self.x = ...`` or ``self.x: T = ...``, the annotation on several lines included (``self.dependency_overrides:
+# Annotated[\n ...] = {}``)
+_SELF_ATTR = re.compile(r"\bself\.([A-Za-z_]\w*)\s*(?::[^=]+?)?=(?!=)")
 
 
 @lru_cache(maxsize=16)
@@ -94,10 +96,21 @@ def public_member(name: str) -> bool:
     (``read`` of ``UploadFile``, ``add_task``, ``url_for``)? ``save`` is none of them."""
     if name.startswith("_"):
         return False
-    classes, callables = _surface()
-    if name in callables or any(hasattr(cls, name) for cls in classes.values()):
+    classes = _own_classes()
+    if any(hasattr(cls, name) for cls in classes) or name in _init_attributes():  # ``self.filename = filename``
         return True
-    return name in _init_attributes()  # ``self.filename = filename``
+    return any(_own(fn) for fn in _surface()[1].get(name, ()))  # a function of FastAPI's (or Starlette's) own
+
+
+def _own(obj: object) -> bool:
+    return str(getattr(obj, "__module__", "") or "").split(".")[0] in {"fastapi", "starlette"}
+
+
+@lru_cache(maxsize=1)
+def _own_classes() -> tuple[type, ...]:
+    """FastAPI's and Starlette's classes among the names FastAPI's modules hold (not ``deque`` or ``PurePath``,
+    which they merely import)."""
+    return tuple(cls for cls in _surface()[0].values() if _own(cls))
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +118,7 @@ def _init_attributes() -> frozenset[str]:
     """What the ``__init__`` of every FastAPI class (and its bases) assigns to ``self``: reading each ``__init__``
     alone is a tenth of the time of reading whole classes (``_instance_attributes``), for nearly the same names."""
     out: set[str] = set()
-    for cls in _surface()[0].values():
+    for cls in _own_classes():
         for base in cls.__mro__:
             init = base.__dict__.get("__init__")
             if not inspect.isfunction(init):

@@ -27,6 +27,8 @@ markers still number the shown passages, before citations are renumbered.
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -392,7 +394,12 @@ def verify_answer(
     ``question`` uses (the user's own ``get_db``) may be named as methods and functions without the docs."""
     clean, leaked = strip_markup(text, rules)
     everything = "\n".join(shown)
-    here = frozenset(IDENT.findall(" ".join(code_parts(everything)))) | _code_names(question)
+    # names the shown code has, the question writes as code, and the answer's own code defines (it may explain them)
+    here = (
+        frozenset(IDENT.findall(" ".join(code_parts(everything))))
+        | _code_names(question)
+        | frozenset(_DEFINES.findall(" ".join(code_parts(text))))
+    )
     clean, links = drop_foreign_links(clean, everything, urls)
     if mode == "off":
         return Verification(text=clean, leaked_markup=leaked, links_removed=links)
@@ -477,6 +484,14 @@ def drop_foreign_links(text: str, shown: str, urls: Sequence[str] = ()) -> tuple
     return text, removed
 
 
+_DEFINES = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")
+# what a method, attribute or function claim may name without any source: Python's keywords and builtins ("an
+# `async` function", "the `open` function") and HTTP's methods ("the `PUT` method")
+_ALWAYS = (
+    frozenset(keyword.kwlist)
+    | frozenset(n for n in dir(builtins) if not n.startswith("_"))
+    | {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT"}
+)
 _CODE_LIKE = re.compile(r"\b[A-Za-z_]\w*(?:_\w*|[a-z][A-Z]\w*|(?=\())")  # snake_case, camelCase, called()
 
 
@@ -488,15 +503,16 @@ def _code_names(question: str) -> frozenset[str]:
 
 def _unknown_members(sentence: str, vocab: ApiVocabulary, here: frozenset[str]) -> list[str]:
     """Names the sentence presents as a method, attribute or function ("the file object's `save` method") that
-    are in neither the code of the shown passages nor the question, are no public member of FastAPI's classes,
-    and are not defined by the docs' code (``get_current_user``). Reading ``save`` off another object somewhere in
+    are in neither the code of the shown passages, the question nor the answer's own definitions, are no public
+    member of FastAPI's classes, and are not defined or imported by the docs' code (``get_current_user``,
+    ``create_engine``). Reading ``save`` off another object somewhere in
     the docs (``db_user.save()``) does not make it an upload's method."""
     out = []
     for m in _MEMBER_CLAIM.finditer(sentence):
         name, kind = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if name.startswith("__") and name.endswith("__"):  # Python's own (`__init__`, `__call__`): not an API claim
+        if (name.startswith("__") and name.endswith("__")) or name in _ALWAYS:  # Python's and HTTP's own
             continue
-        if not (name in here or public_member(name) or vocab.defines(name)):
+        if not (name in here or public_member(name) or vocab.defines(name) or vocab.exported_anywhere(name)):
             out.append(f"{name} ({kind.lower()})")
     return out
 

@@ -25,6 +25,7 @@ _KWARG = re.compile(r"(?<![=!<>])\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _ATTR = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 ATTRIBUTE_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")  # obj.name: (obj, name)
 _DEFINED = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")  # what the docs' code defines: get_db, Settings
+_ANY_IMPORT = re.compile(r"^\s*from\s+[\w.]+\s+import\s+\(?([\w\s,]+)\)?", re.MULTILINE)  # from sqlmodel import ...
 # the names the docs (and users) give FastAPI's own objects: ``application.include_router`` is ``app``'s method
 OBJECTS = {
     "app": "app", "application": "app", "FastAPI": "app",
@@ -142,6 +143,7 @@ class ApiVocabulary:
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # object -> names read off it
     languages: set[str] = field(default_factory=set)  # the languages the docs' code blocks name (LANGUAGES)
     defined: set[str] = field(default_factory=set)  # functions and classes the docs' code defines (def/class)
+    imported: set[str] = field(default_factory=set)  # names the docs' code imports from any package
 
     def add(self, text: str) -> None:
         self.words.update(w.lower() for w in IDENT.findall(text))
@@ -152,6 +154,8 @@ class ApiVocabulary:
         for code in code_parts(text):
             self.names.update(IDENT.findall(code))
             self.defined.update(_DEFINED.findall(code))
+            for m in _ANY_IMPORT.finditer(code):
+                self.imported.update(n for n in IDENT.findall(m.group(1)) if n != "as")
             self.attributes.update(_ATTR.findall(code))
             for m in ATTRIBUTE_REF.finditer(code):
                 self.members[OBJECTS.get(m.group(1), m.group(1))].add(m.group(2))
@@ -196,6 +200,10 @@ class ApiVocabulary:
         """Do the docs' code define ``name`` (``def get_current_user``, ``class Settings``)? A name only *read*
         off an object (``db_user.save()``) is not defined there."""
         return name in self.defined
+
+    def exported_anywhere(self, name: str) -> bool:
+        """Do the docs' code import ``name`` from some package (``from sqlmodel import create_engine``)?"""
+        return name in self.imported
 
     def foreign_language(self, block: str) -> str | None:
         """The language of a code block when it is one the docs' code never uses (an answer's ```nasm block

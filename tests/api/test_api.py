@@ -112,6 +112,28 @@ def test_an_answer_past_its_budget_is_kept_for_the_next_ask(settings: Settings, 
     assert services.programs["rag"].calls == 1 and services.gate.pending == 0
 
 
+def test_a_question_queued_behind_a_running_answer_has_a_deadline_too(settings: Settings, tmp_path: Path) -> None:
+    """An answer past its budget keeps its LM slot until the LM is done; a different question queued behind it
+    gets its retrieval-only reply at its own budget instead of waiting without one, and is still answered (and
+    kept) when its turn comes."""
+    settings.api.lm_concurrency = 1
+    with lm_never_answers(settings, tmp_path) as (c, block):
+        services = services_of(c)
+        first = c.post("/v1/ask", json={"question": "How do I enable CORS?"}).json()
+        t0 = time.perf_counter()
+        queued = c.post("/v1/ask", json={"question": "How do I add a background task?"}).json()
+        waited = time.perf_counter() - t0
+        assert first["fallback"] is True and queued["fallback"] is True and waited < 5
+        assert services.gate.pending == 2  # the running answer and the queued one, both kept going
+        block.set()
+        for _ in range(100):
+            if not len(services.flights):
+                break
+            time.sleep(0.05)
+        again = c.post("/v1/ask", json={"question": "How do I add a background task?"}).json()
+    assert again["cached"] is True and again["fallback"] is False and services.programs["rag"].calls == 2
+
+
 def test_the_same_question_at_once_is_answered_once(settings: Settings, tmp_path: Path) -> None:
     """A second ask while the first is being written waits on it (its own budget), rather than queueing a second
     LM call behind the first; both get the one answer."""

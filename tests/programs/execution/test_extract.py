@@ -155,3 +155,19 @@ def test_imports_go_to_the_top_of_the_first_python_block_in_its_indent() -> None
     assert ast.parse(python_blocks(out)[0]) and python_blocks(out)[1] == "y = 2"
     assert with_imports(out, lines) == (out, [])  # completed once: nothing more to add
     assert with_imports("No code here.", lines) == ("No code here.", [])
+
+
+def test_imports_go_after_a_future_import_below_a_comment_and_future_imports_open_the_module() -> None:
+    from programs.execution.extract import join_blocks, with_imports
+
+    answer = "```python\n# main.py\nfrom __future__ import annotations\n\nx: Annotated[int, 1] = 1\n```"
+    out, added = with_imports(answer, ["from typing import Annotated"])
+    assert added == ["from typing import Annotated"]
+    assert python_blocks(out)[0].splitlines()[:3] == [
+        "# main.py",
+        "from __future__ import annotations",
+        "from typing import Annotated",
+    ]
+    joined = join_blocks(["import os\nfrom __future__ import annotations\nx = 1", "import sys\ny = 2"])
+    assert joined.splitlines()[0] == "from __future__ import annotations"
+    assert ast.parse(joined) and joined.count("from __future__") == 1

@@ -153,6 +153,14 @@ UPLOAD = [
         ("Read the user with the `get_current_user` function [1].", ()),  # defined by the docs' code
         ("Save the file to disk with your own `store_upload` function [1].", ()),  # the question names it
         ("The file object's `__init__` method sets up the upload [1].", ()),  # Python's own
+        ("Read the contents of the upload in an `async` function [1].", ()),  # a keyword
+        ("Save the file to disk with the `open` function [1].", ()),  # a builtin
+        ("Save the file to disk with the `PUT` method [1].", ()),  # an HTTP method
+        ("Read the user from the file with the `create_engine` function [1].", ()),  # imported by the docs' code
+        (
+            "Read the user from your own function with the `dependency_overrides` attribute [1].",
+            (),
+        ),  # a multi-line annotation
     ],
 )
 def test_a_name_presented_as_a_method_must_be_shown_real_or_the_users(sentence: str, flagged: tuple[str, ...]) -> None:
@@ -160,12 +168,24 @@ def test_a_name_presented_as_a_method_must_be_shown_real_or_the_users(sentence: 
     method, and "save it to disk" in the question names no method. A name passes when the shown code has it,
     FastAPI's classes have it, the docs' code defines it, or the question writes it as code."""
     vocab = ApiVocabulary.from_texts(
-        [*DOCS, "```python\ndb_user.save()\n```", "```python\nasync def get_current_user(token): ...\n```"]
+        [
+            *DOCS,
+            "```python\ndb_user.save()\n```",
+            "```python\nasync def get_current_user(token): ...\n```",
+            "```python\nfrom sqlmodel import Session, create_engine\n```",
+        ]
     )
     question = "How do I upload a file with my store_upload helper and save it to disk?"
     out = verify_answer(sentence, UPLOAD, vocab, question=question)
     assert out.unknown_apis == flagged
     assert out.removed == len(flagged) and (out.text == "") == bool(flagged)
+
+
+def test_a_function_the_answers_own_code_defines_may_be_explained() -> None:
+    code = "```python\nasync def persist_upload(file: UploadFile):\n    contents = await file.read()\n```"
+    text = f"{code}\n\nThe `persist_upload` function reads the contents of the file object [1]."
+    out = verify_answer(text, UPLOAD, VOCAB)
+    assert out.unknown_apis == () and out.removed == 0
 
 
 SHOWN_LINKS = "Add CORSMiddleware to the app. The docs UI is at http://127.0.0.1:8000/docs and https://example.com."
