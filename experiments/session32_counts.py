@@ -14,7 +14,9 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLS = (
@@ -83,25 +85,31 @@ def release_notes() -> None:
         sys.stdout.write(f"{label} ({len(qs)}): declined {a} with every page, {b} with release notes left out\n")
 
 
-def code_headers() -> None:
-    from programs.trust.verify import FENCE
-
-    header = re.compile(r"^[ \t]*(?:…[ \t]*)?(?:\[\d+\][ \t]*)?[^\n]*\(FastAPI \d+\.\d+\.\d+\)[ \t]*$", re.MULTILINE)
-    answers = hit = blocks = 0
+def committed_answers() -> Iterator[dict[str, Any]]:
+    """The rows with an answer of every committed train and dev run of rag, multihop or the agent (eval/results/;
+    files naming "test" or "heldout" are never opened); a torn line is skipped."""
     for path in sorted((ROOT / "eval" / "results").glob("*.jsonl")):
         if re.search("test|heldout", path.name, re.IGNORECASE) or not re.search("rag|multihop|agent", path.name):
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                answer = json.loads(line).get("answer")
+                row = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if not isinstance(answer, str):
-                continue
-            answers += 1
-            found = [b for b in FENCE.split(answer) if b.startswith("```") and header.search(b)]
-            hit += bool(found)
-            blocks += len(found)
+            if isinstance(row, dict) and isinstance(row.get("answer"), str):
+                yield row
+
+
+def code_headers() -> None:
+    from programs.trust.verify import FENCE
+
+    header = re.compile(r"^[ \t]*(?:…[ \t]*)?(?:\[\d+\][ \t]*)?[^\n]*\(FastAPI \d+\.\d+\.\d+\)[ \t]*$", re.MULTILINE)
+    answers = hit = blocks = 0
+    for row in committed_answers():
+        answers += 1
+        found = [b for b in FENCE.split(row["answer"]) if b.startswith("```") and header.search(b)]
+        hit += bool(found)
+        blocks += len(found)
     sys.stdout.write(f"{answers} answers: {hit} with a source header line inside a code block ({blocks} blocks)\n")
 
 

@@ -12,12 +12,10 @@ latest docs version's sections; the rows keep URLs, not texts), so the count app
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from experiments.session32_counts import committed_answers
 
 
 def members() -> None:
@@ -34,31 +32,21 @@ def members() -> None:
     for url, text in rows:
         by_url.setdefault(url.split("?")[0], []).append(text)
     questions = {g.id: g.question for split in ("train", "dev-select", "dev-confirm") for g in load_gold("v2", split)}
-    answers = sentences = 0
+    answers = 0
     flagged: Counter[tuple[str, str]] = Counter()
-    for path in sorted((ROOT / "eval" / "results").glob("*.jsonl")):
-        if re.search("test|heldout", path.name, re.IGNORECASE) or not re.search("rag|multihop|agent", path.name):
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
+    for row in committed_answers():
+        answers += 1
+        shown = "\n".join(t for u in row.get("retrieved") or [] for t in by_url.get(u.split("?")[0], []))
+        here = (
+            frozenset(IDENT.findall(" ".join(code_parts(shown))))
+            | _code_names(questions.get(row["question_id"], ""))
+            | frozenset(_DEFINES.findall(" ".join(code_parts(row["answer"]))))
+        )
+        for part in FENCE.split(row["answer"]):
+            if part.startswith("```"):
                 continue
-            if not isinstance(row.get("answer"), str):
-                continue
-            answers += 1
-            shown = "\n".join(t for u in row.get("retrieved") or [] for t in by_url.get(u.split("?")[0], []))
-            here = (
-                frozenset(IDENT.findall(" ".join(code_parts(shown))))
-                | _code_names(questions.get(row["question_id"], ""))
-                | frozenset(_DEFINES.findall(" ".join(code_parts(row["answer"]))))
-            )
-            for part in FENCE.split(row["answer"]):
-                if part.startswith("```"):
-                    continue
-                found = _unknown_members(part, vocab, here)
-                sentences += bool(found)
-                flagged.update((row["question_id"], name) for name in found)
+            found = _unknown_members(part, vocab, here)
+            flagged.update((row["question_id"], name) for name in found)
     sys.stdout.write(f"{answers} answers: {sum(flagged.values())} names presented as a method, attribute or "
                      f"function that no source, FastAPI class or docs definition has ({len(flagged)} distinct)\n")  # fmt: skip
     for (qid, name), n in sorted(flagged.items()):
@@ -66,17 +54,8 @@ def members() -> None:
 
 
 def malformed() -> None:
-    answers = hit = 0
-    for path in sorted((ROOT / "eval" / "results").glob("*.jsonl")):
-        if re.search("test|heldout", path.name, re.IGNORECASE) or not re.search("rag|multihop|agent", path.name):
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            answers += 1
-            hit += row.get("reason") == "malformed LM output"
+    rows = list(committed_answers())
+    answers, hit = len(rows), sum(row.get("reason") == "malformed LM output" for row in rows)
     sys.stdout.write(f"{answers} answers: {hit} declined as malformed LM output\n")
 
 
