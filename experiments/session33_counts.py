@@ -22,8 +22,8 @@ def members() -> None:
     from eval.gold import load_gold
     from fda.settings import Settings
     from index.ingest.store import open_store
-    from programs.trust.verify import _DEFINES, FENCE, _code_names, _unknown_members
-    from programs.trust.vocabulary import IDENT, ApiVocabulary, code_parts
+    from programs.trust.verify import FENCE, _unknown_members, names_at_hand
+    from programs.trust.vocabulary import ApiVocabulary
 
     with open_store(Settings().db_path, read_only=True) as con:
         rows = con.execute("SELECT url, text FROM chunks").fetchall()
@@ -37,11 +37,7 @@ def members() -> None:
     for row in committed_answers():
         answers += 1
         shown = "\n".join(t for u in row.get("retrieved") or [] for t in by_url.get(u.split("?")[0], []))
-        here = (
-            frozenset(IDENT.findall(" ".join(code_parts(shown))))
-            | _code_names(questions.get(row["question_id"], ""))
-            | frozenset(_DEFINES.findall(" ".join(code_parts(row["answer"]))))
-        )
+        here = names_at_hand(shown, questions.get(row["question_id"], ""), row["answer"])
         for part in FENCE.split(row["answer"]):
             if part.startswith("```"):
                 continue

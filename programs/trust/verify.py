@@ -37,7 +37,7 @@ from typing import Literal
 from programs.trust.installed import exists, public_member
 from programs.trust.premise import RECEIVERS
 from programs.trust.support import LEXICAL_SUPPORT_MIN, MARKER, content_words, lexical_support
-from programs.trust.vocabulary import ATTRIBUTE_REF, IDENT, ApiVocabulary, calls, code_parts
+from programs.trust.vocabulary import ATTRIBUTE_REF, DEFINED, IDENT, ApiVocabulary, calls, code_parts
 
 Mode = Literal["remove", "mark", "off"]
 UNVERIFIED = " (not found in the cited docs)"
@@ -394,15 +394,10 @@ def verify_answer(
     ``question`` uses (the user's own ``get_db``) may be named as methods and functions without the docs."""
     clean, leaked = strip_markup(text, rules)
     everything = "\n".join(shown)
-    # names the shown code has, the question writes as code, and the answer's own code defines (it may explain them)
-    here = (
-        frozenset(IDENT.findall(" ".join(code_parts(everything))))
-        | _code_names(question)
-        | frozenset(_DEFINES.findall(" ".join(code_parts(text))))
-    )
     clean, links = drop_foreign_links(clean, everything, urls)
     if mode == "off":
         return Verification(text=clean, leaked_markup=leaked, links_removed=links)
+    here = names_at_hand(everything, question, text)
     counts = {"sentences": 0, "removed": 0, "recited": 0, "attributed": 0, "code_removed": 0}
     unknown: list[str] = []
     out: list[str] = []
@@ -484,7 +479,6 @@ def drop_foreign_links(text: str, shown: str, urls: Sequence[str] = ()) -> tuple
     return text, removed
 
 
-_DEFINES = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")
 # what a method, attribute or function claim may name without any source: Python's keywords and builtins ("an
 # `async` function", "the `open` function") and HTTP's methods ("the `PUT` method")
 _ALWAYS = (
@@ -499,6 +493,16 @@ def _code_names(question: str) -> frozenset[str]:
     """The names a question writes as code: in backticks or fences, snake_case, camelCase, or called. "save it to
     disk" names no method; "my `save_upload()`" does."""
     return frozenset(IDENT.findall(" ".join(code_parts(question)))) | frozenset(_CODE_LIKE.findall(question))
+
+
+def names_at_hand(shown: str, question: str, answer: str) -> frozenset[str]:
+    """What a method or function claim may name without the docs' vocabulary: the names the shown passages' code
+    has, the question writes as code, and the answer's own code defines (it may explain them)."""
+    return (
+        frozenset(IDENT.findall(" ".join(code_parts(shown))))
+        | _code_names(question)
+        | frozenset(DEFINED.findall(" ".join(code_parts(answer))))
+    )
 
 
 def _unknown_members(sentence: str, vocab: ApiVocabulary, here: frozenset[str]) -> list[str]:

@@ -24,7 +24,7 @@ _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\("
 _KWARG = re.compile(r"(?<![=!<>])\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _ATTR = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 ATTRIBUTE_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)")  # obj.name: (obj, name)
-_DEFINED = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")  # what the docs' code defines: get_db, Settings
+DEFINED = re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)")  # what the docs' code defines: get_db, Settings
 _ANY_IMPORT = re.compile(r"^\s*from\s+[\w.]+\s+import\s+\(?([\w\s,]+)\)?", re.MULTILINE)  # from sqlmodel import ...
 # the names the docs (and users) give FastAPI's own objects: ``application.include_router`` is ``app``'s method
 OBJECTS = {
@@ -153,7 +153,7 @@ class ApiVocabulary:
                 self.languages.add(language)
         for code in code_parts(text):
             self.names.update(IDENT.findall(code))
-            self.defined.update(_DEFINED.findall(code))
+            self.defined.update(DEFINED.findall(code))
             for m in _ANY_IMPORT.finditer(code):
                 self.imported.update(n for n in IDENT.findall(m.group(1)) if n != "as")
             self.attributes.update(_ATTR.findall(code))
